@@ -1,0 +1,322 @@
+"""``[tool.pytest-ssot]`` -> validated, frozen configuration objects.
+
+Pure core: no pytest import. Every problem is a :class:`ConfigError` whose message names
+the file, the table and the key, and says what is valid; the plugin turns it into a
+pytest usage error (exit code 4).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .paths import PathSyntaxError, SsotPath, is_module_name, parse_path
+
+__all__ = [
+    "ConfigError",
+    "Contract",
+    "GoldenPathConfig",
+    "SsotConfig",
+    "DEFAULT_EXCLUDES",
+    "has_ssot_table",
+    "load_config",
+    "contract_from_mapping",
+]
+
+TABLE = "tool.pytest-ssot"
+ENTRY_POINT_GROUP = "pytest_ssot.contracts"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git", ".hg", ".svn", ".venv", "venv", "env", ".tox", ".nox", "build", "dist",
+    "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".eggs", "*.egg-info",
+)
+
+_TOP_KEYS = {
+    "paths", "exclude", "strict", "baseline", "probe_timeout", "areas", "contracts",
+    "golden-path",
+}
+_CONTRACT_KEYS = {
+    "name", "canonical", "legacy", "factories", "allow", "alias_scope",
+    "deprecation_warnings", "max_import_ms",
+}
+_GOLDEN_KEYS = {"required", "min_tests"}
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message says where and what is valid."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One SSOT contract: a canonical path and the paths that must go away."""
+
+    name: str
+    canonical: SsotPath
+    legacy: tuple[SsotPath, ...] = ()
+    factories: tuple[SsotPath, ...] = ()
+    allow: tuple[SsotPath, ...] = ()
+    alias_scope: tuple[str, ...] = ()
+    deprecation_warnings: tuple[SsotPath, ...] = ()
+    max_import_ms: float = 0.0
+    source: str = "pyproject.toml"
+
+    @property
+    def effective_alias_scope(self) -> tuple[str, ...]:
+        """Packages searched for aliases: configured, or the canonical module's package."""
+        if self.alias_scope:
+            return self.alias_scope
+        return (self.canonical.parent_package or self.canonical.module,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "canonical": str(self.canonical),
+            "legacy": [str(p) for p in self.legacy],
+            "factories": [str(p) for p in self.factories],
+            "allow": [str(p) for p in self.allow],
+            "alias_scope": list(self.alias_scope),
+            "deprecation_warnings": [str(p) for p in self.deprecation_warnings],
+            "max_import_ms": self.max_import_ms,
+        }
+
+
+@dataclass(frozen=True)
+class GoldenPathConfig:
+    required: tuple[str, ...] = ()
+    min_tests: int = 0
+
+
+@dataclass(frozen=True)
+class SsotConfig:
+    """The whole ``[tool.pytest-ssot]`` table, validated."""
+
+    file: Path | None = None
+    paths: tuple[str, ...] = (".",)
+    exclude: tuple[str, ...] = ()
+    strict: bool = False
+    baseline: str = ".ssot-baseline.json"
+    probe_timeout: float = 30.0
+    areas: tuple[tuple[str, str], ...] = ()
+    contracts: tuple[Contract, ...] = ()
+    golden_path: GoldenPathConfig = field(default_factory=GoldenPathConfig)
+
+    def contract(self, name: str) -> Contract | None:
+        for c in self.contracts:
+            if c.name == name:
+                return c
+        return None
+
+
+def has_ssot_table(pyproject: Path) -> bool:
+    """Cheap check, no TOML parsing: could this file hold a ``[tool.pytest-ssot]`` table?
+
+    Used at start-up so that projects without the table pay nothing.
+    """
+    try:
+        data = pyproject.read_bytes()
+    except OSError:
+        return False
+    return b"pytest-ssot" in data
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _where(file: str, table: str, key: str | None = None) -> str:
+    return f"{file}: [{table}]" + (f" key '{key}'" if key else "")
+
+
+def _type_name(value: object) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string",
+            list: "array", dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _str_list(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected an array of strings, got {_type_name(value)}"
+                          + (f" {value!r}" if not isinstance(value, list) else ""))
+    return tuple(value)
+
+
+def _number(value: object, where: str, minimum: float = 0.0, strict_min: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: expected a number, got {_type_name(value)} {value!r}")
+    if value < minimum or (strict_min and value == minimum):
+        cmp = ">" if strict_min else ">="
+        raise ConfigError(f"{where}: expected a number {cmp} {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _unknown(keys: Iterable[str], valid: set[str], where_table: str) -> None:
+    for key in keys:
+        if key not in valid:
+            raise ConfigError(
+                f"{where_table} unknown key '{key}'; valid keys: {', '.join(sorted(valid))}"
+            )
+
+
+def _paths(value: object, where: str, need_attr: bool = False) -> tuple[SsotPath, ...]:
+    out = []
+    for text in _str_list(value, where):
+        try:
+            p = parse_path(text)
+        except PathSyntaxError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if need_attr and p.attr is None:
+            raise ConfigError(f"{where}: {text!r} must name a class as 'module:Class'")
+        out.append(p)
+    return tuple(out)
+
+
+def contract_from_mapping(data: object, file: str, table: str) -> Contract:
+    """Validate one contract given as a mapping (TOML table, entry point dict, marker)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{_where(file, table)}: each contract must be a table, got "
+                          f"{_type_name(data)}")
+    name = data.get("name")
+    label = table if not isinstance(name, str) else f"{table}] [contract '{name}'"
+    where_table = f"{file}: [{label}]"
+    _unknown(data.keys(), _CONTRACT_KEYS, where_table)
+    for required in ("name", "canonical"):
+        if required not in data:
+            raise ConfigError(f"{where_table} key '{required}' is missing; it is required")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(f"{where_table} key 'name': {name!r} is not a valid contract name; "
+                          "expected [a-z0-9][a-z0-9_.-]*")
+
+    def key_where(k: str) -> str:
+        return f"{where_table} key '{k}'"
+
+    try:
+        canonical = parse_path(data["canonical"])
+    except PathSyntaxError as exc:
+        raise ConfigError(f"{key_where('canonical')}: {exc}") from None
+    legacy = _paths(data.get("legacy", []), key_where("legacy"))
+    factories = _paths(data.get("factories", []), key_where("factories"))
+    allow = _paths(data.get("allow", []), key_where("allow"))
+    categories = _paths(data.get("deprecation_warnings", []),
+                        key_where("deprecation_warnings"), need_attr=True)
+    scope = _str_list(data.get("alias_scope", []), key_where("alias_scope"))
+    for mod in scope:
+        if not is_module_name(mod):
+            raise ConfigError(f"{key_where('alias_scope')}: {mod!r} is not a module name "
+                              "(a dotted name such as 'chat.app')")
+    max_ms = _number(data.get("max_import_ms", 0), key_where("max_import_ms"))
+
+    seen: dict[SsotPath, str] = {canonical: "canonical"}
+    for key, group in (("legacy", legacy), ("factories", factories), ("allow", allow)):
+        for p in group:
+            if p in seen:
+                raise ConfigError(f"{key_where(key)}: {str(p)!r} is listed twice "
+                                  f"(also in '{seen[p]}'); each path may appear once")
+            seen[p] = key
+    return Contract(name=name, canonical=canonical, legacy=legacy, factories=factories,
+                    allow=allow, alias_scope=scope, deprecation_warnings=categories,
+                    max_import_ms=max_ms, source=file)
+
+
+def _entry_point_contracts() -> list[Contract]:
+    from importlib.metadata import entry_points
+
+    out: list[Contract] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
+        origin = f"entry point '{ep.name} = {ep.value}' ({ENTRY_POINT_GROUP}, distribution {dist})"
+        try:
+            items = ep.load()()
+        except Exception as exc:  # a third-party distribution's bug: report, don't crash
+            raise ConfigError(f"{origin}: failed to load: {type(exc).__name__}: {exc}") from None
+        if not isinstance(items, list):
+            raise ConfigError(f"{origin}: must return a list of contract dicts, got "
+                              f"{_type_name(items)}")
+        out.extend(contract_from_mapping(item, origin, "contracts") for item in items)
+    return out
+
+
+def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig | None:
+    """Read ``rootpath/pyproject.toml``; ``None`` when it has no ``[tool.pytest-ssot]``."""
+    file = rootpath / "pyproject.toml"
+    if not file.is_file():
+        return None
+    doc = _load_toml(file)
+    tool = doc.get("tool", {})
+    if not isinstance(tool, dict) or "pytest-ssot" not in tool:
+        return None
+    shown = file.name
+    table = tool["pytest-ssot"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{shown}: [{TABLE}] must be a table, got {_type_name(table)}")
+    _unknown(table.keys(), _TOP_KEYS, f"{shown}: [{TABLE}]")
+
+    def w(key: str) -> str:
+        return _where(shown, TABLE, key)
+
+    paths = _str_list(table.get("paths", ["."]), w("paths"))
+    exclude = _str_list(table.get("exclude", []), w("exclude"))
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{w('strict')}: expected true or false, got {_type_name(strict)} "
+                          f"{strict!r}")
+    baseline = table.get("baseline", ".ssot-baseline.json")
+    if not isinstance(baseline, str) or not baseline:
+        raise ConfigError(f"{w('baseline')}: expected a file name (string), got {baseline!r}")
+    timeout = _number(table.get("probe_timeout", 30), w("probe_timeout"), 0.0, strict_min=True)
+
+    areas_raw = table.get("areas", {})
+    if not isinstance(areas_raw, dict):
+        raise ConfigError(f"{w('areas')}: expected a table of path prefix = label")
+    areas = []
+    for prefix, label in areas_raw.items():
+        if not isinstance(label, str) or not label:
+            raise ConfigError(f"{_where(shown, TABLE + '.areas', prefix)}: expected a label "
+                              f"(string), got {_type_name(label)} {label!r}")
+        areas.append((prefix.strip("/"), label))
+
+    gp_raw = table.get("golden-path", {})
+    if not isinstance(gp_raw, dict):
+        raise ConfigError(f"{w('golden-path')}: expected a table with keys "
+                          f"{', '.join(sorted(_GOLDEN_KEYS))}")
+    gp_table = f"{shown}: [{TABLE}.golden-path]"
+    _unknown(gp_raw.keys(), _GOLDEN_KEYS, gp_table)
+    required = _str_list(gp_raw.get("required", []), f"{gp_table} key 'required'")
+    min_tests = gp_raw.get("min_tests", 0)
+    if isinstance(min_tests, bool) or not isinstance(min_tests, int) or min_tests < 0:
+        raise ConfigError(f"{gp_table} key 'min_tests': expected an integer >= 0, got "
+                          f"{min_tests!r}")
+
+    raw_contracts = table.get("contracts", [])
+    if not isinstance(raw_contracts, list):
+        raise ConfigError(f"{w('contracts')}: expected an array of tables "
+                          "([[tool.pytest-ssot.contracts]])")
+    contracts = [contract_from_mapping(c, shown, f"{TABLE}.contracts") for c in raw_contracts]
+    if with_entry_points:
+        contracts.extend(_entry_point_contracts())
+    names: dict[str, str] = {}
+    for c in contracts:
+        if c.name in names:
+            raise ConfigError(f"{c.source}: [{TABLE}.contracts] key 'name': contract "
+                              f"'{c.name}' is defined twice (also in {names[c.name]}); "
+                              "names must be unique")
+        names[c.name] = c.source
+
+    return SsotConfig(
+        file=file, paths=paths, exclude=exclude, strict=strict, baseline=baseline,
+        probe_timeout=timeout, areas=tuple(areas), contracts=tuple(contracts),
+        golden_path=GoldenPathConfig(required=required, min_tests=min_tests),
+    )

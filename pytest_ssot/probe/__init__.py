@@ -1,0 +1,123 @@
+"""Fresh-interpreter import probes -> verdicts. Pure core: no pytest import.
+
+The work happens in ``_server.py``, a script run in its own interpreter (see there for
+why and how); this module builds its requests and turns its answers into data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..paths import SsotPath
+
+__all__ = ["ProbeError", "Verdict", "run_tasks", "probe_paths", "probe_task", "VERDICTS"]
+
+SERVER = Path(__file__).with_name("_server.py")
+VERDICTS = ("resolves", "warns", "absent", "broken")
+
+
+class ProbeError(RuntimeError):
+    """The probe machinery itself failed (not the code under probe)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What importing one path in a fresh interpreter state did."""
+
+    path: str
+    verdict: str
+    warning: str | None = None
+    warning_category: str | None = None
+    error: str | None = None
+    reason: str | None = None
+    where: str | None = None
+    is_canonical: bool | None = None
+    exports_canonical: bool | None = None
+    import_ms: float | None = None
+    warnings: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def resolves(self) -> bool:
+        return self.verdict in ("resolves", "warns")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["warnings"] = [list(w) for w in self.warnings]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Verdict":
+        d = dict(d)
+        d["warnings"] = tuple(tuple(w) for w in d.get("warnings", ()))
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def describe(self) -> str:
+        """One line: the verdict and its evidence."""
+        if self.verdict == "warns":
+            return f"warns ({self.warning_category}: {self.warning})"
+        if self.verdict == "broken":
+            return f"broken ({self.error})"
+        if self.verdict == "absent":
+            return f"absent ({self.reason})" if self.reason else "absent"
+        return "resolves"
+
+
+def run_tasks(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: float,
+              parallel: int | None = None, cwd: str | None = None) -> list[dict]:
+    """Send ``tasks`` to one probe server; return its answers in order."""
+    if not tasks:
+        return []
+    request = {"tasks": list(tasks), "sys_path": list(sys_path), "timeout": timeout,
+               "parallel": parallel or min(8, os.cpu_count() or 1)}
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, str(SERVER)], input=json.dumps(request).encode(),
+                          capture_output=True, cwd=cwd, env=env)
+    try:
+        answers = json.loads(proc.stdout)
+    except ValueError:
+        tail = proc.stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise ProbeError(f"the probe server failed (exit code {proc.returncode}): {tail}")
+    for a in answers:
+        if "internal_error" in a:
+            raise ProbeError("pytest-ssot probe bug:\n" + a["internal_error"])
+    return answers
+
+
+def probe_task(path: SsotPath, *, canonical: SsotPath | None = None,
+               categories: Iterable[SsotPath] = (), fresh: bool = False) -> dict:
+    """The server task that verdicts ``path``.
+
+    ``fresh`` skips the shared parent-package process (used for the canonical path, whose
+    import time is reported).
+    """
+    return {
+        "kind": "probe", "module": path.module, "attr": path.attr,
+        "categories": [str(c) for c in categories],
+        "canonical": None if canonical is None else {"module": canonical.module,
+                                                     "attr": canonical.attr},
+        "preimport": "" if fresh else path.parent_package,
+    }
+
+
+def verdict_from_answer(path: SsotPath, answer: dict) -> Verdict:
+    if "died" in answer:
+        return Verdict(path=str(path), verdict="broken", error=answer["died"])
+    return Verdict.from_dict({**answer, "path": str(path)})
+
+
+def probe_paths(paths: Sequence[SsotPath], *, sys_path: Sequence[str] | None = None,
+                timeout: float = 30.0, canonical: SsotPath | None = None,
+                categories: Iterable[SsotPath] = ()) -> list[Verdict]:
+    """Verdict each path, each in its own fresh interpreter state."""
+    cats = list(categories)
+    tasks = [probe_task(p, canonical=canonical, categories=cats, fresh=(p == canonical))
+             for p in paths]
+    answers = run_tasks(tasks, sys_path=sys_path if sys_path is not None else sys.path,
+                        timeout=timeout)
+    return [verdict_from_answer(p, a) for p, a in zip(paths, answers)]
