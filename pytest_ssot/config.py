@@ -21,7 +21,6 @@ __all__ = [
     "GoldenPathConfig",
     "SsotConfig",
     "DEFAULT_EXCLUDES",
-    "has_ssot_table",
     "load_config",
     "contract_from_mapping",
 ]
@@ -110,18 +109,6 @@ class SsotConfig:
             if c.name == name:
                 return c
         return None
-
-
-def has_ssot_table(pyproject: Path) -> bool:
-    """Cheap check, no TOML parsing: could this file hold a ``[tool.pytest-ssot]`` table?
-
-    Used at start-up so that projects without the table pay nothing.
-    """
-    try:
-        data = pyproject.read_bytes()
-    except OSError:
-        return False
-    return b"pytest-ssot" in data
 
 
 def _load_toml(path: Path) -> dict[str, Any]:

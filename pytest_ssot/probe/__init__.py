@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from ..paths import SsotPath
 
-__all__ = ["ProbeError", "Verdict", "run_tasks", "probe_paths", "probe_task", "VERDICTS"]
+__all__ = ["ProbeError", "SsotProber", "Verdict", "run_tasks", "probe_paths", "probe_task", "VERDICTS"]
 
 SERVER = Path(__file__).with_name("_server.py")
 VERDICTS = ("resolves", "warns", "absent", "broken")
@@ -121,3 +121,28 @@ def probe_paths(paths: Sequence[SsotPath], *, sys_path: Sequence[str] | None = N
     answers = run_tasks(tasks, sys_path=sys_path if sys_path is not None else sys.path,
                         timeout=timeout)
     return [verdict_from_answer(p, a) for p, a in zip(paths, answers)]
+
+
+class SsotProber:
+    """What the ``ssot_probe`` fixture returns: probes paths in fresh interpreter states."""
+
+    def __init__(self, *, sys_path: Sequence[str], timeout: float = 30.0) -> None:
+        self.sys_path = list(sys_path)
+        self.timeout = timeout
+
+    def __call__(self, path: str | SsotPath, *, canonical: str | SsotPath | None = None,
+                 deprecation_warnings: Iterable[str] = ()) -> Verdict:
+        return self.many([path], canonical=canonical,
+                         deprecation_warnings=deprecation_warnings)[0]
+
+    def many(self, paths: Iterable[str | SsotPath], *, canonical: str | SsotPath | None = None,
+             deprecation_warnings: Iterable[str] = ()) -> list[Verdict]:
+        from ..paths import parse_path
+
+        def as_path(p: str | SsotPath) -> SsotPath:
+            return p if isinstance(p, SsotPath) else parse_path(p)
+
+        return probe_paths([as_path(p) for p in paths], sys_path=self.sys_path,
+                           timeout=self.timeout,
+                           canonical=None if canonical is None else as_path(canonical),
+                           categories=[as_path(c) for c in deprecation_warnings])

@@ -187,9 +187,11 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
             except BaseException:  # noqa: BLE001 - the canonical check reports it
                 canon = None
             else:
-                res["is_canonical"] = obj is canon
                 if attr is None and canonical.get("attr"):
+                    # A module entry: the question is whether it re-exports the object.
                     res["exports_canonical"] = getattr(obj, canonical["attr"], None) is canon
+                else:
+                    res["is_canonical"] = obj is canon
     return res
 
 

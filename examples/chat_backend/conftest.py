@@ -1,0 +1,1 @@
+"""The example project's test configuration (nothing pytest-ssot needs here)."""

@@ -1,0 +1,216 @@
+"""The release gate: ``pytest --golden-path``.
+
+Registered only with ``--golden-path`` (or ``--golden-path-report``). In every process it
+keeps only ``@golden_path`` tests; the controller (or the only process) records every
+report, decides the verdict at the end, prints it last and turns a failed gate into a
+non-zero exit code. Under xdist the workers' reports reach the controller through the
+ordinary ``pytest_runtest_logreport`` stream, so the decision is made in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+_MARK = "golden_path"
+
+
+@dataclass
+class _TestRecord:
+    nodeid: str
+    outcome: str = "not run"  # passed | failed | error | skipped | xfailed | xpassed
+    duration: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class GateVerdict:
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": "pass" if self.passed else "fail", "reasons": self.reasons,
+                "tests": self.tests, "missing": self.missing}
+
+
+def decide(records: dict[str, _TestRecord], deselected: list[str], required: tuple[str, ...],
+           min_tests: int, collection_errors: int) -> GateVerdict:
+    """Pure decision of the gate from what happened; see SPEC 9."""
+    reasons: list[str] = []
+    if collection_errors:
+        reasons.append(f"{collection_errors} collection error(s): golden-path tests may be "
+                       "missing")
+    for nodeid in deselected:
+        reasons.append(f"{nodeid}: deselected (by -k/-m or a plugin); the gate needs every "
+                       "golden-path test to run")
+    for rec in records.values():
+        if rec.outcome != "passed":
+            why = f" ({rec.detail})" if rec.detail else ""
+            reasons.append(f"{rec.nodeid}: {rec.outcome}{why}")
+    ran = [r for r in records.values() if r.outcome != "not run"]
+    if not ran and not deselected:
+        reasons.insert(0, "no golden-path test ran: mark the release-critical tests with "
+                          "@golden_path")
+    elif not ran:
+        reasons.insert(0, "no golden-path test ran")
+    if min_tests and len(records) < min_tests:
+        reasons.append(f"{len(records)} golden-path test(s) collected, fewer than "
+                       f"min_tests = {min_tests}")
+    missing = []
+    for nodeid in required:
+        rec = records.get(nodeid)
+        if rec is None:
+            if nodeid in deselected:
+                continue  # already a reason
+            missing.append(nodeid)
+            reasons.append(f"{nodeid}: required by [tool.pytest-ssot.golden-path] but not "
+                           "collected (renamed, deleted, or not marked @golden_path?)")
+    tests = [{"nodeid": r.nodeid, "outcome": r.outcome, "duration": round(r.duration, 6)}
+             for r in records.values()]
+    return GateVerdict(passed=not reasons, reasons=reasons, tests=tests, missing=missing)
+
+
+class GoldenPathPlugin:
+    """The gate; one instance per process, deciding only outside xdist workers."""
+
+    def __init__(self, config: pytest.Config, required: tuple[str, ...],
+                 min_tests: int) -> None:
+        self.config = config
+        self.required = required
+        self.min_tests = min_tests
+        self.is_worker = hasattr(config, "workerinput")
+        self.records: dict[str, _TestRecord] = {}
+        self.deselected: list[str] = []
+        self.collection_errors = 0
+        self.verdict: GateVerdict | None = None
+
+    @classmethod
+    def install(cls, config: pytest.Config) -> None:
+        required: tuple[str, ...] = ()
+        min_tests = 0
+        session = config.pluginmanager.get_plugin("ssot-session")
+        if session is not None:
+            required = session.settings.golden_path.required
+            min_tests = session.settings.golden_path.min_tests
+        config.pluginmanager.register(cls(config, required, min_tests), "ssot-golden-path")
+
+    # ------------------------------------------------------------------ collection
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> Any:
+        """Keep only golden-path tests; then see what ``-k``/``-m`` took away from them."""
+        golden = [i for i in items if i.get_closest_marker(_MARK) is not None]
+        items[:] = golden  # not a deselection: the gate runs golden-path tests only
+        before = [i.nodeid for i in golden]
+        result = yield
+        after = {i.nodeid for i in items}
+        self.deselected = [n for n in before if n not in after]
+        for nodeid in before:
+            if nodeid in after:
+                self.records[nodeid] = _TestRecord(nodeid)
+        return result
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors += 1
+
+    # ------------------------------------------------------------------ outcomes
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        rec = self.records.get(report.nodeid)
+        if rec is None:  # under xdist the controller learns the ids from the reports
+            rec = self.records[report.nodeid] = _TestRecord(report.nodeid)
+        rec.duration += getattr(report, "duration", 0.0) or 0.0
+        xfail = hasattr(report, "wasxfail")
+        if report.when == "call":
+            if xfail:
+                rec.outcome = "xpassed" if report.passed else "xfailed"
+                rec.detail = f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
+            elif report.passed:
+                rec.outcome = "passed" if rec.outcome in ("not run", "passed") else rec.outcome
+            elif report.skipped:
+                rec.outcome, rec.detail = "skipped", _skip_reason(report)
+            else:
+                rec.outcome = "failed"
+        elif report.failed:
+            rec.outcome = "error"
+            rec.detail = f"in {report.when}"
+        elif report.skipped:
+            if xfail:
+                rec.outcome = "xfailed"
+                rec.detail = f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
+            else:
+                rec.outcome, rec.detail = "skipped", _skip_reason(report)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist controller: the workers collected (after ``-k``/``-m``) these ids."""
+        for nodeid in ids:
+            self.records.setdefault(nodeid, _TestRecord(nodeid))
+
+    # ------------------------------------------------------------------ verdict
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        out = getattr(node, "workeroutput", {}) or {}
+        for nodeid in out.get("ssot_golden_deselected", []):
+            if nodeid not in self.deselected:
+                self.deselected.append(nodeid)
+        self.collection_errors = max(self.collection_errors,
+                                     out.get("ssot_golden_collection_errors", 0))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+        """Decide before the terminal summary; print the verdict after everything else.
+
+        Outermost wrapper: what follows ``yield`` runs after the terminal reporter printed
+        its summary and the final stats line, so the gate's verdict is the last word.
+        """
+        if self.is_worker:
+            # A worker's deselection is invisible to the controller: send it along.
+            self.config.workeroutput["ssot_golden_deselected"] = list(self.deselected)
+            self.config.workeroutput["ssot_golden_collection_errors"] = self.collection_errors
+            return (yield)
+        for nodeid in self.deselected:
+            self.records.pop(nodeid, None)
+        self.verdict = decide(self.records, self.deselected, self.required, self.min_tests,
+                              self.collection_errors)
+        target = self.config.getoption("golden_path_report")
+        if target:
+            from .report import write_json
+
+            write_json(self.config.invocation_params.dir / target, self.verdict.to_dict())
+        if not self.verdict.passed and session.exitstatus in (
+                pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        result = yield
+        self._print_verdict()
+        return result
+
+    def _print_verdict(self) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None or self.verdict is None:
+            return
+        v = self.verdict
+        if v.passed:
+            tr.write_sep("=", f"GOLDEN PATH: PASS ({len(v.tests)} test(s), all passed)",
+                         green=True, bold=True)
+            return
+        tr.write_sep("=", "GOLDEN PATH: FAIL", red=True, bold=True)
+        for reason in v.reasons:
+            tr.write_line(f"  - {reason}", red=True)
+        for t in v.tests:
+            tr.write_line(f"  {t['outcome']:<8} {t['nodeid']}")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return ""

@@ -1,0 +1,72 @@
+"""Collected items for contract checks: one per check, marker ``ssot``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .runtime import Check, check_for
+
+if TYPE_CHECKING:
+    from .config import Contract
+    from .session import SsotSessionPlugin
+
+
+class SsotCheckFailed(Exception):
+    """Raised by a contract item whose check failed; carries the decided check."""
+
+    def __init__(self, check: Check) -> None:
+        super().__init__(check.summary)
+        self.check = check
+
+
+class ContractsFile(pytest.File):
+    """The ``pyproject.toml`` that declares the contracts; parent of their items.
+
+    Built by the session plugin, never by pytest's file collection.
+    """
+
+    def collect(self) -> list[Any]:
+        return []
+
+
+class ContractNode(pytest.Collector):
+    """One contract: the parent of its check items (``pyproject.toml::<name>``)."""
+
+    def collect(self) -> list[Any]:
+        return []
+
+
+class ContractCheckItem(pytest.Item):
+    """One runtime check of one contract: canonical, a legacy path, a factory, aliases.
+
+    Runs in whichever process executes it (xdist worker or the only process); the probe
+    verdicts come from the session plugin, computed once per session.
+    """
+
+    def __init__(self, *, contract: "Contract", kind: str, target: str | None,
+                 plugin: "SsotSessionPlugin", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.contract = contract
+        self.kind = kind
+        self.target = target
+        self.plugin = plugin
+        self.add_marker("ssot")
+
+    def runtest(self) -> None:
+        runtime = self.plugin.runtime_for(self.contract.name)
+        check = check_for(self.contract, runtime, self.kind, self.target, self.plugin.strict)
+        if not check.passed:
+            raise SsotCheckFailed(check)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> Any:
+        if isinstance(excinfo.value, SsotCheckFailed):
+            check = excinfo.value.check
+            return f"[ssot {self.contract.name}] {check.explanation}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        what = "no undeclared aliases" if self.kind == "aliases" else f"{self.kind} {self.target}"
+        return self.path, None, f"ssot {self.contract.name}: {what}"

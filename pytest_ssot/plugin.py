@@ -1,0 +1,101 @@
+"""The pytest11 entry point of pytest-ssot: options, markers, and nothing heavy.
+
+Loaded in every pytest run of every environment that has the distribution installed, so
+it imports only the standard library and pytest. The feature plugins (contracts, marker
+runner, golden path) are imported and registered in ``pytest_configure`` only when their
+feature is on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .probe import SsotProber
+
+_MARKERS = (
+    "ssot: a runtime check of a pytest-ssot contract (generated from [tool.pytest-ssot])",
+    "ssot_canonical(contract_or_canonical, legacy=[], factories=[], allow=[], "
+    "alias_scope=[], deprecation_warnings=[], max_import_ms=0): run an SSOT contract's "
+    "runtime checks (by contract name, or inline) before the test body; fail with the "
+    "verdict table if they fail",
+    "golden_path: a test the release may not ship without; `pytest --golden-path` runs only "
+    "these and fails unless every one passed",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ssot", "single source of truth checks (pytest-ssot)")
+    group.addoption(
+        "--ssot-strict", action="store_true", default=None, dest="ssot_strict",
+        help="strict SSOT mode for this run: legacy paths and factories must be absent, "
+             "undeclared aliases fail (default: the 'strict' key of [tool.pytest-ssot])",
+    )
+    group.addoption(
+        "--ssot-report", metavar="PATH", default=None, dest="ssot_report",
+        help="write the SSOT report as JSON to PATH",
+    )
+    group.addoption(
+        "--golden-path", action="store_true", default=False, dest="golden_path",
+        help="release gate: run only @golden_path tests and fail unless every one passed",
+    )
+    group.addoption(
+        "--golden-path-report", metavar="PATH", default=None, dest="golden_path_report",
+        help="with --golden-path: write the gate's verdict as JSON to PATH",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs in every process (controller and xdist workers) once options are parsed."""
+    for line in _MARKERS:
+        config.addinivalue_line("markers", line)
+
+    wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report"))
+    if wanted or _may_have_table(config):
+        from .session import SsotSessionPlugin
+
+        SsotSessionPlugin.install(config)
+    if config.getoption("golden_path") or config.getoption("golden_path_report"):
+        from .golden_path import GoldenPathPlugin
+
+        GoldenPathPlugin.install(config)
+
+
+def _may_have_table(config: pytest.Config) -> bool:
+    """A byte search, no TOML parsing: projects without the table pay (almost) nothing."""
+    try:
+        return b"pytest-ssot" in (config.rootpath / "pyproject.toml").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Register the ``@ssot_canonical`` runner only when a collected test uses the marker."""
+    if config.pluginmanager.has_plugin("ssot-marker-runner"):
+        return
+    for item in items:
+        if item.get_closest_marker("ssot_canonical") is not None:
+            from .session import MarkerRunner
+
+            config.pluginmanager.register(MarkerRunner(config), "ssot-marker-runner")
+            return
+
+
+@pytest.fixture
+def ssot_probe(request: pytest.FixtureRequest) -> "SsotProber":
+    """Resolve paths in fresh interpreter states: ``ssot_probe("pkg.mod:Name").verdict``.
+
+    Returns a callable; ``ssot_probe.many([...])`` probes several paths in one batch.
+    """
+    import sys
+
+    from .probe import SsotProber
+
+    timeout = 30.0
+    session = request.config.pluginmanager.get_plugin("ssot-session")
+    if session is not None:
+        timeout = session.settings.probe_timeout
+    return SsotProber(sys_path=list(sys.path), timeout=timeout)

@@ -1,0 +1,269 @@
+"""Runtime SSOT checks: contracts -> probe verdicts, aliases -> pass/fail per mode.
+
+Pure core: no pytest import. ``evaluate`` does the work (two probe-server rounds for all
+contracts together); ``checks`` decides; both return plain data that the pytest layer and
+the renderers present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from .config import Contract
+from .paths import SsotPath
+from .probe import Verdict, probe_task, run_tasks, verdict_from_answer
+
+__all__ = ["ContractRuntime", "Check", "evaluate", "checks", "check_for"]
+
+
+@dataclass
+class ContractRuntime:
+    """Everything the probes found out about one contract."""
+
+    name: str
+    canonical: Verdict
+    legacy: list[Verdict]
+    factories: list[Verdict]
+    aliases: list[str] = field(default_factory=list)
+    alias_errors: list[dict[str, str]] = field(default_factory=list)
+    alias_skipped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "canonical": self.canonical.to_dict(),
+            "legacy": [v.to_dict() for v in self.legacy],
+            "factories": [v.to_dict() for v in self.factories],
+            "aliases": list(self.aliases),
+            "alias_errors": list(self.alias_errors),
+            "alias_skipped": self.alias_skipped,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ContractRuntime":
+        return cls(
+            name=d["name"], canonical=Verdict.from_dict(d["canonical"]),
+            legacy=[Verdict.from_dict(v) for v in d["legacy"]],
+            factories=[Verdict.from_dict(v) for v in d["factories"]],
+            aliases=list(d["aliases"]), alias_errors=list(d["alias_errors"]),
+            alias_skipped=d["alias_skipped"],
+        )
+
+
+def _canonical_name(c: SsotPath) -> str:
+    return c.attr if c.attr is not None else c.module.rpartition(".")[2]
+
+
+def _declared_filter(contract: Contract):
+    module_entries = {p.module for p in (*contract.legacy, *contract.factories, *contract.allow)
+                      if p.attr is None}
+    attr_entries = {p for p in (*contract.legacy, *contract.factories, *contract.allow)
+                    if p.attr is not None}
+
+    def is_declared(module: str, name: str) -> bool:
+        p = SsotPath(module, name)
+        return p == contract.canonical or p in attr_entries or module in module_entries
+
+    return module_entries, is_declared
+
+
+def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout: float,
+             parallel: int | None = None) -> dict[str, ContractRuntime]:
+    """Probe every path of every contract and search each alias scope."""
+    tasks: list[dict] = []
+    layout: list[tuple[Contract, int, int, int]] = []
+    for c in contracts:
+        start = len(tasks)
+        tasks.append(probe_task(c.canonical, canonical=c.canonical,
+                                categories=c.deprecation_warnings, fresh=True))
+        for p in (*c.legacy, *c.factories):
+            tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings))
+        tasks.append({"kind": "enumerate", "scope": list(c.effective_alias_scope),
+                      "canonical": {"module": c.canonical.module, "attr": c.canonical.attr},
+                      "preimport": ""})
+        layout.append((c, start, len(c.legacy), len(c.factories)))
+    answers = run_tasks(tasks, sys_path=sys_path, timeout=timeout, parallel=parallel)
+
+    results: dict[str, ContractRuntime] = {}
+    alias_tasks: list[dict] = []
+    alias_owner: list[tuple[str, str]] = []
+    for c, start, n_legacy, n_fact in layout:
+        canonical = verdict_from_answer(c.canonical, answers[start])
+        legacy = [verdict_from_answer(p, answers[start + 1 + i]) for i, p in enumerate(c.legacy)]
+        factories = [verdict_from_answer(p, answers[start + 1 + n_legacy + i])
+                     for i, p in enumerate(c.factories)]
+        rt = ContractRuntime(c.name, canonical, legacy, factories)
+        results[c.name] = rt
+        enum = answers[start + 1 + n_legacy + n_fact]
+        if "died" in enum:
+            rt.alias_skipped = f"listing the alias scope failed: {enum['died']}"
+            continue
+        if "skip" in enum:
+            rt.alias_skipped = enum["skip"]
+            continue
+        rt.alias_errors.extend(enum["errors"])
+        skip_modules, _ = _declared_filter(c)
+        for module in enum["modules"]:
+            if module in skip_modules:
+                continue
+            alias_tasks.append({
+                "kind": "alias_module", "module": module,
+                "canonical": {"module": c.canonical.module, "attr": c.canonical.attr},
+                "preimport": module.rpartition(".")[0],
+            })
+            alias_owner.append((c.name, module))
+
+    alias_answers = run_tasks(alias_tasks, sys_path=sys_path, timeout=timeout,
+                              parallel=parallel)
+    by_name = {c.name: c for c in contracts}
+    for (name, module), answer in zip(alias_owner, alias_answers):
+        c, rt = by_name[name], results[name]
+        if "died" in answer:
+            rt.alias_errors.append({"module": module, "error": answer["died"]})
+            continue
+        if "error" in answer:
+            rt.alias_errors.append({"module": module, "error": answer["error"]})
+            continue
+        _, is_declared = _declared_filter(c)
+        canonical_name = _canonical_name(c.canonical)
+        for attr, in_all in answer["found"]:
+            if (attr != canonical_name or in_all) and not is_declared(module, attr):
+                rt.aliases.append(f"{module}:{attr}")
+    for rt in results.values():
+        rt.aliases.sort()
+    return results
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class Check:
+    """One runtime check of one contract, decided for one mode."""
+
+    contract: str
+    kind: str  # canonical | legacy | factory | aliases
+    path: str | None
+    passed: bool
+    summary: str
+    explanation: str = ""
+
+    @property
+    def title(self) -> str:
+        if self.kind == "aliases":
+            return "no undeclared aliases"
+        return f"{self.kind} {self.path}"
+
+
+def _where(v: Verdict) -> str:
+    return f"\n  raised at: {v.where}" if v.where else ""
+
+
+def _check_canonical(c: Contract, v: Verdict) -> Check:
+    if v.verdict == "resolves":
+        if c.max_import_ms and v.import_ms is not None and v.import_ms > c.max_import_ms:
+            return Check(c.name, "canonical", v.path, False,
+                         f"resolves, but its import took {v.import_ms:.1f} ms",
+                         f"canonical path {v.path} took {v.import_ms:.1f} ms to import in a "
+                         f"fresh interpreter; the contract allows max_import_ms = "
+                         f"{c.max_import_ms:g}.\n"
+                         "fix: make the canonical module cheaper to import (defer heavy "
+                         "imports), or raise max_import_ms.")
+        return Check(c.name, "canonical", v.path, True, "resolves")
+    head = f"canonical path {v.path} must resolve without a deprecation warning, but it "
+    if v.verdict == "warns":
+        body = (head + f"warns:\n  {v.warning_category}: {v.warning}\n"
+                "fix: the canonical path is the one every caller is told to use; it must not "
+                "emit a deprecation warning. Move the warning to the legacy paths.")
+    elif v.verdict == "absent":
+        body = (head + f"is absent: {v.reason}.\n"
+                "fix: check the path in [tool.pytest-ssot] and that the project is importable "
+                "from the test session (install it, or set pythonpath = [\".\"] or "
+                "[\"src\"] in [tool.pytest.ini_options]).")
+    else:
+        body = (head + f"is broken:\n  {v.error}{_where(v)}\n"
+                "fix: the canonical module must import cleanly in a fresh interpreter.")
+    return Check(c.name, "canonical", v.path, False, v.describe(), body)
+
+
+def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
+    what = "legacy path" if kind == "legacy" else "factory"
+    canonical = str(c.canonical)
+    if v.verdict == "absent":
+        return Check(c.name, kind, v.path, True, v.describe())
+    if v.verdict == "warns" and not strict:
+        return Check(c.name, kind, v.path, True, v.describe())
+    if v.verdict == "broken":
+        body = (f"{what} {v.path} is broken: importing it fails for another reason than its "
+                f"absence:\n  {v.error}{_where(v)}\n"
+                "A broken path is never counted as removed: the module still exists (its own "
+                "code or one of its dependencies fails).\n"
+                "fix: delete the module (and its re-exports) if it is meant to be gone, or "
+                "repair it so that it imports and warns while callers migrate.")
+        return Check(c.name, kind, v.path, False, v.describe(), body)
+    identity = ""
+    if kind == "legacy" and v.is_canonical is False:
+        identity = (f"\nnote: it is not the canonical object: a second implementation, not "
+                    f"a re-export of {canonical}.")
+    if v.verdict == "warns":  # strict
+        body = (f"{what} {v.path} still resolves (with a deprecation warning):\n"
+                f"  {v.warning_category}: {v.warning}\n"
+                f"--ssot-strict expects it to be absent.{identity}\n"
+                f"fix: delete it and point the remaining references at {canonical} "
+                "(`pytest-ssot scan` lists them).")
+        return Check(c.name, kind, v.path, False, v.describe(), body)
+    expected = ("absent" if strict else
+                "absent, or a DeprecationWarning when it is imported or accessed")
+    body = (f"{what} {v.path} resolves silently: importing it raises no deprecation "
+            f"warning.\n  expected ({'strict' if strict else 'transitional'}): {expected}"
+            f"{identity}\nfix: delete it, or while callers migrate emit "
+            f"warnings.warn(\"{v.path} is deprecated; use {canonical}\", DeprecationWarning, "
+            "stacklevel=2) when it is imported or accessed.")
+    return Check(c.name, kind, v.path, False, v.describe(), body)
+
+
+def _check_aliases(c: Contract, rt: ContractRuntime, strict: bool) -> Check:
+    if rt.alias_skipped:
+        return Check(c.name, "aliases", None, True, f"not searched: {rt.alias_skipped}")
+    n = len(rt.aliases)
+    scope = ", ".join(c.effective_alias_scope)
+    if not n:
+        return Check(c.name, "aliases", None, True, f"none in {scope}")
+    listing = "\n".join(f"  {a}" for a in rt.aliases)
+    summary = f"{n} undeclared: " + ", ".join(rt.aliases)
+    if not strict:
+        return Check(c.name, "aliases", None, True, summary)
+    body = (f"{n} undeclared alias(es) of {c.canonical} in {scope}:\n{listing}\n"
+            "Each is the canonical object under another name, or re-exported through "
+            "__all__: a second import path nobody declared.\n"
+            "fix: remove the alias and import the canonical path, or declare it in the "
+            "contract's `legacy` (to be removed) or `allow` (sanctioned).")
+    return Check(c.name, "aliases", None, False, summary, body)
+
+
+def checks(contract: Contract, rt: ContractRuntime, strict: bool) -> list[Check]:
+    """Every runtime check of a contract, decided for the mode."""
+    out = [_check_canonical(contract, rt.canonical)]
+    out += [_check_legacy(contract, "legacy", v, strict) for v in rt.legacy]
+    out += [_check_legacy(contract, "factory", v, strict) for v in rt.factories]
+    out.append(_check_aliases(contract, rt, strict))
+    return out
+
+
+def check_for(contract: Contract, rt: ContractRuntime, kind: str, path: str | None,
+              strict: bool) -> Check:
+    for chk in checks(contract, rt, strict):
+        if chk.kind == kind and chk.path == path:
+            return chk
+    raise KeyError((contract.name, kind, path))
+
+
+def check_specs(contract: Contract) -> Iterable[tuple[str, str | None]]:
+    """The (kind, path) of each check, known before anything is probed."""
+    yield "canonical", str(contract.canonical)
+    for p in contract.legacy:
+        yield "legacy", str(p)
+    for p in contract.factories:
+        yield "factory", str(p)
+    yield "aliases", None

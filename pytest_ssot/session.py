@@ -1,0 +1,214 @@
+"""The pytest side of contracts: config loading, items, shared probe results, reports.
+
+Imported only when the project has a ``[tool.pytest-ssot]`` table (or an ssot option was
+given), or when a collected test carries ``@ssot_canonical``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+
+if TYPE_CHECKING:
+    from .runtime import ContractRuntime
+
+_WORKERINPUT_KEY = "ssot_runtime"
+
+
+def _usage_error(exc: ConfigError) -> pytest.UsageError:
+    return pytest.UsageError(f"pytest-ssot: {exc}")
+
+
+class SsotSessionPlugin:
+    """Contracts of ``[tool.pytest-ssot]`` for one pytest process.
+
+    Registered in ``pytest_configure`` of every process (controller and xdist workers).
+    The probes run once per session: in the only process, or in the xdist controller,
+    which hands the results to the workers through ``workerinput``.
+    """
+
+    def __init__(self, config: pytest.Config, settings: SsotConfig) -> None:
+        self.config = config
+        self.settings = settings
+        self.strict = bool(config.getoption("ssot_strict")) or settings.strict
+        # The session's import path as set up by pytest (``pythonpath``, rootdir conftest),
+        # taken at one point so that every process probes with the same one.
+        self.sys_path = list(sys.path)
+        self.is_worker = hasattr(config, "workerinput")
+        self._runtimes: dict[str, ContractRuntime] | None = None
+
+    @classmethod
+    def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
+        try:
+            settings = load_config(config.rootpath)
+        except ConfigError as exc:
+            raise _usage_error(exc) from None
+        plugin = cls(config, settings or SsotConfig())
+        config.pluginmanager.register(plugin, "ssot-session")
+        if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
+            config.pluginmanager.register(_XdistController(plugin), "ssot-xdist-controller")
+        return plugin
+
+    # ------------------------------------------------------------------ results
+
+    def wants_items(self) -> bool:
+        """Contract items are collected when the run collects a directory (or no args).
+
+        ``pytest tests/test_one.py::test_x`` is someone iterating on one test: the contract
+        checks stay out of it unless ``--ssot-strict`` is given.
+        """
+        if not self.settings.contracts:
+            return False
+        if self.config.getoption("ssot_strict"):
+            return True
+        base = self.config.invocation_params.dir
+        for arg in self.config.args:
+            if "::" not in arg and (base / arg).is_dir():
+                return True
+        return False
+
+    def runtimes(self) -> dict[str, "ContractRuntime"]:
+        if self._runtimes is None:
+            from .runtime import ContractRuntime, evaluate
+
+            shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_KEY)
+            if shipped:
+                self._runtimes = {k: ContractRuntime.from_dict(v)
+                                  for k, v in json.loads(shipped).items()}
+            else:
+                self._runtimes = evaluate(self.settings.contracts, sys_path=self.sys_path,
+                                          timeout=self.settings.probe_timeout)
+        return self._runtimes
+
+    def runtime_for(self, name: str) -> "ContractRuntime":
+        return self.runtimes()[name]
+
+    # ------------------------------------------------------------------ hooks
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session,
+                                      items: list[pytest.Item]) -> None:
+        """Add one item per contract check, before ``-k``/``-m`` deselection runs."""
+        if not self.wants_items():
+            return
+        from .items import ContractCheckItem, ContractNode, ContractsFile
+        from .runtime import check_specs
+
+        path = self.settings.file or self.config.rootpath / "pyproject.toml"
+        parent = ContractsFile.from_parent(session, path=path)
+        new: list[pytest.Item] = []
+        for contract in self.settings.contracts:
+            node = ContractNode.from_parent(parent, name=contract.name)
+            for kind, target in check_specs(contract):
+                name = kind if target is None else f"{kind}[{target}]"
+                new.append(ContractCheckItem.from_parent(
+                    node, name=name, contract=contract, kind=kind, target=target, plugin=self))
+        items[:0] = new
+        # Tell the terminal reporter (its "collected N items" count) what we added.
+        self.config.hook.pytest_collectreport(
+            report=pytest.CollectReport(parent.nodeid, "passed", None, new))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Controller / single process: write ``--ssot-report``."""
+        if self.is_worker:
+            return
+        target = self.config.getoption("ssot_report")
+        if not target:
+            return
+        from .report import build_report, write_json
+
+        doc = build_report(self.settings.contracts, self.runtimes(), self.strict)
+        path = self.config.invocation_params.dir / target
+        write_json(path, doc)
+        self._report_path = path
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or self._runtimes is None or not self.settings.contracts:
+            return
+        from .report import terminal_lines
+
+        terminalreporter.section("pytest-ssot")
+        for line in terminal_lines(self.settings.contracts, self._runtimes, self.strict):
+            terminalreporter.line(line)
+        report = getattr(self, "_report_path", None)
+        if report is not None:
+            terminalreporter.line(f"ssot report: {report}")
+
+
+class _XdistController:
+    """xdist controller only: probe once, ship the verdicts to every worker."""
+
+    def __init__(self, plugin: SsotSessionPlugin) -> None:
+        self.plugin = plugin
+        self._payload: str | None = None
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if not self.plugin.wants_items():
+            return
+        if self._payload is None:
+            self._payload = json.dumps({k: v.to_dict()
+                                        for k, v in self.plugin.runtimes().items()})
+        node.workerinput[_WORKERINPUT_KEY] = self._payload
+
+
+class MarkerRunner:
+    """Runs ``@ssot_canonical`` checks before a marked test's body (the test's process)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def _contract(self, item: pytest.Item, marker: pytest.Mark,
+                  session: SsotSessionPlugin | None) -> tuple[Contract, bool]:
+        where = f"@ssot_canonical on {item.nodeid}"
+        if len(marker.args) != 1 or not isinstance(marker.args[0], str):
+            pytest.fail(f"{where}: expects one string: a contract name from "
+                        "[tool.pytest-ssot] or a canonical path 'module:attr'", pytrace=False)
+        arg = marker.args[0]
+        if session is not None and not marker.kwargs:
+            named = session.settings.contract(arg)
+            if named is not None:
+                return named, True
+        if ":" not in arg and "." not in arg and not marker.kwargs:
+            known = ", ".join(c.name for c in session.settings.contracts) if session else ""
+            pytest.fail(f"{where}: no contract named {arg!r} in [tool.pytest-ssot]"
+                        + (f"; known contracts: {known}" if known else
+                           "; declare it there, or pass a canonical path 'module:attr'"),
+                        pytrace=False)
+        try:
+            contract = contract_from_mapping({"name": "inline", "canonical": arg,
+                                              **marker.kwargs}, where, "marker arguments")
+        except ConfigError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        return contract, False
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        marker = item.get_closest_marker("ssot_canonical")
+        if marker is not None:
+            self._check(item, marker)
+        return (yield)
+
+    def _check(self, item: pytest.Item, marker: pytest.Mark) -> None:
+        from .report import terminal_lines
+        from .runtime import checks, evaluate
+
+        session: SsotSessionPlugin | None = self.config.pluginmanager.get_plugin("ssot-session")
+        contract, named = self._contract(item, marker, session)
+        strict = session.strict if session else bool(self.config.getoption("ssot_strict"))
+        if named and session is not None:
+            runtime = session.runtime_for(contract.name)
+        else:
+            timeout = session.settings.probe_timeout if session else 30.0
+            runtime = evaluate([contract], sys_path=list(sys.path), timeout=timeout)[contract.name]
+        failed = [c for c in checks(contract, runtime, strict) if not c.passed]
+        if failed:
+            table = "\n".join(terminal_lines([contract], {contract.name: runtime}, strict))
+            details = "\n\n".join(c.explanation for c in failed)
+            pytest.fail(f"SSOT contract {contract.name} ({contract.canonical}) failed "
+                        f"{len(failed)} check(s):\n{table}\n\n{details}", pytrace=False)
