@@ -184,8 +184,10 @@ class MarkerRunner:
             contract = contract_from_mapping({"name": "inline", "canonical": arg,
                                               **marker.kwargs}, where, "marker arguments")
         except ConfigError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        return contract, False
+            problem = str(exc)
+        else:
+            return contract, False
+        pytest.fail(problem, pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:

@@ -35,7 +35,8 @@ import traceback
 import warnings
 
 _DEPRECATION = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
-_HAS_FORK = hasattr(os, "fork")
+# PYTEST_SSOT_PROBE_SPAWN=1 forces the no-fork path (tests; platforms without fork use it).
+_HAS_FORK = hasattr(os, "fork") and not os.environ.get("PYTEST_SSOT_PROBE_SPAWN")
 _TAIL = 600
 
 

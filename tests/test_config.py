@@ -1,0 +1,120 @@
+"""Path syntax and [tool.pytest-ssot] validation (pure core)."""
+
+from __future__ import annotations
+
+import keyword
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_ssot.config import ConfigError, load_config
+from pytest_ssot.paths import PathSyntaxError, SsotPath, parse_path
+
+identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda s: not keyword.iskeyword(s))
+modules = st.lists(identifiers, min_size=1, max_size=5).map(".".join)
+
+
+@given(modules, st.none() | identifiers)
+def test_path_round_trip(module: str, attr: str | None) -> None:
+    text = module if attr is None else f"{module}:{attr}"
+    p = parse_path(text)
+    assert p == SsotPath(module, attr)
+    assert str(p) == text
+    assert p.dotted == text.replace(":", ".")
+
+
+@pytest.mark.parametrize("bad", ["", "a..b", ".a", "a.", "a:b:c", "a:b.c", "a:", "1a",
+                                 "a-b", "a b", "class.x", "a:def", " a", "a:b "])
+def test_bad_paths(bad: str) -> None:
+    with pytest.raises(PathSyntaxError, match="not a valid path|one identifier"):
+        parse_path(bad)
+
+
+@given(st.text(max_size=30))
+def test_any_text_parses_or_raises_cleanly(text: str) -> None:
+    try:
+        p = parse_path(text)
+    except PathSyntaxError:
+        return
+    assert str(p) == text
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(body), encoding="utf-8")
+    return tmp_path
+
+
+def test_no_table_means_no_config(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "[tool.other]\nx = 1\n")) is None
+    assert load_config(tmp_path / "nowhere") is None
+
+
+def test_defaults_and_full_contract(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, """
+        [tool.pytest-ssot]
+        [tool.pytest-ssot.areas]
+        "chat/app/routes/" = "P0"
+        [[tool.pytest-ssot.contracts]]
+        name = "ws-manager"
+        canonical = "chat.ws.websocket_manager:WebSocketManager"
+        legacy = ["chat.ws.unified_manager", "chat.ws:WebSocketManager"]
+        factories = ["chat.ws:create_websocket_manager"]
+        deprecation_warnings = ["chat.warn:MovedWarning"]
+        max_import_ms = 250
+        [tool.pytest-ssot.golden-path]
+        required = ["tests/test_a.py::test_b"]
+        min_tests = 2
+    """), with_entry_points=False)
+    assert cfg is not None
+    assert cfg.paths == (".",) and cfg.strict is False and cfg.probe_timeout == 30
+    assert cfg.baseline == ".ssot-baseline.json"
+    assert cfg.areas == (("chat/app/routes", "P0"),)
+    (c,) = cfg.contracts
+    assert c.canonical == SsotPath("chat.ws.websocket_manager", "WebSocketManager")
+    assert c.legacy[1] == SsotPath("chat.ws", "WebSocketManager")
+    assert c.effective_alias_scope == ("chat.ws",)
+    assert c.max_import_ms == 250
+    assert cfg.golden_path.required == ("tests/test_a.py::test_b",)
+    assert cfg.golden_path.min_tests == 2
+
+
+CONTRACT = '[[tool.pytest-ssot.contracts]]\nname = "c"\ncanonical = "a.b:C"\n'
+
+
+@pytest.mark.parametrize("body, message", [
+    ("[tool.pytest-ssot]\npaths = \"chat\"\n", "key 'paths': expected an array of strings"),
+    ("[tool.pytest-ssot]\nstrict = \"yes\"\n", "key 'strict': expected true or false"),
+    ("[tool.pytest-ssot]\nprobe_timeout = 0\n", "key 'probe_timeout': expected a number > 0"),
+    ("[tool.pytest-ssot]\nprobe_timout = 3\n", "unknown key 'probe_timout'; valid keys:"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "legacy = [\"a.b:C\"]\n",
+     "[contract 'c'] key 'legacy': 'a.b:C' is listed twice (also in 'canonical')"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "legacy = [\"x\", \"x\"]\n", "'x' is listed twice"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + CONTRACT, "contract 'c' is defined twice"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "legasy = []\n", "[contract 'c'] unknown key 'legasy'"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "factories = [\"a:b:c\"]\n", "key 'factories'"),
+    ("[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = \"Bad Name\"\ncanonical = "
+     "\"a:B\"\n", "not a valid contract name"),
+    ("[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = \"x\"\n",
+     "key 'canonical' is missing"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "deprecation_warnings = [\"pkg.mod\"]\n",
+     "must name a class as 'module:Class'"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "max_import_ms = true\n",
+     "key 'max_import_ms': expected a number"),
+    ("[tool.pytest-ssot]\n" + CONTRACT + "alias_scope = [\"a-b\"]\n", "not a module name"),
+    ("[tool.pytest-ssot.golden-path]\nmin_tests = -1\n", "key 'min_tests'"),
+    ("[tool.pytest-ssot.golden-path]\nrequire = []\n", "unknown key 'require'"),
+    ("[tool.pytest-ssot]\nareas = [1]\n", "key 'areas'"),
+    ("[tool.pytest-ssot]\ncontracts = {}\n", "key 'contracts'"),
+    ("[tool.pytest-ssot\n", "not valid TOML"),
+])
+def test_config_errors_name_file_table_key(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, body), with_entry_points=False)
+    text = str(err.value)
+    assert message in text
+    assert "pyproject.toml" in text
+    assert "[tool.pytest-ssot" in text or "TOML" in text
