@@ -58,7 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         SsotSessionPlugin.install(config)
     if config.getoption("golden_path") or config.getoption("golden_path_report"):
-        from .golden_path import GoldenPathPlugin
+        from .release_gate import GoldenPathPlugin
 
         GoldenPathPlugin.install(config)
 

@@ -1,4 +1,5 @@
-"""The release gate: ``pytest --golden-path``.
+"""The release gate: ``pytest --golden-path`` (not named golden_path.py: that would shadow
+the public marker ``pytest_ssot.golden_path`` once imported).
 
 Registered only with ``--golden-path`` (or ``--golden-path-report``). In every process it
 keeps only ``@golden_path`` tests; the controller (or the only process) records every
@@ -96,7 +97,10 @@ class GoldenPathPlugin:
         if session is not None:
             required = session.settings.golden_path.required
             min_tests = session.settings.golden_path.min_tests
-        config.pluginmanager.register(cls(config, required, min_tests), "ssot-golden-path")
+        gate = cls(config, required, min_tests)
+        config.pluginmanager.register(gate, "ssot-golden-path")
+        if not gate.is_worker and config.pluginmanager.has_plugin("xdist"):
+            config.pluginmanager.register(_GateXdistHooks(gate), "ssot-golden-path-xdist")
 
     # ------------------------------------------------------------------ collection
 
@@ -149,21 +153,7 @@ class GoldenPathPlugin:
             else:
                 rec.outcome, rec.detail = "skipped", _skip_reason(report)
 
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """xdist controller: the workers collected (after ``-k``/``-m``) these ids."""
-        for nodeid in ids:
-            self.records.setdefault(nodeid, _TestRecord(nodeid))
-
     # ------------------------------------------------------------------ verdict
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        out = getattr(node, "workeroutput", {}) or {}
-        for nodeid in out.get("ssot_golden_deselected", []):
-            if nodeid not in self.deselected:
-                self.deselected.append(nodeid)
-        self.collection_errors = max(self.collection_errors,
-                                     out.get("ssot_golden_collection_errors", 0))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Any:
@@ -207,6 +197,27 @@ class GoldenPathPlugin:
             tr.write_line(f"  - {reason}", red=True)
         for t in v.tests:
             tr.write_line(f"  {t['outcome']:<8} {t['nodeid']}")
+
+
+class _GateXdistHooks:
+    """xdist controller only: what the workers collected, deselected and failed to collect."""
+
+    def __init__(self, gate: GoldenPathPlugin) -> None:
+        self.gate = gate
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist controller: the workers collected (after ``-k``/``-m``) these ids."""
+        for nodeid in ids:
+            self.gate.records.setdefault(nodeid, _TestRecord(nodeid))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        out = getattr(node, "workeroutput", {}) or {}
+        for nodeid in out.get("ssot_golden_deselected", []):
+            if nodeid not in self.gate.deselected:
+                self.gate.deselected.append(nodeid)
+        self.gate.collection_errors = max(self.gate.collection_errors,
+                                          out.get("ssot_golden_collection_errors", 0))
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
