@@ -1,0 +1,258 @@
+"""The scan is exact on SPEC 5's rules: every form found, no decoy reported.
+
+The property test builds whole files out of snippets whose references are known (the
+oracle is the generator, not the scanner), in many placements, and compares.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytest_ssot.config import contract_from_mapping
+from pytest_ssot.scan import _init_worker, _needs_parse
+from pytest_ssot.scan.rules import Matcher
+from pytest_ssot.scan.source import analyze
+
+CONTRACT = contract_from_mapping({
+    "name": "ws",
+    "canonical": "chat.ws.websocket_manager:WebSocketManager",
+    "legacy": ["chat.ws.unified_manager", "chat.ws.manager", "chat.ws:WebSocketManager"],
+    "factories": ["chat.ws:create_manager", "chat.ws.factory"],
+}, "test", "contracts")
+MATCHER = Matcher([CONTRACT])
+_init_worker(MATCHER)
+
+M_UNI = ("legacy", "chat.ws.unified_manager")
+M_MGR = ("legacy", "chat.ws.manager")
+A_WSM = ("legacy", "chat.ws:WebSocketManager")
+F_CREATE = ("factory", "chat.ws:create_manager")
+F_MOD = ("factory", "chat.ws.factory")
+CANON = ("canonical", "chat.ws.websocket_manager:WebSocketManager")
+DEF = ("definition", "chat.ws.websocket_manager:WebSocketManager")
+
+# (code, [(role, path, kind)]) -- the file is module chat.ws.sub.mod (package chat.ws.sub)
+IMPORTS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("import chat.ws.unified_manager", [M_UNI]),
+    ("import chat.ws.unified_manager.inner as x", [M_UNI]),
+    ("import os, chat.ws.manager", [M_MGR]),
+    ("import chat.ws.manager as m, chat.ws.unified_manager", [M_MGR, M_UNI]),
+    ("import chat . ws . manager", [M_MGR]),
+    ("from chat.ws.unified_manager import UnifiedWebSocketManager", [M_UNI]),
+    ("from chat.ws.unified_manager import (a,\n    b,\n)", [M_UNI]),
+    ("from chat.ws.manager.inner import thing", [M_MGR]),
+    ("from chat.ws.manager import *", [M_MGR]),
+    ("from chat.ws import manager", [M_MGR]),
+    ("from chat.ws import manager, unified_manager", [M_MGR, M_UNI]),
+    ("from chat.ws import \\\n    manager", [M_MGR]),
+    ("from chat.ws import WebSocketManager", [A_WSM]),
+    ("from chat.ws import WebSocketManager as WSM, create_manager", [A_WSM, F_CREATE]),
+    ("from chat.ws import (\n    other,\n    WebSocketManager,\n)", [A_WSM]),
+    ("from chat.ws import factory", [F_MOD]),
+    ("import chat.ws.factory", [F_MOD]),
+    ("from chat.ws.websocket_manager import WebSocketManager", [CANON]),
+    ("from chat.ws.websocket_manager import WebSocketManager as W", [CANON]),
+    ("from .. import manager", [M_MGR]),
+    ("from ..manager import X", [M_MGR]),
+    ("from .. import WebSocketManager", [A_WSM]),
+    ("from ..websocket_manager import WebSocketManager", [CANON]),
+    ("from ...ws import create_manager", [F_CREATE]),
+    ("from chat.ws import ｍanager", [M_MGR]),  # NFKC: a fullwidth m is an m to Python
+]
+STRINGS: list[tuple[str, list[tuple[str, str]]]] = [
+    ('X = "chat.ws.manager"', [M_MGR]),
+    ("X = 'chat.ws.manager.WebSocketManager.send'", [M_MGR]),
+    ('patch("chat.ws.WebSocketManager")', [A_WSM]),
+    ('patch("chat.ws.WebSocketManager.send_event")', [A_WSM]),
+    ('patch("chat.ws.create_manager")', [F_CREATE]),
+    ('X = "chat.ws.websocket_manager.WebSocketManager"', [CANON]),
+    ('X = "chat.ws." "manager"', [M_MGR]),  # implicit concatenation is one literal
+    ('X = "chat.ws.\\x6danager"', [M_MGR]),  # an escape spelling a letter
+    ('X = "chat.ws.m\\u0061nager"', [M_MGR]),
+    ('X = "chat.ws.\\N{LATIN SMALL LETTER M}anager"', [M_MGR]),
+    ('X = f"chat.ws.manager"', [M_MGR]),  # an f-string without placeholders
+    ('importlib.import_module("chat.ws.unified_manager")', [M_UNI]),
+]
+DECOYS: list[str] = [
+    "import chat.ws.manager_utils",
+    "from chat.ws.manager_utils import x",
+    "from chat.ws import manager_utils",
+    "import chat.wsx.manager",
+    "from chat.ws.websocket_manager import UserContext",
+    "from chat.ws import WebSocketManagerFactory",
+    "from other.ws import manager",
+    "from chat import ws",
+    'X = "chat.ws.manager_utils"',
+    'log.info("see chat.ws.manager for details")',
+    'X = "chat.ws.managerX"',
+    'X = b"chat.ws.manager"',
+    'X = f"{prefix}chat.ws.manager"',
+    "pass  # import chat.ws.manager",
+    'X = "chat.ws:WebSocketManager"',
+    "class WebSocketManagerV2:\n    pass",
+    "def f():\n    class WebSocketManager:\n        pass",
+    'def g():\n    """chat.ws.manager is documented here."""',
+    "manager = 1",
+    "WebSocketManager = make()",
+]
+DEFINITIONS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("class WebSocketManager:\n    pass", [DEF]),
+    ("def WebSocketManager():\n    pass", [DEF]),
+    ("async def WebSocketManager():\n    pass", [DEF]),
+]
+
+
+def _kind(code: str, role: str) -> str:
+    if role == "definition":
+        return "definition"
+    return "import" if code.lstrip().startswith(("import ", "from ")) else "string"
+
+
+def run(code: str, module: str = "chat.ws.sub.mod", is_package: bool = False):
+    hits, error = analyze(code.encode("utf-8"), MATCHER, module, is_package)
+    assert error is None, error
+    return [(h.entry.role, str(h.entry.path), h.kind, h.line) for h in hits]
+
+
+@pytest.mark.parametrize("code, expected", IMPORTS + STRINGS + DEFINITIONS,
+                         ids=lambda x: x if isinstance(x, str) else None)
+def test_each_form_is_found(code: str, expected: list[tuple[str, str]]) -> None:
+    source = "import sys\n" + code + "\n"
+    got = run(source)
+    want = sorted((r, p, _kind(code, r), 2) for r, p in expected)
+    assert sorted(got) == want
+    assert _needs_parse(source.encode())[0], "the pre-filter must let it through"
+
+
+@pytest.mark.parametrize("code", DECOYS)
+def test_decoys_are_not_references(code: str) -> None:
+    assert run("import sys\n" + code + "\n") == []
+
+
+def test_definition_inside_the_canonical_module_is_not_a_violation() -> None:
+    assert run("class WebSocketManager:\n    pass\n", module="chat.ws.websocket_manager") == []
+
+
+def test_relative_import_from_a_package_init() -> None:
+    got = run("from . import manager\nfrom .websocket_manager import WebSocketManager\n",
+              module="chat.ws", is_package=True)
+    assert sorted(got) == sorted([(*M_MGR, "import", 1), (*CANON, "import", 2)])
+
+
+def test_relative_import_beyond_top_level_is_ignored() -> None:
+    assert run("from .... import manager\n") == []
+
+
+def test_docstrings_of_module_class_function_are_not_strings() -> None:
+    code = '"""chat.ws.manager"""\nclass C:\n    """chat.ws.manager"""\n' \
+           'async def f():\n    """chat.ws.manager"""\n    return "chat.ws.manager"\n'
+    assert run(code) == [(*M_MGR, "string", 6)]
+
+
+def test_string_line_is_where_the_string_starts() -> None:
+    code = "call(\n    1,\n    'chat.ws.manager',\n)\n"
+    assert run(code) == [(*M_MGR, "string", 3)]
+
+
+@pytest.mark.parametrize("pragma, suppressed", [
+    ("# ssot: ignore", True), ("#ssot:ignore", True), ("# ssot: ignore[ws]", True),
+    ("# ssot: ignore[other, ws]", True), ("# ssot: ignore[other]", False),
+    ("# ssot ignore", False),
+])
+def test_pragmas(pragma: str, suppressed: bool) -> None:
+    got = run(f"from chat.ws import manager  {pragma}\n")
+    assert (got == []) is suppressed
+
+
+def test_pragma_must_be_on_the_statement_line_and_a_comment() -> None:
+    code = "from chat.ws import (  # ssot: ignore\n    manager,\n)\n" \
+           "X = '# ssot: ignore'; import chat.ws.manager\n"
+    assert run(code) == [(*M_MGR, "import", 4)]
+
+
+def test_unparsable_and_undecodable_files_are_errors() -> None:
+    hits, error = analyze(b"def (:\n", MATCHER, "m", False)
+    assert hits == [] and error.startswith("SyntaxError: ")
+    hits, error = analyze(b"x = '\xff\xfe'\nimport chat.ws.manager\n", MATCHER, "m", False)
+    assert hits == [] and "SyntaxError" in error
+    parse, _ = _needs_parse(b"x = '\xff\xfe'\n")
+    assert parse, "an undecodable file goes to the parser, which reports it"
+
+
+def test_pep263_encodings() -> None:
+    code = "# -*- coding: latin-1 -*-\nX = 'caf\xe9'\nimport chat.ws.manager\n".encode("latin-1")
+    hits, error = analyze(code, MATCHER, "m", False)
+    assert error is None and [(h.entry.role, h.line) for h in hits] == [("legacy", 3)]
+
+
+def test_exotic_encoding_goes_to_the_parser() -> None:
+    code = "# coding: utf-7\nX = 'chat.ws.+AG0-anager'\n".encode("ascii")
+    assert _needs_parse(code)[0]
+
+
+def test_deep_code_does_not_crash() -> None:
+    code = "x = " + "(" * 150 + "'chat.ws.manager'" + ")" * 150 + "\n"
+    hits, error = analyze(code.encode(), MATCHER, "m", False)
+    assert error is None or error.startswith(("SyntaxError", "RecursionError", "MemoryError"))
+
+
+# --------------------------------------------------------------------------- property
+
+WRAPPERS = {
+    "module": ("{code}", True),
+    "function": ("def fn():\n    x = 1\n{code}", False),
+    "async": ("async def fn():\n    x = 1\n{code}", False),
+    "try": ("try:\n{code}\nexcept ImportError:\n    pass", True),
+    "type_checking": ("if TYPE_CHECKING:\n{code}", True),
+    "class": ("class Holder:\n    x = 1\n{code}", False),
+}
+PRAGMAS = ["", "  # ssot: ignore", "  # ssot: ignore[ws]", "  # ssot: ignore[other]"]
+
+
+@st.composite
+def programs(draw):
+    lines = ["import sys", "from typing import TYPE_CHECKING"]
+    expected: Counter = Counter()
+    pool = ([("ref", c, e) for c, e in IMPORTS + STRINGS]
+            + [("def", c, e) for c, e in DEFINITIONS] + [("decoy", c, []) for c in DECOYS])
+    for _ in range(draw(st.integers(1, 12))):
+        kind, code, refs = draw(st.sampled_from(pool))
+        wrapper = draw(st.sampled_from(sorted(WRAPPERS)))
+        pragma = draw(st.sampled_from(PRAGMAS))
+        template, module_scope = WRAPPERS[wrapper]
+        if wrapper != "module":
+            code = textwrap.indent(code, "    ")
+        first, *rest = code.split("\n")
+        if first.endswith("\\"):
+            pragma = ""  # nothing may follow a line continuation
+        body = "\n".join([first + pragma, *rest])
+        text = template.format(code=body)
+        start = len(lines) + 1 + template.split("{code}")[0].count("\n")
+        lines.extend(text.split("\n"))
+        counted = refs if (kind != "def" or module_scope) else []
+        suppressed = pragma in ("  # ssot: ignore", "  # ssot: ignore[ws]")
+        if suppressed or (kind == "decoy"):
+            continue
+        for role, path in counted:
+            expected[(role, path, _kind(code, role), start)] += 1
+    return "\n".join(lines) + "\n", expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_scan_equals_oracle(program: tuple[str, Counter]) -> None:
+    source, expected = program
+    got = Counter(run(source))
+    assert got == expected
+    if expected:
+        assert _needs_parse(source.encode())[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(DECOYS), min_size=1, max_size=10))
+def test_decoy_files_report_nothing(decoys: list[str]) -> None:
+    assert run("import sys\n" + "\n".join(decoys) + "\n") == []
