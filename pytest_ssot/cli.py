@@ -1,20 +1,130 @@
-"""``pytest-ssot`` command line."""
+"""``pytest-ssot``: the static scan without pytest (``scan``), and the codemod (``fix``).
+
+The rootdir is found as pytest finds a configuration file: the nearest directory, from the
+working directory upwards, whose ``pyproject.toml`` holds a ``[tool.pytest-ssot]`` table
+(or ``--rootdir``). The scan cache lives where pytest keeps it (``.pytest_cache``, or the
+``cache_dir`` ini option), so CI that restores pytest's cache restores ours.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from .config import ConfigError, SsotConfig, load_config
+
+if TYPE_CHECKING:
+    from .scan import ScanResult
+
+
+def _find_rootdir(start: Path) -> Path | None:
+    for d in (start, *start.parents):
+        f = d / "pyproject.toml"
+        try:
+            if f.is_file() and b"pytest-ssot" in f.read_bytes():
+                return d
+        except OSError:
+            continue
+    return None
+
+
+def _progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rscanning: {done}/{total} files")
+    sys.stderr.flush()
+    if done >= total:
+        sys.stderr.write("\r" + " " * 40 + "\r")
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from .report import scan_lines, write_json
+    from .report.sarif import build_sarif
+    from .scan import scan
+    from .scan.baseline import check_references
+
+    root = Path(args.rootdir).resolve() if args.rootdir else _find_rootdir(Path.cwd().resolve())
+    if root is None:
+        print("pytest-ssot: no pyproject.toml with a [tool.pytest-ssot] table in this "
+              "directory or its parents (or pass --rootdir)", file=sys.stderr)
+        return 2
+    try:
+        settings = load_config(root)
+        if settings is None:
+            raise ConfigError(f"{root / 'pyproject.toml'}: no [tool.pytest-ssot] table")
+        if not settings.contracts:
+            raise ConfigError("pyproject.toml: [tool.pytest-ssot] declares no contracts "
+                              "([[tool.pytest-ssot.contracts]])")
+        progress = _progress if sys.stderr.isatty() else None
+        result = scan(settings, root, cache_path=_cache_path(root, settings),
+                      jobs=args.jobs, progress=progress)
+    except ConfigError as exc:
+        print(f"pytest-ssot: {exc}", file=sys.stderr)
+        return 2
+    for v in result.violations:
+        print(f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}")
+    checks = {c.name: check_references(c, result, None, True, settings.baseline)
+              for c in settings.contracts}
+    for line in scan_lines(settings.contracts, result, checks, verbose=False):
+        print(line)
+    if args.json:
+        write_json(Path(args.json), _scan_only_report(settings, result))
+    if args.sarif:
+        write_json(Path(args.sarif), build_sarif([asdict(v) for v in result.violations],
+                                                 result.errors))
+    return 1 if result.violations or result.errors else 0
+
+
+def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
+    """The JSON report without the runtime part (the CLI runs no probes)."""
+    from .report import SCHEMA, scan_part
+
+    contracts = []
+    for c in settings.contracts:
+        refs = sum(1 for v in result.violations if v.contract == c.name)
+        contracts.append({"name": c.name, "canonical": {"path": str(c.canonical)},
+                          "references": {"canonical": result.canonical.get(c.name, 0),
+                                         "violations": refs},
+                          "compliance": round(result.compliance(c.name), 4)})
+    return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
+            **scan_part(result)}
+
+
+def _cache_path(root: Path, settings: SsotConfig) -> Path:
+    cache_dir = ".pytest_cache"
+    try:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        with (root / "pyproject.toml").open("rb") as fh:
+            ini = tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        cache_dir = ini.get("cache_dir", cache_dir)
+    except (OSError, ValueError):
+        pass
+    return root / cache_dir / "d" / "ssot" / "scan.json"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pytest-ssot",
                                      description="single source of truth checks")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("scan", help="the static reference scan (not built yet)")
-    sub.add_parser("fix", help="rewrite legacy references (not built yet)")
+    p_scan = sub.add_parser("scan", help="the static reference scan alone; exit 1 when it "
+                                         "finds violations or files it cannot scan")
+    p_scan.add_argument("--json", metavar="PATH", help="write the scan report as JSON")
+    p_scan.add_argument("--sarif", metavar="PATH", help="write SARIF 2.1.0")
+    p_scan.add_argument("--rootdir", metavar="DIR", help="the project root (default: found "
+                                                         "from the working directory)")
+    p_scan.add_argument("--jobs", type=int, default=None, help="worker processes "
+                                                               "(default: all cores)")
+    sub.add_parser("fix", help="rewrite references to legacy paths (not built yet)")
     args = parser.parse_args(argv)
-    print(f"pytest-ssot {args.command}: not built yet in this version; run pytest for the "
-          "runtime checks", file=sys.stderr)
+    if args.command == "scan":
+        return _scan(args)
+    print("pytest-ssot fix: not built yet in this version (see the project's issues); "
+          "`pytest-ssot scan` lists what to change", file=sys.stderr)
     return 2
 
 

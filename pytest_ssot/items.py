@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .runtime import Check, check_for
+from .runtime import Check
 
 if TYPE_CHECKING:
     from .config import Contract
@@ -45,7 +45,7 @@ class ContractCheckItem(pytest.Item):
     verdicts come from the session plugin, computed once per session.
     """
 
-    def __init__(self, *, contract: "Contract", kind: str, target: str | None,
+    def __init__(self, *, contract: "Contract | None", kind: str, target: str | None,
                  plugin: "SsotSessionPlugin", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.contract = contract
@@ -55,8 +55,7 @@ class ContractCheckItem(pytest.Item):
         self.add_marker("ssot")
 
     def runtest(self) -> None:
-        runtime = self.plugin.runtime_for(self.contract.name)
-        check = check_for(self.contract, runtime, self.kind, self.target, self.plugin.strict)
+        check = self.plugin.decide(self.contract, self.kind, self.target)
         if not check.passed:
             raise SsotCheckFailed(check)
 
@@ -64,9 +63,12 @@ class ContractCheckItem(pytest.Item):
                      style: Any = None) -> Any:
         if isinstance(excinfo.value, SsotCheckFailed):
             check = excinfo.value.check
-            return f"[ssot {self.contract.name}] {check.explanation}"
+            label = self.contract.name if self.contract is not None else "scan"
+            return f"[ssot {label}] {check.explanation}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        what = "no undeclared aliases" if self.kind == "aliases" else f"{self.kind} {self.target}"
-        return self.path, None, f"ssot {self.contract.name}: {what}"
+        what = {"aliases": "no undeclared aliases", "references": "references to legacy paths",
+                "parse": "every scanned file parses"}.get(self.kind, f"{self.kind} {self.target}")
+        label = self.contract.name if self.contract is not None else "scan"
+        return self.path, None, f"ssot {label}: {what}"

@@ -35,7 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--ssot-report", metavar="PATH", default=None, dest="ssot_report",
-        help="write the SSOT report as JSON to PATH",
+        help="write the SSOT report to PATH: JSON, or SARIF 2.1.0 when PATH ends in .sarif",
+    )
+    group.addoption(
+        "--ssot-update-baseline", action="store_true", default=False,
+        dest="ssot_update_baseline",
+        help="write the scan's per-file violation counts to the baseline file (the ratchet)",
     )
     group.addoption(
         "--golden-path", action="store_true", default=False, dest="golden_path",
@@ -52,7 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
 
-    wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report"))
+    wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
+                  or config.getoption("ssot_update_baseline"))
     if wanted or _may_have_table(config):
         from .session import SsotSessionPlugin
 

@@ -16,9 +16,11 @@ import pytest
 from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
 
 if TYPE_CHECKING:
-    from .runtime import ContractRuntime
+    from .runtime import Check, ContractRuntime
+    from .scan import ScanResult
 
 _WORKERINPUT_KEY = "ssot_runtime"
+_WORKERINPUT_SCAN = "ssot_scan"
 
 
 def _usage_error(exc: ConfigError) -> pytest.UsageError:
@@ -42,6 +44,9 @@ class SsotSessionPlugin:
         self.sys_path = list(sys.path)
         self.is_worker = hasattr(config, "workerinput")
         self._runtimes: dict[str, ContractRuntime] | None = None
+        self._scan: ScanResult | None = None
+        self._baseline: dict[str, dict[str, int]] | None = None
+        self._baseline_loaded = False
 
     @classmethod
     def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
@@ -89,6 +94,65 @@ class SsotSessionPlugin:
     def runtime_for(self, name: str) -> "ContractRuntime":
         return self.runtimes()[name]
 
+    @property
+    def baseline_path(self) -> Path:
+        return self.config.rootpath / self.settings.baseline
+
+    def _cache_path(self) -> Path | None:
+        cache = getattr(self.config, "cache", None)
+        if cache is None or self.is_worker:
+            return None
+        return cache.mkdir("ssot") / "scan.json"
+
+    def scan_result(self) -> "ScanResult":
+        """The static scan, once per session (shipped to xdist workers)."""
+        if self._scan is None:
+            from .config import ConfigError
+            from .scan import ScanResult, scan
+
+            shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_SCAN)
+            if shipped:
+                self._scan = ScanResult.from_dict(json.loads(shipped))
+            else:
+                try:
+                    self._scan = scan(self.settings, self.config.rootpath,
+                                      cache_path=self._cache_path())
+                except ConfigError as exc:
+                    raise _usage_error(exc) from None
+        return self._scan
+
+    def baseline(self) -> dict[str, dict[str, int]] | None:
+        if not self._baseline_loaded:
+            from .scan.baseline import load
+
+            try:
+                self._baseline = load(self.baseline_path)
+            except ConfigError as exc:
+                raise _usage_error(exc) from None
+            self._baseline_loaded = True
+        return self._baseline
+
+    def reference_checks(self) -> dict[str, "Check"]:
+        from .scan.baseline import check_references
+
+        result, baseline = self.scan_result(), (None if self.strict else self.baseline())
+        return {c.name: check_references(c, result, baseline, self.strict,
+                                         self.settings.baseline)
+                for c in self.settings.contracts}
+
+    def decide(self, contract: Contract | None, kind: str, target: str | None) -> "Check":
+        """The verdict of one item's check, in this process."""
+        if kind == "parse":
+            from .scan.baseline import check_scan_errors
+
+            return check_scan_errors(self.scan_result())
+        assert contract is not None
+        if kind == "references":
+            return self.reference_checks()[contract.name]
+        from .runtime import check_for
+
+        return check_for(contract, self.runtime_for(contract.name), kind, target, self.strict)
+
     # ------------------------------------------------------------------ hooks
 
     @pytest.hookimpl(tryfirst=True)
@@ -105,17 +169,32 @@ class SsotSessionPlugin:
         new: list[pytest.Item] = []
         for contract in self.settings.contracts:
             node = ContractNode.from_parent(parent, name=contract.name)
-            for kind, target in check_specs(contract):
+            for kind, target in [*check_specs(contract), ("references", None)]:
                 name = kind if target is None else f"{kind}[{target}]"
                 new.append(ContractCheckItem.from_parent(
                     node, name=name, contract=contract, kind=kind, target=target, plugin=self))
+        scan_node = ContractNode.from_parent(parent, name="scan")
+        new.append(ContractCheckItem.from_parent(scan_node, name="parse", contract=None,
+                                                 kind="parse", target=None, plugin=self))
         items[:0] = new
         # Tell the terminal reporter (its "collected N items" count) what we added.
         self.config.hook.pytest_collectreport(
             report=pytest.CollectReport(parent.nodeid, "passed", None, new))
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Controller / single process: ``--ssot-update-baseline`` writes the ratchet first,
+        so that this run's references checks compare against it."""
+        if self.is_worker or not self.config.getoption("ssot_update_baseline"):
+            return
+        from .report import write_json
+        from .scan.baseline import build
+
+        write_json(self.baseline_path, build(self.scan_result(), self.settings.contracts))
+        self._baseline_loaded = False
+        self._baseline_written = True
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Controller / single process: write ``--ssot-report``."""
+        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF)."""
         if self.is_worker:
             return
         target = self.config.getoption("ssot_report")
@@ -123,19 +202,40 @@ class SsotSessionPlugin:
             return
         from .report import build_report, write_json
 
-        doc = build_report(self.settings.contracts, self.runtimes(), self.strict)
         path = self.config.invocation_params.dir / target
+        scan = self.scan_result() if self.settings.contracts else None
+        if str(target).endswith(".sarif"):
+            from dataclasses import asdict
+
+            from .report.sarif import build_sarif
+
+            assert scan is not None or not self.settings.contracts
+            doc = build_sarif([asdict(v) for v in scan.violations] if scan else [],
+                              scan.errors if scan else [])
+        else:
+            doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
+                               self.reference_checks() if scan else None)
         write_json(path, doc)
         self._report_path = path
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or self._runtimes is None or not self.settings.contracts:
+        if self.is_worker or not self.settings.contracts:
             return
-        from .report import terminal_lines
+        if self._runtimes is None and self._scan is None:
+            return
+        from .report import scan_lines, terminal_lines
 
         terminalreporter.section("pytest-ssot")
-        for line in terminal_lines(self.settings.contracts, self._runtimes, self.strict):
-            terminalreporter.line(line)
+        if self._runtimes is not None:
+            for line in terminal_lines(self.settings.contracts, self._runtimes, self.strict):
+                terminalreporter.line(line)
+        if self._scan is not None:
+            verbose = self.config.getoption("verbose") > 0
+            for line in scan_lines(self.settings.contracts, self._scan,
+                                   self.reference_checks(), verbose):
+                terminalreporter.line(line)
+        if getattr(self, "_baseline_written", False):
+            terminalreporter.line(f"baseline written: {self.baseline_path}")
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
@@ -154,7 +254,9 @@ class _XdistController:
         if self._payload is None:
             self._payload = json.dumps({k: v.to_dict()
                                         for k, v in self.plugin.runtimes().items()})
+            self._scan_payload = json.dumps(self.plugin.scan_result().to_dict())
         node.workerinput[_WORKERINPUT_KEY] = self._payload
+        node.workerinput[_WORKERINPUT_SCAN] = self._scan_payload
 
 
 class MarkerRunner:

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..config import Contract
 from ..probe import Verdict
-from ..runtime import ContractRuntime, checks
+from ..runtime import Check, ContractRuntime, checks
 
-__all__ = ["SCHEMA", "build_report", "write_json", "terminal_lines"]
+if TYPE_CHECKING:
+    from ..scan import ScanResult
+
+__all__ = ["SCHEMA", "build_report", "scan_part", "write_json", "terminal_lines", "scan_lines"]
 
 SCHEMA = "pytest-ssot/1"
 
@@ -29,8 +33,9 @@ def _entry(v: Verdict, passed: bool) -> dict[str, Any]:
 
 
 def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractRuntime],
-                 strict: bool) -> dict[str, Any]:
-    """The ``--ssot-report`` document (SPEC 6), runtime part."""
+                 strict: bool, scan: "ScanResult | None" = None,
+                 reference_checks: Mapping[str, Check] | None = None) -> dict[str, Any]:
+    """The ``--ssot-report`` document (SPEC 6)."""
     out_contracts = []
     for c in contracts:
         rt = runtimes[c.name]
@@ -38,7 +43,7 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
         canonical = _entry(rt.canonical, decided[("canonical", str(c.canonical))])
         canonical["import_ms"] = rt.canonical.import_ms
         canonical["max_import_ms"] = c.max_import_ms or None
-        out_contracts.append({
+        entry: dict[str, Any] = {
             "name": c.name,
             "canonical": canonical,
             "legacy": [_entry(v, decided[("legacy", v.path)]) for v in rt.legacy],
@@ -48,9 +53,46 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
             "alias_scope": list(c.effective_alias_scope),
             "alias_errors": list(rt.alias_errors),
             "alias_skipped": rt.alias_skipped,
-            "passed": all(decided.values()),
-        })
-    return {"schema": SCHEMA, "strict": strict, "contracts": out_contracts}
+        }
+        passed = all(decided.values())
+        if scan is not None:
+            refs = sum(1 for v in scan.violations if v.contract == c.name)
+            entry["references"] = {"canonical": scan.canonical.get(c.name, 0),
+                                   "violations": refs}
+            entry["compliance"] = round(scan.compliance(c.name), 4)
+            check = (reference_checks or {}).get(c.name)
+            if check is not None:
+                entry["references_passed"] = check.passed
+                entry["references_summary"] = check.summary
+                passed = passed and check.passed
+        entry["passed"] = passed
+        out_contracts.append(entry)
+    doc: dict[str, Any] = {"schema": SCHEMA, "strict": strict, "contracts": out_contracts}
+    if scan is not None:
+        doc.update(scan_part(scan))
+    return doc
+
+
+def scan_part(scan: "ScanResult") -> dict[str, Any]:
+    """The report's ``violations``, ``errors`` and ``summary`` (SPEC 6)."""
+    by_area: dict[str, int] = {}
+    for v in scan.violations:
+        by_area[v.area] = by_area.get(v.area, 0) + 1
+    canonical_total = sum(scan.canonical.values())
+    ref_total = sum(1 for v in scan.violations if v.kind != "definition")
+    return {
+        "violations": [asdict(v) for v in scan.violations],
+        "errors": list(scan.errors),
+        "summary": {
+            "files_scanned": scan.files_scanned,
+            "violations": len(scan.violations),
+            "files_with_violations": len({v.file for v in scan.violations}),
+            "by_area": dict(sorted(by_area.items())),
+            "compliance": round(1.0 if canonical_total + ref_total == 0
+                                else canonical_total / (canonical_total + ref_total), 4),
+            "errors": len(scan.errors),
+        },
+    }
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
@@ -105,4 +147,35 @@ def terminal_lines(contracts: Sequence[Contract], runtimes: Mapping[str, Contrac
         for err in rt.alias_errors:
             lines.append(f"       alias scope: {err['module']} could not be imported: "
                          f"{_shorten(err['error'], 70)}")
+    return lines
+
+
+def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
+               reference_checks: Mapping[str, Check], verbose: bool,
+               worst: int = 5) -> list[str]:
+    """Per contract: violations by area, compliance, the worst files; ``-v``: every line."""
+    lines = [f"scan: {scan.files_scanned} file(s), {scan.files_parsed} parsed, "
+             f"{scan.files_from_cache} from cache, {scan.seconds:.2f} s"]
+    for c in contracts:
+        check = reference_checks.get(c.name)
+        mine = [v for v in scan.violations if v.contract == c.name]
+        mark = "ok  " if check is None or check.passed else "FAIL"
+        lines.append(f"  {mark} references {c.name}: "
+                     + (check.summary if check else f"{len(mine)} violation(s)"))
+        if not mine:
+            continue
+        by_area: dict[str, int] = {}
+        per_file: dict[str, int] = {}
+        for v in mine:
+            by_area[v.area] = by_area.get(v.area, 0) + 1
+            per_file[v.file] = per_file.get(v.file, 0) + 1
+        lines.append("       by area: " + ", ".join(f"{a} {n}" for a, n in
+                                                     sorted(by_area.items())))
+        top = sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0]))[:worst]
+        lines.append("       worst files: " + ", ".join(f"{f} ({n})" for f, n in top))
+        if verbose:
+            for v in mine:
+                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}")
+    for e in scan.errors:
+        lines.append(f"  FAIL {e['file']}: {e['message']}")
     return lines
