@@ -15,6 +15,7 @@ pythonpath = ["."]
 
 [tool.pytest-ssot]
 probe_timeout = {timeout}
+paths = ["test_app.py"]
 """
 
 
@@ -42,7 +43,7 @@ def test_transitional_run_passes_and_names_checks(pytester: pytest.Pytester,
     make_project(pytester, legacy=["pkg.shim", "pkg:Old", "pkg.missing"],
                  factories=["pkg:Gone"])
     result = pytester.runpytest_subprocess("-rA", *xdist_args)
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=9)
     out = result.stdout.str()
     for nodeid in ("pyproject.toml::canon::canonical[pkg.canon:Canon]",
                    "pyproject.toml::canon::legacy[pkg.shim]",
@@ -65,7 +66,7 @@ def test_strict_fails_warning_paths_with_an_explanation(pytester: pytest.Pyteste
                                                         xdist_args: list[str]) -> None:
     make_project(pytester, legacy=["pkg.shim:Canon", "pkg.missing"])
     result = pytester.runpytest_subprocess("--ssot-strict", *xdist_args)
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines([
         "*[[]ssot canon[]] legacy path pkg.shim:Canon still resolves (with a deprecation "
         "warning):",
@@ -83,7 +84,7 @@ def test_strict_from_config(pytester: pytest.Pytester) -> None:
     (pytester.path / "pyproject.toml").write_text(
         text.replace("probe_timeout = 10", "probe_timeout = 10\nstrict = true"))
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["mode: strict (--ssot-strict)"])
 
 
@@ -128,7 +129,7 @@ def test_canonical_problems_fail_the_canonical_item(pytester: pytest.Pytester) -
     result.stdout.fnmatch_lines([
         "*canonical path pkg.shim:Canon must resolve without a deprecation warning, "
         "but it warns:*"])
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
 
 
 def test_canonical_absent_explains_sys_path(pytester: pytest.Pytester) -> None:
@@ -144,7 +145,7 @@ def test_max_import_ms(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*canonical path pkg.slow:S took * ms to import in a fresh "
                                  "interpreter; the contract allows max_import_ms = 50."])
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
 
 
 @pytest.mark.parametrize("body, message", [
@@ -197,7 +198,7 @@ def test_undeclared_aliases(pytester: pytest.Pytester, xdist_args: list[str]) ->
 def test_aliases_pass_in_transitional_mode(pytester: pytest.Pytester) -> None:
     make_project(pytester, files=ALIAS_FILES, scope=["pkg.handlers", "pkg.reexport", "pkg.sanctioned", "pkg.plainuse"])
     result = pytester.runpytest_subprocess("-m", "ssot")
-    result.assert_outcomes(passed=2, deselected=1)
+    result.assert_outcomes(passed=4, deselected=1)
     result.stdout.fnmatch_lines(["  ok   aliases   3 undeclared: pkg.handlers:WSManager, "
                                  "pkg.reexport:Canon, pkg.sanctioned:Blessed"])
 
@@ -207,7 +208,7 @@ def test_alias_discovery_skips_constants(pytester: pytest.Pytester) -> None:
                  canonical="pkg.consts:LIMIT", scope=["pkg"])
     result = pytester.runpytest_subprocess("--ssot-strict", "-m", "ssot")
     result.stdout.fnmatch_lines(["*aliases   not searched: the canonical object is a int*"])
-    result.assert_outcomes(passed=2, deselected=1)
+    result.assert_outcomes(passed=4, deselected=1)
 
 
 def test_narrow_runs_do_not_collect_contract_items(pytester: pytest.Pytester) -> None:
@@ -251,7 +252,7 @@ def test_probes_run_once_per_session_under_xdist(pytester: pytest.Pytester) -> N
     count = pytester.path / "count.txt"
     pytester._monkeypatch.setenv("COUNT_FILE", str(count))
     result = pytester.runpytest_subprocess("-n", "2", "-m", "ssot")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     # imported by the legacy probe only (a declared legacy module is not searched for
     # aliases): once per session, not once per worker
     assert count.read_text() == "x"
