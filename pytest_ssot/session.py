@@ -54,7 +54,14 @@ class SsotSessionPlugin:
             settings = load_config(config.rootpath)
         except ConfigError as exc:
             raise _usage_error(exc) from None
-        plugin = cls(config, settings or SsotConfig())
+        settings = settings or SsotConfig()
+        root = config.rootpath
+        for entry in settings.paths if settings.contracts else ():
+            if not (root / entry).exists():
+                raise _usage_error(ConfigError(
+                    f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
+                    "exist (paths are relative to the rootdir)"))
+        plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
             config.pluginmanager.register(_XdistController(plugin), "ssot-xdist-controller")
@@ -182,9 +189,13 @@ class SsotSessionPlugin:
             report=pytest.CollectReport(parent.nodeid, "passed", None, new))
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Controller / single process: ``--ssot-update-baseline`` writes the ratchet first,
-        so that this run's references checks compare against it."""
-        if self.is_worker or not self.config.getoption("ssot_update_baseline"):
+        """Controller / single process: a broken baseline stops the run here, before any
+        test; ``--ssot-update-baseline`` writes the ratchet first, so that this run's
+        references checks compare against it."""
+        if self.is_worker or not self.settings.contracts:
+            return
+        if not self.config.getoption("ssot_update_baseline"):
+            self.baseline()
             return
         from .report import write_json
         from .scan.baseline import build
