@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_ssot.config import contract_from_mapping
-from pytest_ssot.scan import _init_worker, _needs_parse
+from pytest_ssot.scan import _Filter
 from pytest_ssot.scan.rules import Matcher
-from pytest_ssot.scan.source import analyze
+from pytest_ssot.scan.source import analyze, candidate_lines
 
 CONTRACT = contract_from_mapping({
     "name": "ws",
@@ -25,7 +25,7 @@ CONTRACT = contract_from_mapping({
     "factories": ["chat.ws:create_manager", "chat.ws.factory"],
 }, "test", "contracts")
 MATCHER = Matcher([CONTRACT])
-_init_worker(MATCHER)
+FILTER = _Filter(MATCHER)
 
 M_UNI = ("legacy", "chat.ws.unified_manager")
 M_MGR = ("legacy", "chat.ws.manager")
@@ -113,9 +113,16 @@ def _kind(code: str, role: str) -> str:
 
 
 def run(code: str, module: str = "chat.ws.sub.mod", is_package: bool = False):
-    hits, error = analyze(code.encode("utf-8"), MATCHER, module, is_package)
+    """The references, checked to be the same with the fast, line-restricted walk."""
+    data = code.encode("utf-8")
+    hits, error = analyze(data, MATCHER, module, is_package)
     assert error is None, error
-    return [(h.entry.role, str(h.entry.path), h.kind, h.line) for h in hits]
+    full = [(h.entry.role, str(h.entry.path), h.kind, h.line) for h in hits]
+    fast, error = analyze(data, MATCHER, module, is_package,
+                          lines=candidate_lines(data, MATCHER.prefilter()))
+    assert error is None, error
+    assert [(h.entry.role, str(h.entry.path), h.kind, h.line) for h in fast] == full
+    return full
 
 
 @pytest.mark.parametrize("code, expected", IMPORTS + STRINGS + DEFINITIONS,
@@ -125,7 +132,7 @@ def test_each_form_is_found(code: str, expected: list[tuple[str, str]]) -> None:
     got = run(source)
     want = sorted((r, p, _kind(code, r), 2) for r, p in expected)
     assert sorted(got) == want
-    assert _needs_parse(source.encode())[0], "the pre-filter must let it through"
+    assert FILTER.needs_parse(source.encode()), "the pre-filter must let it through"
 
 
 @pytest.mark.parametrize("code", DECOYS)
@@ -179,8 +186,8 @@ def test_unparsable_and_undecodable_files_are_errors() -> None:
     assert hits == [] and error.startswith("SyntaxError: ")
     hits, error = analyze(b"x = '\xff\xfe'\nimport chat.ws.manager\n", MATCHER, "m", False)
     assert hits == [] and "SyntaxError" in error
-    parse, _ = _needs_parse(b"x = '\xff\xfe'\n")
-    assert parse, "an undecodable file goes to the parser, which reports it"
+    assert FILTER.needs_parse(b"x = '\xff\xfe'\n"), \
+        "an undecodable file goes to the parser, which reports it"
 
 
 def test_pep263_encodings() -> None:
@@ -191,7 +198,7 @@ def test_pep263_encodings() -> None:
 
 def test_exotic_encoding_goes_to_the_parser() -> None:
     code = "# coding: utf-7\nX = 'chat.ws.+AG0-anager'\n".encode("ascii")
-    assert _needs_parse(code)[0]
+    assert FILTER.needs_parse(code)
 
 
 def test_deep_code_does_not_crash() -> None:
@@ -249,7 +256,7 @@ def test_scan_equals_oracle(program: tuple[str, Counter]) -> None:
     got = Counter(run(source))
     assert got == expected
     if expected:
-        assert _needs_parse(source.encode())[0]
+        assert FILTER.needs_parse(source.encode())
 
 
 @settings(max_examples=200, deadline=None)

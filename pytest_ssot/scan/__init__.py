@@ -10,31 +10,28 @@ checkout (new mtimes) is still used.
 from __future__ import annotations
 
 import hashlib
-import json
+import marshal
 import os
 import re
+import struct
 import sys
 import tempfile
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from ..config import SsotConfig
-from .files import SourceFile, area_of, discover, module_name
+from .files import Excluder, area_of, module_name, roots, split, walk
 from .rules import Matcher
-from .source import analyze
+from .source import IDENT_ESCAPES, analyze, candidate_lines
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION"]
 
-CACHE_VERSION = 1
-_PARALLEL_MIN_FILES = 4000
+CACHE_VERSION = 3
+_PARALLEL_MIN_FILES = 3000
 
-# Escapes that can spell an identifier character or a dot inside a string literal.
-_IDENT_ESCAPES = re.compile(
-    rb"\\(?:x(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])|u00(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])"
-    rb"|U0000(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])|N\{|[0-7]{2,3})")
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _ASCII_SUPERSETS = re.compile(r"^(utf[-_]?8(?:[-_]sig)?|ascii|us[-_]ascii|latin[-_]?1|"
                               r"iso[-_]?8859[-_]?\d+|cp125\d|windows[-_]125\d|l\d|"
@@ -89,108 +86,252 @@ class ScanResult:
 
 # --------------------------------------------------------------------------- one file
 
-_MATCHER: Matcher | None = None
-_WORDS: "re.Pattern[bytes] | None" = None
 
+class _Filter:
+    """The byte-level pre-filter, built once per scan (inherited by forked workers)."""
 
-def _init_worker(matcher: Matcher) -> None:
-    global _MATCHER, _WORDS
-    _MATCHER = matcher
-    _WORDS = matcher.prefilter()
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        self.words_re = matcher.prefilter()
+        # Search the shortest words only: a word containing another is found through it.
+        words = sorted(matcher.words, key=len)
+        self.needles = [w.encode() for i, w in enumerate(words)
+                        if not any(o in w for o in words[:i])]
 
+    def _has_word(self, data: bytes) -> bool:
+        for needle in self.needles:
+            start = data.find(needle)
+            if start < 0:
+                continue
+            # Confirm a whole word (of any entry) near the first occurrences; rare enough
+            # to leave to the regex from there on.
+            if self.words_re.search(data, max(0, start - 64)):
+                return True
+        return False
 
-def _needs_parse(data: bytes) -> tuple[bool, str | None]:
-    """Can this file reference a declared path? ``(False, None)`` is a proof that it cannot.
+    def needs_parse(self, data: bytes) -> bool:
+        """Can this file reference a declared path? ``False`` is a proof that it cannot.
 
-    Every form of SPEC 5 spells the entry's last name as a whole word, except through
-    (a) identifiers that NFKC-normalise to it (non-ASCII source), (b) string escapes that
-    spell identifier characters, (c) an encoding that is not an ASCII superset. Each of
-    those sends the file to the parser. Returns an error for undecodable files.
-    """
-    assert _WORDS is not None
-    if _WORDS.search(data):
-        return True, None
-    if _IDENT_ESCAPES.search(data):
-        return True, None
-    head = data[:400]
-    if b"coding" in head:
-        lines = b"\n".join(head.splitlines()[:2])
-        m = _CODING.search(lines)
-        if m and not _ASCII_SUPERSETS.match(m.group(1).decode("ascii", "replace")):
-            return True, None
-    if not data.isascii():
-        import io
-        import tokenize
+        Every form of SPEC 5 spells the entry's last name as a whole word, except through
+        (a) identifiers that NFKC-normalise to it (non-ASCII source), (b) string escapes
+        that spell identifier characters, (c) an encoding that is not an ASCII superset.
+        Each of those sends the file to the parser, which also reports undecodable files.
+        """
+        if self._has_word(data):
+            return True
+        if b"\\" in data and IDENT_ESCAPES.search(data):
+            return True
+        head = data[:400]
+        if b"coding" in head:
+            m = _CODING.search(b"\n".join(head.splitlines()[:2]))
+            if m and not _ASCII_SUPERSETS.match(m.group(1).decode("ascii", "replace")):
+                return True
+        if not data.isascii():
+            import io
+            import tokenize
 
+            try:
+                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+                text = data.decode(encoding)
+            except (SyntaxError, UnicodeDecodeError, LookupError):
+                return True
+            normalized = unicodedata.normalize("NFKC", text)
+            if normalized != text and self.words_re.search(normalized.encode("utf-8",
+                                                                               "replace")):
+                return True
+        return False
+
+    def examine(self, abspath: str, module: str | None, is_package: bool,
+                cached: tuple | None) -> tuple[str | None, list | None, str | None, bool]:
+        """``(digest, hits, error, parsed)``; ``hits is None``: same content as cached."""
         try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            text = data.decode(encoding)
-        except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-            return True, f"{type(exc).__name__}: {exc}"  # analyze() reports it exactly
-        normalized = unicodedata.normalize("NFKC", text)
-        if normalized != text and _WORDS.search(normalized.encode("utf-8", "replace")):
-            return True, None
-    return False, None
-
-
-def _examine(item: tuple[str, str, str | None, bool, str | None]) -> tuple:
-    """Worker: ``(rel, digest, hits, error, parsed)`` for one file."""
-    rel, abspath, module, is_package, cached_digest = item
-    assert _MATCHER is not None
-    try:
-        with open(abspath, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        return rel, None, [], f"cannot be read: {exc.strerror or exc}", False
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    if cached_digest is not None and digest == cached_digest:
-        return rel, digest, None, None, False  # unchanged content: reuse
-    parse, _ = _needs_parse(data)
-    if not parse:
-        return rel, digest, [], None, False
-    hits, error = analyze(data, _MATCHER, module, is_package)
-    flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line]
-            for h in hits]
-    return rel, digest, flat, error, True
-
-
-def _examine_chunk(items: list) -> list:
-    return [_examine(i) for i in items]
+            with open(abspath, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            return None, [], f"cannot be read: {exc.strerror or exc}", False
+        if not self.needs_parse(data):
+            return None, [], None, False
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if cached is not None and cached[0] == digest:
+            return digest, None, None, False
+        hits, error = analyze(data, self.matcher, module, is_package,
+                              lines=candidate_lines(data, self.words_re))
+        flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
+                 h.line] for h in hits]
+        return digest, flat, error, True
 
 
 # --------------------------------------------------------------------------- cache
+# (fingerprint, {rel: size << 64 | mtime_ns}, {rel: (digest, hits, error)}): marshal of our own
+# plain data. The stat index covers every file; results only files that went to the parser
+# (or could not be read): every other file has no reference.
 
 
 def _fingerprint(matcher: Matcher) -> str:
+    import json
+
     data = json.dumps([c.to_dict() for c in matcher.contracts], sort_keys=True)
     return hashlib.blake2b(f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}".encode(),
                            digest_size=16).hexdigest()
 
 
-def _load_cache(path: Path | None, fingerprint: str) -> dict[str, list]:
+def _load_cache(path: Path | None, fingerprint: str) -> tuple[dict, dict]:
     if path is None:
-        return {}
+        return {}, {}
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(doc, dict) or doc.get("fingerprint") != fingerprint:
-        return {}
-    files = doc.get("files")
-    return files if isinstance(files, dict) else {}
+        doc = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}, {}
+    if (not isinstance(doc, tuple) or len(doc) != 3 or doc[0] != fingerprint
+            or not isinstance(doc[1], dict) or not isinstance(doc[2], dict)):
+        return {}, {}
+    return doc[1], doc[2]
 
 
-def _save_cache(path: Path | None, fingerprint: str, files: dict[str, list]) -> None:
+def _save_cache(path: Path | None, fingerprint: str, stats: dict, results: dict) -> None:
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".scan.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"fingerprint": fingerprint, "files": files}, fh, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps((fingerprint, stats, results)))
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
+
+
+# --------------------------------------------------------------------------- workers
+
+
+class _Job:
+    """What every worker needs; built before forking, so workers inherit it for free."""
+
+    def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
+                 stats: dict, results: dict) -> None:
+        self.filt = _Filter(matcher)
+        self.excluder = excluder
+        self.src_layout = src_layout
+        self.stats = stats
+        self.results = results
+        shims = []
+        for module in matcher.shim_modules:
+            base = module.replace(".", "/")
+            for prefix in (("", "src/") if src_layout else ("",)):
+                shims += [f"{prefix}{base}.py", f"{prefix}{base}/"]
+        self.shim_files = tuple(s for s in shims if s.endswith(".py"))
+        self.shim_dirs = tuple(s for s in shims if s.endswith("/"))
+
+    def run(self, dirs: list, files: list, tick: Callable[[int], None] | None = None
+            ) -> tuple[int, int, list, int, int]:
+        """Walk, stat and where changed examine: ``(files, known, changed, parsed, reused)``.
+
+        ``known``: files present in the cache's stat index (to notice deleted files).
+        """
+        stats, results, examine = self.stats, self.results, self.filt.examine
+        shim_files, shim_dirs = self.shim_files, self.shim_dirs
+        changed: list = []
+        n = known = parsed = reused = 0
+        loose = ((abspath, rel, None) for abspath, rel in files)
+        for source in (loose, walk(dirs, self.excluder)):
+            for abspath, rel, entry in source:
+                if rel in shim_files or (shim_dirs and rel.startswith(shim_dirs)):
+                    continue  # the shim itself: the runtime checks report it
+                n += 1
+                if tick is not None and n % 1000 == 0:
+                    tick(1000)
+                try:
+                    st = entry.stat() if entry is not None else os.stat(abspath)
+                except OSError as exc:
+                    changed.append((rel, -1, -1, (None, [], f"cannot be read: {exc.strerror}")))
+                    continue
+                old = stats.get(rel)
+                if old is not None:
+                    known += 1
+                    if old == (st.st_size << 64 | st.st_mtime_ns):
+                        continue
+                module, is_package = module_name(rel, self.src_layout)
+                cached = results.get(rel)
+                digest, hits, error, did_parse = examine(abspath, module, is_package, cached)
+                parsed += did_parse
+                if hits is None:  # same content as cached: only the stat changed
+                    assert cached is not None
+                    hits, error = cached[1], cached[2]
+                    reused += 1
+                changed.append((rel, st.st_size, st.st_mtime_ns, (digest, hits, error)))
+        return n, known, changed, parsed, reused
+
+
+def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
+              progress: Callable[[int, int], None] | None, expected: int) -> tuple:
+    """Fork ``n_jobs`` workers over interleaved shares of the directories."""
+    import selectors
+
+    shares: list[tuple[list, list]] = [([], []) for _ in range(n_jobs)]
+    for k, d in enumerate(dirs):
+        shares[k % n_jobs][0].append(d)
+    shares[0][1].extend(files)
+    workers = []
+    for part_dirs, part_files in shares:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # worker
+            code = 0
+            try:
+                os.close(r)
+
+                def tick(n: int, _w: int = w) -> None:
+                    os.write(_w, b"P" + struct.pack("<I", n))
+
+                payload = marshal.dumps(job.run(part_dirs, part_files,
+                                                tick if progress else None))
+                view = memoryview(b"R" + payload)
+                while view:
+                    view = view[os.write(w, view):]
+            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(w)
+        workers.append((pid, r))
+    sel = selectors.DefaultSelector()
+    bufs: dict[int, bytearray] = {}
+    for _pid, r in workers:
+        sel.register(r, selectors.EVENT_READ)
+        bufs[r] = bytearray()
+    done = 0
+    remaining = len(workers)
+    while remaining:
+        for key, _ in sel.select():
+            chunk = os.read(key.fd, 1 << 20)
+            if not chunk:
+                sel.unregister(key.fd)
+                remaining -= 1
+                continue
+            buf = bufs[key.fd]
+            buf += chunk
+            while buf[:1] == b"P" and len(buf) >= 5:
+                done += struct.unpack("<I", buf[1:5])[0]
+                del buf[:5]
+                if progress:
+                    progress(done, max(expected, done))
+    sel.close()
+    total = [0, 0, [], 0, 0]
+    for pid, r in workers:
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        buf = bufs[r]
+        if status != 0 or buf[:1] != b"R":
+            raise RuntimeError(f"pytest-ssot scan worker {pid} died (status {status})")
+        n, known, changed, parsed, reused = marshal.loads(bytes(buf[1:]))
+        total[0] += n
+        total[1] += known
+        total[2].extend(changed)
+        total[3] += parsed
+        total[4] += reused
+    if progress:
+        progress(total[0], total[0])
+    return tuple(total)
 
 
 # --------------------------------------------------------------------------- the scan
@@ -205,67 +346,43 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
     if not settings.contracts:
         return result
-    src_layout = (root / "src").is_dir()
-    files = discover(root, settings.paths, settings.exclude)
+    excluder = Excluder(settings.exclude)
+    units = roots(root, settings.paths)
     fingerprint = _fingerprint(matcher)
-    cache = _load_cache(cache_path, fingerprint)
-    new_cache: dict[str, list] = {}
+    stats, results = _load_cache(cache_path, fingerprint)
+    job = _Job(matcher, excluder, (root / "src").is_dir(), stats, results)
 
-    work: list[tuple[str, str, str | None, bool, str | None]] = []
-    meta: dict[str, tuple[SourceFile, str | None]] = {}
-    outcomes: dict[str, tuple[list, str | None]] = {}
-    for f in files:
-        module, is_package = module_name(f.rel, src_layout)
-        if matcher.is_shim(module):
-            continue  # the shim itself: the runtime checks report it
-        result.files_scanned += 1
-        meta[f.rel] = (f, module)
-        entry = cache.get(f.rel)
-        if entry and entry[0] == f.size and entry[1] == f.mtime_ns:
-            outcomes[f.rel] = (entry[3], entry[4])
-            new_cache[f.rel] = entry
-            result.files_from_cache += 1
-            continue
-        work.append((f.rel, f.abspath, module, is_package, entry[2] if entry else None))
-
-    def take(answer: tuple) -> None:
-        rel, digest, hits, error, parsed = answer
-        f, _ = meta[rel]
-        if hits is None:  # same content as cached
-            old = cache[rel]
-            hits, error = old[3], old[4]
-            result.files_from_cache += 1
-        result.files_parsed += parsed
-        outcomes[rel] = (hits, error)
-        if digest is not None:
-            new_cache[rel] = [f.size, f.mtime_ns, digest, hits, error]
-
-    total = len(work)
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if n_jobs > 1 and total >= _PARALLEL_MIN_FILES and "fork" in _start_methods():
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("fork")
-        size = max(64, total // (n_jobs * 8))
-        chunks = [work[i:i + size] for i in range(0, total, size)]
-        done = 0
-        with ctx.Pool(n_jobs, initializer=_init_worker, initargs=(matcher,)) as pool:
-            for answers in pool.imap_unordered(_examine_chunk, chunks):
-                for a in answers:
-                    take(a)
-                done += len(answers)
-                if progress:
-                    progress(done, total)
+    parallel = n_jobs > 1 and hasattr(os, "fork") and (
+        len(stats) >= _PARALLEL_MIN_FILES or not stats)
+    dirs, files = split(units, excluder, want=8 * n_jobs if parallel else 0)
+    if parallel:
+        n, known, changed, parsed, reused = _parallel(job, dirs, files, n_jobs, progress,
+                                                      len(stats))
     else:
-        _init_worker(matcher)
-        for i, item in enumerate(work):
-            take(_examine(item))
-            if progress and (i + 1) % 2000 == 0:
-                progress(i + 1, total)
+        n, known, changed, parsed, reused = job.run(dirs, files)
+    result.files_scanned = n
+    result.files_parsed = parsed
+    result.files_from_cache = n - len(changed) + reused
+
+    if changed or known != len(stats):
+        if known != len(stats):  # files were deleted or excluded: rebuild from what exists
+            seen = _present(job, dirs, files)
+            stats = {rel: v for rel, v in stats.items() if rel in seen}
+            results = {rel: v for rel, v in results.items() if rel in seen}
+        else:
+            stats, results = dict(stats), dict(results)
+        for rel, size, mtime, outcome in changed:
+            stats[rel] = size << 64 | mtime
+            if outcome[0] is not None or outcome[1] or outcome[2]:
+                results[rel] = outcome
+            else:
+                results.pop(rel, None)
+        _save_cache(cache_path, fingerprint, stats, results)
 
     areas = settings.areas
-    for rel in sorted(outcomes):
-        hits, error = outcomes[rel]
+    for rel in sorted(results):
+        _digest, hits, error = results[rel]
         if error:
             result.errors.append({"file": rel, "message": error})
         if not hits:
@@ -277,12 +394,12 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                 continue
             result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
                                                area))
-    _save_cache(cache_path, fingerprint, new_cache)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _start_methods() -> Sequence[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
+def _present(job: _Job, dirs: list, files: list) -> set[str]:
+    """The rels the scan covers now (only walked again when files disappeared)."""
+    seen = {rel for _a, rel in files}
+    seen.update(rel for _a, rel, _e in walk(dirs, job.excluder))
+    return seen

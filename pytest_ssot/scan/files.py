@@ -10,21 +10,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..config import DEFAULT_EXCLUDES, ConfigError
 
-__all__ = ["SourceFile", "discover", "module_name", "area_of", "Excluder"]
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    rel: str  # POSIX, relative to the rootdir
-    abspath: str
-    size: int
-    mtime_ns: int
+__all__ = ["roots", "split", "walk", "module_name", "area_of", "Excluder"]
 
 
 def _glob_regex(pattern: str) -> "re.Pattern[str]":
@@ -54,38 +45,93 @@ def _glob_regex(pattern: str) -> "re.Pattern[str]":
 
 
 class Excluder:
+    """Exclusion tests, cheapest first: plain names, ``*suffix``/``prefix*``, then regexes."""
+
     def __init__(self, extra: Sequence[str]) -> None:
-        self.names = [g for g in (*DEFAULT_EXCLUDES, *extra) if "/" not in g.strip("/")]
-        self.paths = [_glob_regex(g) for g in extra if "/" in g.strip("/")]
+        names = [g.strip("/") for g in (*DEFAULT_EXCLUDES, *extra) if "/" not in g.strip("/")]
+        wild = set("*?[")
+        self.plain = frozenset(g for g in names if not wild & set(g))
+        self.suffixes = tuple(g[1:] for g in names
+                              if g.startswith("*") and not wild & set(g[1:]))
+        self.prefixes = tuple(g[:-1] for g in names
+                              if g.endswith("*") and not wild & set(g[:-1]))
+        rest = [g for g in names if wild & set(g) and g[1:] not in self.suffixes
+                and g[:-1] not in self.prefixes]
+        self.names = re.compile("|".join(fnmatch.translate(g) for g in rest)) if rest else None
+        paths = [_glob_regex(g).pattern for g in extra if "/" in g.strip("/")]
+        self.paths = re.compile("|".join(f"(?:{p})" for p in paths)) if paths else None
 
     def excluded(self, rel: str, name: str) -> bool:
-        if any(fnmatch.fnmatchcase(name, g) for g in self.names):
+        if name in self.plain:
             return True
-        return any(r.match(rel) for r in self.paths)
+        if self.suffixes and name.endswith(self.suffixes):
+            return True
+        if self.prefixes and name.startswith(self.prefixes):
+            return True
+        if self.names is not None and self.names.match(name):
+            return True
+        return self.paths is not None and self.paths.match(rel) is not None
 
 
-def discover(root: Path, paths: Sequence[str], exclude: Sequence[str]) -> list[SourceFile]:
-    """Every ``*.py`` under ``paths`` (relative to ``root``), minus exclusions, sorted."""
-    excluder = Excluder(exclude)
-    found: dict[str, SourceFile] = {}
+def roots(root: Path, paths: Sequence[str]) -> list[tuple[str, str]]:
+    """The configured ``paths`` as ``(absolute path, rootdir-relative POSIX path)``."""
+    out = []
+    real_root = root.resolve()
     for entry in paths:
-        start = (root / entry).resolve() if not os.path.isabs(entry) else Path(entry)
+        start = (root / entry).resolve()
         try:
-            start.relative_to(root.resolve())
+            rel = start.relative_to(real_root).as_posix()
         except ValueError:
             raise ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} is "
                               "outside the rootdir") from None
         if not start.exists():
             raise ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does "
                               "not exist (paths are relative to the rootdir)")
-        if start.is_file():
-            rel = start.relative_to(root.resolve()).as_posix()
-            st = start.stat()
-            if rel.endswith(".py") and not excluder.excluded(rel, start.name):
-                found[rel] = SourceFile(rel, str(start), st.st_size, st.st_mtime_ns)
-            continue
-        base_rel = start.relative_to(root.resolve()).as_posix()
-        stack = [(str(start), "" if base_rel == "." else base_rel)]
+        out.append((str(start), "" if rel == "." else rel))
+    return out
+
+
+def split(units: list[tuple[str, str]], excluder: Excluder, want: int
+          ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Expand directories breadth-first into at least ``want`` units (or as far as they go).
+
+    Returns ``(directories to walk, loose files)``; both exclusion-filtered.
+    """
+    dirs: list[tuple[str, str]] = []
+    files: list[tuple[str, str]] = []
+    for abspath, rel in units:
+        if os.path.isdir(abspath):
+            dirs.append((abspath, rel))
+        elif rel.endswith(".py") and not excluder.excluded(rel, os.path.basename(abspath)):
+            files.append((abspath, rel))
+    for _depth in range(3):
+        if len(dirs) >= want:
+            break
+        expanded: list[tuple[str, str]] = []
+        for abspath, rel in dirs:
+            try:
+                with os.scandir(abspath) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue
+            for d in entries:
+                sub = f"{rel}/{d.name}" if rel else d.name
+                if excluder.excluded(sub, d.name):
+                    continue
+                if d.is_dir(follow_symlinks=False):
+                    expanded.append((d.path, sub))
+                elif d.name.endswith(".py"):
+                    files.append((d.path, sub))
+        dirs = expanded
+    return dirs, files
+
+
+def walk(dirs: Iterable[tuple[str, str]], excluder: Excluder
+         ) -> Iterable[tuple[str, str, "os.DirEntry[str]"]]:
+    """``(abspath, rel, entry)`` of every ``*.py`` below ``dirs``, minus exclusions."""
+    excluded = excluder.excluded
+    for top, top_rel in dirs:
+        stack = [(top, top_rel)]
         while stack:
             dirpath, dir_rel = stack.pop()
             try:
@@ -94,21 +140,19 @@ def discover(root: Path, paths: Sequence[str], exclude: Sequence[str]) -> list[S
                 continue
             with it:
                 for d in it:
-                    rel = f"{dir_rel}/{d.name}" if dir_rel else d.name
+                    name = d.name
                     try:
                         is_dir = d.is_dir(follow_symlinks=False)
                     except OSError:
                         continue
                     if is_dir:
-                        if not excluder.excluded(rel, d.name):
+                        rel = f"{dir_rel}/{name}" if dir_rel else name
+                        if not excluded(rel, name):
                             stack.append((d.path, rel))
-                    elif d.name.endswith(".py") and not excluder.excluded(rel, d.name):
-                        try:
-                            st = d.stat()
-                        except OSError:
-                            continue
-                        found[rel] = SourceFile(rel, d.path, st.st_size, st.st_mtime_ns)
-    return [found[k] for k in sorted(found)]
+                    elif name.endswith(".py"):
+                        rel = f"{dir_rel}/{name}" if dir_rel else name
+                        if not excluded(rel, name):
+                            yield d.path, rel, d
 
 
 def module_name(rel: str, src_layout: bool) -> tuple[str | None, bool]:

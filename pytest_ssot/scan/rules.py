@@ -92,9 +92,13 @@ class Matcher:
                           rb")(?![A-Za-z0-9_])")
 
     def is_shim(self, module: str | None) -> bool:
+        """Is this module (or a module inside) a declared legacy/factory module entry?"""
         if not module:
             return False
-        return any(p in self.shim_modules for p in _prefixes(module))
+        for shim in self.shim_modules:
+            if module == shim or module.startswith(shim + "."):
+                return True
+        return False
 
     # ------------------------------------------------------------------ matching
 

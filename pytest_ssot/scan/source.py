@@ -11,14 +11,17 @@ import ast
 import io
 import re
 import tokenize
-from typing import Iterator
+from bisect import bisect_left
 
 from .rules import Hit, Matcher
 
-__all__ = ["analyze", "pragmas"]
+__all__ = ["analyze", "candidate_lines", "pragmas"]
 
 _PRAGMA = re.compile(r"#\s*ssot:\s*ignore(?:\[([^\]]*)\])?")
-_SCOPES = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+# Escapes that can spell an identifier character or a dot inside a string literal.
+IDENT_ESCAPES = re.compile(
+    rb"\\(?:x(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])|u00(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])"
+    rb"|U0000(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])|N\{|[0-7]{2,3})")
 
 
 def pragmas(source: bytes) -> dict[int, frozenset[str] | None]:
@@ -44,17 +47,6 @@ def pragmas(source: bytes) -> dict[int, frozenset[str] | None]:
     return found
 
 
-def _docstring_ids(tree: ast.AST) -> set[int]:
-    ids = set()
-    for node in ast.walk(tree):
-        if isinstance(node, _SCOPES) and node.body:
-            first = node.body[0]
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)):
-                ids.add(id(first.value))
-    return ids
-
-
 def _resolve_relative(level: int, module: str | None, package: str | None) -> str | None:
     """The absolute module of ``from <level dots><module> import ...`` (None: unresolvable)."""
     if level == 0:
@@ -68,25 +60,36 @@ def _resolve_relative(level: int, module: str | None, package: str | None) -> st
     return ".".join(base + ([module] if module else []))
 
 
-def _module_level_defs(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Definitions in module scope, including inside module-level if/try/with/for."""
-    stack = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node
-            continue
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            children = getattr(node, name, None)
-            if children:
-                stack.extend(reversed(children))
-        if isinstance(node, (ast.ExceptHandler, ast.match_case)):
-            stack.extend(reversed(node.body))
+def candidate_lines(source: bytes, words: "re.Pattern[bytes]") -> list[int] | None:
+    """Lines holding one of the entries' words; ``None`` means "look everywhere".
+
+    Every reference of SPEC 5 spells its word on a line inside its own statement (an
+    import's names, a string's text, a definition's name), so statements whose line
+    range holds none of these lines cannot hold a reference. Sources where that proof
+    does not hold (escapes that spell letters, non-ASCII identifiers, lone CR line ends)
+    get ``None``.
+    """
+    if not source.isascii() or (b"\\" in source and IDENT_ESCAPES.search(source)):
+        return None
+    if b"\r" in source and b"\r" in source.replace(b"\r\n", b""):
+        return None
+    lines = []
+    last_pos, last_line = 0, 1
+    for m in words.finditer(source):
+        last_line += source.count(b"\n", last_pos, m.start())
+        last_pos = m.start()
+        if not lines or lines[-1] != last_line:
+            lines.append(last_line)
+    return lines
 
 
-def analyze(source: bytes, matcher: Matcher, module: str | None,
-            is_package: bool) -> tuple[list[Hit], str | None]:
-    """Every reference in one file; or ``([], "SyntaxError: ...")`` when it does not parse."""
+def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: bool,
+            lines: list[int] | None = None) -> tuple[list[Hit], str | None]:
+    """Every reference in one file; or ``([], "SyntaxError: ...")`` when it does not parse.
+
+    ``lines``: only statements spanning one of these lines are visited (see
+    ``candidate_lines``); ``None`` visits everything.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -95,47 +98,94 @@ def analyze(source: bytes, matcher: Matcher, module: str | None,
     except (ValueError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
         return [], f"{type(exc).__name__}: {exc}"
     package = module if is_package else (module.rpartition(".")[0] if module else None)
-    docstrings = _docstring_ids(tree)
     hits: list[Hit] = []
 
-    # Statements and the expressions they hold, iteratively (deep code must not recurse).
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, stmt_line = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                line = child.lineno
-                if isinstance(child, ast.Import):
-                    for alias in child.names:
-                        for e in matcher.for_module(alias.name):
-                            hits.append(Hit(e, "import", line, line))
-                elif isinstance(child, ast.ImportFrom):
-                    target = _resolve_relative(child.level, child.module, package)
-                    if target:
-                        names = [a.name for a in child.names]
-                        for e in matcher.for_from(target, names):
-                            hits.append(Hit(e, "import", line, line))
-                stack.append((child, line))
-            elif isinstance(child, ast.JoinedStr):
+    if lines is None:
+        def relevant(node: ast.AST) -> bool:
+            return True
+    else:
+        if not lines:
+            return [], None
+
+        def relevant(node: ast.AST) -> bool:
+            first = getattr(node, "lineno", None)
+            if first is None:
+                return True
+            i = bisect_left(lines, first)
+            return i < len(lines) and lines[i] <= (node.end_lineno or first)  # type: ignore[attr-defined]
+
+    def strings(node: ast.AST, stmt_line: int) -> None:
+        """String literals inside one expression tree (no statements in there)."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ast.Constant):
+                if isinstance(n.value, str):
+                    for e in matcher.for_string(n.value):
+                        hits.append(Hit(e, "string", n.lineno, stmt_line))
+                continue
+            if isinstance(n, ast.JoinedStr):
                 # An f-string's fragments are not string literals; one without any
                 # placeholder is a plain string.
-                parts = child.values
-                if all(isinstance(v, ast.Constant) for v in parts):
-                    text = "".join(v.value for v in parts)  # type: ignore[attr-defined]
+                if all(isinstance(v, ast.Constant) for v in n.values):
+                    text = "".join(v.value for v in n.values)  # type: ignore[attr-defined]
                     for e in matcher.for_string(text):
-                        hits.append(Hit(e, "string", child.lineno, stmt_line))
-                stack.extend((v, stmt_line) for v in parts if isinstance(v, ast.FormattedValue))
-            else:
-                if (isinstance(child, ast.Constant) and isinstance(child.value, str)
-                        and id(child) not in docstrings):
-                    for e in matcher.for_string(child.value):
-                        hits.append(Hit(e, "string", child.lineno, stmt_line))
-                stack.append((child, stmt_line))
+                        hits.append(Hit(e, "string", n.lineno, stmt_line))
+                stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
+                continue
+            for child in ast.iter_child_nodes(n):
+                if relevant(child):
+                    stack.append(child)
 
-    if matcher.definitions and isinstance(tree, ast.Module):
-        for node in _module_level_defs(tree.body):
-            for e in matcher.for_definition(node.name, module):  # type: ignore[attr-defined]
-                hits.append(Hit(e, "definition", node.lineno, node.lineno))
+    # (statements, is a scope body whose first string is a docstring, is module scope)
+    blocks: list[tuple[list, bool, bool]] = [(tree.body, True, True)]
+    while blocks:
+        body, has_doc, module_scope = blocks.pop()
+        for index, stmt in enumerate(body):
+            if not relevant(stmt):
+                continue
+            line = stmt.lineno
+            if isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    for e in matcher.for_module(alias.name):
+                        hits.append(Hit(e, "import", line, line))
+                continue
+            if isinstance(stmt, ast.ImportFrom):
+                target = _resolve_relative(stmt.level, stmt.module, package)
+                if target:
+                    for e in matcher.for_from(target, [a.name for a in stmt.names]):
+                        hits.append(Hit(e, "import", line, line))
+                continue
+            if (index == 0 and has_doc and isinstance(stmt, ast.Expr)
+                    and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)):
+                continue  # a docstring
+            is_def = isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            if is_def and module_scope:
+                for e in matcher.for_definition(stmt.name, module):  # type: ignore[union-attr]
+                    hits.append(Hit(e, "definition", line, line))
+            for name, value in ast.iter_fields(stmt):
+                if name in ("body", "orelse", "finalbody"):
+                    if value:
+                        blocks.append((value, is_def and name == "body",
+                                       module_scope and not is_def))
+                elif name == "handlers":
+                    for h in value:
+                        if relevant(h):
+                            if h.type is not None:
+                                strings(h.type, h.lineno)
+                            blocks.append((h.body, False, module_scope))
+                elif name == "cases":
+                    for case in value:
+                        for part in (case.pattern, case.guard):
+                            if part is not None and relevant(part):
+                                strings(part, line)
+                        blocks.append((case.body, False, module_scope))
+                elif isinstance(value, list):
+                    for v in value:
+                        if isinstance(v, ast.AST) and relevant(v):
+                            strings(v, line)
+                elif isinstance(value, ast.AST) and relevant(value):
+                    strings(value, line)
 
     if hits:
         marks = pragmas(source)
