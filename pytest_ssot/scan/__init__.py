@@ -90,34 +90,39 @@ class ScanResult:
 class _Filter:
     """The byte-level pre-filter, built once per scan (inherited by forked workers)."""
 
-    def __init__(self, matcher: Matcher) -> None:
+    def __init__(self, matcher: Matcher, src_layout: bool = False) -> None:
         self.matcher = matcher
+        self.src_layout = src_layout
         self.words_re = matcher.prefilter()
-        # Search the shortest words only: a word containing another is found through it.
-        words = sorted(matcher.words, key=len)
-        self.needles = [w.encode() for i, w in enumerate(words)
-                        if not any(o in w for o in words[:i])]
-
-    def _has_word(self, data: bytes) -> bool:
-        for needle in self.needles:
-            start = data.find(needle)
-            if start < 0:
+        seen = set()
+        self.conditions = []
+        for word, ctx in matcher.conditions():
+            key = (word, ctx.pattern if ctx is not None else None)
+            if key in seen:
                 continue
-            # Confirm a whole word (of any entry) near the first occurrences; rare enough
-            # to leave to the regex from there on.
-            if self.words_re.search(data, max(0, start - 64)):
+            seen.add(key)
+            word_re = re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(word) +
+                                 rb"(?![A-Za-z0-9_])")
+            self.conditions.append((word, word_re, ctx))
+
+    def _referable(self, data: bytes) -> bool:
+        for word, word_re, ctx in self.conditions:
+            if data.find(word) < 0 or not word_re.search(data):
+                continue
+            if ctx is None or ctx.search(data):
                 return True
         return False
 
     def needs_parse(self, data: bytes) -> bool:
         """Can this file reference a declared path? ``False`` is a proof that it cannot.
 
-        Every form of SPEC 5 spells the entry's last name as a whole word, except through
-        (a) identifiers that NFKC-normalise to it (non-ASCII source), (b) string escapes
-        that spell identifier characters, (c) an encoding that is not an ASCII superset.
-        Each of those sends the file to the parser, which also reports undecodable files.
+        Every form of SPEC 5 meets one of ``Matcher.conditions()`` in the source bytes,
+        except through (a) identifiers that NFKC-normalise to the words (non-ASCII source),
+        (b) string escapes that spell identifier characters, (c) an encoding that is not an
+        ASCII superset. Each of those sends the file to the parser, which also reports
+        undecodable files.
         """
-        if self._has_word(data):
+        if self._referable(data):
             return True
         if b"\\" in data and IDENT_ESCAPES.search(data):
             return True
@@ -136,17 +141,27 @@ class _Filter:
             except (SyntaxError, UnicodeDecodeError, LookupError):
                 return True
             normalized = unicodedata.normalize("NFKC", text)
-            if normalized != text and self.words_re.search(normalized.encode("utf-8",
-                                                                               "replace")):
+            if normalized != text and self._referable(normalized.encode("utf-8", "replace")):
                 return True
         return False
 
-    def examine(self, abspath: str, module: str | None, is_package: bool,
+    def examine(self, abspath: str, rel: str, size: int,
                 cached: tuple | None) -> tuple[str | None, list | None, str | None, bool]:
         """``(digest, hits, error, parsed)``; ``hits is None``: same content as cached."""
         try:
-            with open(abspath, "rb") as fh:
-                data = fh.read()
+            fd = os.open(abspath, os.O_RDONLY)
+            try:
+                data = os.read(fd, size + 1)
+                if len(data) > size:  # grew since the stat: read the rest
+                    chunks = [data]
+                    while True:
+                        more = os.read(fd, 1 << 20)
+                        if not more:
+                            break
+                        chunks.append(more)
+                    data = b"".join(chunks)
+            finally:
+                os.close(fd)
         except OSError as exc:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
         if not self.needs_parse(data):
@@ -154,6 +169,7 @@ class _Filter:
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         if cached is not None and cached[0] == digest:
             return digest, None, None, False
+        module, is_package = module_name(rel, self.src_layout)
         hits, error = analyze(data, self.matcher, module, is_package,
                               lines=candidate_lines(data, self.words_re))
         flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
@@ -209,7 +225,7 @@ class _Job:
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
                  stats: dict, results: dict) -> None:
-        self.filt = _Filter(matcher)
+        self.filt = _Filter(matcher, src_layout)
         self.excluder = excluder
         self.src_layout = src_layout
         self.stats = stats
@@ -250,9 +266,8 @@ class _Job:
                     known += 1
                     if old == (st.st_size << 64 | st.st_mtime_ns):
                         continue
-                module, is_package = module_name(rel, self.src_layout)
                 cached = results.get(rel)
-                digest, hits, error, did_parse = examine(abspath, module, is_package, cached)
+                digest, hits, error, did_parse = examine(abspath, rel, st.st_size, cached)
                 parsed += did_parse
                 if hits is None:  # same content as cached: only the stat changed
                     assert cached is not None

@@ -36,6 +36,15 @@ class Hit:
     stmt_line: int  # where the statement starts (where `# ssot: ignore` must be)
 
 
+# ``from .``, ``from ..x``, also across a line continuation: a relative import.
+_RELATIVE = rb"(?<![A-Za-z0-9_])from[ \t\\\r\n]*\."
+
+
+def _words_re(words: Iterable[str]) -> "re.Pattern[bytes]":
+    alternatives = "|".join(sorted(re.escape(w) for w in words))
+    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives.encode() + rb")(?![A-Za-z0-9_])")
+
+
 def _prefixes(dotted: str) -> Iterable[str]:
     parts = dotted.split(".")
     for i in range(1, len(parts) + 1):
@@ -79,17 +88,44 @@ class Matcher:
     # ------------------------------------------------------------------ pre-filter
 
     def prefilter(self) -> "re.Pattern[bytes]":
-        """A byte pattern every file holding a reference must match (see ``scan.files``).
+        """A byte pattern every file holding a reference must match (see ``scan``).
 
-        Every form of SPEC 5 spells the entry's last name (the module's last component, or
-        the attribute) as a whole word: an import names it, a relative import names it, a
-        string that equals or starts with the path contains it followed by a quote or a
-        dot, a definition is ``class A``/``def A``. Prefix decoys (``manager_utils``) are
-        not whole words.
+        Every form of SPEC 5 spells the entry's last name as a whole word: an import names
+        it, a relative import names it, a string that equals or starts with the path
+        contains it followed by a quote or a dot, a definition is ``class A``/``def A``.
+        Prefix decoys (``manager_utils``) are not whole words.
         """
-        alternatives = "|".join(sorted(re.escape(w) for w in self.words))
-        return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives.encode() +
-                          rb")(?![A-Za-z0-9_])")
+        return _words_re(self.words)
+
+    def conditions(self) -> list[tuple[bytes, "re.Pattern[bytes] | None"]]:
+        """Per entry, a second necessary condition: ``(word, context)``.
+
+        A reference to ``a.b.c`` (or ``a.b:c``) spells ``c`` as a word and, unless it is a
+        relative import, also ``b``: ``import a.b.c``, ``from a.b import c``,
+        ``from a.b.c import x``, ``"a.b.c..."``. A second definition spells
+        ``class c``/``def c``. ``context`` is a pattern one of which must match too
+        (``None``: the word alone).
+        """
+        out: list[tuple[bytes, re.Pattern[bytes] | None]] = []
+        for c in self.contracts:
+            for p in (*c.legacy, *c.factories, c.canonical):
+                if p.attr is None:
+                    parent, _, last = p.module.rpartition(".")
+                else:
+                    parent, last = p.module, p.attr
+                if not parent:
+                    out.append((last.encode(), None))
+                    continue
+                ctx = parent.rpartition(".")[2]
+                out.append((last.encode(), re.compile(
+                    rb"(?<![A-Za-z0-9_])" + re.escape(ctx.encode()) + rb"(?![A-Za-z0-9_])"
+                    + rb"|" + _RELATIVE)))
+            if c.canonical.attr is not None:
+                name = re.escape(c.canonical.attr.encode())
+                out.append((c.canonical.attr.encode(), re.compile(
+                    rb"(?<![A-Za-z0-9_])(?:class|def)[ \t\\\r\n]+" + name
+                    + rb"(?![A-Za-z0-9_])")))
+        return out
 
     def is_shim(self, module: str | None) -> bool:
         """Is this module (or a module inside) a declared legacy/factory module entry?"""
