@@ -41,9 +41,13 @@ def load(path: Path) -> dict[str, dict[str, int]] | None:
     return contracts
 
 
-def _lines(result: ScanResult, contract: str, file: str) -> str:
-    lines = [v for v in result.violations if v.contract == contract and v.file == file]
-    return "\n".join(f"    {v.file}:{v.line}: {v.path} -> {v.fix}" for v in lines)
+def _by_file(result: ScanResult, contract: str) -> dict[str, list[str]]:
+    """``file: line: path -> fix`` lines of one contract, grouped by file (one pass)."""
+    out: dict[str, list[str]] = {}
+    for v in result.violations:
+        if v.contract == contract:
+            out.setdefault(v.file, []).append(f"    {v.file}:{v.line}: {v.path} -> {v.fix}")
+    return out
 
 
 def check_references(contract: Contract, result: ScanResult,
@@ -58,7 +62,8 @@ def check_references(contract: Contract, result: ScanResult,
         if not total:
             return Check(contract.name, "references", None, True, summary)
         worst = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        body = "\n".join(_lines(result, contract.name, f) for f, _ in worst)
+        lines = _by_file(result, contract.name)
+        body = "\n".join("\n".join(lines[f]) for f, _ in worst)
         return Check(contract.name, "references", None, False, summary,
                      f"{total} reference(s) to legacy paths of {contract.name} remain; "
                      f"--ssot-strict wants none (the baseline is ignored):\n{body}\n"
@@ -72,9 +77,10 @@ def check_references(contract: Contract, result: ScanResult,
     tighter = sum(1 for f, n in allowed.items() if counts.get(f, 0) < n)
     if exceeded:
         parts = []
+        lines = _by_file(result, contract.name)
         for f, n, a in exceeded:
             parts.append(f"  {f}: {n} reference(s), the baseline allows {a}:\n"
-                         f"{_lines(result, contract.name, f)}")
+                         + "\n".join(lines[f]))
         return Check(contract.name, "references", None, False, summary,
                      f"{len(exceeded)} file(s) gained references to legacy paths of "
                      f"{contract.name} beyond the baseline ({baseline_name}):\n"
