@@ -321,3 +321,34 @@ def test_missing_scan_path_is_a_usage_error(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*key 'paths': 'tsets' does not exist*"])
+
+
+def test_cli_progress_line_on_a_terminal(pytester: pytest.Pytester) -> None:
+    import pty
+
+    write_tree(pytester.path, {f"pkg/m{i:04d}.py": "X = 1\n" for i in range(2100)})
+    (pytester.path / "pyproject.toml").write_text(textwrap.dedent("""
+        [tool.pytest-ssot]
+        paths = ["pkg"]
+        [[tool.pytest-ssot.contracts]]
+        name = "c"
+        canonical = "pkg.m0000:X"
+        legacy = ["pkg.gone"]
+    """))
+    primary, secondary = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan", "--jobs", "1"],
+                          cwd=pytester.path, stdout=subprocess.PIPE, stderr=secondary)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    assert proc.returncode == 0
+    assert b"scanning: 1000/" in b"".join(chunks)
+    assert b"scanning" not in proc.stdout  # progress goes to the terminal, not the output

@@ -375,7 +375,15 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         n, known, changed, parsed, reused = _parallel(job, dirs, files, n_jobs, progress,
                                                       len(stats))
     else:
-        n, known, changed, parsed, reused = job.run(dirs, files)
+        done = [0]
+
+        def tick(k: int) -> None:
+            done[0] += k
+            progress(done[0], max(done[0], len(stats)))  # type: ignore[misc]
+
+        n, known, changed, parsed, reused = job.run(dirs, files, tick if progress else None)
+        if progress:
+            progress(n, n)
     result.files_scanned = n
     result.files_parsed = parsed
     result.files_from_cache = n - len(changed) + reused
