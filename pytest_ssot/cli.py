@@ -45,18 +45,11 @@ def _scan(args: argparse.Namespace) -> int:
     from .scan import scan
     from .scan.baseline import check_references
 
-    root = Path(args.rootdir).resolve() if args.rootdir else _find_rootdir(Path.cwd().resolve())
-    if root is None:
-        print("pytest-ssot: no pyproject.toml with a [tool.pytest-ssot] table in this "
-              "directory or its parents (or pass --rootdir)", file=sys.stderr)
-        return 2
+    got = _settings(args)
+    if isinstance(got, int):
+        return got
+    root, settings = got
     try:
-        settings = load_config(root)
-        if settings is None:
-            raise ConfigError(f"{root / 'pyproject.toml'}: no [tool.pytest-ssot] table")
-        if not settings.contracts:
-            raise ConfigError("pyproject.toml: [tool.pytest-ssot] declares no contracts "
-                              "([[tool.pytest-ssot.contracts]])")
         progress = _progress if sys.stderr.isatty() else None
         result = scan(settings, root, cache_path=_cache_path(root, settings),
                       jobs=args.jobs, progress=progress)
@@ -93,17 +86,7 @@ def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
 
 
 def _cache_path(root: Path, settings: SsotConfig) -> Path:
-    cache_dir = ".pytest_cache"
-    try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with (root / "pyproject.toml").open("rb") as fh:
-            ini = tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
-        cache_dir = ini.get("cache_dir", cache_dir)
-    except (OSError, ValueError):
-        pass
+    cache_dir = _ini(root).get("cache_dir", ".pytest_cache")
     return root / cache_dir / "d" / "ssot" / "scan.json"
 
 
@@ -119,13 +102,89 @@ def main(argv: list[str] | None = None) -> int:
                                                          "from the working directory)")
     p_scan.add_argument("--jobs", type=int, default=None, help="worker processes "
                                                                "(default: all cores)")
-    sub.add_parser("fix", help="rewrite references to legacy paths (not built yet)")
+    p_fix = sub.add_parser("fix", help="rewrite references to legacy paths into the "
+                                       "canonical path where provably equivalent")
+    p_fix.add_argument("paths", nargs="*", metavar="PATHS",
+                       help="files or folders to fix (default: the configured paths)")
+    p_fix.add_argument("--check", action="store_true",
+                       help="change nothing; exit 1 when a change is due")
+    p_fix.add_argument("--diff", action="store_true",
+                       help="print a unified diff of the changes (implies nothing is written)")
+    p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
     args = parser.parse_args(argv)
     if args.command == "scan":
         return _scan(args)
-    print("pytest-ssot fix: not built yet in this version (see the project's issues); "
-          "`pytest-ssot scan` lists what to change", file=sys.stderr)
-    return 2
+    return _fix(args)
+
+
+def _settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:
+    root = Path(args.rootdir).resolve() if args.rootdir else _find_rootdir(Path.cwd().resolve())
+    if root is None:
+        print("pytest-ssot: no pyproject.toml with a [tool.pytest-ssot] table in this "
+              "directory or its parents (or pass --rootdir)", file=sys.stderr)
+        return 2
+    try:
+        settings = load_config(root)
+        if settings is None:
+            raise ConfigError(f"{root / 'pyproject.toml'}: no [tool.pytest-ssot] table")
+        if not settings.contracts:
+            raise ConfigError("pyproject.toml: [tool.pytest-ssot] declares no contracts "
+                              "([[tool.pytest-ssot.contracts]])")
+    except ConfigError as exc:
+        print(f"pytest-ssot: {exc}", file=sys.stderr)
+        return 2
+    return root, settings
+
+
+def _ini(root: Path) -> dict:
+    try:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        with (root / "pyproject.toml").open("rb") as fh:
+            return tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def _fix(args: argparse.Namespace) -> int:
+    from .codemod import fix
+    from .scan import scan
+
+    got = _settings(args)
+    if isinstance(got, int):
+        return got
+    root, settings = got
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"pytest-ssot fix: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    # The identity probes import the project as the test session would.
+    extra = [str((root / p).resolve()) for p in _ini(root).get("pythonpath", [])]
+    base = str(root / "src") if (root / "src").is_dir() else str(root)
+    sys_path = [*extra, base, *sys.path]
+    try:
+        result = scan(settings, root, cache_path=_cache_path(root, settings))
+    except ConfigError as exc:
+        print(f"pytest-ssot: {exc}", file=sys.stderr)
+        return 2
+    write = not (args.check or args.diff)
+    outcome = fix(settings, root, only=[Path(p) for p in args.paths], write=write,
+                  sys_path=sys_path, result=result)
+    if args.diff:
+        sys.stdout.write(outcome.diff())
+    for u in outcome.unsafe:
+        print(f"{u.file}:{u.line}: {u.reason}")
+    for e in outcome.errors:
+        print(f"{e.file}:{e.line}: error: {e.reason}")
+    verb = "would rewrite" if not write else "rewrote"
+    print(f"pytest-ssot fix: {verb} {outcome.rewritten} reference(s) in "
+          f"{len(outcome.changed)} file(s); {len(outcome.unsafe)} left for a person "
+          f"(listed above); {len(outcome.errors)} file(s) could not be read or parsed")
+    if args.check and outcome.changed:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -264,7 +264,26 @@ def _task_alias_module(task: dict, log: list, pre: BaseException | None, pre_ms:
     return {"found": found}
 
 
-_TASKS = {"probe": _task_probe, "enumerate": _task_enumerate, "alias_module": _task_alias_module}
+def _task_same(task: dict, log: list, pre: BaseException | None, pre_ms: float) -> dict:
+    """Which names of module ``target`` are the very object ``module:attr``? (the codemod)"""
+    if pre is not None:
+        return {"error": _fmt_exc(pre)}
+    try:
+        obj = _resolve(task["module"], task.get("attr"))
+    except BaseException as e:  # noqa: BLE001
+        return {"error": _fmt_exc(e)}
+    if not (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj)):
+        return {"error": f"it is a {type(obj).__name__}, not a class, function or module: "
+                         "identity proves nothing"}
+    try:
+        target = importlib.import_module(task["target"])
+    except BaseException as e:  # noqa: BLE001
+        return {"error": f"the canonical module fails to import: {_fmt_exc(e)}"}
+    return {"names": sorted(n for n, v in list(vars(target).items()) if v is obj)}
+
+
+_TASKS = {"probe": _task_probe, "enumerate": _task_enumerate, "alias_module": _task_alias_module,
+          "same": _task_same}
 
 
 def _run_task(task: dict, log: list, pre: BaseException | None = None,
