@@ -1,0 +1,298 @@
+"""`pytest-ssot fix`: before/after for every form, what it refuses, and round-trips."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import write_tree
+from pytest_ssot.codemod import fix
+from pytest_ssot.config import load_config
+from pytest_ssot.scan import scan
+
+PROJECT = {
+    "pyproject.toml": """
+        [tool.pytest-ssot]
+        paths = ["chat"]
+        [[tool.pytest-ssot.contracts]]
+        name = "ws"
+        canonical = "chat.ws.websocket_manager:WebSocketManager"
+        legacy = ["chat.ws.manager", "chat.ws.unified_manager", "chat.ws:WebSocketManager"]
+        factories = ["chat.ws:create_manager"]
+    """,
+    "chat/__init__.py": "",
+    "chat/app/__init__.py": "",
+    "chat/ws/__init__.py": """
+        import warnings
+
+        def _create(user):
+            from .websocket_manager import WebSocketManager
+            return WebSocketManager()
+
+        def __getattr__(name):
+            if name == "WebSocketManager":
+                warnings.warn("moved", DeprecationWarning, stacklevel=2)
+                from .websocket_manager import WebSocketManager
+                return WebSocketManager
+            if name == "create_manager":
+                warnings.warn("use the registry", DeprecationWarning, stacklevel=2)
+                return _create
+            raise AttributeError(name)
+    """,
+    "chat/ws/websocket_manager.py": """
+        class WebSocketManager:
+            def send(self):
+                return "sent"
+
+        class UserContext:
+            pass
+    """,
+    "chat/ws/manager.py": """
+        import warnings
+        warnings.warn("chat.ws.manager is deprecated", DeprecationWarning, stacklevel=2)
+        from .websocket_manager import UserContext, WebSocketManager
+
+        def legacy_only():
+            return 1
+    """,
+    "chat/ws/unified_manager.py": """
+        from .websocket_manager import WebSocketManager as UnifiedWebSocketManager
+    """,
+}
+
+# (code before, code after or None when unchanged, text expected among the listed reasons)
+CASES = {
+    "from_module": (
+        "from chat.ws.manager import WebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n", None),
+    "renamed_keeps_local_name": (
+        "from chat.ws.unified_manager import UnifiedWebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager as UnifiedWebSocketManager\n",
+        None),
+    "alias_and_comment": (
+        "from chat.ws.manager import WebSocketManager as W  # keep me\n",
+        "from chat.ws.websocket_manager import WebSocketManager as W  # keep me\n", None),
+    "multi_line": (
+        "from chat.ws.manager import (\n    UserContext,  # ctx\n    WebSocketManager,\n)\n",
+        "from chat.ws.websocket_manager import (\n    UserContext,  # ctx\n    WebSocketManager,\n)\n",
+        None),
+    "split_when_some_move": (
+        "from chat.ws.manager import WebSocketManager, legacy_only\n",
+        "from chat.ws.manager import legacy_only\n"
+        "from chat.ws.websocket_manager import WebSocketManager\n",
+        "legacy_only: chat.ws.manager.legacy_only is not any object of "
+        "chat.ws.websocket_manager"),
+    "relative": (
+        "from ..ws.manager import WebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n", None),
+    "legacy_attribute": (
+        "from chat.ws import WebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n", None),
+    "namespace_from": (
+        "from chat.ws import manager\n\nx = manager.WebSocketManager\n",
+        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n",
+        None),
+    "namespace_import_as": (
+        "import chat.ws.manager as m\n\nm.WebSocketManager().send()\n",
+        "import chat.ws.websocket_manager as m\n\nm.WebSocketManager().send()\n", None),
+    "namespace_other_name": (
+        "from chat.ws import manager\n\nx = manager.legacy_only\n", None,
+        "`manager.legacy_only`: chat.ws.manager.legacy_only is not any object"),
+    "namespace_used_bare": (
+        "from chat.ws import manager\n\nprint(manager)\n", None,
+        "module chat.ws.manager is used other than as `manager.<name>`"),
+    "plain_dotted_import": (
+        "import chat.ws.manager\n", None,
+        "`import chat.ws.manager` binds the package path"),
+    "patch_attribute_of_object": (
+        'patch("chat.ws.manager.WebSocketManager.send")\n',
+        'patch("chat.ws.websocket_manager.WebSocketManager.send")\n', None),
+    "patch_renamed_object": (
+        "patch('chat.ws.unified_manager.UnifiedWebSocketManager.send')\n",
+        "patch('chat.ws.websocket_manager.WebSocketManager.send')\n", None),
+    "patch_namespace_binding": (
+        'patch("chat.ws.manager.WebSocketManager")\n', None,
+        "patching it there is not the same as patching the canonical module"),
+    "factory": (
+        "from chat.ws import create_manager\n", None,
+        "chat.ws:create_manager is a deprecated factory"),
+    "inside_function_split": (
+        "def f():\n    from chat.ws.manager import WebSocketManager, legacy_only\n"
+        "    return WebSocketManager, legacy_only\n",
+        "def f():\n    from chat.ws.manager import legacy_only\n"
+        "    from chat.ws.websocket_manager import WebSocketManager\n"
+        "    return WebSocketManager, legacy_only\n", "legacy_only"),
+    "pragma": (
+        "from chat.ws.manager import WebSocketManager  # ssot: ignore\n", None, None),
+    "second_definition": (
+        "class WebSocketManager:\n    pass\n", None,
+        "a second implementation of WebSocketManager: delete it and import"),
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_tree(tmp_path, PROJECT)
+    return tmp_path
+
+
+def run_fix(root: Path, write: bool = True):
+    settings_ = load_config(root, with_entry_points=False)
+    return fix(settings_, root, write=write, sys_path=[str(root), *sys.path])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_before_after(project: Path, case: str) -> None:
+    before, after, reason = CASES[case]
+    target = project / "chat" / "app" / "mod.py"
+    target.write_text(before)
+    result = run_fix(project)
+    assert target.read_text() == (after if after is not None else before)
+    reasons = " | ".join(u.reason for u in result.unsafe)
+    if reason is None:
+        assert result.unsafe == [], reasons
+    else:
+        assert reason in reasons
+    assert result.errors == []
+    # the rewritten file still compiles, and a second run changes nothing
+    compile(target.read_text(), str(target), "exec")
+    again = run_fix(project)
+    assert again.changed == {} and target.read_text() == (after or before)
+
+
+def test_untouched_lines_are_byte_identical(project: Path) -> None:
+    before = ("# -*- coding: utf-8 -*-\r\n\"\"\"Doc.\"\"\"\r\nimport os   # spaced\r\n"
+              "from chat.ws.manager import WebSocketManager\r\n\r\nX = {  'a' :1 }\r\n")
+    target = project / "chat" / "app" / "crlf.py"
+    target.write_bytes(before.encode())
+    run_fix(project)
+    after = target.read_bytes().decode()
+    assert after == before.replace("chat.ws.manager import", "chat.ws.websocket_manager import")
+
+
+def test_check_and_diff_change_nothing(project: Path) -> None:
+    target = project / "chat" / "app" / "mod.py"
+    target.write_text("from chat.ws.manager import WebSocketManager\n")
+    mode = 0o640
+    target.chmod(mode)
+    cli = [sys.executable, "-m", "pytest_ssot.cli", "fix"]
+    out = subprocess.run([*cli, "--check"], cwd=project, capture_output=True, text=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(project)})
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "would rewrite 1 reference(s) in 1 file(s)" in out.stdout
+    out = subprocess.run([*cli, "--diff"], cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "-from chat.ws.manager import WebSocketManager\n" in out.stdout
+    assert "+from chat.ws.websocket_manager import WebSocketManager\n" in out.stdout
+    assert target.read_text() == "from chat.ws.manager import WebSocketManager\n"
+    out = subprocess.run(cli, cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0 and "rewrote 1 reference(s) in 1 file(s)" in out.stdout
+    assert target.read_text() == "from chat.ws.websocket_manager import WebSocketManager\n"
+    assert target.stat().st_mode & 0o777 == mode  # atomic replace keeps permissions
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]
+    out = subprocess.run([*cli, "--check"], cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0
+
+
+def test_paths_argument_limits_the_rewrite(project: Path) -> None:
+    for name in ("a.py", "b.py"):
+        (project / "chat" / "app" / name).write_text(
+            "from chat.ws.manager import WebSocketManager\n")
+    out = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "fix", "chat/app/a.py"],
+                         cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "websocket_manager" in (project / "chat/app/a.py").read_text()
+    assert "websocket_manager" not in (project / "chat/app/b.py").read_text()
+    out = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "fix", "nope.py"],
+                         cwd=project, capture_output=True, text=True)
+    assert out.returncode == 2 and "no such file or folder: nope.py" in out.stderr
+
+
+def test_unparsable_file_is_reported_and_never_written(project: Path) -> None:
+    target = project / "chat" / "app" / "broken.py"
+    source = "from chat.ws.manager import WebSocketManager\ndef (:\n"
+    target.write_text(source)
+    result = run_fix(project)
+    assert target.read_text() == source
+    assert [(e.file, e.reason[:12]) for e in result.errors] == [("chat/app/broken.py",
+                                                                 "SyntaxError:")]
+
+
+def test_absent_legacy_module_cannot_be_proven(project: Path) -> None:
+    (project / "chat" / "ws" / "unified_manager.py").unlink()
+    target = project / "chat" / "app" / "mod.py"
+    target.write_text("from chat.ws.unified_manager import UnifiedWebSocketManager\n")
+    result = run_fix(project)
+    assert target.read_text() == "from chat.ws.unified_manager import UnifiedWebSocketManager\n"
+    assert "No module named 'chat.ws.unified_manager'" in result.unsafe[0].reason
+
+
+# --------------------------------------------------------------------------- round trips
+
+LINES = [c[0] for k, c in sorted(CASES.items())
+         if c[0].count("\n") == 1 and not c[0].startswith(("patch", "class", "def"))]
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(LINES), min_size=1, max_size=6))
+def test_round_trip(project: Path, lines: list[str]) -> None:
+    """Fix, then: fixing again changes nothing; the scan finds only what was listed; the
+    rewritten module binds the very same objects."""
+    source = "".join(lines)
+    before = project / "chat" / "app" / "gen_before.py"
+    after = project / "chat" / "app" / "gen_after.py"
+    before.write_text(source)
+    after.write_text(source)
+    settings_ = load_config(project, with_entry_points=False)
+    from pytest_ssot.codemod import fix as run
+
+    result = run(settings_, project, only=[after], sys_path=[str(project), *sys.path])
+    assert run(settings_, project, only=[after], sys_path=[str(project), *sys.path]).changed == {}
+    # Listed lines refer to the file as it was (a split shifts later lines), so compare
+    # lines with references, which a rewrite never adds.
+    left = {v.line for v in scan(settings_, project).violations
+            if v.file.endswith("gen_after.py")}
+    listed = {u.line for u in result.unsafe if u.file.endswith("gen_after.py")}
+    assert len(left) <= len(listed), (left, listed)
+    assert bool(left) == bool(listed)
+    check = textwrap.dedent("""
+        import importlib, sys, warnings
+        warnings.simplefilter("ignore")
+        b = importlib.import_module("chat.app.gen_before")
+        a = importlib.import_module("chat.app.gen_after")
+        names = {n for n in vars(b) if not n.startswith("__")}
+        assert names == {n for n in vars(a) if not n.startswith("__")}, names
+        bad = [n for n in names if getattr(a, n) is not getattr(b, n)]
+        assert not bad, bad
+    """)
+    out = subprocess.run([sys.executable, "-c", check], cwd=project, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_example_project_migrates_end_to_end(tmp_path: Path) -> None:
+    import shutil
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "chat_backend"
+    root = tmp_path / "chat_backend"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
+    cli = [sys.executable, "-m", "pytest_ssot.cli"]
+    before = subprocess.run([*cli, "scan"], cwd=root, capture_output=True, text=True)
+    assert before.returncode == 1
+    out = subprocess.run([*cli, "fix"], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "rewrote 2 reference(s) in 2 file(s); 0 left for a person" in out.stdout
+    after = subprocess.run([*cli, "scan"], cwd=root, capture_output=True, text=True)
+    assert after.returncode == 0, after.stdout
+    for path in root.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                           cwd=root, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout[-2000:]
