@@ -94,18 +94,29 @@ CASES = {
     "legacy_attribute": (
         "from chat.ws import WebSocketManager\n",
         "from chat.ws.websocket_manager import WebSocketManager\n", None),
-    "namespace_from": (
-        "from chat.ws import manager\n\nx = manager.WebSocketManager\n",
-        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n",
-        None),
-    "namespace_import_as": (
-        "import chat.ws.manager as m\n\nm.WebSocketManager().send()\n",
-        "import chat.ws.websocket_manager as m\n\nm.WebSocketManager().send()\n", None),
+    "namespace_from_in_function": (
+        "def f():\n    from chat.ws import manager\n    return manager.WebSocketManager\n",
+        "def f():\n    from chat.ws import websocket_manager as manager\n"
+        "    return manager.WebSocketManager\n", None),
+    "namespace_import_as_in_function": (
+        "def f():\n    import chat.ws.manager as m\n    return m.WebSocketManager().send()\n",
+        "def f():\n    import chat.ws.websocket_manager as m\n"
+        "    return m.WebSocketManager().send()\n", None),
+    "namespace_unused_in_function": (
+        "def f():\n    import chat.ws.manager as m\n",
+        "def f():\n    import chat.ws.websocket_manager as m\n", None),
+    "namespace_at_module_level": (
+        "from chat.ws import manager\n\nx = manager.WebSocketManager\n", None,
+        "is bound to `manager` in the module's (or a class's) namespace"),
+    "namespace_import_as_at_module_level": (
+        "import chat.ws.manager as m\n", None,
+        "importers may read other names through it"),
     "namespace_other_name": (
-        "from chat.ws import manager\n\nx = manager.legacy_only\n", None,
-        "`manager.legacy_only`: chat.ws.manager.legacy_only is not any object"),
+        "def f():\n    from chat.ws import manager\n    return manager.legacy_only\n", None,
+        "`manager.legacy_only`: chat.ws.manager.legacy_only is not any object of "
+        "chat.ws.websocket_manager"),
     "namespace_used_bare": (
-        "from chat.ws import manager\n\nprint(manager)\n", None,
+        "def f():\n    from chat.ws import manager\n    print(manager)\n", None,
         "module chat.ws.manager is used other than as `manager.<name>`"),
     "plain_dotted_import": (
         "import chat.ws.manager\n", None,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..config import Contract, SsotConfig
 from ..paths import SsotPath
@@ -82,8 +82,10 @@ class _Identity:
              ) -> tuple[str | None, str]:
         """``(name in target, "")`` or ``(None, why not)``."""
         got = self.answers.get((module, attr, target))
+        if got is None:
+            return None, f"internal: no identity fact for {module}.{attr}"
         if isinstance(got, str):
-            return None, got
+            return None, f"{module}.{attr} does not resolve to a comparable object: {got}"
         if not got:
             return None, f"{module}.{attr} is not any object of {target}"
         for name in prefer:
@@ -137,21 +139,27 @@ class _Plan:
 class _Rewriter(cst.CSTTransformer):
     """Applies the proven rewrites at the scan's violation lines; records the rest."""
 
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, plan: _Plan, identity: _Identity, wrapper: MetadataWrapper,
-                 collect_only: bool) -> None:
+    def __init__(self, plan: _Plan, identity: _Identity,
+                 uses: dict[str, set[str] | None]) -> None:
         super().__init__()
         self.plan = plan
         self.identity = identity
-        self.collect_only = collect_only
-        self.queries: set[tuple[str, str, str]] = set()
         self.unsafe: list[Unsafe] = []
         self.rewritten = 0
         self.handled: set[tuple[int, str]] = set()
-        self._uses: dict[str, list[cst.Name]] = {}
-        self._wrapper = wrapper
+        self._uses = uses
         self._extra: list[cst.SimpleStatementLine] = []
+        self._function_depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._function_depth += 1
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef
+                          ) -> cst.FunctionDef:
+        self._function_depth -= 1
+        return updated
 
     # ------------------------------------------------------------------ helpers
 
@@ -165,8 +173,7 @@ class _Rewriter(cst.CSTTransformer):
         if (line, path) in self.handled:
             return
         self.handled.add((line, path))
-        if not self.collect_only:
-            self.unsafe.append(Unsafe(self.plan.rel, line, reason))
+        self.unsafe.append(Unsafe(self.plan.rel, line, reason))
 
     def _canonical_module(self, v: Violation) -> tuple[str, str]:
         c = self.plan.contracts[v.contract].canonical
@@ -175,10 +182,6 @@ class _Rewriter(cst.CSTTransformer):
     def _resolve(self, module: str, attr: str, v: Violation, local: str
                  ) -> tuple[str | None, str]:
         cmod, cname = self._canonical_module(v)
-        q = (module, attr, cmod)
-        if self.collect_only:
-            self.queries.add(q)
-            return None, ""
         return self.identity.same(module, attr, cmod, prefer=[attr, cname, local])
 
     # ------------------------------------------------------------------ from-imports
@@ -230,22 +233,20 @@ class _Rewriter(cst.CSTTransformer):
                     got, why = self._namespace(original, p, local, v)
                     if got is not None:
                         movable[i] = got  # type: ignore[assignment]
-                        break
-                    if not self.collect_only:
+                    else:
                         blocked.append(f"{name}: {why}")
                     break
                 else:
                     continue
                 if got is not None:
                     movable[i] = (self._canonical_module(v)[0], got)
-                elif not self.collect_only:
+                else:
                     blocked.append(f"{name}: {why}")
                 break
-        if self.collect_only:
-            return updated
         if blocked:
             self._flag(line, f"cannot prove equivalent ({'; '.join(blocked)})",
                        ",".join(v.path for v in hits))
+            self.handled.update((line, v.path) for v in hits if v.role == "legacy")
         if not movable:
             return updated
         for v in hits:
@@ -282,16 +283,14 @@ class _Rewriter(cst.CSTTransformer):
                    ) -> tuple[tuple[str, str] | None, str]:
         """A legacy module bound to ``local``: movable when every use is ``local.X`` and
         every such X is the same object in the canonical module."""
-        uses = self._uses.get(local)
-        if uses is None:
+        if self._function_depth == 0:
+            return None, (f"module {legacy_module} is bound to `{local}` in the module's (or "
+                          "a class's) namespace: importers may read other names through it")
+        if local in self._uses and self._uses[local] is None:
             return None, f"module {legacy_module} is used other than as `{local}.<name>`"
+        uses = self._uses.get(local) or set()  # never used: nothing to prove
         cmod, _ = self._canonical_module(v)
-        attrs = sorted({u for u in uses})  # type: ignore[misc]
-        if self.collect_only:
-            for a in attrs:
-                self.queries.add((legacy_module, a, cmod))
-            return None, ""
-        for a in attrs:
+        for a in sorted(uses):
             got, why = self.identity.same(legacy_module, a, cmod, prefer=[a])
             if got != a:
                 return None, (f"`{local}.{a}`: " + (why or f"named {got} in {cmod}"))
@@ -299,12 +298,6 @@ class _Rewriter(cst.CSTTransformer):
         if not parent:
             return None, f"the canonical module {cmod} is top-level: rewrite by hand"
         return (parent, leaf), ""
-
-    def visit_Module(self, node: cst.Module) -> None:
-        # Bare uses of every name: only `name.attr` uses allow moving a namespace import.
-        collector = _UseCollector()
-        self._wrapper.module.visit(collector)
-        self._uses = collector.attribute_only()
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
         hits = [v for v in self._violations(original) if v.kind == "import"]
@@ -324,8 +317,6 @@ class _Rewriter(cst.CSTTransformer):
                     continue
                 local = alias.asname.name.value  # type: ignore[union-attr]
                 got, why = self._namespace(original, dotted, local, v)
-                if self.collect_only:
-                    continue
                 if got is None:
                     self._flag(line, f"cannot prove equivalent: {why}", v.path)
                     continue
@@ -383,8 +374,6 @@ class _Rewriter(cst.CSTTransformer):
                     continue
                 obj_module, obj_attr, tail = legacy.module, legacy.attr, parts
             got, why = self._resolve(obj_module, obj_attr, v, obj_attr)
-            if self.collect_only:
-                continue
             if got is None:
                 self._flag(line, f"cannot prove equivalent: {why}", v.path)
                 continue
@@ -400,46 +389,71 @@ class _Rewriter(cst.CSTTransformer):
         return updated
 
 
-class _UseCollector(cst.CSTVisitor):
-    """For each name: the attributes read through it, or None once it is used bare."""
+def _questions(source: bytes, plan: _Plan) -> tuple[set[tuple[str, str, str]],
+                                                    dict[str, set[str] | None]]:
+    """With the stdlib parser (fast): every identity question the rewrite may ask (a
+    superset), and for each local name the attributes read through it, for names that are
+    only ever used as ``name.attr``."""
+    import ast
 
-    METADATA_DEPENDENCIES = ()
+    tree = ast.parse(source)
+    attrs: dict[str, set[str]] = {}
+    inside: set[int] = set()
+    bare: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            attrs.setdefault(node.value.id, set()).add(node.attr)
+            inside.add(id(node.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in inside:
+            bare.add(node.id)
+    # name -> attributes read through it; None: used bare (passed, assigned, called)
+    uses: dict[str, set[str] | None] = {k: v for k, v in attrs.items() if k not in bare}
+    for name in bare:
+        uses[name] = None
+    questions: set[tuple[str, str, str]] = set()
+    contracts = plan.contracts
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", None)
+        found = plan.lines.get(line) if line is not None else None
+        if not found:
+            continue
+        for v in found:
+            if v.role != "legacy":
+                continue
+            cmod = contracts[v.contract].canonical.module
+            legacy = v.path.replace(":", ".")
+            mod, _, attr = v.path.partition(":")
+            if isinstance(node, ast.ImportFrom):
+                target = _resolve_relative(node.level, node.module, plan.package)
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if target and (target == mod or target.startswith(mod + ".")) and not attr:
+                        questions.add((target, alias.name, cmod))
+                    if attr:
+                        questions.add((mod, attr, cmod))
+                    if target and f"{target}.{alias.name}" == legacy:
+                        questions.update((legacy, a, cmod) for a in uses.get(local) or ())
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name == legacy and alias.asname:
+                        questions.update((legacy, a, cmod)
+                                         for a in uses.get(alias.asname) or ())
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                rest = node.value[len(legacy):].lstrip(".").split(".")
+                if node.value.startswith(legacy) and rest and rest[0]:
+                    questions.add((mod, rest[0], cmod) if not attr else (mod, attr, cmod))
+    return questions, uses
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.uses: dict[str, list[str] | None] = {}
-        self._skip: set[int] = set()
 
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._skip.add(id(node.attr))  # `x.name`: `name` is not a use of a local `name`
-        if isinstance(node.value, cst.Name):
-            got = self.uses.setdefault(node.value.value, [])
-            if got is not None:
-                got.append(node.attr.value)
-            self._skip.add(id(node.value))
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if id(node) in self._skip:
-            return
-        self.uses[node.value] = None
-
-    def attribute_only(self) -> dict[str, list[str]]:
-        return {k: v for k, v in self.uses.items() if v is not None}
-
-
-def _collect(source: bytes, plan: _Plan, identity: _Identity
-             ) -> tuple[set[tuple[str, str, str]], MetadataWrapper]:
+def _rewrite(source: bytes, plan: _Plan, identity: _Identity,
+             uses: dict[str, set[str] | None]
+             ) -> tuple[bytes, list[Unsafe], set[tuple[int, str]], int]:
     module = cst.parse_module(source)
-    wrapper = MetadataWrapper(module)
-    probe = _Rewriter(plan, identity, wrapper, collect_only=True)
-    wrapper.visit(probe)
-    return probe.queries, wrapper
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # parsed here, shared with nobody
+    rewriter = _Rewriter(plan, identity, uses)
+    new = wrapper.visit(rewriter)
+    return new.bytes, rewriter.unsafe, rewriter.handled, rewriter.rewritten
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -456,6 +470,28 @@ def _write_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+_PARALLEL_MIN = 64
+_MAP_FN = None
+
+
+def _call(rel: str) -> tuple:
+    assert _MAP_FN is not None
+    return _MAP_FN(rel)
+
+
+def _map(fn, rels: list[str]) -> Iterable[tuple]:
+    """``fn`` over ``rels``; in forked workers when there are many (fn is inherited)."""
+    global _MAP_FN
+    n = os.cpu_count() or 1
+    if n < 2 or len(rels) < _PARALLEL_MIN or not hasattr(os, "fork"):
+        return map(fn, rels)
+    import multiprocessing
+
+    _MAP_FN = fn
+    with multiprocessing.get_context("fork").Pool(n) as pool:
+        return list(pool.imap(_call, rels, chunksize=8))
 
 
 def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: bool = True,
@@ -484,7 +520,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
     contracts = {c.name: c for c in settings.contracts}
     src_layout = (root / "src").is_dir()
 
-    plans: dict[str, tuple[bytes, _Plan, MetadataWrapper]] = {}
+    plans: dict[str, tuple[_Plan, dict[str, set[str] | None]]] = {}
     queries: set[tuple[str, str, str]] = set()
     for rel, violations in sorted(by_file.items()):
         for v in violations:
@@ -494,37 +530,43 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                                                       f"and import {v.fix}"))
         if all(v.kind == "definition" for v in violations):
             continue
-        source = (root / rel).read_bytes()
         module, is_package = module_name(rel, src_layout)
         plan = _Plan(rel, module, is_package, violations, matcher, contracts)
         try:
-            asked, wrapper = _collect(source, plan, identity)
-        except cst.ParserSyntaxError as exc:
-            out.errors.append(Unsafe(rel, exc.raw_line, f"libcst cannot parse it: "
-                                                        f"{exc.message}"))
+            asked, uses = _questions((root / rel).read_bytes(), plan)
+        except (OSError, SyntaxError, ValueError) as exc:
+            out.errors.append(Unsafe(rel, 0, f"cannot be read or parsed: {exc}"))
             continue
         queries |= asked
-        plans[rel] = (source, plan, wrapper)
+        plans[rel] = (plan, uses)
     identity.ask(queries)
 
-    for rel, (source, plan, wrapper) in plans.items():
-        rewriter = _Rewriter(plan, identity, wrapper, collect_only=False)
-        new = wrapper.visit(rewriter)
-        out.unsafe.extend(rewriter.unsafe)
-        for v in by_file[rel]:
-            if v.kind != "definition" and (v.line, v.path) not in rewriter.handled:
-                out.unsafe.append(Unsafe(rel, v.line, f"{v.path}: no rewrite applies to this "
-                                                      "form"))
-        out.rewritten += rewriter.rewritten
-        new_bytes = new.bytes
+    def one(rel: str) -> tuple:
+        plan, uses = plans[rel]
+        source = (root / rel).read_bytes()
+        try:
+            new_bytes, unsafe, handled, rewritten = _rewrite(source, plan, identity, uses)
+        except cst.ParserSyntaxError as exc:
+            return rel, source, None, [], set(), 0, f"libcst cannot parse it: {exc.message}"
         if new_bytes != source:
             try:
                 compile(new_bytes, rel, "exec", dont_inherit=True)
             except SyntaxError as exc:  # our bug: never write a broken file
-                out.errors.append(Unsafe(rel, exc.lineno or 0, f"internal: the rewrite would "
-                                                               f"not compile ({exc.msg}); "
-                                                               "left untouched"))
-                continue
+                return rel, source, None, unsafe, handled, 0, (
+                    f"internal: the rewrite would not compile ({exc.msg}); left untouched")
+        return rel, source, new_bytes, unsafe, handled, rewritten, None
+
+    for rel, source, new_bytes, unsafe, handled, rewritten, error in _map(one, sorted(plans)):
+        if error is not None:
+            out.errors.append(Unsafe(rel, 0, error))
+            continue
+        out.unsafe.extend(unsafe)
+        for v in by_file[rel]:
+            if v.kind != "definition" and (v.line, v.path) not in handled:
+                out.unsafe.append(Unsafe(rel, v.line, f"{v.path}: no rewrite applies to this "
+                                                      "form"))
+        out.rewritten += rewritten
+        if new_bytes != source:
             out.changed[rel] = (source, new_bytes)
             if write:
                 _write_atomic(root / rel, new_bytes)
