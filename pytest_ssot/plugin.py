@@ -8,6 +8,7 @@ feature is on.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,6 +22,7 @@ _MARKERS = (
     "alias_scope=[], deprecation_warnings=[], max_import_ms=0): run an SSOT contract's "
     "runtime checks (by contract name, or inline) before the test body; fail with the "
     "verdict table if they fail",
+    "ssot_isolation: a generated per-user isolation check (from an @isolation_spec)",
     "golden_path: a test the release may not ship without; `pytest --golden-path` runs only "
     "these and fails unless every one passed",
 )
@@ -41,6 +43,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
         help="write the scan's per-file violation counts to the baseline file (the ratchet)",
+    )
+    group.addoption(
+        "--ssot-isolation-examples", type=int, default=None, dest="ssot_isolation_examples",
+        help="hypothesis examples per asyncio isolation check (default: the hypothesis "
+             "profile's max_examples)",
+    )
+    group.addoption(
+        "--ssot-isolation-max-users", type=int, default=None, dest="ssot_isolation_max_users",
+        help="largest number of users in a generated schedule (default 100)",
+    )
+    group.addoption(
+        "--ssot-isolation-thread-trials", type=int, default=None,
+        dest="ssot_isolation_thread_trials",
+        help="random thread schedules per thread isolation check (default 30)",
     )
     group.addoption(
         "--golden-path", action="store_true", default=False, dest="golden_path",
@@ -77,9 +93,17 @@ def _may_have_table(config: pytest.Config) -> bool:
         return False
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Register the ``@ssot_canonical`` runner only when a collected test uses the marker."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Add isolation items when a conftest registered an ``@isolation_spec`` (before
+    ``-k``/``-m`` deselect), and register the ``@ssot_canonical`` runner only when a
+    collected test uses the marker. Costs a dictionary look-up and one pass otherwise."""
+    isolation = sys.modules.get("pytest_ssot.isolation")
+    if isolation is not None and isolation.REGISTRY:
+        from .isolation.items import build_items
+
+        items.extend(build_items(session, isolation.REGISTRY))
     if config.pluginmanager.has_plugin("ssot-marker-runner"):
         return
     for item in items:

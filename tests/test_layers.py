@@ -54,5 +54,18 @@ def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
             module_level.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module != "typing":
             module_level.add("." * node.level + (node.module or ""))
-    assert module_level <= {"__future__", "pytest"}, module_level
+    assert module_level <= {"__future__", "pytest", "sys"}, module_level
     assert top  # the lazy imports exist (sanity of the parser)
+
+
+@pytest.mark.parametrize("name", ["__init__.py", "checks.py"])
+def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
+    """conftest.py imports pytest_ssot.isolation: that must not import hypothesis."""
+    tree = ast.parse((PACKAGE / "isolation" / name).read_text())
+    top = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            top.add(node.module.split(".")[0])
+    assert not top & {"pytest", "_pytest", "hypothesis"}, top

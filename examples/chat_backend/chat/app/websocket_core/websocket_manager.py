@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from dataclasses import dataclass, field
 
 
@@ -18,10 +18,10 @@ class WebSocketManager:
 
     user: UserContext
     _outbox: list[dict] = field(default_factory=list)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def send_event(self, event_type: str, payload: dict | None = None) -> None:
-        async with self._lock:
+        with self._lock:
             self._outbox.append({"type": event_type, "user_id": self.user.user_id,
                                  **(payload or {})})
 
