@@ -93,14 +93,23 @@ class IsolationItem(pytest.Item):
             kw["max_examples"] = int(examples)
         protocol = self.spec.protocol
 
+        calls = {"n": 0, "first": 0}
+
         @settings(**kw)
         @given(schedules(max_users, protocol, self.spec.collidable))
         def asyncio_schedules(schedule: Any) -> None:
+            calls["n"] += 1
             findings = run_async(inst, schedule, protocol)
             if findings:
+                calls["first"] = calls["first"] or calls["n"]
                 raise IsolationFailed(_report("asyncio schedule", findings, schedule))
 
-        asyncio_schedules()
+        try:
+            asyncio_schedules()
+        except IsolationFailed as exc:
+            exc.text += (f"\n  found at generated example {calls['first']}, then shrunk to "
+                         f"this schedule in {calls['n'] - calls['first']} more run(s)")
+            raise
 
     def _threads(self, inst: Any, max_users: int) -> None:
         trials = int(self._opt("ssot_isolation_thread_trials", 30))
