@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import logging
+import random
 import re
+import sys
 import threading
 
 import pytest
 
 from isolation_corpus import BUGS, CONFTEST, CORRECT
+from pytest_ssot.isolation import random_schedule, run_threads
 from pytest_ssot.isolation.checks import Sent, shared_objects, verify_delivery
 
 KINDS = re.compile(r"\[(cross-delivery|lost|duplicate|reordered|protocol|split-manager|"
@@ -109,7 +114,7 @@ def test_thread_race_reports_a_replay_rate(pytester: pytest.Pytester) -> None:
     project(pytester, BUGS["check_then_act_race"][1])
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "thread")
     result.stdout.fnmatch_lines([
-        "*[[]isolation corpus[]] thread schedule (a race: threads cannot be shrunk): *",
+        "*[[]isolation corpus[]] *schedule (a race: threads cannot be shrunk): *",
         "*replay rate: */20 re-runs of this schedule failed; trial * of seed *"])
 
 
@@ -135,3 +140,46 @@ def test_incomplete_spec_is_a_clear_error(pytester: pytest.Pytester) -> None:
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*isolation_spec 'broken': the class must define manager, "
                                  "send, received, reset*"])
+
+
+@pytest.mark.parametrize("bug", ["current_user_after_await", "class_level_state",
+                                 "duplicated_on_concurrent_flush"])
+def test_async_failures_shrink_to_a_small_schedule(pytester: pytest.Pytester, bug: str) -> None:
+    project(pytester, BUGS[bug][1])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "asyncio",
+                                           "--hypothesis-seed=3")
+    out = result.stdout.str()
+    m = re.search(r"schedule: (\d+) user\(s\)", out)
+    assert m, out[-2000:]
+    assert int(m.group(1)) <= 3
+    runs = [ast.literal_eval(r) for r in re.findall(r"run \d+: (\[[^\]]*\])", out)]
+    assert runs and sum(map(len, runs)) <= 6, out[-2000:]
+
+
+def test_mixed_mode_runs_on_the_correct_manager(pytester: pytest.Pytester,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(app=CORRECT)
+    monkeypatch.syspath_prepend(str(pytester.path))
+    monkeypatch.delitem(sys.modules, "app", raising=False)
+    app = importlib.import_module("app")
+
+    class Spec:
+        def make_user(self, user_id: str, thread_id: str) -> object:
+            return app.User(user_id, thread_id)
+
+        def manager(self, user: object) -> object:
+            return app.get_manager(user)
+
+        async def send(self, user: object, event: dict) -> None:
+            await app.send(user, event)
+
+        def received(self, user: object) -> list:
+            return app.received(user)
+
+        def reset(self) -> None:
+            app.reset()
+
+    for seed in range(5):
+        schedule = random_schedule(random.Random(seed), 12, None, ("thread_id",))
+        assert run_threads(Spec(), schedule, None, "same", 3, mixed=True) == []
+    monkeypatch.delitem(sys.modules, "app", raising=False)

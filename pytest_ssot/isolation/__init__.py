@@ -180,9 +180,11 @@ def run_async(inst: Any, schedule: Schedule, protocol: Sequence[str] | None) -> 
 
 
 def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
-                same_user: str, workers: int) -> list[Finding]:
+                same_user: str, workers: int, mixed: bool = False) -> list[Finding]:
     """Threads: a pool smaller than the user count, racing first accesses, a tiny switch
-    interval. Not deterministic: callers replay a failing schedule to measure its rate."""
+    interval. ``mixed``: each thread runs an event loop whose tasks (several producers)
+    interleave at every await too. Not deterministic: callers replay a failing schedule
+    to measure its rate."""
     inst.reset()
     users = _make_users(inst, schedule)
     plan = _events(schedule)
@@ -225,8 +227,21 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
             finally:
                 loop.close()
 
+        async def tasks(group: list[tuple[Any, list[tuple[dict, int]]]]) -> None:
+            async def one(user: Any, items: list[tuple[dict, int]]) -> None:
+                for ev, y in items:
+                    for _ in range(y):
+                        await asyncio.sleep(0)
+                    await _call(inst.send, user, ev)
+            await asyncio.gather(*(one(u, items) for u, items in group))
+
+        jobs = [(users[u.user_id], items) for u, _, items in plan]
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(produce, [(users[u.user_id], items) for u, _, items in plan]))
+            if mixed:
+                groups = [jobs[i::workers] for i in range(workers)]
+                list(pool.map(lambda g: asyncio.run(tasks(g)), [g for g in groups if g]))
+            else:
+                list(pool.map(produce, jobs))
     finally:
         sys.setswitchinterval(old)
     return findings + verify_delivery(sent, _received(inst, users), protocol)
@@ -249,7 +264,7 @@ def random_schedule(rng: random.Random, max_users: int, protocol: Sequence[str] 
             k = len(types_) if protocol else rng.randint(1, 3 if many else 12)
             run = types_[:k] if protocol else [rng.choice(types_) for _ in range(k)]
             runs.append(run)
-            yields.append([0] * len(run))
+            yields.append([rng.randint(0, 2) for _ in run])
         users.append(UserPlan(uid, {f: f"{f}-{rng.randint(0, 2)}" for f in collidable},
                               runs, yields))
     return Schedule(users)

@@ -120,14 +120,17 @@ class IsolationItem(pytest.Item):
             rng = random.Random(seed + trial)
             schedule = random_schedule(rng, max_users, protocol, self.spec.collidable)
             workers = max(2, min(8, len(schedule.users) - 1))
-            findings = run_threads(inst, schedule, protocol, self.spec.same_user, workers)
+            mixed = trial % 2 == 1  # odd trials: threads that each run several async tasks
+            findings = run_threads(inst, schedule, protocol, self.spec.same_user, workers,
+                                   mixed)
             if not findings:
                 continue
             replays = 20
             hits = sum(bool(run_threads(inst, schedule, protocol, self.spec.same_user,
-                                        workers)) for _ in range(replays))
+                                        workers, mixed)) for _ in range(replays))
+            mode = "mixed threads and asyncio" if mixed else "thread"
             raise IsolationFailed(_report(
-                "thread schedule (a race: threads cannot be shrunk)", findings, schedule,
+                f"{mode} schedule (a race: threads cannot be shrunk)", findings, schedule,
                 f"  replay rate: {hits}/{replays} re-runs of this schedule failed; trial "
                 f"{trial} of seed {seed} (pass --hypothesis-seed={seed} to replay)"))
 
