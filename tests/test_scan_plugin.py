@@ -115,8 +115,8 @@ def test_report_lists_every_violation_with_area(project: pytest.Pytester,
     assert doc["summary"]["files_with_violations"] == 4
     assert doc["summary"]["by_area"] == {"P0": 1, "P1": 1, "P2": 2, "other": 1}
     assert doc["errors"] == []
-    # no baseline file: no limit in transitional mode
-    assert "PASSED" in result.stdout.str() or result.ret == 0
+    # no baseline file: no limit in transitional mode, so the whole run passes
+    assert result.ret == 0, result.stdout.str()[-2000:]
 
 
 def test_references_ratchet(project: pytest.Pytester) -> None:

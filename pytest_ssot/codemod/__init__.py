@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,6 +21,7 @@ from typing import Iterable, Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from .._atomic import write_atomic
 from ..config import Contract, SsotConfig
 from ..paths import SsotPath
 from ..probe import run_tasks
@@ -456,22 +456,6 @@ def _rewrite(source: bytes, plan: _Plan, identity: _Identity,
     return new.bytes, rewriter.unsafe, rewriter.handled, rewriter.rewritten
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    mode = path.stat().st_mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 _PARALLEL_MIN = 64
 _MAP_FN = None
 
@@ -569,6 +553,6 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         if new_bytes != source:
             out.changed[rel] = (source, new_bytes)
             if write:
-                _write_atomic(root / rel, new_bytes)
+                write_atomic(root / rel, new_bytes, keep_mode=True)
     out.unsafe.sort(key=lambda u: (u.file, u.line, u.reason))
     return out

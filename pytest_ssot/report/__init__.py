@@ -6,12 +6,11 @@ Pure core: no pytest import.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from .._atomic import write_atomic
 from ..config import Contract
 from ..probe import Verdict
 from ..runtime import Check, ContractRuntime, checks
@@ -97,19 +96,7 @@ def scan_part(scan: "ScanResult") -> dict[str, Any]:
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
     """Write atomically: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 def _shorten(text: str | None, width: int = 90) -> str:

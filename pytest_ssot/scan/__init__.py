@@ -15,13 +15,13 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .._atomic import write_atomic
 from ..config import SsotConfig
 from .files import Excluder, area_of, module_name, roots, split, walk
 from .rules import Matcher
@@ -208,11 +208,7 @@ def _save_cache(path: Path | None, fingerprint: str, stats: dict, results: dict)
     if path is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".scan.", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(marshal.dumps((fingerprint, stats, results)))
-        os.replace(tmp, path)
+        write_atomic(path, marshal.dumps((fingerprint, stats, results)))
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
 
