@@ -79,11 +79,9 @@ class SsotSessionPlugin:
             return False
         if self.config.getoption("ssot_strict"):
             return True
-        base = self.config.invocation_params.dir
-        for arg in self.config.args:
-            if "::" not in arg and (base / arg).is_dir():
-                return True
-        return False
+        from .plugin import collects_broadly
+
+        return collects_broadly(self.config)
 
     def runtimes(self) -> dict[str, "ContractRuntime"]:
         if self._runtimes is None:

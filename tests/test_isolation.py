@@ -183,3 +183,14 @@ def test_mixed_mode_runs_on_the_correct_manager(pytester: pytest.Pytester,
         schedule = random_schedule(random.Random(seed), 12, None, ("thread_id",))
         assert run_threads(Spec(), schedule, None, "same", 3, mixed=True) == []
     monkeypatch.delitem(sys.modules, "app", raising=False)
+
+
+def test_narrow_runs_leave_isolation_items_out(pytester: pytest.Pytester) -> None:
+    project(pytester, CORRECT)
+    pytester.makepyfile(test_one="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_one.py")
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-m", "ssot_isolation",
+                                           "--ssot-isolation-examples=5",
+                                           "--ssot-isolation-thread-trials=2")
+    result.assert_outcomes(passed=4, deselected=1)
