@@ -60,6 +60,12 @@ class Excluder:
         self.names = re.compile("|".join(fnmatch.translate(g) for g in rest)) if rest else None
         paths = [_glob_regex(g).pattern for g in extra if "/" in g.strip("/")]
         self.paths = re.compile("|".join(f"(?:{p})" for p in paths)) if paths else None
+        # Can any pattern exclude a file named *.py? The defaults cannot: then files are
+        # not tested at all (directories always are).
+        self.files = bool(self.prefixes or self.names is not None or self.paths is not None
+                          or any(n.endswith(".py") for n in self.plain)
+                          or any(".py".endswith(x) or x.endswith(".py")
+                                 for x in self.suffixes))
 
     def excluded(self, rel: str, name: str) -> bool:
         if name in self.plain:
@@ -130,6 +136,7 @@ def walk(dirs: Iterable[tuple[str, str]], excluder: Excluder
          ) -> Iterable[tuple[str, str, "os.DirEntry[str]"]]:
     """``(abspath, rel, entry)`` of every ``*.py`` below ``dirs``, minus exclusions."""
     excluded = excluder.excluded
+    files_excludable = excluder.files
     for top, top_rel in dirs:
         stack = [(top, top_rel)]
         while stack:
@@ -151,7 +158,7 @@ def walk(dirs: Iterable[tuple[str, str]], excluder: Excluder
                             stack.append((d.path, rel))
                     elif name.endswith(".py"):
                         rel = f"{dir_rel}/{name}" if dir_rel else name
-                        if not excluded(rel, name):
+                        if not files_excludable or not excluded(rel, name):
                             yield d.path, rel, d
 
 
