@@ -73,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
 
+    for option in ("ssot_report", "golden_path_report"):
+        _check_writable(config, option)
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
                   or config.getoption("ssot_update_baseline"))
     if wanted or _may_have_table(config):
@@ -83,6 +85,25 @@ def pytest_configure(config: pytest.Config) -> None:
         from .release_gate import GoldenPathPlugin
 
         GoldenPathPlugin.install(config)
+
+
+def _check_writable(config: pytest.Config, option: str) -> None:
+    """A report path that cannot be written is a usage error now, not a traceback later."""
+    import os
+
+    target = config.getoption(option)
+    if not target or hasattr(config, "workerinput"):
+        return
+    path = config.invocation_params.dir / target
+    flag = "--" + option.replace("_", "-")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"{flag}: cannot create the folder {path.parent}: "
+                                f"{exc.strerror}") from None
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        raise pytest.UsageError(f"{flag}: cannot write {path}"
+                                + (" (it is a folder)" if path.is_dir() else ""))
 
 
 def _may_have_table(config: pytest.Config) -> bool:

@@ -368,3 +368,17 @@ def test_no_table_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest_subprocess("-s", "-p", "no:hypothesispytest")
     assert "LOADED ['pytest_ssot', 'pytest_ssot.plugin']\n" in result.stdout.str()
+
+
+@pytest.mark.parametrize("option", ["--ssot-report", "--golden-path-report"])
+def test_unwritable_report_path_is_a_usage_error(pytester: pytest.Pytester,
+                                                 option: str) -> None:
+    make_project(pytester)
+    pytester.mkdir("a_folder")
+    (pytester.path / "a_file").write_text("")
+    for target, message in (("a_folder", "(it is a folder)"),
+                            ("a_file/r.json", "cannot create the folder")):
+        result = pytester.runpytest_subprocess(f"{option}={target}")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert message in result.stderr.str()
+        assert "Traceback" not in result.stderr.str() + result.stdout.str()

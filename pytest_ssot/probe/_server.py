@@ -429,8 +429,11 @@ def _pool(starters: list, limit: int, on_ready_timeout=None) -> dict:
         sel.unregister(child.fd)
         if timed_out is not None:
             try:
-                os.kill(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                if child.proc is not None:
+                    child.proc.kill()
+                else:
+                    os.kill(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, OSError):
                 pass
         if child.status is None:
             reap(child, block=True)
