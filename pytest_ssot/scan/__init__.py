@@ -275,13 +275,14 @@ class _Job:
 
 def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
               progress: Callable[[int, int], None] | None, expected: int) -> tuple:
-    """Fork ``n_jobs`` workers over interleaved shares of the directories."""
+    """``n_jobs - 1`` forked workers and this process share the directories, interleaved."""
     import selectors
 
     shares: list[tuple[list, list]] = [([], []) for _ in range(n_jobs)]
     for k, d in enumerate(dirs):
         shares[k % n_jobs][0].append(d)
     shares[0][1].extend(files)
+    own_dirs, own_files = shares.pop()  # the parent walks a share too instead of waiting
     workers = []
     for part_dirs, part_files in shares:
         r, w = os.pipe()
@@ -305,12 +306,20 @@ def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
                 os._exit(code)
         os.close(w)
         workers.append((pid, r))
+    done = 0
+
+    def own_tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, max(expected, done))
+
+    mine = job.run(own_dirs, own_files, own_tick if progress else None)
     sel = selectors.DefaultSelector()
     bufs: dict[int, bytearray] = {}
     for _pid, r in workers:
         sel.register(r, selectors.EVENT_READ)
         bufs[r] = bytearray()
-    done = 0
     remaining = len(workers)
     while remaining:
         for key, _ in sel.select():
@@ -327,7 +336,7 @@ def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
                 if progress:
                     progress(done, max(expected, done))
     sel.close()
-    total = [0, 0, [], 0, 0]
+    total = [mine[0], mine[1], list(mine[2]), mine[3], mine[4]]
     for pid, r in workers:
         os.close(r)
         _, status = os.waitpid(pid, 0)
