@@ -45,7 +45,6 @@ def test_probe_server_is_standalone() -> None:
 
 
 def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
-    top = {m for m in _imports(PACKAGE / "plugin.py")}
     # module-level imports only: the rest is imported inside hooks, when a feature is on
     tree = ast.parse((PACKAGE / "plugin.py").read_text())
     module_level = set()
@@ -55,7 +54,6 @@ def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module != "typing":
             module_level.add("." * node.level + (node.module or ""))
     assert module_level <= {"__future__", "pytest", "sys"}, module_level
-    assert top  # the lazy imports exist (sanity of the parser)
 
 
 @pytest.mark.parametrize("name", ["__init__.py", "checks.py"])

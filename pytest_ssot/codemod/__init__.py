@@ -27,7 +27,6 @@ from ..paths import SsotPath
 from ..probe import run_tasks
 from ..scan import ScanResult, Violation, scan
 from ..scan.files import module_name
-from ..scan.rules import Matcher
 from ..scan.source import _resolve_relative
 
 __all__ = ["FixResult", "Unsafe", "fix"]
@@ -125,14 +124,12 @@ class _Plan:
     """What to do with one file: decided first (needs identity answers), applied second."""
 
     def __init__(self, rel: str, module: str | None, is_package: bool,
-                 violations: list[Violation], matcher: Matcher,
-                 contracts: dict[str, Contract]) -> None:
+                 violations: list[Violation], contracts: dict[str, Contract]) -> None:
         self.rel = rel
         self.package = module if is_package else (module.rpartition(".")[0] if module else None)
         self.lines = {}
         for v in violations:
             self.lines.setdefault(v.line, []).append(v)
-        self.matcher = matcher
         self.contracts = contracts
 
 
@@ -166,8 +163,9 @@ class _Rewriter(cst.CSTTransformer):
     def _line(self, node: cst.CSTNode) -> int:
         return self.get_metadata(PositionProvider, node).start.line
 
-    def _violations(self, node: cst.CSTNode) -> list[Violation]:
-        return self.plan.lines.get(self._line(node), [])
+    def _violations(self, node: cst.CSTNode, kind: str) -> list[Violation]:
+        """The scan's violations of this kind at the line where ``node`` starts."""
+        return [v for v in self.plan.lines.get(self._line(node), []) if v.kind == kind]
 
     def _flag(self, line: int, reason: str, path: str) -> None:
         if (line, path) in self.handled:
@@ -196,7 +194,7 @@ class _Rewriter(cst.CSTTransformer):
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
                          ) -> cst.ImportFrom:
-        hits = [v for v in self._violations(original) if v.kind == "import"]
+        hits = self._violations(original, "import")
         if not hits:
             return updated
         line = self._line(original)
@@ -300,7 +298,7 @@ class _Rewriter(cst.CSTTransformer):
         return (parent, leaf), ""
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
-        hits = [v for v in self._violations(original) if v.kind == "import"]
+        hits = self._violations(original, "import")
         if not hits:
             return updated
         line = self._line(original)
@@ -336,7 +334,7 @@ class _Rewriter(cst.CSTTransformer):
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString
                            ) -> cst.SimpleString:
-        hits = [v for v in self._violations(original) if v.kind == "string"]
+        hits = self._violations(original, "string")
         if not hits:
             return updated
         line = self._line(original)
@@ -500,7 +498,6 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
     if sys_path is None:
         sys_path = [str(root / "src") if (root / "src").is_dir() else str(root), *sys.path]
     identity = _Identity(sys_path, settings.probe_timeout)
-    matcher = Matcher(settings.contracts)
     contracts = {c.name: c for c in settings.contracts}
     src_layout = (root / "src").is_dir()
 
@@ -515,7 +512,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         if all(v.kind == "definition" for v in violations):
             continue
         module, is_package = module_name(rel, src_layout)
-        plan = _Plan(rel, module, is_package, violations, matcher, contracts)
+        plan = _Plan(rel, module, is_package, violations, contracts)
         try:
             asked, uses = _questions((root / rel).read_bytes(), plan)
         except (OSError, SyntaxError, ValueError) as exc:

@@ -108,7 +108,6 @@ def _is_deprecation(category: type, extra: list[str]) -> bool:
 
 def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float) -> dict:
     module, attr = task["module"], task.get("attr")
-    target = module if attr is None else f"{module}:{attr}"
     res: dict = {"verdict": None, "error": None, "reason": None, "warning": None,
                  "warning_category": None, "is_canonical": None, "exports_canonical": None,
                  "import_ms": None, "where": None}
