@@ -34,7 +34,23 @@ print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)
 def measure(tree: Path, cmd: list[str]) -> tuple[float, int]:
     out = subprocess.run([sys.executable, "-c", MEASURE, str(tree), *cmd], capture_output=True,
                          text=True, check=True).stdout.split()
+    if int(out[2]) not in (0, 1):  # both tools exit 1 on findings; anything else is a crash
+        detail = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+        raise SystemExit(f"{' '.join(cmd)} exited {out[2]}; a timing of a crash is no figure:\n"
+                         f"{detail.stderr[-2000:]}")
     return float(out[0]), int(out[1])
+
+
+def sanity(tree: Path, ruff_cmd: list[str], ours: str) -> None:
+    """Both tools must find references in the tree, or the timings compare nothing."""
+    r = subprocess.run(ruff_cmd[:-1] + ["--statistics"], cwd=tree, capture_output=True,
+                       text=True)
+    o = subprocess.run([ours, "scan"], cwd=tree, capture_output=True, text=True)
+    if "TID251" not in r.stdout or "violation(s)" not in o.stdout:
+        raise SystemExit(f"a tool found nothing:\nruff: {r.stdout[-500:]}{r.stderr[-500:]}\n"
+                         f"pytest-ssot: {o.stdout[-500:]}{o.stderr[-500:]}")
+    print("ruff:", " ".join(r.stdout.split()[:3]), "| pytest-ssot:",
+          next(line.strip() for line in o.stdout.splitlines() if "violation(s)" in line))
 
 
 def main() -> int:
@@ -62,6 +78,7 @@ def main() -> int:
                                                     ("ruff cold", "ours cold", "ruff warm",
                                                      "ours warm")}
         ruff_cmd = [ruff, "check", "--select", "TID251", "-q"]
+        sanity(tree, ruff_cmd, ours)
         # warm the OS page cache and both tools' caches once
         measure(tree, ruff_cmd)
         measure(tree, [ours, "scan"])
