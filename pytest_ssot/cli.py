@@ -87,7 +87,7 @@ def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
 
 def _cache_path(root: Path, settings: SsotConfig) -> Path:
     cache_dir = _ini(root).get("cache_dir", ".pytest_cache")
-    return root / cache_dir / "d" / "ssot" / "scan.json"
+    return root / cache_dir / "d" / "ssot" / "scan.cache"
 
 
 def main(argv: list[str] | None = None) -> int:

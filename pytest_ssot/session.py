@@ -107,7 +107,7 @@ class SsotSessionPlugin:
         cache = getattr(self.config, "cache", None)
         if cache is None or self.is_worker:
             return None
-        return cache.mkdir("ssot") / "scan.json"
+        return cache.mkdir("ssot") / "scan.cache"
 
     def scan_result(self) -> "ScanResult":
         """The static scan, once per session (shipped to xdist workers)."""

@@ -238,7 +238,15 @@ def test_scan_runs_once_per_session_under_xdist(project: pytest.Pytester) -> Non
     assert docs[0] == docs[1]
 
 
+def _age(root: Path, seconds: int = 3600) -> None:
+    """Files and folders written long ago (the cache does not trust fresh timestamps)."""
+    past = (os.stat(root).st_mtime_ns - seconds * 10**9)
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(past, past))
+
+
 def test_cache_survives_a_fresh_checkout(project: pytest.Pytester) -> None:
+    _age(project.path)
     result = project.runpytest_subprocess("-m", "ssot")
     result.stdout.fnmatch_lines(["scan: 11 file(s), * parsed, 0 from cache, *"])
     result = project.runpytest_subprocess("-m", "ssot")
@@ -254,6 +262,25 @@ def test_cache_survives_a_fresh_checkout(project: pytest.Pytester) -> None:
     doc = json.loads((project.path / "r.json").read_text())
     assert ("chat/routes/ws.py", 1, "import", "legacy", "chat.ws.manager", "P0") in \
         _violations(doc)
+
+
+def test_cache_does_not_trust_a_timestamp_as_young_as_the_scan(project: pytest.Pytester
+                                                                ) -> None:
+    """A file rewritten within the same timestamp tick, same size, is still seen (git's
+    "racy" rule): stats that were recent when cached are checked by content next time."""
+    ws = project.path / "chat/routes/ws.py"
+    ws.write_text("import chat.ws.websocket_manager\n")
+    before = os.stat(ws)
+    result = project.runpytest_subprocess("-m", "ssot", "--ssot-report=r.json")
+    assert ("chat/routes/ws.py", 1) not in [v[:2] for v in
+                                            _violations(json.loads(Path("r.json").read_text()))]
+    ws.write_text("import chat.ws.manager  #".ljust(before.st_size - 1, "x") + "\n")
+    assert "chat.ws.manager" in ws.read_text() and os.stat(ws).st_size == before.st_size
+    os.utime(ws, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick as before
+    result = project.runpytest_subprocess("-m", "ssot", "--ssot-report=r.json")
+    result.stdout.fnmatch_lines(["scan: 11 file(s), 1 parsed, *"])
+    assert ("chat/routes/ws.py", 1, "import", "legacy", "chat.ws.manager", "P0") in \
+        _violations(json.loads(Path("r.json").read_text()))
 
 
 def test_src_layout_module_names(pytester: pytest.Pytester) -> None:

@@ -17,19 +17,20 @@ import struct
 import sys
 import time
 import unicodedata
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .._atomic import write_atomic
 from ..config import SsotConfig
-from .files import Excluder, area_of, module_name, roots, split, walk
+from .files import Excluder, area_of, listing, module_name, roots
 from .rules import Matcher
 from .source import IDENT_ESCAPES, analyze, candidate_lines
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION"]
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _PARALLEL_MIN_FILES = 3000
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
@@ -178,113 +179,332 @@ class _Filter:
 
 
 # --------------------------------------------------------------------------- cache
-# (fingerprint, {rel: size << 64 | mtime_ns}, {rel: (digest, hits, error)}): marshal of our own
-# plain data. The stat index covers every file; results only files that went to the parser
-# (or could not be read): every other file has no reference.
+# marshal of our own plain data: (fingerprint, dirs, loose, results).
+#   dirs:    {dir rel: (mtime_ns, subdirectories "\0"-joined, *.py names "\0"-joined,
+#                       array('q') bytes of size, mtime_ns per name)}
+#   loose:   {file rel: (size, mtime_ns)} for configured paths that are files
+#   results: {file rel: (digest, hits, error)} only for files that went to the parser or
+#            could not be read: every other file has no reference.
+# A directory whose mtime is unchanged has the same entries (adding, removing or renaming
+# an entry changes it), so its listing is reused and only its files are stat'ed. A stored
+# mtime of -1 is never trusted: it marks a directory or file whose mtime was too close to
+# the moment the cache was written (it could change again within the same timestamp tick:
+# git's "racy" rule), so the next run looks again.
+
+_RACY_NS = 2_000_000_000  # the coarsest common timestamp granularity (FAT) plus slack
 
 
-def _fingerprint(matcher: Matcher) -> str:
+def _fingerprint(matcher: Matcher, excluder_key: tuple, units: list, src_layout: bool) -> str:
     import json
 
-    data = json.dumps([c.to_dict() for c in matcher.contracts], sort_keys=True)
+    data = json.dumps([[c.to_dict() for c in matcher.contracts], list(excluder_key),
+                       [rel for _a, rel in units], src_layout], sort_keys=True)
     return hashlib.blake2b(f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}".encode(),
                            digest_size=16).hexdigest()
 
 
-def _load_cache(path: Path | None, fingerprint: str) -> tuple[dict, dict]:
+def _load_cache(path: Path | None, fingerprint: str) -> tuple[dict, dict, dict]:
     if path is None:
-        return {}, {}
+        return {}, {}, {}
     try:
         doc = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
-        return {}, {}
-    if (not isinstance(doc, tuple) or len(doc) != 3 or doc[0] != fingerprint
-            or not isinstance(doc[1], dict) or not isinstance(doc[2], dict)):
-        return {}, {}
-    return doc[1], doc[2]
+        return {}, {}, {}
+    if (not isinstance(doc, tuple) or len(doc) != 4 or doc[0] != fingerprint
+            or not all(isinstance(d, dict) for d in doc[1:])):
+        return {}, {}, {}
+    return doc[1], doc[2], doc[3]
 
 
-def _save_cache(path: Path | None, fingerprint: str, stats: dict, results: dict) -> None:
+def _clock_skew(cache_path: Path) -> int:
+    """How far our clock is ahead of the file system's, as the cache's directory sees it."""
+    try:
+        fd = os.open(cache_path.with_name("scan.stamp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o644)
+        try:
+            local = time.time_ns()
+            os.write(fd, b"x")
+            return local - os.fstat(fd).st_mtime_ns
+        finally:
+            os.close(fd)
+    except OSError:
+        return 0
+
+
+def _untrust_racy(entry: tuple, threshold: int) -> tuple:
+    mtime, subdirs, names, stats = entry
+    if mtime >= threshold:
+        mtime = -1
+    arr = array("q")
+    arr.frombytes(stats)
+    racy = [i for i in range(1, len(arr), 2) if arr[i] >= threshold]
+    if racy:
+        for i in racy:
+            arr[i] = -1
+        stats = arr.tobytes()
+    return mtime, subdirs, names, stats
+
+
+def _save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
+                results: dict, started_ns: int) -> None:
+    """``started_ns``: our clock when the scan began; anything modified since could have
+    been modified again within its timestamp's tick, after we read it: not trusted."""
     if path is None:
         return
     try:
-        write_atomic(path, marshal.dumps((fingerprint, stats, results)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        threshold = started_ns - _clock_skew(path) - _RACY_NS
+        dirs = {rel: _untrust_racy(e, threshold) for rel, e in dirs.items()}
+        loose = {rel: (size, -1 if mtime >= threshold else mtime)
+                 for rel, (size, mtime) in loose.items()}
+        write_atomic(path, marshal.dumps((fingerprint, dirs, loose, results)))
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
 
 
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
 # --------------------------------------------------------------------------- workers
+
+
+@dataclass
+class _Outcome:
+    """What one process found: only what differs from the cache travels back."""
+
+    files: int = 0
+    parsed: int = 0
+    reused: int = 0
+    relisted: int = 0
+    dirs: dict = field(default_factory=dict)  # dir rel -> new cache entry
+    loose: dict = field(default_factory=dict)  # file rel -> (size, mtime_ns)
+    results: dict = field(default_factory=dict)  # file rel -> (digest, hits, error)
+    dir_errors: list = field(default_factory=list)  # (dir rel, message)
+
+    def pack(self) -> tuple:
+        return (self.files, self.parsed, self.reused, self.relisted, self.dirs, self.loose,
+                self.results, self.dir_errors)
+
+    def merge(self, packed: tuple) -> None:
+        files, parsed, reused, relisted, dirs, loose, results, dir_errors = packed
+        self.files += files
+        self.parsed += parsed
+        self.reused += reused
+        self.relisted += relisted
+        self.dirs.update(dirs)
+        self.loose.update(loose)
+        self.results.update(results)
+        self.dir_errors.extend(dir_errors)
 
 
 class _Job:
     """What every worker needs; built before forking, so workers inherit it for free."""
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
-                 stats: dict, results: dict) -> None:
+                 dirs: dict, loose: dict, results: dict) -> None:
         self.filt = _Filter(matcher, src_layout)
         self.excluder = excluder
         self.src_layout = src_layout
-        self.stats = stats
+        self.dirs = dirs
+        self.loose = loose
         self.results = results
         shims = []
         for module in matcher.shim_modules:
             base = module.replace(".", "/")
             for prefix in (("", "src/") if src_layout else ("",)):
                 shims += [f"{prefix}{base}.py", f"{prefix}{base}/"]
-        self.shim_files = tuple(s for s in shims if s.endswith(".py"))
+        self.shim_files = frozenset(s for s in shims if s.endswith(".py"))
         self.shim_dirs = tuple(s for s in shims if s.endswith("/"))
 
-    def run(self, dirs: list, files: list, tick: Callable[[int], None] | None = None
-            ) -> tuple[int, int, list, int, int]:
-        """Walk, stat and where changed examine: ``(files, known, changed, parsed, reused)``.
+    def in_shim(self, rel: str) -> bool:
+        """A shim file or anything below a shim package: the runtime checks report those."""
+        return rel in self.shim_files or bool(self.shim_dirs) and (
+            (rel + "/").startswith(self.shim_dirs))
 
-        ``known``: files present in the cache's stat index (to notice deleted files).
+    def contents(self, dirpath: str, dir_rel: str, out: _Outcome
+                 ) -> tuple[list[str], list[str], bytes | None] | None:
+        """``(subdirectories, names, stored stats or None)``; ``None``: cannot be listed.
+
+        Trusts the stored listing while the directory's mtime is the stored one; stored
+        stats are returned only with a trusted listing (they align with its names).
         """
-        stats, results, examine = self.stats, self.results, self.filt.examine
-        shim_files, shim_dirs = self.shim_files, self.shim_dirs
-        changed: list = []
-        n = known = parsed = reused = 0
-        loose = ((abspath, rel, None) for abspath, rel in files)
-        for source in (loose, walk(dirs, self.excluder)):
-            for abspath, rel, entry in source:
-                if rel in shim_files or (shim_dirs and rel.startswith(shim_dirs)):
-                    continue  # the shim itself: the runtime checks report it
-                n += 1
-                if tick is not None and n % 1000 == 0:
-                    tick(1000)
-                try:
-                    st = entry.stat() if entry is not None else os.stat(abspath)
-                except OSError as exc:
-                    changed.append((rel, -1, -1, (None, [], f"cannot be read: {exc.strerror}")))
+        entry = self.dirs.get(dir_rel)
+        try:
+            mtime = os.stat(dirpath).st_mtime_ns
+            if entry is not None and entry[0] == mtime:
+                return (entry[1].split("\0") if entry[1] else [],
+                        entry[2].split("\0") if entry[2] else [], entry[3])
+            subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files)
+        except OSError as exc:
+            out.dir_errors.append((dir_rel or ".", f"cannot be listed: {exc.strerror or exc}"))
+            return None
+        out.relisted += 1
+        out.dirs[dir_rel] = (mtime, "\0".join(subdirs), "\0".join(names), b"")
+        return subdirs, names, None
+
+    def files(self, dirpath: str, dir_rel: str, names: list[str], stored: bytes | None,
+              out: _Outcome, step: Callable[[int], None] | None) -> None:
+        """Stat every file; examine those whose size or mtime differ from the cache.
+
+        ``step(k)``: k more files are done (the progress line).
+        """
+        stat = os.stat
+        base = dirpath + "/"
+        now: list[int] = []
+        add = now.append
+        failed: dict[str, str] = {}
+        for name in names:
+            try:
+                st = stat(base + name)
+            except OSError as exc:
+                failed[name] = exc.strerror or str(exc)
+                add(-1)
+                add(-1)
+                continue
+            add(st.st_size)
+            add(st.st_mtime_ns)
+        out.files += len(names)
+        now_bytes = array("q", now).tobytes()
+        if stored is not None and now_bytes == stored:
+            if step is not None:
+                step(len(names))
+            return  # the common case: nothing in this directory changed
+        if stored is not None:
+            old = array("q")
+            old.frombytes(stored)
+            before = {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
+        else:  # a new listing: what we knew of these names before, by name
+            before = self._stored_by_name(dir_rel)
+        for i, name in enumerate(names):
+            if step is not None:
+                step(1)
+            rel = _join(dir_rel, name)
+            size, mtime = now[2 * i], now[2 * i + 1]
+            if name in failed:
+                out.results[rel] = (None, [], f"cannot be read: {failed[name]}")
+                continue
+            if before.get(name) == (size, mtime) and mtime != -1:
+                continue
+            self.examine(base + name, rel, size, out)
+        entry = out.dirs.get(dir_rel) or self.dirs[dir_rel]
+        out.dirs[dir_rel] = (entry[0], entry[1], entry[2], now_bytes)
+
+    def _stored_by_name(self, dir_rel: str) -> dict[str, tuple[int, int]]:
+        entry = self.dirs.get(dir_rel)
+        if entry is None or not entry[2]:
+            return {}
+        old = array("q")
+        old.frombytes(entry[3])
+        names = entry[2].split("\0")
+        if len(old) != 2 * len(names):
+            return {}
+        return {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
+
+    def examine(self, abspath: str, rel: str, size: int, out: _Outcome) -> None:
+        cached = self.results.get(rel)
+        digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached)
+        out.parsed += did_parse
+        if hits is None:  # same content as cached: only the stat changed
+            assert cached is not None
+            hits, error = cached[1], cached[2]
+            out.reused += 1
+        out.results[rel] = (digest, hits, error)
+
+    def run(self, units: list, tick: Callable[[int], None] | None = None) -> tuple:
+        """Walk ``units`` (``(abspath, rel, recurse)``; ``recurse=None``: a loose file)."""
+        out = _Outcome()
+        pending = 0
+
+        def step(k: int) -> None:
+            nonlocal pending
+            pending += k
+            if pending >= 1000:
+                tick(pending)  # type: ignore[misc]
+                pending = 0
+
+        for abspath, rel, recurse in units:
+            if self.in_shim(rel):
+                continue
+            if recurse is None:
+                self.loose_file(abspath, rel, out)
+                if tick is not None:
+                    step(1)
+                continue
+            stack = [(abspath, rel)]
+            while stack:
+                dirpath, dir_rel = stack.pop()
+                got = self.contents(dirpath, dir_rel, out)
+                if got is None:
                     continue
-                old = stats.get(rel)
-                if old is not None:
-                    known += 1
-                    if old == (st.st_size << 64 | st.st_mtime_ns):
-                        continue
-                cached = results.get(rel)
-                digest, hits, error, did_parse = examine(abspath, rel, st.st_size, cached)
-                parsed += did_parse
-                if hits is None:  # same content as cached: only the stat changed
-                    assert cached is not None
-                    hits, error = cached[1], cached[2]
-                    reused += 1
-                changed.append((rel, st.st_size, st.st_mtime_ns, (digest, hits, error)))
-        return n, known, changed, parsed, reused
+                subdirs, names, stored = got
+                if names:
+                    self.files(dirpath, dir_rel, names, stored, out,
+                               step if tick is not None else None)
+                if recurse:
+                    for name in reversed(subdirs):
+                        sub = _join(dir_rel, name)
+                        if not self.in_shim(sub):
+                            stack.append((f"{dirpath}/{name}", sub))
+        if tick is not None and pending:
+            tick(pending)
+        return out.pack()
+
+    def loose_file(self, abspath: str, rel: str, out: _Outcome) -> None:
+        out.files += 1
+        try:
+            st = os.stat(abspath)
+        except OSError as exc:
+            out.results[rel] = (None, [], f"cannot be read: {exc.strerror or exc}")
+            out.loose[rel] = (-1, -1)
+            return
+        now = (st.st_size, st.st_mtime_ns)
+        if self.loose.get(rel) != now:
+            self.examine(abspath, rel, st.st_size, out)
+            out.loose[rel] = now
 
 
-def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
-              progress: Callable[[int, int], None] | None, expected: int) -> tuple:
-    """``n_jobs - 1`` forked workers and this process share the directories, interleaved."""
+def _units(job: _Job, top: list[tuple[str, str]], want: int) -> list[tuple]:
+    """Split the configured paths into at least ``want`` units of work, breadth-first.
+
+    A directory expanded here becomes a unit for its own files only (``recurse=False``);
+    its subdirectories become units of their own.
+    """
+    units: list[tuple] = []
+    frontier: list[tuple[str, str]] = []
+    for abspath, rel in top:
+        if os.path.isdir(abspath):
+            frontier.append((abspath, rel))
+        elif rel.endswith(".py") and not job.excluder.excluded(rel, os.path.basename(abspath)):
+            units.append((abspath, rel, None))
+    scratch = _Outcome()
+    for _depth in range(3):
+        if len(frontier) >= want:
+            break
+        deeper: list[tuple[str, str]] = []
+        for abspath, rel in frontier:
+            if job.in_shim(rel):
+                continue
+            got = job.contents(abspath, rel, scratch)
+            if got is None:
+                units.append((abspath, rel, True))  # run() reports it
+                continue
+            units.append((abspath, rel, False))
+            deeper += [(f"{abspath}/{name}", _join(rel, name)) for name in got[0]]
+        frontier = deeper
+    units += [(abspath, rel, True) for abspath, rel in frontier]
+    return units
+
+
+def _parallel(job: _Job, units: list, n_jobs: int,
+              progress: Callable[[int, int], None] | None, expected: int) -> _Outcome:
+    """``n_jobs - 1`` forked workers and this process share the units, interleaved."""
     import selectors
 
-    shares: list[tuple[list, list]] = [([], []) for _ in range(n_jobs)]
-    for k, d in enumerate(dirs):
-        shares[k % n_jobs][0].append(d)
-    shares[0][1].extend(files)
-    own_dirs, own_files = shares.pop()  # the parent walks a share too instead of waiting
+    shares: list[list] = [units[k::n_jobs] for k in range(n_jobs)]
+    own = shares.pop()  # the parent walks a share too instead of waiting
     workers = []
-    for part_dirs, part_files in shares:
+    for part in shares:
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:  # worker
@@ -295,8 +515,7 @@ def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
                 def tick(n: int, _w: int = w) -> None:
                     os.write(_w, b"P" + struct.pack("<I", n))
 
-                payload = marshal.dumps(job.run(part_dirs, part_files,
-                                                tick if progress else None))
+                payload = marshal.dumps(job.run(part, tick if progress else None))
                 view = memoryview(b"R" + payload)
                 while view:
                     view = view[os.write(w, view):]
@@ -314,7 +533,8 @@ def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
         if progress:
             progress(done, max(expected, done))
 
-    mine = job.run(own_dirs, own_files, own_tick if progress else None)
+    total = _Outcome()
+    total.merge(job.run(own, own_tick if progress else None))
     sel = selectors.DefaultSelector()
     bufs: dict[int, bytearray] = {}
     for _pid, r in workers:
@@ -336,22 +556,14 @@ def _parallel(job: _Job, dirs: list, files: list, n_jobs: int,
                 if progress:
                     progress(done, max(expected, done))
     sel.close()
-    total = [mine[0], mine[1], list(mine[2]), mine[3], mine[4]]
     for pid, r in workers:
         os.close(r)
         _, status = os.waitpid(pid, 0)
         buf = bufs[r]
         if status != 0 or buf[:1] != b"R":
             raise RuntimeError(f"pytest-ssot scan worker {pid} died (status {status})")
-        n, known, changed, parsed, reused = marshal.loads(bytes(buf[1:]))
-        total[0] += n
-        total[1] += known
-        total[2].extend(changed)
-        total[3] += parsed
-        total[4] += reused
-    if progress:
-        progress(total[0], total[0])
-    return tuple(total)
+        total.merge(marshal.loads(bytes(buf[1:])))
+    return total
 
 
 # --------------------------------------------------------------------------- the scan
@@ -362,52 +574,55 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          progress: Callable[[int, int], None] | None = None) -> ScanResult:
     """Scan the project at ``root`` for references to the contracts' paths."""
     t0 = time.perf_counter()
+    started_ns = time.time_ns()
     matcher = Matcher(settings.contracts)
     result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
     if not settings.contracts:
         return result
     excluder = Excluder(settings.exclude)
-    units = roots(root, settings.paths)
-    fingerprint = _fingerprint(matcher)
-    stats, results = _load_cache(cache_path, fingerprint)
-    job = _Job(matcher, excluder, (root / "src").is_dir(), stats, results)
+    top = roots(root, settings.paths)
+    src_layout = (root / "src").is_dir()
+    fingerprint = _fingerprint(matcher, tuple(settings.exclude), top, src_layout)
+    dirs, loose, results = _load_cache(cache_path, fingerprint)
+    job = _Job(matcher, excluder, src_layout, dirs, loose, results)
+    known = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
 
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    parallel = n_jobs > 1 and hasattr(os, "fork") and (
-        len(stats) >= _PARALLEL_MIN_FILES or not stats)
-    dirs, files = split(units, excluder, want=8 * n_jobs if parallel else 0)
+    parallel = n_jobs > 1 and hasattr(os, "fork") and (known >= _PARALLEL_MIN_FILES
+                                                       or not dirs)
+    units = _units(job, top, want=8 * n_jobs if parallel else 0)
     if parallel:
-        n, known, changed, parsed, reused = _parallel(job, dirs, files, n_jobs, progress,
-                                                      len(stats))
+        out = _parallel(job, units, n_jobs, progress, known)
     else:
         done = [0]
 
         def tick(k: int) -> None:
             done[0] += k
-            progress(done[0], max(done[0], len(stats)))  # type: ignore[misc]
+            progress(done[0], max(done[0], known))  # type: ignore[misc]
 
-        n, known, changed, parsed, reused = job.run(dirs, files, tick if progress else None)
-        if progress:
-            progress(n, n)
-    result.files_scanned = n
-    result.files_parsed = parsed
-    result.files_from_cache = n - len(changed) + reused
+        out = _Outcome()
+        out.merge(job.run(units, tick if progress else None))
+    if progress:
+        progress(out.files, out.files)
+    result.files_scanned = out.files
+    result.files_parsed = out.parsed
+    result.files_from_cache = out.files - len(out.results) + out.reused
 
-    if changed or known != len(stats):
-        if known != len(stats):  # files were deleted or excluded: rebuild from what exists
-            seen = _present(job, dirs, files)
-            stats = {rel: v for rel, v in stats.items() if rel in seen}
-            results = {rel: v for rel, v in results.items() if rel in seen}
-        else:
-            stats, results = dict(stats), dict(results)
-        for rel, size, mtime, outcome in changed:
-            stats[rel] = size << 64 | mtime
+    if out.dirs or out.loose or out.results:
+        dirs = {**dirs, **out.dirs}
+        loose = {**loose, **out.loose}
+        results = dict(results)
+        for rel, outcome in out.results.items():
             if outcome[0] is not None or outcome[1] or outcome[2]:
                 results[rel] = outcome
             else:
                 results.pop(rel, None)
-        _save_cache(cache_path, fingerprint, stats, results)
+        if out.relisted:  # entries may have gone: keep what the tree still holds
+            dirs, loose, results = _prune(job, top, dirs, loose, results)
+        _save_cache(cache_path, fingerprint, dirs, loose, results, started_ns)
 
+    for rel, message in out.dir_errors:
+        result.errors.append({"file": rel, "message": message})
     areas = settings.areas
     for rel in sorted(results):
         _digest, hits, error = results[rel]
@@ -422,12 +637,32 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                 continue
             result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
                                                area))
+    result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _present(job: _Job, dirs: list, files: list) -> set[str]:
-    """The rels the scan covers now (only walked again when files disappeared)."""
-    seen = {rel for _a, rel in files}
-    seen.update(rel for _a, rel, _e in walk(dirs, job.excluder))
-    return seen
+def _prune(job: _Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
+           results: dict) -> tuple[dict, dict, dict]:
+    """Drop what the configured paths no longer reach (deleted or newly excluded)."""
+    keep_dirs: dict = {}
+    keep_loose: dict = {}
+    present: set[str] = set()
+    stack = []
+    for _abspath, rel in top:
+        if rel in loose:
+            keep_loose[rel] = loose[rel]
+            present.add(rel)
+        else:
+            stack.append(rel)
+    while stack:
+        rel = stack.pop()
+        entry = dirs.get(rel)
+        if entry is None or rel in keep_dirs or job.in_shim(rel):
+            continue
+        keep_dirs[rel] = entry
+        if entry[1]:
+            stack += [_join(rel, name) for name in entry[1].split("\0")]
+        if entry[2]:
+            present.update(_join(rel, name) for name in entry[2].split("\0"))
+    return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}

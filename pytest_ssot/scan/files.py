@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from ..config import DEFAULT_EXCLUDES, ConfigError
 
-__all__ = ["roots", "split", "walk", "module_name", "area_of", "Excluder"]
+__all__ = ["roots", "listing", "module_name", "area_of", "Excluder"]
 
 
 def _glob_regex(pattern: str) -> "re.Pattern[str]":
@@ -97,69 +97,34 @@ def roots(root: Path, paths: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
-def split(units: list[tuple[str, str]], excluder: Excluder, want: int
-          ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Expand directories breadth-first into at least ``want`` units (or as far as they go).
+def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str]
+            ) -> tuple[list[str], list[str]]:
+    """``(subdirectory names, *.py file names)`` of one directory, sorted, minus exclusions.
 
-    Returns ``(directories to walk, loose files)``; both exclusion-filtered.
+    ``skip_files``: rootdir-relative paths left out (the shims). Raises ``OSError`` when
+    the directory cannot be listed.
     """
-    dirs: list[tuple[str, str]] = []
-    files: list[tuple[str, str]] = []
-    for abspath, rel in units:
-        if os.path.isdir(abspath):
-            dirs.append((abspath, rel))
-        elif rel.endswith(".py") and not excluder.excluded(rel, os.path.basename(abspath)):
-            files.append((abspath, rel))
-    for _depth in range(3):
-        if len(dirs) >= want:
-            break
-        expanded: list[tuple[str, str]] = []
-        for abspath, rel in dirs:
-            try:
-                with os.scandir(abspath) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError:
-                continue
-            for d in entries:
-                sub = f"{rel}/{d.name}" if rel else d.name
-                if excluder.excluded(sub, d.name):
-                    continue
-                if d.is_dir(follow_symlinks=False):
-                    expanded.append((d.path, sub))
-                elif d.name.endswith(".py"):
-                    files.append((d.path, sub))
-        dirs = expanded
-    return dirs, files
-
-
-def walk(dirs: Iterable[tuple[str, str]], excluder: Excluder
-         ) -> Iterable[tuple[str, str, "os.DirEntry[str]"]]:
-    """``(abspath, rel, entry)`` of every ``*.py`` below ``dirs``, minus exclusions."""
     excluded = excluder.excluded
     files_excludable = excluder.files
-    for top, top_rel in dirs:
-        stack = [(top, top_rel)]
-        while stack:
-            dirpath, dir_rel = stack.pop()
+    subdirs: list[str] = []
+    names: list[str] = []
+    with os.scandir(dirpath) as it:
+        for d in it:
+            name = d.name
             try:
-                it = os.scandir(dirpath)
+                is_dir = d.is_dir(follow_symlinks=False)
             except OSError:
                 continue
-            with it:
-                for d in it:
-                    name = d.name
-                    try:
-                        is_dir = d.is_dir(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if is_dir:
-                        rel = f"{dir_rel}/{name}" if dir_rel else name
-                        if not excluded(rel, name):
-                            stack.append((d.path, rel))
-                    elif name.endswith(".py"):
-                        rel = f"{dir_rel}/{name}" if dir_rel else name
-                        if not files_excludable or not excluded(rel, name):
-                            yield d.path, rel, d
+            if is_dir:
+                if not excluded(f"{dir_rel}/{name}" if dir_rel else name, name):
+                    subdirs.append(name)
+            elif name.endswith(".py"):
+                rel = f"{dir_rel}/{name}" if dir_rel else name
+                if (not files_excludable or not excluded(rel, name)) and rel not in skip_files:
+                    names.append(name)
+    subdirs.sort()
+    names.sort()
+    return subdirs, names
 
 
 def module_name(rel: str, src_layout: bool) -> tuple[str | None, bool]:

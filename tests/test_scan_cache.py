@@ -1,0 +1,169 @@
+"""The scan cache never changes an answer: after any sequence of edits, a scan that uses
+the cache reports exactly what a scan without it reports.
+
+Edits stamp the files and folders they touch with a clock that runs in the past (one
+second per edit), as a real clock would, only old enough that the cache trusts the
+timestamps; otherwise every entry would be re-read and the trusted path never tested.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import textwrap
+from pathlib import Path
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from pytest_ssot.config import load_config
+from pytest_ssot.scan import scan
+
+PYPROJECT = """
+[tool.pytest-ssot]
+paths = ["."]
+exclude = ["skipped"]
+
+[[tool.pytest-ssot.contracts]]
+name = "c"
+canonical = "app.new:Thing"
+legacy = ["app.old"]
+"""
+
+DIRS = ["", "app", "app/sub", "skipped"]
+NAMES = ["m1.py", "old.py", "__init__.py", "notes.txt"]
+CONTENTS = [
+    b"import app.old\n",  # a reference
+    b"import app.new\n",  # same size, none
+    b"from app.new import Thing\n",  # canonical
+    b"X = 'app.old'\n",  # a string reference
+    b"X = 1\n",
+    b"import app.old(\n",  # cannot be parsed, could hold a reference: an error
+    b"\xff\xfeapp.old = 1\n",  # cannot be decoded: an error
+    b"class Thing:\n    pass\n",  # a second definition only in some files
+]
+
+_dir = st.sampled_from(DIRS)
+_file = st.tuples(_dir, st.sampled_from(NAMES))
+EDITS = st.one_of(
+    st.tuples(st.just("write"), _file, st.sampled_from(CONTENTS)),
+    st.tuples(st.just("delete"), _file),
+    st.tuples(st.just("rename"), _file, _file),
+    st.tuples(st.just("touch"), _file),
+    st.tuples(st.just("rmtree"), _dir),
+)
+
+
+class Tree:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.clock = os.stat(root).st_mtime_ns - 10_000 * 10**9
+
+    def tick(self) -> int:
+        self.clock += 10**9
+        return self.clock
+
+    def stamp(self, *paths: Path) -> None:
+        t = self.tick()
+        for p in paths:
+            if p.exists():
+                os.utime(p, ns=(t, t))
+
+    def ensure_dir(self, rel: str) -> Path:
+        d = self.root / rel
+        missing = [p for p in [d, *d.parents] if not p.exists()]
+        d.mkdir(parents=True, exist_ok=True)
+        self.stamp(*missing, *(p.parent for p in missing))
+        return d
+
+    def apply(self, edit: tuple) -> None:
+        kind = edit[0]
+        if kind == "write":
+            (d, name), data = edit[1], edit[2]
+            folder = self.ensure_dir(d)
+            path = folder / name
+            existed = path.exists()
+            path.write_bytes(data)
+            self.stamp(path, *(() if existed else (folder,)))
+        elif kind == "delete":
+            path = self.root / edit[1][0] / edit[1][1]
+            if path.is_file():
+                path.unlink()
+                self.stamp(path.parent)
+        elif kind == "touch":
+            self.stamp(self.root / edit[1][0] / edit[1][1])
+        elif kind == "rename":
+            src = self.root / edit[1][0] / edit[1][1]
+            if src.is_file():
+                folder = self.ensure_dir(edit[2][0])
+                dst = folder / edit[2][1]
+                os.replace(src, dst)
+                self.stamp(src.parent, dst.parent)  # the file keeps its own mtime
+        elif kind == "rmtree":
+            d = self.root / edit[1]
+            if edit[1] and d.is_dir():
+                shutil.rmtree(d)
+                self.stamp(d.parent)
+
+
+def _answer(result) -> tuple:
+    return (result.files_scanned, sorted(result.violations, key=repr),
+            sorted(map(repr, result.errors)), result.canonical)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.lists(EDITS, max_size=8), edits=st.lists(st.lists(EDITS, max_size=4),
+                                                         min_size=1, max_size=6),
+       jobs=st.sampled_from([1, 2]))
+@example(first=[("write", ("app", "m1.py"), CONTENTS[1])],  # rewritten in place
+         edits=[[("write", ("app", "m1.py"), CONTENTS[0])]], jobs=1)
+def test_cached_scan_equals_uncached_scan(first: list, edits: list, jobs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+        tree = Tree(root)
+        for edit in first:
+            tree.apply(edit)
+        cache = root / ".pytest_cache" / "d" / "ssot" / "scan.cache"
+        cache.parent.mkdir(parents=True)
+        tree.stamp(root)
+        cfg = load_config(root, with_entry_points=False)
+        for batch in [[], *edits]:
+            for edit in batch:
+                tree.apply(edit)
+            cached = scan(cfg, root, cache_path=cache, jobs=jobs)
+            fresh = scan(cfg, root, jobs=jobs)
+            assert _answer(cached) == _answer(fresh), batch
+        # and once more with nothing changed: all from the cache, same answer
+        again = scan(cfg, root, cache_path=cache, jobs=jobs)
+        assert _answer(again) == _answer(fresh)
+        assert again.files_parsed == 0
+        assert again.files_from_cache == again.files_scanned
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error_every_time(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    import pytest_ssot.scan as scan_module
+
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (tmp_path / "app" / "locked").mkdir(parents=True)
+    (tmp_path / "app" / "locked" / "m.py").write_text("import app.old\n")
+    real = scan_module.listing
+
+    def listing(dirpath: str, dir_rel: str, *args):
+        if dir_rel == "app/locked":
+            raise PermissionError(13, "Permission denied")
+        return real(dirpath, dir_rel, *args)
+
+    monkeypatch.setattr(scan_module, "listing", listing)
+    cfg = load_config(tmp_path, with_entry_points=False)
+    cache = tmp_path / ".pytest_cache" / "d" / "ssot" / "scan.cache"
+    for _ in range(2):  # the second run starts from the cache: still reported
+        result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
+        assert result.errors == [{"file": "app/locked",
+                                  "message": "cannot be listed: Permission denied"}]
+        assert result.violations == []
+    monkeypatch.setattr(scan_module, "listing", real)
+    result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
+    assert result.errors == [] and [v.file for v in result.violations] == ["app/locked/m.py"]
