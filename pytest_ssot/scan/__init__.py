@@ -9,6 +9,7 @@ checkout (new mtimes) is still used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import os
@@ -179,7 +180,9 @@ class _Filter:
 
 
 # --------------------------------------------------------------------------- cache
-# marshal of our own plain data: (fingerprint, dirs, loose, results).
+# marshal of our own plain data: (fingerprint, files, marshal(dirs), loose, marshal(results)).
+# The two big parts stay bytes until a process needs them: forked workers decode their own
+# copy, so they never write to (and copy) pages of a parent's heap.
 #   dirs:    {dir rel: (mtime_ns, subdirectories "\0"-joined, *.py names "\0"-joined,
 #                       array('q') bytes of size, mtime_ns per name)}
 #   loose:   {file rel: (size, mtime_ns)} for configured paths that are files
@@ -203,17 +206,28 @@ def _fingerprint(matcher: Matcher, excluder_key: tuple, units: list, src_layout:
                            digest_size=16).hexdigest()
 
 
-def _load_cache(path: Path | None, fingerprint: str) -> tuple[dict, dict, dict]:
+def _load_cache(path: Path | None, fingerprint: str) -> tuple[int, bytes, dict, bytes]:
+    """``(files known, dirs as marshal bytes, loose, results as marshal bytes)``."""
+    empty = (0, marshal.dumps({}), {}, marshal.dumps({}))
     if path is None:
-        return {}, {}, {}
+        return empty
     try:
         doc = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
-        return {}, {}, {}
-    if (not isinstance(doc, tuple) or len(doc) != 4 or doc[0] != fingerprint
-            or not all(isinstance(d, dict) for d in doc[1:])):
-        return {}, {}, {}
-    return doc[1], doc[2], doc[3]
+        return empty
+    if (not isinstance(doc, tuple) or len(doc) != 5 or doc[0] != fingerprint
+            or not isinstance(doc[1], int) or not isinstance(doc[2], bytes)
+            or not isinstance(doc[3], dict) or not isinstance(doc[4], bytes)):
+        return empty
+    return doc[1], doc[2], doc[3], doc[4]
+
+
+def _decode(blob: bytes) -> dict:
+    try:
+        data = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _clock_skew(cache_path: Path) -> int:
@@ -257,7 +271,9 @@ def _save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
         dirs = {rel: _untrust_racy(e, threshold) for rel, e in dirs.items()}
         loose = {rel: (size, -1 if mtime >= threshold else mtime)
                  for rel, (size, mtime) in loose.items()}
-        write_atomic(path, marshal.dumps((fingerprint, dirs, loose, results)))
+        files = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
+        write_atomic(path, marshal.dumps((fingerprint, files, marshal.dumps(dirs), loose,
+                                          marshal.dumps(results))))
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
 
@@ -302,13 +318,13 @@ class _Job:
     """What every worker needs; built before forking, so workers inherit it for free."""
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
-                 dirs: dict, loose: dict, results: dict) -> None:
+                 dirs: bytes, loose: dict, results: bytes) -> None:
         self.filt = _Filter(matcher, src_layout)
         self.excluder = excluder
         self.src_layout = src_layout
-        self.dirs = dirs
+        self._dirs_blob = dirs
+        self._results_blob = results
         self.loose = loose
-        self.results = results
         shims = []
         for module in matcher.shim_modules:
             base = module.replace(".", "/")
@@ -316,6 +332,15 @@ class _Job:
                 shims += [f"{prefix}{base}.py", f"{prefix}{base}/"]
         self.shim_files = frozenset(s for s in shims if s.endswith(".py"))
         self.shim_dirs = tuple(s for s in shims if s.endswith("/"))
+
+    @functools.cached_property
+    def dirs(self) -> dict:
+        """The cached folders, decoded by the process that first needs them."""
+        return _decode(self._dirs_blob)
+
+    @functools.cached_property
+    def results(self) -> dict:
+        return _decode(self._results_blob)
 
     def in_shim(self, rel: str) -> bool:
         """A shim file or anything below a shim package: the runtime checks report those."""
@@ -468,7 +493,8 @@ def _units(job: _Job, top: list[tuple[str, str]], want: int) -> list[tuple]:
     """Split the configured paths into at least ``want`` units of work, breadth-first.
 
     A directory expanded here becomes a unit for its own files only (``recurse=False``);
-    its subdirectories become units of their own.
+    its subdirectories become units of their own. Lists folders itself rather than from
+    the cache, so that the cache is decoded only after workers are forked.
     """
     units: list[tuple] = []
     frontier: list[tuple[str, str]] = []
@@ -477,7 +503,6 @@ def _units(job: _Job, top: list[tuple[str, str]], want: int) -> list[tuple]:
             frontier.append((abspath, rel))
         elif rel.endswith(".py") and not job.excluder.excluded(rel, os.path.basename(abspath)):
             units.append((abspath, rel, None))
-    scratch = _Outcome()
     for _depth in range(3):
         if len(frontier) >= want:
             break
@@ -485,12 +510,13 @@ def _units(job: _Job, top: list[tuple[str, str]], want: int) -> list[tuple]:
         for abspath, rel in frontier:
             if job.in_shim(rel):
                 continue
-            got = job.contents(abspath, rel, scratch)
-            if got is None:
+            try:
+                subdirs, _names = listing(abspath, rel, job.excluder, job.shim_files)
+            except OSError:
                 units.append((abspath, rel, True))  # run() reports it
                 continue
             units.append((abspath, rel, False))
-            deeper += [(f"{abspath}/{name}", _join(rel, name)) for name in got[0]]
+            deeper += [(f"{abspath}/{name}", _join(rel, name)) for name in subdirs]
         frontier = deeper
     units += [(abspath, rel, True) for abspath, rel in frontier]
     return units
@@ -583,13 +609,12 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     top = roots(root, settings.paths)
     src_layout = (root / "src").is_dir()
     fingerprint = _fingerprint(matcher, tuple(settings.exclude), top, src_layout)
-    dirs, loose, results = _load_cache(cache_path, fingerprint)
-    job = _Job(matcher, excluder, src_layout, dirs, loose, results)
-    known = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
+    known, dirs_blob, loose, results_blob = _load_cache(cache_path, fingerprint)
+    job = _Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob)
 
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     parallel = n_jobs > 1 and hasattr(os, "fork") and (known >= _PARALLEL_MIN_FILES
-                                                       or not dirs)
+                                                       or not known)
     units = _units(job, top, want=8 * n_jobs if parallel else 0)
     if parallel:
         out = _parallel(job, units, n_jobs, progress, known)
@@ -608,8 +633,9 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.files_parsed = out.parsed
     result.files_from_cache = out.files - len(out.results) + out.reused
 
+    results = job.results
     if out.dirs or out.loose or out.results:
-        dirs = {**dirs, **out.dirs}
+        dirs = {**job.dirs, **out.dirs}
         loose = {**loose, **out.loose}
         results = dict(results)
         for rel, outcome in out.results.items():
