@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,6 +75,8 @@ def run_tasks(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: float,
     request = {"tasks": list(tasks), "sys_path": list(sys_path), "timeout": timeout,
                "parallel": parallel or min(8, os.cpu_count() or 1)}
     env = dict(os.environ)
+    import subprocess  # only when probing: the scan-only command never needs it
+
     proc = subprocess.run([sys.executable, str(SERVER)], input=json.dumps(request).encode(),
                           capture_output=True, cwd=cwd, env=env)
     try:

@@ -10,7 +10,6 @@ checkout (new mtimes) is still used.
 from __future__ import annotations
 
 import functools
-import hashlib
 import marshal
 import os
 import re
@@ -168,6 +167,8 @@ class _Filter:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
         if not self.needs_parse(data):
             return None, [], None, False
+        import hashlib  # only files that can hold a reference are hashed
+
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         if cached is not None and cached[0] == digest:
             return digest, None, None, False
@@ -202,8 +203,7 @@ def _fingerprint(matcher: Matcher, excluder_key: tuple, units: list, src_layout:
 
     data = json.dumps([[c.to_dict() for c in matcher.contracts], list(excluder_key),
                        [rel for _a, rel in units], src_layout], sort_keys=True)
-    return hashlib.blake2b(f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}".encode(),
-                           digest_size=16).hexdigest()
+    return f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}"  # compared whole: no hash needed
 
 
 def _load_cache(path: Path | None, fingerprint: str) -> tuple[int, bytes, dict, bytes]:
