@@ -290,6 +290,7 @@ class _Outcome:
     """What one process found: only what differs from the cache travels back."""
 
     files: int = 0
+    examined: int = 0  # read again (size or mtime differ from the cache), or unreadable
     parsed: int = 0
     reused: int = 0
     relisted: int = 0
@@ -299,12 +300,13 @@ class _Outcome:
     dir_errors: list = field(default_factory=list)  # (dir rel, message)
 
     def pack(self) -> tuple:
-        return (self.files, self.parsed, self.reused, self.relisted, self.dirs, self.loose,
-                self.results, self.dir_errors)
+        return (self.files, self.examined, self.parsed, self.reused, self.relisted, self.dirs,
+                self.loose, self.results, self.dir_errors)
 
     def merge(self, packed: tuple) -> None:
-        files, parsed, reused, relisted, dirs, loose, results, dir_errors = packed
+        files, examined, parsed, reused, relisted, dirs, loose, results, dir_errors = packed
         self.files += files
+        self.examined += examined
         self.parsed += parsed
         self.reused += reused
         self.relisted += relisted
@@ -408,6 +410,7 @@ class _Job:
             size, mtime = now[2 * i], now[2 * i + 1]
             if name in failed:
                 out.results[rel] = (None, [], f"cannot be read: {failed[name]}")
+                out.examined += 1
                 continue
             if before.get(name) == (size, mtime) and mtime != -1:
                 continue
@@ -429,12 +432,14 @@ class _Job:
     def examine(self, abspath: str, rel: str, size: int, out: _Outcome) -> None:
         cached = self.results.get(rel)
         digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached)
+        out.examined += 1
         out.parsed += did_parse
         if hits is None:  # same content as cached: only the stat changed
             assert cached is not None
             hits, error = cached[1], cached[2]
             out.reused += 1
-        out.results[rel] = (digest, hits, error)
+        if digest is not None or hits or error or cached is not None:
+            out.results[rel] = (digest, hits, error)  # (an empty one deletes the cached one)
 
     def run(self, units: list, tick: Callable[[int], None] | None = None) -> tuple:
         """Walk ``units`` (``(abspath, rel, recurse)``; ``recurse=None``: a loose file)."""
@@ -481,6 +486,7 @@ class _Job:
             st = os.stat(abspath)
         except OSError as exc:
             out.results[rel] = (None, [], f"cannot be read: {exc.strerror or exc}")
+            out.examined += 1
             out.loose[rel] = (-1, -1)
             return
         now = (st.st_size, st.st_mtime_ns)
@@ -631,7 +637,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         progress(out.files, out.files)
     result.files_scanned = out.files
     result.files_parsed = out.parsed
-    result.files_from_cache = out.files - len(out.results) + out.reused
+    result.files_from_cache = out.files - out.examined + out.reused
 
     results = job.results
     if out.dirs or out.loose or out.results:
@@ -643,7 +649,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                 results[rel] = outcome
             else:
                 results.pop(rel, None)
-        if out.relisted:  # entries may have gone: keep what the tree still holds
+        if out.relisted and job.dirs:  # entries may have gone: keep what the tree still holds
             dirs, loose, results = _prune(job, top, dirs, loose, results)
         _save_cache(cache_path, fingerprint, dirs, loose, results, started_ns)
 
