@@ -259,19 +259,25 @@ def _untrust_racy(entry: tuple, threshold: int) -> tuple:
     return mtime, subdirs, names, stats
 
 
+def _racy_threshold(cache_path: Path | None, started_ns: int) -> int:
+    """Timestamps at or above this are not trusted next time. ``started_ns``: our clock when
+    the scan began; a file modified since could have been modified again within its
+    timestamp's tick, after we read it."""
+    if cache_path is None:
+        return started_ns
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return started_ns - _RACY_NS
+    return started_ns - _clock_skew(cache_path) - _RACY_NS
+
+
 def _save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
-                results: dict, started_ns: int) -> None:
-    """``started_ns``: our clock when the scan began; anything modified since could have
-    been modified again within its timestamp's tick, after we read it: not trusted."""
+                results: dict) -> None:
     if path is None:
         return
+    files = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        threshold = started_ns - _clock_skew(path) - _RACY_NS
-        dirs = {rel: _untrust_racy(e, threshold) for rel, e in dirs.items()}
-        loose = {rel: (size, -1 if mtime >= threshold else mtime)
-                 for rel, (size, mtime) in loose.items()}
-        files = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
         write_atomic(path, marshal.dumps((fingerprint, files, marshal.dumps(dirs), loose,
                                           marshal.dumps(results))))
     except OSError:
@@ -641,8 +647,12 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
 
     results = job.results
     if out.dirs or out.loose or out.results:
-        dirs = {**job.dirs, **out.dirs}
-        loose = {**loose, **out.loose}
+        # Only what was stat'ed anew can be racy: what is unchanged passed this test when
+        # it was stored, against an older threshold.
+        threshold = _racy_threshold(cache_path, started_ns)
+        dirs = {**job.dirs, **{rel: _untrust_racy(e, threshold) for rel, e in out.dirs.items()}}
+        loose = {**loose, **{rel: (size, -1 if mtime >= threshold else mtime)
+                             for rel, (size, mtime) in out.loose.items()}}
         results = dict(results)
         for rel, outcome in out.results.items():
             if outcome[0] is not None or outcome[1] or outcome[2]:
@@ -651,7 +661,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                 results.pop(rel, None)
         if out.relisted and job.dirs:  # entries may have gone: keep what the tree still holds
             dirs, loose, results = _prune(job, top, dirs, loose, results)
-        _save_cache(cache_path, fingerprint, dirs, loose, results, started_ns)
+        _save_cache(cache_path, fingerprint, dirs, loose, results)
 
     for rel, message in out.dir_errors:
         result.errors.append({"file": rel, "message": message})
