@@ -76,6 +76,11 @@ STRINGS: list[tuple[str, list[tuple[str, str]]]] = [
     ('X = "chat.ws.\\N{LATIN SMALL LETTER M}anager"', [M_MGR]),
     ('X = f"chat.ws.manager"', [M_MGR]),  # an f-string without placeholders
     ('importlib.import_module("chat.ws.unified_manager")', [M_UNI]),
+    ('X = "chat.ws." "manager" ".send"', [M_MGR]),  # the word ends one part of three
+    ('X = "chat.ws.manager" ".send, the legacy path"', [M_MGR]),  # one literal: "M.send, ..."
+    ('X = "chat.ws.manager\\x2eWebSocketManager"', [M_MGR]),  # an escaped dot after it
+    ('X = "#"; Y = "chat.ws.manager"', [M_MGR]),  # a "#" in a string before it
+    ("X = '#'; Y = 'chat.ws.manager'", [M_MGR]),
 ]
 DECOYS: list[str] = [
     "import chat.ws.manager_utils",
@@ -88,6 +93,12 @@ DECOYS: list[str] = [
     "from chat import ws",
     'X = "chat.ws.manager_utils"',
     'log.info("see chat.ws.manager for details")',
+    'log.info("chat.ws.manager is deprecated")',  # starts with the path, not with "path."
+    "log.info('chat.ws.manager: gone')",
+    'X = "chat.ws." "manager is gone"',
+    'X = "\\"chat.ws.manager"',  # an escaped quote opens the content
+    "X = 1  # from chat.ws import manager",
+    "pass  # import chat.ws.manager, 'quoted' later",
     'X = "chat.ws.managerX"',
     'X = b"chat.ws.manager"',
     'X = f"{prefix}chat.ws.manager"',
@@ -181,6 +192,27 @@ def test_pragma_must_be_on_the_statement_line_and_a_comment() -> None:
     assert run(code) == [(*M_MGR, "import", 4)]
 
 
+@pytest.mark.parametrize("code", [
+    'log.info("chat.ws.manager is deprecated")\n',
+    "X = 1  # from chat.ws import manager\n",
+    '"""Docs.\n\n# chat.ws.manager was the old home\n"""\n',
+    'X = "chat.ws." "manager is gone"\n',
+])
+def test_the_pre_filter_skips_mentions_it_can_rule_out(code: str) -> None:
+    assert run(code) == []
+    assert not FILTER.needs_parse(code.encode())
+
+
+@pytest.mark.parametrize("code, line", [
+    ("x = 1\r# a comment\rimport chat.ws.manager\r", 3),  # old Mac line ends
+    ('"""doc\n#"""; import chat.ws.manager\n', 2),  # the "#" is in a closing string
+    ('X = "chat.ws.manager\\\n.send"\n', 1),  # a backslash-newline inside the string
+])
+def test_the_pre_filter_keeps_what_only_looks_dead(code: str, line: int) -> None:
+    assert [h[3] for h in run(code)] == [line]
+    assert FILTER.needs_parse(code.encode())
+
+
 def test_unparsable_and_undecodable_files_are_errors() -> None:
     hits, error = analyze(b"def (:\n", MATCHER, "m", False)
     assert hits == [] and error.startswith("SyntaxError: ")
@@ -263,3 +295,53 @@ def test_scan_equals_oracle(program: tuple[str, Counter]) -> None:
 @given(st.lists(st.sampled_from(DECOYS), min_size=1, max_size=10))
 def test_decoy_files_report_nothing(decoys: list[str]) -> None:
     assert run("import sys\n" + "\n".join(decoys) + "\n") == []
+
+
+# Files where quotes, comments, escapes, continuations and the words meet in many orders.
+# The oracle is the parser: whenever it finds a reference, the pre-filter must have let
+# the file through.
+CONTENT = ["chat.ws.manager", "chat.ws.", "manager", ".send", "WebSocketManager", "chat.ws",
+           " ", "#", "x", ":", "\\x2e", '\\"', "\\'", " is gone", "'", '"']
+
+
+@st.composite
+def literals(draw) -> str:
+    prefix = draw(st.sampled_from(["", "f", "b", "r", "rb", "u"]))
+    quote = draw(st.sampled_from(['"', "'", '"""', "'''"]))
+    parts = draw(st.lists(st.sampled_from(CONTENT), max_size=5))
+    if len(quote) == 1 and draw(st.booleans()):
+        parts.insert(draw(st.integers(0, len(parts))), "\\\n")  # continued inside
+    body = "".join(p for p in parts if not (len(quote) == 1 and p == quote))
+    return prefix + quote + body + quote
+
+
+@st.composite
+def statements(draw) -> str:
+    kind = draw(st.sampled_from(["assign", "call", "import", "pass"]))
+    if kind == "import":
+        return draw(st.sampled_from([c for c, _ in IMPORTS if "\n" not in c]))
+    if kind == "pass":
+        return "pass"
+    sep = draw(st.sampled_from([" ", "", "\n    "]))
+    expr = sep.join(draw(st.lists(literals(), min_size=1, max_size=3)))
+    return f"X = ({expr})" if kind == "assign" else f"f({expr})"
+
+
+@st.composite
+def files(draw) -> bytes:
+    lines = []
+    for _ in range(draw(st.integers(1, 5))):
+        line = "; ".join(draw(st.lists(statements(), min_size=1, max_size=3)))
+        if draw(st.booleans()):
+            line += "  #" + "".join(draw(st.lists(st.sampled_from(CONTENT), max_size=4)))
+        lines.append(line)
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return (newline.join(lines) + newline).encode()
+
+
+@settings(max_examples=1500, deadline=None)
+@given(files())
+def test_the_pre_filter_never_drops_a_file_with_references(data: bytes) -> None:
+    hits, error = analyze(data, MATCHER, "chat.ws.sub.mod", False)
+    if error is None and hits:
+        assert FILTER.needs_parse(data)

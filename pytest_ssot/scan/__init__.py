@@ -88,6 +88,34 @@ class ScanResult:
 # --------------------------------------------------------------------------- one file
 
 
+_PATH_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
+_STRING_END = (b'"', b"'", b".", b"\\")
+
+
+def _live(data: bytes, start: int, end: int) -> bool:
+    """Can the word at ``data[start:end]`` be part of a reference? ``False`` is a proof.
+
+    Two shapes cannot be, whatever the rest of the file is:
+
+    - a quote, then only dotted-name characters up to the word, then anything but a quote,
+      a dot or a backslash: inside a string, that string does not equal the path or start
+      with ``path.`` (``"pkg.manager is deprecated"``; if the quote opens it, the path
+      stops at the word; if not, the string holds a quote before the word); outside one,
+      the word directly follows a string, which no import or definition does;
+    - a ``#`` earlier on the same line with no quote before the word on that line: the
+      ``#`` opens a comment, or sits in a string that is still open at the word (a
+      string holding ``#`` before the word cannot start with the path).
+    """
+    i = start
+    while i > 0 and data[i - 1] in _PATH_BYTES:
+        i -= 1
+    if i > 0 and data[i - 1] in b"\"'" and data[end:end + 1] not in _STRING_END:
+        return False
+    line = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+    head = data[line:start]
+    return not (b"#" in head and b'"' not in head and b"'" not in head)
+
+
 class _Filter:
     """The byte-level pre-filter, built once per scan (inherited by forked workers)."""
 
@@ -108,7 +136,9 @@ class _Filter:
 
     def _referable(self, data: bytes) -> bool:
         for word, word_re, ctx in self.conditions:
-            if data.find(word) < 0 or not word_re.search(data):
+            if data.find(word) < 0:
+                continue
+            if not any(_live(data, m.start(), m.end()) for m in word_re.finditer(data)):
                 continue
             if ctx is None or ctx.search(data):
                 return True
