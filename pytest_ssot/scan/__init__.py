@@ -92,6 +92,39 @@ _PATH_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _STRING_END = (b'"', b"'", b".", b"\\")
 
 
+_IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _anchors(words: list[bytes], size: int = 5) -> list[bytes]:
+    """Few substrings such that every word contains one: a file holding none of them holds
+    no word (one fast ``find`` each instead of one per word). Greedy cover."""
+    left = set(words)
+    out: list[bytes] = []
+    while left:
+        pieces: dict[bytes, set[bytes]] = {}
+        for w in left:
+            for i in range(max(1, len(w) - size + 1)):
+                pieces.setdefault(w[i:i + size], set()).add(w)
+        best = max(sorted(pieces), key=lambda p: len(pieces[p]))
+        out.append(best)
+        left -= pieces[best]
+    return out
+
+
+def _has_live(data: bytes, word: bytes) -> bool:
+    """Does ``word`` occur as a whole word somewhere it could be part of a reference?"""
+    n, size = len(word), len(data)
+    pos = data.find(word)
+    while pos >= 0:
+        end = pos + n
+        if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
+                and (end >= size or data[end] not in _IDENT_BYTES)
+                and _live(data, pos, end)):
+            return True
+        pos = data.find(word, pos + 1)
+    return False
+
+
 def _live(data: bytes, start: int, end: int) -> bool:
     """Can the word at ``data[start:end]`` be part of a reference? ``False`` is a proof.
 
@@ -124,23 +157,24 @@ class _Filter:
         self.src_layout = src_layout
         self.words_re = matcher.prefilter()
         seen = set()
-        self.conditions = []
+        self.conditions: list[tuple[bytes, re.Pattern[bytes] | None]] = []
         for word, ctx in matcher.conditions():
             key = (word, ctx.pattern if ctx is not None else None)
-            if key in seen:
-                continue
-            seen.add(key)
-            word_re = re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(word) +
-                                 rb"(?![A-Za-z0-9_])")
-            self.conditions.append((word, word_re, ctx))
+            if key not in seen:
+                seen.add(key)
+                self.conditions.append((word, ctx))
+        self.anchors = _anchors(sorted({w for w, _ in self.conditions}))
 
     def _referable(self, data: bytes) -> bool:
-        for word, word_re, ctx in self.conditions:
-            if data.find(word) < 0:
-                continue
-            if not any(_live(data, m.start(), m.end()) for m in word_re.finditer(data)):
-                continue
-            if ctx is None or ctx.search(data):
+        find = data.find
+        if all(find(a) < 0 for a in self.anchors):
+            return False  # every word holds an anchor: no word, no reference
+        live: dict[bytes, bool] = {}
+        for word, ctx in self.conditions:
+            ok = live.get(word)
+            if ok is None:
+                ok = live[word] = _has_live(data, word)
+            if ok and (ctx is None or ctx.search(data)):
                 return True
         return False
 
