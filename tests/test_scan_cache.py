@@ -167,3 +167,16 @@ def test_a_folder_that_cannot_be_listed_is_an_error_every_time(tmp_path: Path,
     monkeypatch.setattr(scan_module, "listing", real)
     result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
     assert result.errors == [] and [v.file for v in result.violations] == ["app/locked/m.py"]
+
+
+def test_nested_configured_paths_are_scanned_once(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT).replace(
+        'paths = ["."]', 'paths = ["app/sub", "app", "app/sub/m.py", "other"]'))
+    for rel in ("app/m.py", "app/sub/m.py", "other/m.py", "third/m.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("import app.old\n")
+    cfg = load_config(tmp_path, with_entry_points=False)
+    result = scan(cfg, tmp_path, jobs=1)
+    assert result.files_scanned == 3
+    assert sorted(v.file for v in result.violations) == ["app/m.py", "app/sub/m.py",
+                                                         "other/m.py"]

@@ -80,7 +80,8 @@ class Excluder:
 
 
 def roots(root: Path, paths: Sequence[str]) -> list[tuple[str, str]]:
-    """The configured ``paths`` as ``(absolute path, rootdir-relative POSIX path)``."""
+    """The configured ``paths`` as ``(absolute path, rootdir-relative POSIX path)``, minus
+    those inside another."""
     out = []
     real_root = root.resolve()
     for entry in paths:
@@ -94,7 +95,13 @@ def roots(root: Path, paths: Sequence[str]) -> list[tuple[str, str]]:
             raise ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does "
                               "not exist (paths are relative to the rootdir)")
         out.append((str(start), "" if rel == "." else rel))
-    return out
+    # A path inside another configured path is already covered: scanning it twice would
+    # count its files twice.
+    kept: list[tuple[str, str]] = []
+    for abspath, rel in sorted(set(out), key=lambda u: (u[1].count("/"), u[1])):
+        if not any(r == "" or rel == r or rel.startswith(r + "/") for _a, r in kept):
+            kept.append((abspath, rel))
+    return kept
 
 
 def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str]
