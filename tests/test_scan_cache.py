@@ -180,3 +180,34 @@ def test_nested_configured_paths_are_scanned_once(tmp_path: Path) -> None:
     assert result.files_scanned == 3
     assert sorted(v.file for v in result.violations) == ["app/m.py", "app/sub/m.py",
                                                          "other/m.py"]
+
+
+def test_a_file_that_could_not_be_read_is_read_again_next_time(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """Permissions change without changing the mtime: a read error is never cached."""
+    import pytest_ssot.scan as scan_module
+
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "m.py").write_text("import app.old\n")
+    (tmp_path / "loose.py").write_text("import app.old\n")
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT).replace(
+        'paths = ["."]', 'paths = ["app", "loose.py"]'))
+    tree = Tree(tmp_path)
+    tree.stamp(tmp_path / "app" / "m.py", tmp_path / "app", tmp_path / "loose.py")
+    real_open = os.open
+
+    def deny(path, *args, **kwargs):
+        if str(path).endswith(".py"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    cfg = load_config(tmp_path, with_entry_points=False)
+    cache = tmp_path / ".pytest_cache" / "d" / "ssot" / "scan.cache"
+    monkeypatch.setattr(scan_module.os, "open", deny)
+    result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
+    assert [e["file"] for e in result.errors] == ["app/m.py", "loose.py"]
+    monkeypatch.setattr(scan_module.os, "open", real_open)
+    result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
+    assert result.errors == []
+    assert sorted(v.file for v in result.violations) == ["app/m.py", "loose.py"]

@@ -473,6 +473,7 @@ class _Job:
             before = {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
         else:  # a new listing: what we knew of these names before, by name
             before = self._stored_by_name(dir_rel)
+        unreadable = False
         for i, name in enumerate(names):
             if step is not None:
                 step(1)
@@ -484,7 +485,12 @@ class _Job:
                 continue
             if before.get(name) == (size, mtime) and mtime != -1:
                 continue
-            self.examine(base + name, rel, size, out)
+            if self.examine(base + name, rel, size, out):
+                # Permissions change without changing the mtime: look again next time.
+                now[2 * i + 1] = -1
+                unreadable = True
+        if unreadable:
+            now_bytes = array("q", now).tobytes()
         entry = out.dirs.get(dir_rel) or self.dirs[dir_rel]
         out.dirs[dir_rel] = (entry[0], entry[1], entry[2], now_bytes)
 
@@ -499,7 +505,9 @@ class _Job:
             return {}
         return {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
 
-    def examine(self, abspath: str, rel: str, size: int, out: _Outcome) -> None:
+    def examine(self, abspath: str, rel: str, size: int, out: _Outcome) -> bool:
+        """Read and, if it can hold a reference, parse one file. ``True``: it could not be
+        read (not a property of its content: never trusted from the cache)."""
         cached = self.results.get(rel)
         digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached)
         out.examined += 1
@@ -510,6 +518,7 @@ class _Job:
             out.reused += 1
         if digest is not None or hits or error or cached is not None:
             out.results[rel] = (digest, hits, error)  # (an empty one deletes the cached one)
+        return digest is None and bool(error)
 
     def run(self, units: list, tick: Callable[[int], None] | None = None) -> tuple:
         """Walk ``units`` (``(abspath, rel, recurse)``; ``recurse=None``: a loose file)."""
@@ -561,8 +570,8 @@ class _Job:
             return
         now = (st.st_size, st.st_mtime_ns)
         if self.loose.get(rel) != now:
-            self.examine(abspath, rel, st.st_size, out)
-            out.loose[rel] = now
+            unreadable = self.examine(abspath, rel, st.st_size, out)
+            out.loose[rel] = (now[0], -1) if unreadable else now
 
 
 def _units(job: _Job, top: list[tuple[str, str]], want: int) -> list[tuple]:
