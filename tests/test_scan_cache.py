@@ -144,19 +144,19 @@ def test_cached_scan_equals_uncached_scan(first: list, edits: list, jobs: int) -
 
 def test_a_folder_that_cannot_be_listed_is_an_error_every_time(tmp_path: Path,
                                                                 monkeypatch) -> None:
-    import pytest_ssot.scan as scan_module
+    import pytest_ssot.scan.walk as walk_module
 
     (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     (tmp_path / "app" / "locked").mkdir(parents=True)
     (tmp_path / "app" / "locked" / "m.py").write_text("import app.old\n")
-    real = scan_module.listing
+    real = walk_module.listing
 
     def listing(dirpath: str, dir_rel: str, *args):
         if dir_rel == "app/locked":
             raise PermissionError(13, "Permission denied")
         return real(dirpath, dir_rel, *args)
 
-    monkeypatch.setattr(scan_module, "listing", listing)
+    monkeypatch.setattr(walk_module, "listing", listing)
     cfg = load_config(tmp_path, with_entry_points=False)
     cache = tmp_path / ".pytest_cache" / "d" / "ssot" / "scan.cache"
     for _ in range(2):  # the second run starts from the cache: still reported
@@ -164,7 +164,7 @@ def test_a_folder_that_cannot_be_listed_is_an_error_every_time(tmp_path: Path,
         assert result.errors == [{"file": "app/locked",
                                   "message": "cannot be listed: Permission denied"}]
         assert result.violations == []
-    monkeypatch.setattr(scan_module, "listing", real)
+    monkeypatch.setattr(walk_module, "listing", real)
     result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
     assert result.errors == [] and [v.file for v in result.violations] == ["app/locked/m.py"]
 
@@ -185,8 +185,6 @@ def test_nested_configured_paths_are_scanned_once(tmp_path: Path) -> None:
 def test_a_file_that_could_not_be_read_is_read_again_next_time(tmp_path: Path,
                                                                 monkeypatch) -> None:
     """Permissions change without changing the mtime: a read error is never cached."""
-    import pytest_ssot.scan as scan_module
-
     (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "m.py").write_text("import app.old\n")
@@ -204,10 +202,10 @@ def test_a_file_that_could_not_be_read_is_read_again_next_time(tmp_path: Path,
 
     cfg = load_config(tmp_path, with_entry_points=False)
     cache = tmp_path / ".pytest_cache" / "d" / "ssot" / "scan.cache"
-    monkeypatch.setattr(scan_module.os, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
     assert [e["file"] for e in result.errors] == ["app/m.py", "loose.py"]
-    monkeypatch.setattr(scan_module.os, "open", real_open)
+    monkeypatch.setattr(os, "open", real_open)
     result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
     assert result.errors == []
     assert sorted(v.file for v in result.violations) == ["app/m.py", "loose.py"]

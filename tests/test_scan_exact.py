@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_ssot.config import contract_from_mapping
-from pytest_ssot.scan import _Filter
+from pytest_ssot.scan.prefilter import Filter
 from pytest_ssot.scan.rules import Matcher
 from pytest_ssot.scan.source import analyze, candidate_lines
 
@@ -25,7 +25,7 @@ CONTRACT = contract_from_mapping({
     "factories": ["chat.ws:create_manager", "chat.ws.factory"],
 }, "test", "contracts")
 MATCHER = Matcher([CONTRACT])
-FILTER = _Filter(MATCHER)
+FILTER = Filter(MATCHER)
 
 M_UNI = ("legacy", "chat.ws.unified_manager")
 M_MGR = ("legacy", "chat.ws.manager")

@@ -1,0 +1,123 @@
+"""The scan cache in pytest's cache directory: what it keeps, and which timestamps it trusts.
+
+Pure: no pytest.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+from array import array
+from pathlib import Path
+
+from .._atomic import write_atomic
+from .rules import Matcher
+
+CACHE_VERSION = 4
+
+# marshal of our own plain data: (fingerprint, files, marshal(dirs), loose, marshal(results)).
+# The two big parts stay bytes until a process needs them: forked workers decode their own
+# copy, so they never write to (and copy) pages of a parent's heap.
+#   dirs:    {dir rel: (mtime_ns, subdirectories "\0"-joined, *.py names "\0"-joined,
+#                       array('q') bytes of size, mtime_ns per name)}
+#   loose:   {file rel: (size, mtime_ns)} for configured paths that are files
+#   results: {file rel: (digest, hits, error)} only for files that went to the parser or
+#            could not be read: every other file has no reference.
+# A directory whose mtime is unchanged has the same entries (adding, removing or renaming
+# an entry changes it), so its listing is reused and only its files are stat'ed. A stored
+# mtime of -1 is never trusted: it marks a directory or file whose mtime was too close to
+# the moment the scan started (it could change again within the same timestamp tick, after
+# we read it: git's "racy" rule), or a file that could not be read (permissions change
+# without the mtime), so the next run looks again.
+
+_RACY_NS = 2_000_000_000  # the coarsest common timestamp granularity (FAT) plus slack
+
+
+def cache_key(matcher: Matcher, excluder_key: tuple, units: list, src_layout: bool) -> str:
+    import json
+
+    data = json.dumps([[c.to_dict() for c in matcher.contracts], list(excluder_key),
+                       [rel for _a, rel in units], src_layout], sort_keys=True)
+    return f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}"  # compared whole: no hash needed
+
+
+def load_cache(path: Path | None, fingerprint: str) -> tuple[int, bytes, dict, bytes]:
+    """``(files known, dirs as marshal bytes, loose, results as marshal bytes)``."""
+    empty = (0, marshal.dumps({}), {}, marshal.dumps({}))
+    if path is None:
+        return empty
+    try:
+        doc = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return empty
+    if (not isinstance(doc, tuple) or len(doc) != 5 or doc[0] != fingerprint
+            or not isinstance(doc[1], int) or not isinstance(doc[2], bytes)
+            or not isinstance(doc[3], dict) or not isinstance(doc[4], bytes)):
+        return empty
+    return doc[1], doc[2], doc[3], doc[4]
+
+
+def decode(blob: bytes) -> dict:
+    try:
+        data = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _clock_skew(cache_path: Path) -> int:
+    """How far our clock is ahead of the file system's, as the cache's directory sees it."""
+    try:
+        fd = os.open(cache_path.with_name("scan.stamp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o644)
+        try:
+            local = time.time_ns()
+            os.write(fd, b"x")
+            return local - os.fstat(fd).st_mtime_ns
+        finally:
+            os.close(fd)
+    except OSError:
+        return 0
+
+
+def untrust_racy(entry: tuple, threshold: int) -> tuple:
+    mtime, subdirs, names, stats = entry
+    if mtime >= threshold:
+        mtime = -1
+    arr = array("q")
+    arr.frombytes(stats)
+    racy = [i for i in range(1, len(arr), 2) if arr[i] >= threshold]
+    if racy:
+        for i in racy:
+            arr[i] = -1
+        stats = arr.tobytes()
+    return mtime, subdirs, names, stats
+
+
+def racy_threshold(cache_path: Path | None, started_ns: int) -> int:
+    """Timestamps at or above this are not trusted next time. ``started_ns``: our clock when
+    the scan began; a file modified since could have been modified again within its
+    timestamp's tick, after we read it."""
+    if cache_path is None:
+        return started_ns
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return started_ns - _RACY_NS
+    return started_ns - _clock_skew(cache_path) - _RACY_NS
+
+
+def save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
+                results: dict) -> None:
+    if path is None:
+        return
+    files = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
+    try:
+        write_atomic(path, marshal.dumps((fingerprint, files, marshal.dumps(dirs), loose,
+                                          marshal.dumps(results))))
+    except OSError:
+        pass  # a read-only cache dir costs speed, never correctness
+
+

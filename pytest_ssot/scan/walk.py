@@ -1,0 +1,375 @@
+"""Walking the configured paths: this process and forked workers, each on its share.
+
+Pure: no pytest. What a worker finds travels back as marshal data; only what differs from
+the cache is sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import marshal
+import os
+import struct
+from array import array
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .cache import decode
+from .files import Excluder, listing
+from .prefilter import Filter
+from .rules import Matcher
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+
+
+@dataclass
+class Outcome:
+    """What one process found: only what differs from the cache travels back."""
+
+    files: int = 0
+    examined: int = 0  # read again (size or mtime differ from the cache), or unreadable
+    parsed: int = 0
+    reused: int = 0
+    relisted: int = 0
+    dirs: dict = field(default_factory=dict)  # dir rel -> new cache entry
+    loose: dict = field(default_factory=dict)  # file rel -> (size, mtime_ns)
+    results: dict = field(default_factory=dict)  # file rel -> (digest, hits, error)
+    dir_errors: list = field(default_factory=list)  # (dir rel, message)
+
+    def pack(self) -> tuple:
+        return (self.files, self.examined, self.parsed, self.reused, self.relisted, self.dirs,
+                self.loose, self.results, self.dir_errors)
+
+    def merge(self, packed: tuple) -> None:
+        files, examined, parsed, reused, relisted, dirs, loose, results, dir_errors = packed
+        self.files += files
+        self.examined += examined
+        self.parsed += parsed
+        self.reused += reused
+        self.relisted += relisted
+        self.dirs.update(dirs)
+        self.loose.update(loose)
+        self.results.update(results)
+        self.dir_errors.extend(dir_errors)
+
+
+class Job:
+    """What every worker needs; built before forking, so workers inherit it for free."""
+
+    def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
+                 dirs: bytes, loose: dict, results: bytes) -> None:
+        self.filt = Filter(matcher, src_layout)
+        self.excluder = excluder
+        self.src_layout = src_layout
+        self._dirs_blob = dirs
+        self._results_blob = results
+        self.loose = loose
+        shims = []
+        for module in matcher.shim_modules:
+            base = module.replace(".", "/")
+            for prefix in (("", "src/") if src_layout else ("",)):
+                shims += [f"{prefix}{base}.py", f"{prefix}{base}/"]
+        self.shim_files = frozenset(s for s in shims if s.endswith(".py"))
+        self.shim_dirs = tuple(s for s in shims if s.endswith("/"))
+
+    @functools.cached_property
+    def dirs(self) -> dict:
+        """The cached folders, decoded by the process that first needs them."""
+        return decode(self._dirs_blob)
+
+    @functools.cached_property
+    def results(self) -> dict:
+        return decode(self._results_blob)
+
+    def in_shim(self, rel: str) -> bool:
+        """A shim file or anything below a shim package: the runtime checks report those."""
+        return rel in self.shim_files or bool(self.shim_dirs) and (
+            (rel + "/").startswith(self.shim_dirs))
+
+    def contents(self, dirpath: str, dir_rel: str, out: Outcome
+                 ) -> tuple[list[str], list[str], bytes | None] | None:
+        """``(subdirectories, names, stored stats or None)``; ``None``: cannot be listed.
+
+        Trusts the stored listing while the directory's mtime is the stored one; stored
+        stats are returned only with a trusted listing (they align with its names).
+        """
+        entry = self.dirs.get(dir_rel)
+        try:
+            mtime = os.stat(dirpath).st_mtime_ns
+            if entry is not None and entry[0] == mtime:
+                return (entry[1].split("\0") if entry[1] else [],
+                        entry[2].split("\0") if entry[2] else [], entry[3])
+            subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files)
+        except OSError as exc:
+            out.dir_errors.append((dir_rel or ".", f"cannot be listed: {exc.strerror or exc}"))
+            return None
+        out.relisted += 1
+        out.dirs[dir_rel] = (mtime, "\0".join(subdirs), "\0".join(names), b"")
+        return subdirs, names, None
+
+    def files(self, dirpath: str, dir_rel: str, names: list[str], stored: bytes | None,
+              out: Outcome, step: Callable[[int], None] | None) -> None:
+        """Stat every file; examine those whose size or mtime differ from the cache.
+
+        ``step(k)``: k more files are done (the progress line).
+        """
+        stat = os.stat
+        base = dirpath + "/"
+        now: list[int] = []
+        add = now.append
+        failed: dict[str, str] = {}
+        for name in names:
+            try:
+                st = stat(base + name)
+            except OSError as exc:
+                failed[name] = exc.strerror or str(exc)
+                add(-1)
+                add(-1)
+                continue
+            add(st.st_size)
+            add(st.st_mtime_ns)
+        out.files += len(names)
+        now_bytes = array("q", now).tobytes()
+        if stored is not None and now_bytes == stored:
+            if step is not None:
+                step(len(names))
+            return  # the common case: nothing in this directory changed
+        if stored is not None:
+            old = array("q")
+            old.frombytes(stored)
+            before = {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
+        else:  # a new listing: what we knew of these names before, by name
+            before = self._stored_by_name(dir_rel)
+        unreadable = False
+        for i, name in enumerate(names):
+            if step is not None:
+                step(1)
+            rel = _join(dir_rel, name)
+            size, mtime = now[2 * i], now[2 * i + 1]
+            if name in failed:
+                out.results[rel] = (None, [], f"cannot be read: {failed[name]}")
+                out.examined += 1
+                continue
+            if before.get(name) == (size, mtime) and mtime != -1:
+                continue
+            if self.examine(base + name, rel, size, out):
+                # Permissions change without changing the mtime: look again next time.
+                now[2 * i + 1] = -1
+                unreadable = True
+        if unreadable:
+            now_bytes = array("q", now).tobytes()
+        entry = out.dirs.get(dir_rel) or self.dirs[dir_rel]
+        out.dirs[dir_rel] = (entry[0], entry[1], entry[2], now_bytes)
+
+    def _stored_by_name(self, dir_rel: str) -> dict[str, tuple[int, int]]:
+        entry = self.dirs.get(dir_rel)
+        if entry is None or not entry[2]:
+            return {}
+        old = array("q")
+        old.frombytes(entry[3])
+        names = entry[2].split("\0")
+        if len(old) != 2 * len(names):
+            return {}
+        return {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
+
+    def examine(self, abspath: str, rel: str, size: int, out: Outcome) -> bool:
+        """Read and, if it can hold a reference, parse one file. ``True``: it could not be
+        read (not a property of its content: never trusted from the cache)."""
+        cached = self.results.get(rel)
+        digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached)
+        out.examined += 1
+        out.parsed += did_parse
+        if hits is None:  # same content as cached: only the stat changed
+            assert cached is not None
+            hits, error = cached[1], cached[2]
+            out.reused += 1
+        if digest is not None or hits or error or cached is not None:
+            out.results[rel] = (digest, hits, error)  # (an empty one deletes the cached one)
+        return digest is None and bool(error)
+
+    def run(self, units: list, tick: Callable[[int], None] | None = None) -> tuple:
+        """Walk ``units`` (``(abspath, rel, recurse)``; ``recurse=None``: a loose file)."""
+        out = Outcome()
+        pending = 0
+
+        def step(k: int) -> None:
+            nonlocal pending
+            pending += k
+            if pending >= 1000:
+                tick(pending)  # type: ignore[misc]
+                pending = 0
+
+        for abspath, rel, recurse in units:
+            if self.in_shim(rel):
+                continue
+            if recurse is None:
+                self.loose_file(abspath, rel, out)
+                if tick is not None:
+                    step(1)
+                continue
+            stack = [(abspath, rel)]
+            while stack:
+                dirpath, dir_rel = stack.pop()
+                got = self.contents(dirpath, dir_rel, out)
+                if got is None:
+                    continue
+                subdirs, names, stored = got
+                if names:
+                    self.files(dirpath, dir_rel, names, stored, out,
+                               step if tick is not None else None)
+                if recurse:
+                    for name in reversed(subdirs):
+                        sub = _join(dir_rel, name)
+                        if not self.in_shim(sub):
+                            stack.append((f"{dirpath}/{name}", sub))
+        if tick is not None and pending:
+            tick(pending)
+        return out.pack()
+
+    def loose_file(self, abspath: str, rel: str, out: Outcome) -> None:
+        out.files += 1
+        try:
+            st = os.stat(abspath)
+        except OSError as exc:
+            out.results[rel] = (None, [], f"cannot be read: {exc.strerror or exc}")
+            out.examined += 1
+            out.loose[rel] = (-1, -1)
+            return
+        now = (st.st_size, st.st_mtime_ns)
+        if self.loose.get(rel) != now:
+            unreadable = self.examine(abspath, rel, st.st_size, out)
+            out.loose[rel] = (now[0], -1) if unreadable else now
+
+
+def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple]:
+    """Split the configured paths into at least ``want`` units of work, breadth-first.
+
+    A directory expanded here becomes a unit for its own files only (``recurse=False``);
+    its subdirectories become units of their own. Lists folders itself rather than from
+    the cache, so that the cache is decoded only after workers are forked.
+    """
+    units: list[tuple] = []
+    frontier: list[tuple[str, str]] = []
+    for abspath, rel in top:
+        if os.path.isdir(abspath):
+            frontier.append((abspath, rel))
+        elif rel.endswith(".py") and not job.excluder.excluded(rel, os.path.basename(abspath)):
+            units.append((abspath, rel, None))
+    for _depth in range(3):
+        if len(frontier) >= want:
+            break
+        deeper: list[tuple[str, str]] = []
+        for abspath, rel in frontier:
+            if job.in_shim(rel):
+                continue
+            try:
+                subdirs, _names = listing(abspath, rel, job.excluder, job.shim_files)
+            except OSError:
+                units.append((abspath, rel, True))  # run() reports it
+                continue
+            units.append((abspath, rel, False))
+            deeper += [(f"{abspath}/{name}", _join(rel, name)) for name in subdirs]
+        frontier = deeper
+    units += [(abspath, rel, True) for abspath, rel in frontier]
+    return units
+
+
+def run_parallel(job: Job, units: list, n_jobs: int,
+              progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
+    """``n_jobs - 1`` forked workers and this process share the units, interleaved."""
+    import selectors
+
+    shares: list[list] = [units[k::n_jobs] for k in range(n_jobs)]
+    own = shares.pop()  # the parent walks a share too instead of waiting
+    workers = []
+    for part in shares:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # worker
+            code = 0
+            try:
+                os.close(r)
+
+                def tick(n: int, _w: int = w) -> None:
+                    os.write(_w, b"P" + struct.pack("<I", n))
+
+                payload = marshal.dumps(job.run(part, tick if progress else None))
+                view = memoryview(b"R" + payload)
+                while view:
+                    view = view[os.write(w, view):]
+            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(w)
+        workers.append((pid, r))
+    done = 0
+
+    def own_tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, max(expected, done))
+
+    total = Outcome()
+    total.merge(job.run(own, own_tick if progress else None))
+    sel = selectors.DefaultSelector()
+    bufs: dict[int, bytearray] = {}
+    for _pid, r in workers:
+        sel.register(r, selectors.EVENT_READ)
+        bufs[r] = bytearray()
+    remaining = len(workers)
+    while remaining:
+        for key, _ in sel.select():
+            chunk = os.read(key.fd, 1 << 20)
+            if not chunk:
+                sel.unregister(key.fd)
+                remaining -= 1
+                continue
+            buf = bufs[key.fd]
+            buf += chunk
+            while buf[:1] == b"P" and len(buf) >= 5:
+                done += struct.unpack("<I", buf[1:5])[0]
+                del buf[:5]
+                if progress:
+                    progress(done, max(expected, done))
+    sel.close()
+    for pid, r in workers:
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        buf = bufs[r]
+        if status != 0 or buf[:1] != b"R":
+            raise RuntimeError(f"pytest-ssot scan worker {pid} died (status {status})")
+        total.merge(marshal.loads(bytes(buf[1:])))
+    return total
+
+
+
+def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
+           results: dict) -> tuple[dict, dict, dict]:
+    """Drop what the configured paths no longer reach (deleted or newly excluded)."""
+    keep_dirs: dict = {}
+    keep_loose: dict = {}
+    present: set[str] = set()
+    stack = []
+    for _abspath, rel in top:
+        if rel in loose:
+            keep_loose[rel] = loose[rel]
+            present.add(rel)
+        else:
+            stack.append(rel)
+    while stack:
+        rel = stack.pop()
+        entry = dirs.get(rel)
+        if entry is None or rel in keep_dirs or job.in_shim(rel):
+            continue
+        keep_dirs[rel] = entry
+        if entry[1]:
+            stack += [_join(rel, name) for name in entry[1].split("\0")]
+        if entry[2]:
+            present.update(_join(rel, name) for name in entry[2].split("\0"))
+    return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}
+
