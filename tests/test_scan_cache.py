@@ -209,3 +209,25 @@ def test_a_file_that_could_not_be_read_is_read_again_next_time(tmp_path: Path,
     result = scan(cfg, tmp_path, cache_path=cache, jobs=1)
     assert result.errors == []
     assert sorted(v.file for v in result.violations) == ["app/m.py", "loose.py"]
+
+
+def test_a_cache_folder_under_the_scanned_paths_is_not_scanned(tmp_path: Path) -> None:
+    """pytest's ``cache_dir`` may sit under the scanned paths: writing the cache must not
+    make the next run see a changed folder (and write the cache again, every run)."""
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "m.py").write_text("import app.old\n")
+    cache = tmp_path / "cachedir" / "d" / "ssot" / "scan.cache"
+    cache.parent.mkdir(parents=True)
+    (cache.parent / "stray.py").write_text("import app.old\n")  # would be scanned
+    tree = Tree(tmp_path)
+    tree.stamp(*[tmp_path, *tmp_path.rglob("*")])
+    cfg = load_config(tmp_path, with_entry_points=False)
+    first = scan(cfg, tmp_path, cache_path=cache, jobs=1)
+    assert [v.file for v in first.violations] == ["app/m.py"]
+    written = os.stat(cache)
+    second = scan(cfg, tmp_path, cache_path=cache, jobs=1)
+    assert _answer(second) == _answer(first)
+    again = os.stat(cache)
+    assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns), \
+        "nothing changed, so nothing is written"

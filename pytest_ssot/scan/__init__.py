@@ -91,7 +91,15 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     src_layout = (root / "src").is_dir()
     fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
     known, dirs_blob, loose, results_blob = load_cache(cache_path, fingerprint)
-    job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob)
+    own_dir = None
+    if cache_path is not None:
+        try:
+            own_dir = cache_path.parent.resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            own_dir = None  # outside the rootdir: never walked
+        if own_dir == ".":
+            own_dir = None
+    job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir)
 
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     parallel = n_jobs > 1 and hasattr(os, "fork") and (known >= _PARALLEL_MIN_FILES

@@ -60,7 +60,10 @@ class Job:
     """What every worker needs; built before forking, so workers inherit it for free."""
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
-                 dirs: bytes, loose: dict, results: bytes) -> None:
+                 dirs: bytes, loose: dict, results: bytes, own_dir: str | None = None
+                 ) -> None:
+        """``own_dir``: the cache's folder, when it lies under the rootdir (not scanned:
+        writing the cache changes its mtime, and it holds no source)."""
         self.filt = Filter(matcher, src_layout)
         self.excluder = excluder
         self.src_layout = src_layout
@@ -73,7 +76,8 @@ class Job:
             for prefix in (("", "src/") if src_layout else ("",)):
                 shims += [f"{prefix}{base}.py", f"{prefix}{base}/"]
         self.shim_files = frozenset(s for s in shims if s.endswith(".py"))
-        self.shim_dirs = tuple(s for s in shims if s.endswith("/"))
+        self.skip_dirs = tuple(s for s in shims if s.endswith("/")) + (
+            (own_dir + "/",) if own_dir else ())
 
     @functools.cached_property
     def dirs(self) -> dict:
@@ -84,10 +88,11 @@ class Job:
     def results(self) -> dict:
         return decode(self._results_blob)
 
-    def in_shim(self, rel: str) -> bool:
-        """A shim file or anything below a shim package: the runtime checks report those."""
-        return rel in self.shim_files or bool(self.shim_dirs) and (
-            (rel + "/").startswith(self.shim_dirs))
+    def skipped(self, rel: str) -> bool:
+        """A shim file or anything below a shim package (the runtime checks report those),
+        or the cache's own folder."""
+        return rel in self.shim_files or bool(self.skip_dirs) and (
+            (rel + "/").startswith(self.skip_dirs))
 
     def contents(self, dirpath: str, dir_rel: str, out: Outcome
                  ) -> tuple[list[str], list[str], bytes | None] | None:
@@ -203,7 +208,7 @@ class Job:
                 pending = 0
 
         for abspath, rel, recurse in units:
-            if self.in_shim(rel):
+            if self.skipped(rel):
                 continue
             if recurse is None:
                 self.loose_file(abspath, rel, out)
@@ -223,7 +228,7 @@ class Job:
                 if recurse:
                     for name in reversed(subdirs):
                         sub = _join(dir_rel, name)
-                        if not self.in_shim(sub):
+                        if not self.skipped(sub):
                             stack.append((f"{dirpath}/{name}", sub))
         if tick is not None and pending:
             tick(pending)
@@ -263,7 +268,7 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
             break
         deeper: list[tuple[str, str]] = []
         for abspath, rel in frontier:
-            if job.in_shim(rel):
+            if job.skipped(rel):
                 continue
             try:
                 subdirs, _names = listing(abspath, rel, job.excluder, job.shim_files)
@@ -364,7 +369,7 @@ def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
     while stack:
         rel = stack.pop()
         entry = dirs.get(rel)
-        if entry is None or rel in keep_dirs or job.in_shim(rel):
+        if entry is None or rel in keep_dirs or job.skipped(rel):
             continue
         keep_dirs[rel] = entry
         if entry[1]:
