@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,8 @@ def test_cache_does_not_trust_a_timestamp_as_young_as_the_scan(project: pytest.P
     "racy" rule): stats that were recent when cached are checked by content next time."""
     ws = project.path / "chat/routes/ws.py"
     ws.write_text("import chat.ws.websocket_manager\n")
+    tick = time.time_ns() + 600 * 10**9  # not older than the scan, however slow it starts
+    os.utime(ws, ns=(tick, tick))
     before = os.stat(ws)
     result = project.runpytest_subprocess("-m", "ssot", "--ssot-report=r.json")
     assert ("chat/routes/ws.py", 1) not in [v[:2] for v in
