@@ -74,8 +74,6 @@ class ScanResult:
         return cls(**d)
 
 
-
-
 def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
          progress: Callable[[int, int], None] | None = None) -> ScanResult:
@@ -91,14 +89,12 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     src_layout = (root / "src").is_dir()
     fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
     known, dirs_blob, loose, results_blob = load_cache(cache_path, fingerprint)
-    own_dir = None
+    own_dir = None  # the cache's folder, when the walk could reach it
     if cache_path is not None:
         try:
             own_dir = cache_path.parent.resolve().relative_to(root.resolve()).as_posix()
         except (OSError, ValueError):
-            own_dir = None  # outside the rootdir: never walked
-        if own_dir == ".":
-            own_dir = None
+            pass  # outside the rootdir
     job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir)
 
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
@@ -159,5 +155,3 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
-
-

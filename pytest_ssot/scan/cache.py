@@ -88,12 +88,10 @@ def untrust_racy(entry: tuple, threshold: int) -> tuple:
         mtime = -1
     arr = array("q")
     arr.frombytes(stats)
-    racy = [i for i in range(1, len(arr), 2) if arr[i] >= threshold]
-    if racy:
-        for i in racy:
+    for i in range(1, len(arr), 2):  # the mtimes (sizes at even places)
+        if arr[i] >= threshold:
             arr[i] = -1
-        stats = arr.tobytes()
-    return mtime, subdirs, names, stats
+    return mtime, subdirs, names, arr.tobytes()
 
 
 def racy_threshold(cache_path: Path | None, started_ns: int) -> int:
@@ -110,7 +108,7 @@ def racy_threshold(cache_path: Path | None, started_ns: int) -> int:
 
 
 def save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
-                results: dict) -> None:
+               results: dict) -> None:
     if path is None:
         return
     files = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
@@ -119,5 +117,3 @@ def save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
                                           marshal.dumps(results))))
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
-
-

@@ -22,13 +22,9 @@ _ASCII_SUPERSETS = re.compile(r"^(utf[-_]?8(?:[-_]sig)?|ascii|us[-_]ascii|latin[
                               r"iso[-_]latin[-_]\d)$", re.IGNORECASE)
 
 
-
-
-_PATH_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
-_STRING_END = (b'"', b"'", b".", b"\\")
-
-
 _IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_PATH_BYTES = _IDENT_BYTES | {ord(".")}
+_STRING_END = (b'"', b"'", b".", b"\\")
 
 
 def _anchors(words: list[bytes], size: int = 5) -> list[bytes]:
@@ -178,5 +174,3 @@ class Filter:
         flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
                  h.line] for h in hits]
         return digest, flat, error, True
-
-

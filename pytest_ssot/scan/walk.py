@@ -19,10 +19,9 @@ from .files import Excluder, listing
 from .prefilter import Filter
 from .rules import Matcher
 
+
 def _join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
-
-
 
 
 @dataclass
@@ -77,7 +76,7 @@ class Job:
                 shims += [f"{prefix}{base}.py", f"{prefix}{base}/"]
         self.shim_files = frozenset(s for s in shims if s.endswith(".py"))
         self.skip_dirs = tuple(s for s in shims if s.endswith("/")) + (
-            (own_dir + "/",) if own_dir else ())
+            (own_dir + "/",) if own_dir and own_dir != "." else ())
 
     @functools.cached_property
     def dirs(self) -> dict:
@@ -283,7 +282,7 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
 
 
 def run_parallel(job: Job, units: list, n_jobs: int,
-              progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
+                 progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
     """``n_jobs - 1`` forked workers and this process share the units, interleaved."""
     import selectors
 
@@ -352,9 +351,8 @@ def run_parallel(job: Job, units: list, n_jobs: int,
     return total
 
 
-
 def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
-           results: dict) -> tuple[dict, dict, dict]:
+          results: dict) -> tuple[dict, dict, dict]:
     """Drop what the configured paths no longer reach (deleted or newly excluded)."""
     keep_dirs: dict = {}
     keep_loose: dict = {}
@@ -377,4 +375,3 @@ def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
         if entry[2]:
             present.update(_join(rel, name) for name in entry[2].split("\0"))
     return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}
-
