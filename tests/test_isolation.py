@@ -138,8 +138,8 @@ def test_incomplete_spec_is_a_clear_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest_subprocess()
     assert result.ret != 0
-    result.stderr.fnmatch_lines(["*isolation_spec 'broken': the class must define manager, "
-                                 "send, received, reset*"])
+    result.stderr.fnmatch_lines(["ERROR: isolation_spec 'broken' (*conftest.py:*): the class "
+                                 "must define manager, send, received, reset*"])
 
 
 @pytest.mark.parametrize("bug", ["current_user_after_await", "class_level_state",
