@@ -383,11 +383,12 @@ def test_spec_mistakes_are_one_sentence(method: str, value: Any, message: str) -
     assert message in str(info.value)
 
 
-def test_spec_errors_reach_the_user_as_one_paragraph(pytester: pytest.Pytester) -> None:
+def test_spec_errors_reach_the_user_as_one_paragraph(pytester: pytest.Pytester,
+                                                     fresh_registry: None) -> None:
     project(pytester, CORRECT)
     (pytester.path / "conftest.py").write_text(
         CONFTEST.replace("return app.received(user)", "return None"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "asyncio")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "asyncio")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "[[]isolation corpus[]] spec error: CorpusIsolation.received(user) returned None; it "
@@ -397,11 +398,12 @@ def test_spec_errors_reach_the_user_as_one_paragraph(pytester: pytest.Pytester) 
     assert "Traceback" not in out and "hypothesis/" not in out and "Falsifying" not in out
 
 
-def test_two_specs_with_one_name_are_a_usage_error(pytester: pytest.Pytester) -> None:
+def test_two_specs_with_one_name_are_a_usage_error(pytester: pytest.Pytester,
+                                                   fresh_registry: None) -> None:
     project(pytester, CORRECT)
     (pytester.path / "conftest.py").write_text(CONFTEST + CONFTEST.replace(
         "class CorpusIsolation", "class OtherIsolation"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: isolation_spec 'corpus' (*conftest.py:*): the name "
                                  "is already used by CorpusIsolation (*conftest.py:*); give "
@@ -436,3 +438,27 @@ def test_corpus_bugs_are_found_with_the_protocol_declared(bug: str) -> None:
 
     with pytest.raises(AssertionError):
         search()
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process pytester runs register their specs here, not in this process's registry."""
+    import pytest_ssot.isolation as isolation
+
+    monkeypatch.setattr(isolation, "REGISTRY", {})
+    monkeypatch.setattr(isolation, "SPEC_ERRORS", [])
+
+
+def test_a_failure_that_does_not_replay_is_still_reported(pytester: pytest.Pytester,
+                                                          fresh_registry: None) -> None:
+    project(pytester, CORRECT)
+    (pytester.path / "conftest.py").write_text(CONFTEST.replace(
+        "        return app.received(user)",
+        "        global _calls\n        _calls = globals().get('_calls', 0) + 1\n"
+        "        got = app.received(user)\n        return got[1:] if _calls == 1 else got"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "asyncio",
+                                "--ssot-isolation-examples=5")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*[[]isolation corpus[]] asyncio schedule: lost*",
+                                 "*it did not fail again when replayed (timing-dependent "
+                                 "delivery), so it is shown as last seen"])
