@@ -123,7 +123,7 @@ def test_thread_race_reports_a_replay_rate(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "thread")
     result.stdout.fnmatch_lines([
         "*[[]isolation corpus[]] *schedule (a race: threads cannot be shrunk): *",
-        "*replay rate: */20 re-runs of this schedule failed; trial * of seed *"])
+        "*replay rate: */* re-runs of this schedule failed; trial * of seed *"])
 
 
 def test_settings_are_overridable(pytester: pytest.Pytester) -> None:

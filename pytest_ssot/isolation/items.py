@@ -127,7 +127,8 @@ class IsolationItem(pytest.Item):
         if examples is not None:
             kw["max_examples"] = int(examples)
         protocol = self.spec.protocol
-        state: dict[str, Any] = {"n": 0, "first": 0, "found_at": 0.0, "last": ""}
+        state: dict[str, Any] = {"n": 0, "first": 0, "found_at": 0.0, "after": "",
+                                 "last": ""}
         start = time.monotonic()
 
         @settings(**kw)
@@ -152,10 +153,12 @@ class IsolationItem(pytest.Item):
                 if state["first"]:
                     text += ("\n  (found while shrinking; the first failure, at example "
                              f"{state['first']}, was:)\n" + state["last"])
-                raise _Stop(text + f"\n  stopped at example {state['n']}: every further "
-                            "schedule would prove the same")
+                raise _Stop(text + f"\n  stopped at example {state['n']} (after "
+                            f"{time.monotonic() - start:.1f} s): every further schedule "
+                            "would prove the same")
             if not state["first"]:
                 state["first"], state["found_at"] = state["n"], time.monotonic()
+                state["after"] = f"{state['found_at'] - start:.1f} s"
             state["last"] = text
             raise IsolationFailed(text)
 
@@ -166,8 +169,9 @@ class IsolationItem(pytest.Item):
                 raise IsolationFailed(stop.text) from None
             self._budget_note(stop.text)
         except IsolationFailed as exc:
-            exc.text += (f"\n  found at generated example {state['first']}, then shrunk to "
-                         f"this schedule in {state['n'] - state['first']} more run(s)")
+            exc.text += (f"\n  found at generated example {state['first']} (after "
+                         f"{state['after']}), then shrunk to this schedule in "
+                         f"{state['n'] - state['first']} more run(s)")
             raise
         except Exception:
             if not state["last"]:
@@ -199,8 +203,8 @@ class IsolationItem(pytest.Item):
             if not findings:
                 continue
             mode = "mixed threads and asyncio" if mixed else "thread"
-            where = (f"trial {trial} of seed {seed} (pass --hypothesis-seed={seed} to "
-                     "replay)")
+            where = (f"trial {trial} of seed {seed}, after {time.monotonic() - start:.1f} s "
+                     f"(pass --hypothesis-seed={seed} to replay)")
             if any(f.kind in FATAL for f in findings):
                 raise IsolationFailed(_report(f"{mode} schedule", findings, schedule,
                                               f"  stopped at the first proof: {where}"))

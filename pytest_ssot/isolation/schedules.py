@@ -74,36 +74,39 @@ def schedules(max_users: int, protocol: Sequence[str] | None,
     from hypothesis import strategies as st
 
     types_ = _types(protocol)
+    # strategies built once: building them inside ``build`` costs more than the draws
     ident = st.text(alphabet=_ID_ALPHABET, min_size=1, max_size=6)
-
-    @st.composite
-    def run(draw: Any, many: bool) -> list[str]:
-        if protocol:
-            # a run may stop early (an error, a cancel), never out of order
-            return types_[:draw(st.integers(1, len(types_)))]
-        return draw(st.lists(st.sampled_from(types_), min_size=1, max_size=3 if many else 8))
+    flag = st.booleans()
+    ids = {many: st.lists(ident, min_size=1, max_size=max_users if many else min(3, max_users),
+                          unique=True) for many in (True, False)}
+    n_producers = {True: st.integers(1, 2), False: st.integers(1, 3)}
+    n_runs = {True: st.just(1), False: st.integers(1, 3)}
+    if protocol:
+        # a run may stop early (an error, a cancel), never out of order
+        prefix = st.integers(1, len(types_))
+        runs = {many: prefix.map(lambda k: types_[:k]) for many in (True, False)}
+    else:
+        runs = {many: st.lists(st.sampled_from(types_), min_size=1, max_size=3 if many else 8)
+                for many in (True, False)}
+    awaits = st.integers(0, 3)
+    field_value = st.integers(0, 2)
 
     @st.composite
     def build(draw: Any) -> Schedule:
-        few = draw(st.booleans())  # False first: shrinks to "many users, few runs" shape
-        many = not few
-        hi = max_users if many else min(3, max_users)
-        ids = draw(st.lists(ident, min_size=1, max_size=hi, unique=True))
+        many = not draw(flag)  # False first: shrinks to the "many users, few runs" shape
         users = []
-        for uid in ids:
+        for uid in draw(ids[many]):
             producers, yields = [], []
-            for _ in range(draw(st.integers(1, 2 if many else 3))):
-                runs = [draw(run(many)) for _ in range(draw(st.integers(1, 1 if many else 3)))]
-                n = sum(map(len, runs))
-                producers.append(runs)
-                yields.append(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
-            fields = {f: f"{f}-{draw(st.integers(0, 2))}" for f in collidable}
+            for _ in range(draw(n_producers[many])):
+                plan = [draw(runs[many]) for _ in range(draw(n_runs[many]))]
+                producers.append(plan)
+                yields.append([draw(awaits) for r in plan for _ in r])
+            fields = {f: f"{f}-{draw(field_value)}" for f in collidable}
             users.append(UserPlan(uid, fields, producers, yields))
-        single = draw(st.booleans())
+        single = draw(flag)
         total = sum(len(r) for u in users for p in u.producers for r in p)
-        n_producers = sum(len(u.producers) for u in users)
-        order = draw(st.lists(st.integers(0, max(0, n_producers - 1)), max_size=total)
-                     ) if single else []
+        n = sum(len(u.producers) for u in users)
+        order = draw(st.lists(st.integers(0, max(0, n - 1)), max_size=total)) if single else []
         return Schedule(users, single, order)
 
     return build()
