@@ -37,7 +37,7 @@ __all__ = ["SpecError", "SpecCalls", "run_async", "run_threads", "distinct_and_p
 # Kinds after which exploring further proves nothing new and costs unbounded work: the
 # check stops at once and reports the schedule as it is (no shrinking, no replays).
 FATAL = frozenset({"survives-reset", "unsettled", "hang"})
-SEND_SECONDS = 10.0  # all sends of one schedule execution
+SEND_SECONDS = 30.0  # all sends of one schedule execution (wall time: only a hang pays it)
 DRAIN_SECONDS = 2.0  # settling (or drain()) after the last send; spec attribute drain_timeout
 _CANCEL_SECONDS = 1.0  # tasks left at the end get this long to honour their cancellation
 _NONCE = itertools.count(1)
@@ -204,7 +204,11 @@ async def _settle(calls: SpecCalls) -> str | None:
         return None
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
-    deadline = loop.time() + timeout
+    # The bound counts the time asked of timers (a flush task that sleeps forever reaches
+    # it), not wall time: on a busy machine a consumer still working through its queue
+    # must not be taken for one that never ends. Wall time has a cap ten times larger.
+    waited = 0.0
+    cap = loop.time() + 10 * timeout
     quiet = 0
     while True:
         ready, timers, tasks = _activity(loop, me)
@@ -219,7 +223,7 @@ async def _settle(calls: SpecCalls) -> str | None:
             await asyncio.sleep(0.001)
             continue
         quiet = 0
-        if loop.time() >= deadline:
+        if waited >= timeout or loop.time() >= cap:
             now = loop.time()
             shown = [_name_task(t) for t in tasks[:5]] + [_name_timer(h, now)
                                                           for h in timers[:5]]
@@ -232,8 +236,9 @@ async def _settle(calls: SpecCalls) -> str | None:
         if ready or not timers:
             await asyncio.sleep(0)
         else:
-            await asyncio.sleep(min(0.005, max(0.0, min(h.when() for h in timers)
-                                                    - loop.time())))
+            delay = min(0.005, max(0.0, min(h.when() for h in timers) - loop.time()))
+            waited += max(delay, 0.0001)
+            await asyncio.sleep(delay)
 
 
 def _run_loop(main: Any) -> Any:
@@ -454,7 +459,7 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
                   else [[job] for job in plan])
         groups = [g for g in groups if g]
         stuck = _in_threads([lambda g=g: _run_loop(group(g)) for g in groups], workers,
-                            SEND_SECONDS + calls.drain_timeout + 2 * _CANCEL_SECONDS)
+                            SEND_SECONDS + 10 * calls.drain_timeout + 2 * _CANCEL_SECONDS)
         if stuck:
             names = [f"user {uid!r} {producer}" for i in stuck[:5] for uid, producer, _ in
                      groups[i][:1]]
