@@ -18,6 +18,7 @@ from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, lo
 if TYPE_CHECKING:
     from .runtime import Check, ContractRuntime
     from .scan import ScanResult
+    from .scan.baseline import Baseline, Held
 
 _WORKERINPUT_KEY = "ssot_runtime"
 _WORKERINPUT_SCAN = "ssot_scan"
@@ -45,8 +46,10 @@ class SsotSessionPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self._runtimes: dict[str, ContractRuntime] | None = None
         self._scan: ScanResult | None = None
-        self._baseline: dict[str, dict[str, int]] | None = None
+        self._baseline: Baseline | None = None
         self._baseline_loaded = False
+        self._held: Held | None = None
+        self._baseline_changes: list[str] | None = None
 
     @classmethod
     def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
@@ -126,7 +129,7 @@ class SsotSessionPlugin:
                     raise _usage_error(exc) from None
         return self._scan
 
-    def baseline(self) -> dict[str, dict[str, int]] | None:
+    def baseline(self) -> "Baseline | None":
         if not self._baseline_loaded:
             from .scan.baseline import load
 
@@ -137,12 +140,19 @@ class SsotSessionPlugin:
             self._baseline_loaded = True
         return self._baseline
 
+    def held(self) -> "Held":
+        """The scan held against the baseline (once per process)."""
+        if self._held is None:
+            from .scan.baseline import hold
+
+            self._held = hold(self.scan_result(), self.baseline())
+        return self._held
+
     def reference_checks(self) -> dict[str, "Check"]:
         from .scan.baseline import check_references
 
-        result, baseline = self.scan_result(), (None if self.strict else self.baseline())
-        return {c.name: check_references(c, result, baseline, self.strict,
-                                         self.settings.baseline)
+        result, held = self.scan_result(), self.held()
+        return {c.name: check_references(c, result, held, self.strict, self.settings.baseline)
                 for c in self.settings.contracts}
 
     def decide(self, contract: Contract | None, kind: str, target: str | None) -> "Check":
@@ -195,12 +205,12 @@ class SsotSessionPlugin:
         if not self.config.getoption("ssot_update_baseline"):
             self.baseline()
             return
-        from .report import write_json
-        from .scan.baseline import build
+        from .scan.baseline import update
 
-        write_json(self.baseline_path, build(self.scan_result(), self.settings.contracts))
+        self._baseline_changes = update(self.baseline_path, self.scan_result(),
+                                        self.settings.contracts)
         self._baseline_loaded = False
-        self._baseline_written = True
+        self._held = None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller / single process: write ``--ssot-report`` (JSON, or SARIF)."""
@@ -213,17 +223,16 @@ class SsotSessionPlugin:
 
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
+        held = self.held() if scan is not None else None
         if str(target).endswith(".sarif"):
-            from dataclasses import asdict
-
+            from .report import violation_dicts
             from .report.sarif import build_sarif
 
-            assert scan is not None or not self.settings.contracts
-            doc = build_sarif([asdict(v) for v in scan.violations] if scan else [],
-                              scan.errors if scan else [])
+            doc = build_sarif(violation_dicts(scan, held) if scan else [],
+                              scan.errors if scan else [], self.settings.contracts)
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                               self.reference_checks() if scan else None)
+                               self.reference_checks() if scan else None, held)
         write_json(path, doc)
         self._report_path = path
 
@@ -243,8 +252,10 @@ class SsotSessionPlugin:
             for line in scan_lines(self.settings.contracts, self._scan,
                                    self.reference_checks(), verbose):
                 terminalreporter.line(line)
-        if getattr(self, "_baseline_written", False):
+        if self._baseline_changes is not None:
             terminalreporter.line(f"baseline written: {self.baseline_path}")
+            for line in self._baseline_changes:
+                terminalreporter.line(line)
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")

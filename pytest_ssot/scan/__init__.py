@@ -38,6 +38,8 @@ class Violation:
     path: str
     fix: str
     area: str
+    # The reference's source with runs of whitespace collapsed (see ``rules.Hit.text``).
+    text: str = ""
 
 
 @dataclass
