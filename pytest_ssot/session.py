@@ -148,6 +148,12 @@ class SsotSessionPlugin:
             self._held = hold(self.scan_result(), self.baseline())
         return self._held
 
+    def readiness(self) -> dict[str, list[dict[str, Any]]]:
+        """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
+        from .deletion import readiness
+
+        return readiness(self.settings.contracts, self.runtimes(), self.scan_result())
+
     def reference_checks(self) -> dict[str, "Check"]:
         from .scan.baseline import check_references
 
@@ -213,9 +219,11 @@ class SsotSessionPlugin:
         self._held = None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF)."""
+        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF), and in
+        GitHub Actions append the summary to ``$GITHUB_STEP_SUMMARY``."""
         if self.is_worker:
             return
+        self._github_step_summary()
         target = self.config.getoption("ssot_report")
         if not target:
             return
@@ -232,9 +240,27 @@ class SsotSessionPlugin:
                               scan.errors if scan else [], self.settings.contracts)
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                               self.reference_checks() if scan else None, held)
+                               self.reference_checks() if scan else None, held,
+                               self.readiness() if scan else None)
         write_json(path, doc)
         self._report_path = path
+
+    def _github_step_summary(self) -> None:
+        import os
+
+        if os.environ.get("GITHUB_ACTIONS") != "true" or not os.environ.get(
+                "GITHUB_STEP_SUMMARY") or not self.settings.contracts:
+            return
+        if self._runtimes is None and self._scan is None:
+            return  # no contract item ran (``pytest tests/test_x.py``): nothing to say
+        from .report.github import append_step_summary, step_summary
+
+        scan = self._scan
+        markdown = step_summary(
+            self.settings.contracts, scan, self.held() if scan is not None else None,
+            self.reference_checks() if scan is not None else {}, self.strict,
+            self._runtimes, self.readiness() if scan is not None and self._runtimes else None)
+        self._summary_problem = append_step_summary(markdown)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.settings.contracts:
@@ -252,6 +278,11 @@ class SsotSessionPlugin:
             for line in scan_lines(self.settings.contracts, self._scan,
                                    self.reference_checks(), verbose):
                 terminalreporter.line(line)
+        if self._scan is not None and self._runtimes is not None:
+            from .deletion import readiness_lines
+
+            for line in readiness_lines(self.settings.contracts, self.readiness()):
+                terminalreporter.line(line)
         if self._baseline_changes is not None:
             terminalreporter.line(f"baseline written: {self.baseline_path}")
             for line in self._baseline_changes:
@@ -259,6 +290,9 @@ class SsotSessionPlugin:
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+        problem = getattr(self, "_summary_problem", None)
+        if problem:
+            terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)
 
 
 class _XdistController:

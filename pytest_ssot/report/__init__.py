@@ -57,6 +57,11 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
             "alias_errors": list(rt.alias_errors),
             "alias_skipped": rt.alias_skipped,
         }
+        ready = {r["path"]: r for r in (readiness or {}).get(c.name, ())}
+        for e in (*entry["legacy"], *entry["factories"]):
+            if e["path"] in ready:
+                e["removable"] = ready[e["path"]]["removable"]
+                e["blockers"] = ready[e["path"]]["blockers"]
         passed = all(decided.values())
         if scan is not None:
             refs = sum(1 for v in scan.violations if v.contract == c.name)
