@@ -60,8 +60,16 @@ def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
 
 
 def _cache_path(root: Path, settings: SsotConfig) -> Path:
-    cache_dir = _ini(root).get("cache_dir", ".pytest_cache")
-    return root / cache_dir / "d" / "ssot" / "scan.cache"
+    cache_dir = root / _ini(root).get("cache_dir", ".pytest_cache")
+    if not cache_dir.exists():
+        # Created here before pytest ever ran: ignored by git as pytest's own would be, or
+        # `git add -A` (and pre-commit's "files were modified" check) would pick it up.
+        try:
+            cache_dir.mkdir(parents=True)
+            (cache_dir / ".gitignore").write_text("# Created by pytest-ssot automatically.\n*\n")
+        except OSError:
+            pass  # the scan then runs without a cache
+    return cache_dir / "d" / "ssot" / "scan.cache"
 
 
 def main(argv: list[str] | None = None) -> int:
