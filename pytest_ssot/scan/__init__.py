@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,9 +23,11 @@ from .files import Excluder, area_of, roots
 from .rules import Matcher
 from .walk import Job, Outcome, prune, run_parallel, units_of_work
 
-__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION"]
+__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "KINDS", "COMPLIANCE_KINDS"]
 
 _PARALLEL_MIN_FILES = 3000
+KINDS = ("import", "attribute", "call", "string", "definition")
+COMPLIANCE_KINDS = frozenset({"import", "attribute", "string"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class Violation:
     area: str
     # The reference's source with runs of whitespace collapsed (see ``rules.Hit.text``).
     text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain fields (``dataclasses.asdict`` deep-copies: slow over many violations)."""
+        return {"contract": self.contract, "file": self.file, "line": self.line,
+                "kind": self.kind, "role": self.role, "path": self.path, "fix": self.fix,
+                "area": self.area, "text": self.text}
 
 
 @dataclass
@@ -61,12 +69,23 @@ class ScanResult:
         return dict(sorted(out.items()))
 
     def compliance(self, contract: str) -> float:
+        """canonical / (canonical + violations of the kinds that are references to a path);
+        factory calls and definitions are reported but not in the ratio (SPEC 5)."""
         canonical = self.canonical.get(contract, 0)
-        refs = sum(1 for v in self.violations if v.contract == contract and v.kind != "definition")
+        refs = sum(1 for v in self.violations
+                   if v.contract == contract and v.kind in COMPLIANCE_KINDS)
         return 1.0 if canonical + refs == 0 else canonical / (canonical + refs)
 
+    def counts_by_kind(self, contract: str | None = None) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for v in self.violations:
+            if contract is None or v.contract == contract:
+                out[v.kind] = out.get(v.kind, 0) + 1
+        return {k: out[k] for k in (*KINDS, *sorted(set(out) - set(KINDS))) if k in out}
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "violations"}
+        d["violations"] = [v.to_dict() for v in self.violations]
         return d
 
     @classmethod
