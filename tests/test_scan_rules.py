@@ -283,3 +283,21 @@ def test_compliance_leaves_out_calls_and_definitions() -> None:
     assert result.compliance("ws") == 3 / 4
     result.violations += [v("attribute"), v("string")]
     assert result.compliance("ws") == 3 / 6
+
+
+def test_the_defining_module_is_followed_from_the_canonical_module(tmp_path) -> None:
+    from pytest_ssot.scan.defining import defining_modules
+
+    pkg = tmp_path / "chat" / "ws"
+    (pkg / "impl").mkdir(parents=True)
+    (tmp_path / "chat" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "websocket_manager.py").write_text(
+        "from .impl import WebSocketManager as WebSocketManager\n")
+    (pkg / "impl" / "__init__.py").write_text("from ._core import *\n")
+    (pkg / "impl" / "_core.py").write_text("class WebSocketManager:\n    pass\n")
+    got = defining_modules([WS, JS], tmp_path, False)
+    assert got == {"ws": ["chat.ws.impl", "chat.ws.impl._core", "chat.ws.websocket_manager"],
+                   "js": ["chat.util.jsonlib"]}
+    assert defining_modules([WS], tmp_path, False, {"ws": "chat.elsewhere"})["ws"][0] == \
+        "chat.elsewhere"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import SsotConfig
+from .defining import defining_modules
 from .cache import (CACHE_VERSION, cache_key, load_cache, racy_threshold, save_cache,
                     untrust_racy)
 from .files import Excluder, area_of, roots
@@ -97,17 +98,24 @@ class ScanResult:
 
 def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
-         progress: Callable[[int, int], None] | None = None) -> ScanResult:
-    """Scan the project at ``root`` for references to the contracts' paths."""
+         progress: Callable[[int, int], None] | None = None,
+         defined_in: dict[str, str] | None = None) -> ScanResult:
+    """Scan the project at ``root`` for references to the contracts' paths.
+
+    ``defined_in``: per contract, the canonical object's ``__module__`` when the probes
+    know it (no second definition is reported there).
+    """
     t0 = time.perf_counter()
     started_ns = time.time_ns()
-    matcher = Matcher(settings.contracts)
     result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
     if not settings.contracts:
         return result
     excluder = Excluder(settings.exclude)
     top = roots(root, settings.paths)
     src_layout = (root / "src").is_dir()
+    matcher = Matcher(settings.contracts,
+                      defining=defining_modules(settings.contracts, root, src_layout,
+                                                defined_in))
     fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
     known, dirs_blob, loose, results_blob = load_cache(cache_path, fingerprint)
     own_dir = None  # the cache's folder, when the walk could reach it
