@@ -6,7 +6,6 @@ Pure core: no pytest import.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -87,7 +86,7 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
 def violation_dicts(scan: "ScanResult", held: "Held | None" = None) -> list[dict[str, Any]]:
     """Each violation as the report shows it: with its ``fingerprint`` and, when a baseline
     exists, ``"baseline": "new" | "unchanged"`` (SPEC 6, 7)."""
-    out = [asdict(v) for v in scan.violations]
+    out = [v.to_dict() for v in scan.violations]
     if held is not None:
         for d, fp, state in zip(out, held.fingerprints, held.states):
             d["fingerprint"] = fp
@@ -101,8 +100,10 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
     by_area: dict[str, int] = {}
     for v in scan.violations:
         by_area[v.area] = by_area.get(v.area, 0) + 1
+    from ..scan import COMPLIANCE_KINDS
+
     canonical_total = sum(scan.canonical.values())
-    ref_total = sum(1 for v in scan.violations if v.kind != "definition")
+    ref_total = sum(1 for v in scan.violations if v.kind in COMPLIANCE_KINDS)
     return {
         "violations": violation_dicts(scan, held),
         "errors": list(scan.errors),
@@ -111,6 +112,7 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
             "violations": len(scan.violations),
             "files_with_violations": len({v.file for v in scan.violations}),
             "by_area": dict(sorted(by_area.items())),
+            "by_kind": scan.counts_by_kind(),
             "compliance": round(1.0 if canonical_total + ref_total == 0
                                 else canonical_total / (canonical_total + ref_total), 4),
             "errors": len(scan.errors),
@@ -186,11 +188,13 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
             per_file[v.file] = per_file.get(v.file, 0) + 1
         lines.append("       by area: " + ", ".join(f"{a} {n}" for a, n in
                                                      sorted(by_area.items())))
+        lines.append("       by kind: " + ", ".join(
+            f"{k} {n}" for k, n in scan.counts_by_kind(c.name).items()))
         top = sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0]))[:worst]
         lines.append("       worst files: " + ", ".join(f"{f} ({n})" for f, n in top))
         if verbose:
             for v in mine:
-                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}")
+                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}  [{v.kind}]")
     for e in scan.errors:
         lines.append(f"  FAIL {e['file']}: {e['message']}")
     return lines
