@@ -49,6 +49,13 @@ def _scan(args: argparse.Namespace) -> int:
     if isinstance(got, int):
         return got
     root, settings = got
+    from ._atomic import target_problem
+
+    for flag, target in (("--json", args.json), ("--sarif", args.sarif)):
+        problem = target_problem(Path(target)) if target else None
+        if problem is not None:  # before the scan, not a traceback after it
+            print(f"pytest-ssot scan: {flag}: {problem}", file=sys.stderr)
+            return 2
     try:
         progress = _progress if sys.stderr.isatty() else None
         result = scan(settings, root, cache_path=_cache_path(root, settings),

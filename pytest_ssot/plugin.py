@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
 
-    for option in ("ssot_report", "golden_path_report"):
+    for option in ("ssot_report", "golden_path_report", "ssot_html"):
         _check_writable(config, option)
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
                   or config.getoption("ssot_update_baseline"))
@@ -88,22 +88,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _check_writable(config: pytest.Config, option: str) -> None:
-    """A report path that cannot be written is a usage error now, not a traceback later."""
-    import os
-
-    target = config.getoption(option)
+    """A path we will write at the end (a report) that cannot be written is a usage error
+    now, before the run, not a traceback that loses pytest's summary later (SPEC 12)."""
+    target = config.getoption(option, None)
     if not target or hasattr(config, "workerinput"):
         return
-    path = config.invocation_params.dir / target
-    flag = "--" + option.replace("_", "-")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise pytest.UsageError(f"{flag}: cannot create the folder {path.parent}: "
-                                f"{exc.strerror}") from None
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise pytest.UsageError(f"{flag}: cannot write {path}"
-                                + (" (it is a folder)" if path.is_dir() else ""))
+    from ._atomic import target_problem
+
+    problem = target_problem(config.invocation_params.dir / target)
+    if problem is not None:
+        raise pytest.UsageError(f"--{option.replace('_', '-')}: {problem}")
 
 
 def _may_have_table(config: pytest.Config) -> bool:

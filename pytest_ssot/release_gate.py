@@ -203,7 +203,11 @@ class GoldenPathPlugin:
         if target:
             from .report import write_json
 
-            write_json(self.config.invocation_params.dir / target, self.verdict.to_dict())
+            try:
+                write_json(self.config.invocation_params.dir / target, self.verdict.to_dict())
+            except OSError as exc:  # checked before the run; the disk can still fill up
+                self.verdict.passed = False
+                self.verdict.reasons.append(f"--golden-path-report not written: {exc}")
         if not self.verdict.passed and session.exitstatus in (
                 pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

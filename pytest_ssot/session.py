@@ -61,6 +61,8 @@ class SsotSessionPlugin:
                 raise _usage_error(ConfigError(
                     f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
                     "exist (paths are relative to the rootdir)"))
+        if settings.contracts and not hasattr(config, "workerinput"):
+            _check_baseline_path(config, root / settings.baseline)
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
@@ -224,7 +226,13 @@ class SsotSessionPlugin:
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
                                self.reference_checks() if scan else None)
-        write_json(path, doc)
+        try:
+            write_json(path, doc)
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._report_error = f"ssot report NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         self._report_path = path
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -245,9 +253,27 @@ class SsotSessionPlugin:
                 terminalreporter.line(line)
         if getattr(self, "_baseline_written", False):
             terminalreporter.line(f"baseline written: {self.baseline_path}")
+        if getattr(self, "_report_error", None):
+            terminalreporter.line(self._report_error, red=True)
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+
+
+def _check_baseline_path(config: pytest.Config, path: Path) -> None:
+    """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
+    silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
+    could not write."""
+    from ._atomic import resolve_target, target_problem
+
+    problem = None
+    if path.exists() and not resolve_target(path).is_file():
+        problem = target_problem(path)
+    elif config.getoption("ssot_update_baseline"):
+        problem = target_problem(path)
+    if problem is not None:
+        raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
+                                       f"{problem}"))
 
 
 class _XdistController:

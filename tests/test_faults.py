@@ -137,3 +137,125 @@ def test_gate_after_a_failure_with_x_sw_and_lf(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("--golden-path", "--lf")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--golden-path runs every @golden_path test; --lf*"])
+
+
+# --------------------------------------------------------------------------- writes
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_write_atomic_keeps_a_symlink_and_updates_its_target(tmp_path: Path) -> None:
+    from pytest_ssot._atomic import write_atomic
+
+    real = tmp_path / "reports" / "real.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_atomic(link, b"new")
+    assert link.is_symlink() and real.read_text() == "new"
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "reports" / "later.json")
+    write_atomic(dangling, b"x")
+    assert dangling.is_symlink() and (tmp_path / "reports" / "later.json").read_bytes() == b"x"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["later.json",
+                                                                        "real.json"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_write_atomic_new_files_honour_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    from pytest_ssot._atomic import write_atomic
+
+    old = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "new.json", b"{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == mode
+
+
+def test_write_atomic_keeps_an_existing_files_mode(tmp_path: Path, umask_022: None) -> None:
+    from pytest_ssot._atomic import write_atomic
+
+    path = tmp_path / "baseline.json"
+    path.write_text("{}")
+    for mode in (0o644, 0o640, 0o755):
+        path.chmod(mode)
+        write_atomic(path, b"[]")
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    from pytest_ssot._atomic import NotWritableTarget, target_problem, write_atomic
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    link = tmp_path / "to-fifo.json"
+    link.symlink_to(fifo)
+    for path, kind in ((fifo, "a FIFO"), (link, "a FIFO"), (tmp_path, "a folder"),
+                       (Path("/dev/null"), "a device")):
+        with pytest.raises(NotWritableTarget):
+            write_atomic(path, b"x")
+        assert kind in (target_problem(path) or ""), path
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and Path("/dev/null").is_char_device()
+    assert "cannot create files in /proc" in (target_problem(Path("/proc/x")) or "")
+    assert target_problem(tmp_path / "new" / "report.json") is None
+    assert list(tmp_path.iterdir()) != [] and not any(
+        p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("option", ["--ssot-report", "--golden-path-report"])
+@pytest.mark.parametrize("target", ["/proc/x", "fifo.json", "adir", "/dev/null"])
+def test_unwritable_report_path_is_a_usage_error_before_the_run(
+        pytester: pytest.Pytester, option: str, target: str) -> None:
+    project(pytester)
+    os.mkfifo(pytester.path / "fifo.json")
+    (pytester.path / "adir").mkdir()
+    pytester.makepyfile(test_x="def test_x():\n    raise AssertionError('must not run')\n")
+    result = pytester.runpytest(f"{option}={target}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    no_traceback_of_ours(result)
+    assert f"{option}: " in result.stderr.str()
+    assert "must not run" not in result.stdout.str()
+
+
+def test_report_through_a_symlink_keeps_the_link(pytester: pytest.Pytester,
+                                                 umask_022: None) -> None:
+    project(pytester)
+    (pytester.path / "out").mkdir()
+    (pytester.path / "report.json").symlink_to(pytester.path / "out" / "report.json")
+    result = pytester.runpytest("--ssot-report=report.json")
+    assert result.ret == 1  # the legacy module still resolves, silently
+    assert (pytester.path / "report.json").is_symlink()
+    doc = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert doc["schema"] == "pytest-ssot/1"
+    assert stat.S_IMODE((pytester.path / "out" / "report.json").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_baseline_that_is_not_a_file_is_a_usage_error(pytester: pytest.Pytester,
+                                                      kind: str) -> None:
+    """Read as "no baseline, no limit" it would be a silent pass."""
+    project(pytester)
+    base = pytester.path / ".ssot-baseline.json"
+    base.mkdir() if kind == "folder" else os.mkfifo(base)
+    for args in ((), ("--ssot-update-baseline",)):
+        result = pytester.runpytest(*args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, args
+        no_traceback_of_ours(result)
+        result.stderr.fnmatch_lines([f"*key 'baseline': *.ssot-baseline.json is a "
+                                     f"{'folder' if kind == 'folder' else 'FIFO'}, not a "
+                                     "regular file*"])
+
+
+def test_scan_cli_refuses_an_unwritable_json_path(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    result = pytester.run(sys.executable, "-m", "pytest_ssot.cli", "scan", "--json", "/proc/x")
+    assert result.ret == 2
+    no_traceback_of_ours(result)
+    result.stderr.fnmatch_lines(["pytest-ssot scan: --json: cannot create files in /proc*"])
