@@ -259,3 +259,48 @@ def test_scan_cli_refuses_an_unwritable_json_path(pytester: pytest.Pytester) -> 
     assert result.ret == 2
     no_traceback_of_ours(result)
     result.stderr.fnmatch_lines(["pytest-ssot scan: --json: cannot create files in /proc*"])
+
+
+# --------------------------------------------------------------------------- special files
+
+
+def _special_files(root: Path) -> None:
+    os.mkfifo(root / "pkg" / "fifo.py")
+    (root / "pkg" / "zero.py").symlink_to("/dev/zero")
+    from pytest_ssot.scan.files import MAX_FILE_BYTES
+
+    line = b"from pkg.old import Canon\n"
+    (root / "pkg" / "huge.py").write_bytes(line * (MAX_FILE_BYTES // len(line) + 1))
+
+
+def test_special_and_huge_files_are_scan_errors_not_hangs(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    _special_files(pytester.path)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
+    assert result.ret == 1
+    no_traceback_of_ours(result)
+    out = result.stdout.str()
+    assert "pkg/fifo.py: cannot be read: not a regular file (a FIFO): only regular files " \
+           "are scanned" in out
+    assert "pkg/zero.py: cannot be read: not a regular file (a device)" in out
+    assert "pkg/huge.py: cannot be read: larger than the scan's size limit of 4096 KiB" in out
+    cli = pytester.run(sys.executable, "-m", "pytest_ssot.cli", "scan", "--jobs", "2",
+                       timeout=120)
+    assert cli.ret == 1
+    no_traceback_of_ours(cli)
+    assert "pkg/fifo.py" in cli.stdout.str() + cli.stderr.str()
+
+
+def test_read_source_never_reads_past_the_limit(tmp_path: Path) -> None:
+    from pytest_ssot.scan.files import read_source
+
+    path = tmp_path / "m.py"
+    path.write_bytes(b"x" * 100)
+    assert read_source(str(path), limit=100) == b"x" * 100
+    path.write_bytes(b"x" * 101)
+    with pytest.raises(OSError, match=r"size limit of 0 KiB \(101 bytes\)"):
+        read_source(str(path), limit=99)
+    with pytest.raises(OSError, match=r"\(a device\)"):
+        read_source("/dev/zero")
+    with pytest.raises(FileNotFoundError):
+        read_source(str(tmp_path / "gone.py"))
