@@ -63,6 +63,10 @@ def _scan(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"pytest-ssot: {exc}", file=sys.stderr)
         return 2
+    if result.files_scanned == 0:  # never a silent pass
+        print("pytest-ssot scan: the scan read no Python file: point [tool.pytest-ssot] key "
+              "'paths' at the project's code, or narrow key 'exclude'", file=sys.stderr)
+        return 1
     for v in result.violations:
         print(f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}")
     checks = {c.name: check_references(c, result, None, True, settings.baseline)

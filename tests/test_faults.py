@@ -304,3 +304,71 @@ def test_read_source_never_reads_past_the_limit(tmp_path: Path) -> None:
         read_source("/dev/zero")
     with pytest.raises(FileNotFoundError):
         read_source(str(tmp_path / "gone.py"))
+
+
+# --------------------------------------------------------------------------- nonsense config
+
+CANONICAL_CONTRACT = '''
+[[tool.pytest-ssot.contracts]]
+name = "other"
+canonical = "pkg.other:Other"
+legacy = [{legacy}]
+'''
+
+CONFIG_MISTAKES = {
+    "probe_timeout nan": ("probe_timeout = nan", "", "key 'probe_timeout': expected a finite"),
+    "probe_timeout inf": ("probe_timeout = inf", "", "key 'probe_timeout': expected a finite"),
+    "probe_timeout 0": ("probe_timeout = 0", "", "key 'probe_timeout': expected a number > 0"),
+    "probe_timeout < 0": ("probe_timeout = -1", "", "key 'probe_timeout': expected a number >"),
+    "max_import_ms nan": ("", "max_import_ms = nan", "key 'max_import_ms': expected a finite"),
+    "max_import_ms -inf": ("", "max_import_ms = -inf", "key 'max_import_ms': expected a fin"),
+    "paths empty": ("paths = []", "", "key 'paths': expected at least one folder or file"),
+    "legacy = canonical's module": ("", 'factories = ["pkg.canon"]',
+                                    "key 'factories': 'pkg.canon' contains the canonical"),
+    "legacy = canonical's package": ("", "",
+                                     "key 'legacy': 'pkg' contains the canonical path"),
+    "another contract's canonical": ("", CANONICAL_CONTRACT.format(legacy='"pkg.canon:Canon"'),
+                                     "[contract 'other'] key 'legacy': 'pkg.canon:Canon' is "
+                                     "or contains the canonical path 'pkg.canon:Canon' of "
+                                     "contract 'canon'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_MISTAKES))
+def test_nonsense_configuration_is_a_usage_error(pytester: pytest.Pytester, case: str) -> None:
+    settings, extra, message = CONFIG_MISTAKES[case]
+    project(pytester, settings=settings, extra=extra)
+    if case == "legacy = canonical's package":
+        text = (pytester.path / "pyproject.toml").read_text()
+        pytester.makepyprojecttoml(text.replace('legacy = ["pkg.old"]', 'legacy = ["pkg"]'))
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    no_traceback_of_ours(result)
+    assert "pyproject.toml: [tool.pytest-ssot" in result.stderr.str()
+    assert message in result.stderr.str(), result.stderr.str()
+
+
+@pytest.mark.parametrize("count", ["true", "-1", "1.5", '"2"'])
+def test_nonsense_baseline_counts_are_a_usage_error(pytester: pytest.Pytester,
+                                                    count: str) -> None:
+    project(pytester)
+    (pytester.path / ".ssot-baseline.json").write_text(
+        '{"schema": "pytest-ssot-baseline/1", "contracts": {"canon": {"app_code.py": %s}}}'
+        % count)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    no_traceback_of_ours(result)
+    result.stderr.fnmatch_lines(["*.ssot-baseline.json: not a pytest-ssot baseline*"])
+
+
+def test_a_scan_that_reads_no_file_fails(pytester: pytest.Pytester) -> None:
+    """``exclude = ["*"]`` would otherwise pass --ssot-strict with compliance 1.000."""
+    project(pytester, settings='exclude = ["*"]')
+    result = pytester.runpytest("--ssot-strict", "-k", "scan or references")
+    assert result.ret == 1
+    no_traceback_of_ours(result)
+    result.stdout.fnmatch_lines(["*the static scan read no Python file*",
+                                 "*fix: point [[]tool.pytest-ssot[]] key 'paths'*"])
+    cli = pytester.run(sys.executable, "-m", "pytest_ssot.cli", "scan")
+    assert cli.ret == 1
+    cli.stderr.fnmatch_lines(["pytest-ssot scan: the scan read no Python file*"])

@@ -31,7 +31,7 @@ def load(path: Path) -> dict[str, dict[str, int]] | None:
                           "rewrite it with `pytest --ssot-update-baseline`") from None
     contracts = doc.get("contracts") if isinstance(doc, dict) else None
     ok = (isinstance(doc, dict) and doc.get("schema") == SCHEMA and isinstance(contracts, dict)
-          and all(isinstance(v, dict) and all(isinstance(k, str) and isinstance(n, int)
+          and all(isinstance(v, dict) and all(isinstance(k, str) and type(n) is int and n >= 0
                                               for k, n in v.items())
                   for v in contracts.values()))
     if not ok:
@@ -92,6 +92,11 @@ def check_references(contract: Contract, result: ScanResult,
 
 
 def check_scan_errors(result: ScanResult) -> Check:
+    if result.files_scanned == 0:  # contracts exist: "no violation" would be a lie
+        return Check("scan", "parse", None, False, "the scan read no file",
+                     "the static scan read no Python file, so every references check would "
+                     "pass without looking at anything.\nfix: point [tool.pytest-ssot] key "
+                     "'paths' at the project's code, or narrow key 'exclude'.")
     if not result.errors:
         return Check("scan", "parse", None, True,
                      f"{result.files_scanned} file(s) scanned, no errors")
