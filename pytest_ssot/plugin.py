@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
 
-    for option in ("ssot_report", "golden_path_report", "ssot_html"):
+    for option in ("ssot_report", "golden_path_report"):
         _check_writable(config, option)
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
                   or config.getoption("ssot_update_baseline"))

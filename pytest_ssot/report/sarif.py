@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__ as _version
 
@@ -14,6 +15,14 @@ RULES = {
     "definition": ("SSOT003", "second-implementation",
                    "A second module-level definition of a canonical SSOT name."),
 }
+
+
+def artifact_uri(file: str) -> str:
+    """A POSIX relative path as a relative URI reference: every byte outside RFC 3986's
+    unreserved set and ``/`` is percent-encoded (spaces, ``#``, ``%``, non-ASCII). A file
+    name that is not valid UTF-8 reaches us with its raw bytes as lone surrogates
+    (``surrogateescape``): those bytes are percent-encoded as they are on disk."""
+    return quote(file.encode("utf-8", "surrogateescape"), safe="/")
 
 
 def build_sarif(violations: list[dict[str, Any]], errors: list[dict[str, str]]) -> dict:
@@ -30,13 +39,15 @@ def build_sarif(violations: list[dict[str, Any]], errors: list[dict[str, str]]) 
             "ruleId": rid, "ruleIndex": index[v["role"]], "level": "error",
             "message": {"text": f"[{v['contract']}] {what}; use {v['fix']}"},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": v["file"], "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": {"uri": artifact_uri(v["file"]),
+                                     "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": v["line"]}}}],
             "properties": {"contract": v["contract"], "kind": v["kind"], "area": v["area"]},
         })
     notifications = [{"level": "error", "message": {"text": e["message"]},
                       "locations": [{"physicalLocation": {
-                          "artifactLocation": {"uri": e["file"], "uriBaseId": "%SRCROOT%"}}}]}
+                          "artifactLocation": {"uri": artifact_uri(e["file"]),
+                                           "uriBaseId": "%SRCROOT%"}}}]}
                      for e in errors]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "pytest-ssot", "version": _version,
