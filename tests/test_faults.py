@@ -372,3 +372,104 @@ def test_a_scan_that_reads_no_file_fails(pytester: pytest.Pytester) -> None:
     cli = pytester.run(sys.executable, "-m", "pytest_ssot.cli", "scan")
     assert cli.ret == 1
     cli.stderr.fnmatch_lines(["pytest-ssot scan: the scan read no Python file*"])
+
+
+# --------------------------------------------------------------------------- scan odds
+
+
+def _scan(root: Path, **kw):
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan import scan
+
+    return scan(load_config(root, with_entry_points=False), root,
+                cache_path=root / ".cache" / "scan.cache", **kw)
+
+
+def test_unlisted_folder_contributes_no_cached_violation(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root can list a chmod 000 folder, so the failure is injected where listing happens."""
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, "sub/user.py": "from pkg.old import Canon\n"})
+    assert {v.file for v in _scan(tmp_path).violations} == {"app_code.py", "sub/user.py"}
+    import pytest_ssot.scan.walk as walk
+
+    real = walk.listing
+
+    def listing(dirpath: str, dir_rel: str, *args):
+        if dir_rel == "sub":
+            raise PermissionError(13, "Permission denied")
+        return real(dirpath, dir_rel, *args)
+
+    monkeypatch.setattr(walk, "listing", listing)
+    os.utime(tmp_path / "sub", ns=(1, 1))  # changed since: the stored listing is stale
+    warm = _scan(tmp_path)
+    assert {v.file for v in warm.violations} == {"app_code.py"}
+    assert {"file": "sub", "message": "cannot be listed: Permission denied"} in warm.errors
+
+
+def test_a_scan_worker_that_dies_costs_nothing(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed worker's share is walked again in the parent: same answer, no traceback."""
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, **{f"d{i}/m.py": "import pkg.old\n" for i in range(6)}})
+    import pytest_ssot.scan.walk as walk
+
+    parent, real = os.getpid(), walk.Job.run
+
+    def run(self, units, tick=None):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, units, tick)
+
+    monkeypatch.setattr(walk.Job, "run", run)
+    result = _scan(tmp_path, jobs=3)
+    assert len(result.violations) == 7 and result.errors == []
+
+
+def test_non_utf8_file_names_in_json_and_sarif(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    (pytester.path / os.fsdecode(b"caf\xe9 #1.py")).write_bytes(b"import pkg.old\n")
+    result = pytester.runpytest("--ssot-report=r.sarif", "-k", "references")
+    no_traceback_of_ours(result)
+    sarif = json.loads((pytester.path / "r.sarif").read_bytes().decode("utf-8"))
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"]}
+    assert uris == {"app_code.py", "caf%E9%20%231.py"}
+    pytester.runpytest("--ssot-report=r.json", "-k", "references")
+    doc = json.loads((pytester.path / "r.json").read_bytes().decode("utf-8"))  # strict UTF-8
+    assert {v["file"] for v in doc["violations"]} == {"app_code.py", "caf\\xe9 #1.py"}
+
+
+# --------------------------------------------------------------------------- probes
+
+ODD_MODULES = {
+    "pkg/lazy.py": "def __getattr__(name):\n    raise ImportError(f'{name} was removed')\n",
+    "pkg/lazyrt.py": "def __getattr__(name):\n    raise RuntimeError(f'{name} exploded')\n",
+    "pkg/killer.py": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+    "pkg/grpkiller.py": "import os, signal\nos.killpg(0, signal.SIGKILL)\n",
+}
+
+
+def test_odd_legacy_modules_get_their_own_verdicts(pytester: pytest.Pytester) -> None:
+    """SPEC 3: ImportError from ``__getattr__`` -> absent, anything else -> broken; a
+    module that kills the probe server (or its whole process group) is broken alone."""
+    legacy = ["pkg.old", "pkg.lazy", "pkg.lazy:Canon", "pkg.lazyrt:Canon", "pkg.killer",
+              "pkg.grpkiller"]
+    project(pytester, files=ODD_MODULES)
+    text = (pytester.path / "pyproject.toml").read_text()
+    pytester.makepyprojecttoml(text.replace('legacy = ["pkg.old"]',
+                                            f"legacy = {json.dumps(legacy)}"))
+    result = pytester.runpytest("--ssot-report=r.json", "-p", "no:randomly")
+    no_traceback_of_ours(result)
+    doc = json.loads((pytester.path / "r.json").read_text())
+    (contract,) = doc["contracts"]
+    assert contract["canonical"]["verdict"] == "resolves"
+    got = {v["path"]: v["verdict"] for v in contract["legacy"]}
+    assert got == {"pkg.old": "resolves", "pkg.lazy": "resolves", "pkg.lazy:Canon": "absent",
+                   "pkg.lazyrt:Canon": "broken", "pkg.killer": "broken",
+                   "pkg.grpkiller": "broken"}
+    errors = {v["path"]: v["error"] for v in contract["legacy"]}
+    assert errors["pkg.killer"].startswith("the import killed the probe server")
+    assert errors["pkg.lazyrt:Canon"] == "RuntimeError: Canon exploded"
+    # passed: canonical, pkg.lazy:Canon, aliases, references, scan; the rest failed
+    result.assert_outcomes(passed=5, failed=5)
