@@ -473,3 +473,73 @@ def test_odd_legacy_modules_get_their_own_verdicts(pytester: pytest.Pytester) ->
     assert errors["pkg.lazyrt:Canon"] == "RuntimeError: Canon exploded"
     # passed: canonical, pkg.lazy:Canon, aliases, references, scan; the rest failed
     result.assert_outcomes(passed=5, failed=5)
+
+
+# --------------------------------------------------------------------------- interrupts
+
+
+def _processes_with(token: bytes) -> list[int]:
+    """Live processes whose environment holds ``token`` (ours inherit it; zombies have
+    an empty environment and do not count)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if token in fh.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _none_left(token: bytes) -> list[int]:
+    for _ in range(100):  # the probe server notices its parent's death within ~0.2 s
+        left = _processes_with(token)
+        if not left:
+            return []
+        time.sleep(0.1)
+    return left
+
+
+HANG = "open('started', 'w').close()\nimport time\ntime.sleep(100)\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGINT", "SIGTERM"])
+def test_interrupt_while_probing_stops_and_leaves_nothing(pytester: pytest.Pytester,
+                                                         how: str) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group, or to pytest alone) ends the run
+    with pytest's usual interrupted ending well before ``probe_timeout``; SIGTERM ends it
+    too; no probe server or probe child survives either."""
+    project(pytester, settings="probe_timeout = 100", files={"pkg/hang.py": HANG})
+    text = (pytester.path / "pyproject.toml").read_text()
+    pytester.makepyprojecttoml(text.replace('legacy = ["pkg.old"]',
+                                            'legacy = ["pkg.old", "pkg.hang"]'))
+    token = f"SSOT_FAULT_TOKEN={os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "SSOT_FAULT_TOKEN": token.partition("=")[2]}
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:randomly",
+                             "-p", "no:cacheprovider"], cwd=pytester.path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        for _ in range(1200):
+            if (pytester.path / "started").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()[0].decode()
+        if how == "SIGINT to the group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM if how == "SIGTERM" else signal.SIGINT)
+        out = proc.communicate(timeout=30)[0].decode()  # probe_timeout is 100 s
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if how == "SIGTERM":
+        assert proc.returncode == -signal.SIGTERM
+    else:
+        assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+        assert "KeyboardInterrupt" in out and "Traceback (most recent call last)" not in out
+    assert _none_left(token.encode()) == []
