@@ -543,3 +543,37 @@ def test_interrupt_while_probing_stops_and_leaves_nothing(pytester: pytest.Pytes
         assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
         assert "KeyboardInterrupt" in out and "Traceback (most recent call last)" not in out
     assert _none_left(token.encode()) == []
+
+
+def _live_children() -> list[int]:
+    me, found = str(os.getpid()), []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[1] == me and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_interrupt_during_a_parallel_scan_kills_its_workers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, **{f"d{i}/m.py": "import pkg.old\n" for i in range(6)}})
+    import pytest_ssot.scan.walk as walk
+
+    parent = os.getpid()
+
+    def run(self, units, tick=None):
+        if os.getpid() != parent:
+            time.sleep(100)  # a worker still busy when Ctrl-C arrives
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(walk.Job, "run", run)
+    before = set(_live_children())
+    with pytest.raises(KeyboardInterrupt):
+        _scan(tmp_path, jobs=3)
+    assert set(_live_children()) - before == set()
