@@ -577,3 +577,66 @@ def test_interrupt_during_a_parallel_scan_kills_its_workers(
     with pytest.raises(KeyboardInterrupt):
         _scan(tmp_path, jobs=3)
     assert set(_live_children()) - before == set()
+
+
+# --------------------------------------------------------------------------- cache, baseline
+
+
+@pytest.mark.parametrize("damage", ["garbage", "half-written", "fifo", "stamp fifo"])
+def test_a_damaged_scan_cache_is_ignored(tmp_path: Path, damage: str) -> None:
+    """A cache is only ever a speed-up: whatever is in its place, the answer is the same."""
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, PACKAGE)
+    cold = _scan(tmp_path)
+    cache = tmp_path / ".cache" / "scan.cache"
+    if damage == "garbage":
+        cache.write_bytes(b"\x00not marshal at all" * 10)
+    elif damage == "half-written":
+        cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
+    elif damage == "fifo":
+        cache.unlink()
+        os.mkfifo(cache)
+    else:
+        stamp = cache.with_name("scan.stamp")
+        stamp.unlink(missing_ok=True)
+        os.mkfifo(stamp)
+    warm = _scan(tmp_path)
+    assert (warm.violations, warm.errors, warm.canonical) == (
+        cold.violations, cold.errors, cold.canonical)
+
+
+def test_concurrent_scans_share_a_cache(pytester: pytest.Pytester) -> None:
+    project(pytester, files={f"d{i}/m{j}.py": "import pkg.old\n" if j == 0 else "X = 1\n"
+                             for i in range(20) for j in range(5)})
+    cmd = [sys.executable, "-m", "pytest_ssot.cli", "scan"]
+    runs = [subprocess.Popen(cmd, cwd=pytester.path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE) for _ in range(3)]
+    outs = [(p.communicate(timeout=120), p.returncode) for p in runs]
+    again = subprocess.run(cmd, cwd=pytester.path, capture_output=True, timeout=120)
+    violations = {line for line in again.stdout.decode().splitlines() if ": [canon] " in line}
+    assert len(violations) == 21
+    for (out, err), code in outs:
+        assert code == 1 and b"Traceback" not in err, err.decode()
+        assert {ln for ln in out.decode().splitlines() if ": [canon] " in ln} == violations
+    assert not [p for p in (pytester.path / ".pytest_cache").rglob("*.tmp")]
+
+
+def test_a_half_written_baseline_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    (pytester.path / ".ssot-baseline.json").write_text('{"schema": "pytest-ssot-basel')
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    no_traceback_of_ours(result)
+    result.stderr.fnmatch_lines(["*.ssot-baseline.json: the baseline file is not valid JSON*"
+                                 "rewrite it with*"])
+
+
+def test_an_xdist_worker_dying_is_a_failure_not_a_crash(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    pytester.makepyfile(test_die="import os\n\ndef test_dies():\n    os._exit(1)\n\n"
+                                 "def test_fine():\n    pass\n")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:randomly", "--ssot-report=r.json")
+    assert result.ret == 1
+    no_traceback_of_ours(result)
+    result.stdout.fnmatch_lines(["*test_die.py::test_dies*"])
+    assert json.loads((pytester.path / "r.json").read_text())["schema"] == "pytest-ssot/1"
