@@ -64,6 +64,8 @@ class SsotSessionPlugin:
                 raise _usage_error(ConfigError(
                     f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
                     "exist (paths are relative to the rootdir)"))
+        if settings.contracts and not hasattr(config, "workerinput"):
+            _check_baseline_path(config, root / settings.baseline)
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
@@ -78,8 +80,8 @@ class SsotSessionPlugin:
         ``pytest tests/test_one.py::test_x`` is someone iterating on one test: the contract
         checks stay out of it unless ``--ssot-strict`` is given.
         """
-        if not self.settings.contracts:
-            return False
+        if not self.settings.contracts or self.config.getoption("golden_path"):
+            return False  # the release gate runs only the user's @golden_path tests
         if self.config.getoption("ssot_strict"):
             return True
         from .plugin import collects_broadly
@@ -242,7 +244,13 @@ class SsotSessionPlugin:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
                                self.reference_checks() if scan else None, held,
                                self.readiness() if scan else None)
-        write_json(path, doc)
+        try:
+            write_json(path, doc)
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._report_error = f"ssot report NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         self._report_path = path
 
     def _github_step_summary(self) -> None:
@@ -287,12 +295,30 @@ class SsotSessionPlugin:
             terminalreporter.line(f"baseline written: {self.baseline_path}")
             for line in self._baseline_changes:
                 terminalreporter.line(line)
+        if getattr(self, "_report_error", None):
+            terminalreporter.line(self._report_error, red=True)
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
         problem = getattr(self, "_summary_problem", None)
         if problem:
             terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)
+
+
+def _check_baseline_path(config: pytest.Config, path: Path) -> None:
+    """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
+    silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
+    could not write."""
+    from ._atomic import resolve_target, target_problem
+
+    problem = None
+    if path.exists() and not resolve_target(path).is_file():
+        problem = target_problem(path)
+    elif config.getoption("ssot_update_baseline"):
+        problem = target_problem(path)
+    if problem is not None:
+        raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
+                                       f"{problem}"))
 
 
 class _XdistController:

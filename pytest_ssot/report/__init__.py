@@ -125,8 +125,39 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
-    """Write atomically: a reader never sees half a report."""
-    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    """Write atomically: a reader never sees half a report.
+
+    Always valid UTF-8: a file name that is not valid UTF-8 reaches us with its raw bytes
+    as lone surrogates (``surrogateescape``), which JSON would carry as ``\\udcXX``
+    escapes that strict readers reject; such a byte is written as the four characters
+    ``\\xNN`` instead (``caf\\xe9.py``; the README says so).
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # rare: only then walk the document
+        text = json.dumps(_printable(document), indent=2, ensure_ascii=False) + "\n"
+        data = text.encode("utf-8", "backslashreplace")
+    write_atomic(path, data)
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with each lone surrogate of its strings as ``\\xNN`` (its raw byte)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                raw = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # not from a file name: say the code point
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+            return raw.decode("utf-8", "backslashreplace")
+        return value
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _shorten(text: str | None, width: int = 90) -> str:

@@ -307,6 +307,11 @@ def check_references(contract: Contract, result: ScanResult, held: Held, strict:
 
 
 def check_scan_errors(result: ScanResult) -> Check:
+    if result.files_scanned == 0:  # contracts exist: "no violation" would be a lie
+        return Check("scan", "parse", None, False, "the scan read no file",
+                     "the static scan read no Python file, so every references check would "
+                     "pass without looking at anything.\nfix: point [tool.pytest-ssot] key "
+                     "'paths' at the project's code, or narrow key 'exclude'.")
     if not result.errors:
         return Check("scan", "parse", None, True,
                      f"{result.files_scanned} file(s) scanned, no errors")
