@@ -608,7 +608,7 @@ def test_a_damaged_scan_cache_is_ignored(tmp_path: Path, damage: str) -> None:
 def test_concurrent_scans_share_a_cache(pytester: pytest.Pytester) -> None:
     project(pytester, files={f"d{i}/m{j}.py": "import pkg.old\n" if j == 0 else "X = 1\n"
                              for i in range(20) for j in range(5)})
-    cmd = [sys.executable, "-m", "pytest_ssot.cli", "scan"]
+    cmd = [sys.executable, "-m", "pytest_ssot.cli", "scan", "--strict"]  # no baseline: no limit
     runs = [subprocess.Popen(cmd, cwd=pytester.path, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE) for _ in range(3)]
     outs = [(p.communicate(timeout=120), p.returncode) for p in runs]
