@@ -79,7 +79,7 @@ class SsotSessionPlugin:
             return False
         if self.config.getoption("ssot_strict"):
             return True
-        from .plugin import collects_broadly
+        from .collection import collects_broadly
 
         return collects_broadly(self.config)
 
