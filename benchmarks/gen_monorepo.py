@@ -869,7 +869,8 @@ CORE_FILES: dict[str, list] = {
     "chat/app/websocket_core/websocket_manager_v2.py": ["class Experimental:", "    pass", ""],
     "chat/app/billing/manager.py": [
         '"""Billing manager (not the websocket one)."""', "", "",
-        "class BillingManager:", "    def __init__(self, account):", "        self.account = account",
+        "class BillingManager:", "    def __init__(self, account):",
+        "        self.account = account",
         "", "    def invoice(self):", "        return self.account", "", "",
         "def charge(account, amount):", "    return account, amount", ""],
     "chat/app/utils/jsonlib.py": [
