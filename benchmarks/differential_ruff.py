@@ -5,13 +5,14 @@
                                            [--work DIR]
 
 For each target (the running Python's stdlib, and installed packages: numpy, scipy, pip,
-SQLAlchemy, moto), the `*.py` files are copied into a fresh project folder
+SQLAlchemy, moto, botocore), the `*.py` files are copied into a fresh project folder
 (`benchmarks/_work/differential/<target>/`, top-level packages at its root, so module names
 are what Python imports), with a `pyproject.toml` declaring real moved paths as contracts
 (`numpy.core`, `distutils`, `imp`, `six`, `typing.Callable`, `sqlalchemy.ext.declarative`,
-scipy's private namespaces, ...) and a `ruff.toml` banning the same paths (TID251). ruff
-runs with `--no-cache --ignore-noqa --output-format json` and `exclude = []` (its default
-exclusions would skip `build/` and `dist/` folders that are code). TID251 checks imports
+scipy's private namespaces, `botocore.vendored.six`, ...) and a `ruff.toml` banning the
+same paths (TID251). ruff runs with `--no-cache --ignore-noqa --output-format json` and
+`exclude = []` (its default exclusions would skip `build/` and `dist/` folders that are
+code). TID251 checks imports
 and, through ruff's semantic model, attribute chains (`typing.Callable` after `import
 typing`, `np.core.numeric` after `import numpy as np`) with no extra setting; it never
 looks at strings, calls of imported names or definitions.
@@ -82,6 +83,9 @@ TARGETS: dict[str, dict] = {
         {"name": "declarative", "canonical": "sqlalchemy.orm:declarative_base",
          "legacy": ["sqlalchemy.ext.declarative"]}]},
     "moto": {"packages": ["moto"], "contracts": []},
+    "botocore": {"packages": ["botocore"], "contracts": [
+        {"name": "botocore-vendored", "canonical": "urllib3:PoolManager",
+         "legacy": ["botocore.vendored.six", "botocore.vendored.requests"]}]},
 }
 
 
