@@ -84,7 +84,7 @@ class SsotSessionPlugin:
             return False  # the release gate runs only the user's @golden_path tests
         if self.config.getoption("ssot_strict"):
             return True
-        from .plugin import collects_broadly
+        from .collection import collects_broadly
 
         return collects_broadly(self.config)
 

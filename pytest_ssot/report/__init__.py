@@ -225,7 +225,7 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
         lines.append("       worst files: " + ", ".join(f"{f} ({n})" for f, n in top))
         if verbose:
             for v in mine:
-                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}  [{v.kind}]")
+                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}")
     for e in scan.errors:
         lines.append(f"  FAIL {e['file']}: {e['message']}")
     return lines

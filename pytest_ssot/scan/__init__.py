@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 from ..config import SsotConfig
 from .defining import defining_modules
-from .cache import (CACHE_VERSION, cache_key, load_cache, racy_threshold, save_cache,
-                    untrust_racy)
+from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
 from .rules import Matcher
-from .walk import Job, Outcome, prune, run_parallel, units_of_work
+from .walk import Job, Outcome, run_parallel, units_of_work
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "KINDS", "COMPLIANCE_KINDS"]
 
@@ -147,23 +146,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.files_parsed = out.parsed
     result.files_from_cache = out.files - out.examined + out.reused
 
-    results = job.results
-    if out.dirs or out.loose or out.results:
-        # Only what was stat'ed anew can be racy: what is unchanged passed this test when
-        # it was stored, against an older threshold.
-        threshold = racy_threshold(cache_path, started_ns)
-        dirs = {**job.dirs, **{rel: untrust_racy(e, threshold) for rel, e in out.dirs.items()}}
-        loose = {**loose, **{rel: (size, -1 if mtime >= threshold else mtime)
-                             for rel, (size, mtime) in out.loose.items()}}
-        results = dict(results)
-        for rel, outcome in out.results.items():
-            if outcome[0] is not None or outcome[1] or outcome[2]:
-                results[rel] = outcome
-            else:
-                results.pop(rel, None)
-        if out.relisted and job.dirs:  # entries may have gone: keep what the tree still holds
-            dirs, loose, results = prune(job, top, dirs, loose, results)
-        save_cache(cache_path, fingerprint, dirs, loose, results)
+    results = reconcile(cache_path, fingerprint, started_ns, job, out, top)
 
     for rel, message in out.dir_errors:
         result.errors.append({"file": rel, "message": message})

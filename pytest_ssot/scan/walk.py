@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .cache import decode
-from .files import MAYBE, Excluder, listing, packages_kept
+from .files import Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
 
@@ -370,29 +370,3 @@ def _collect(job: Job, own: list, shares: list[list], workers: list[tuple[int, i
             continue
         total.merge(marshal.loads(bytes(buf[1:])))
     return total
-
-
-def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
-          results: dict) -> tuple[dict, dict, dict]:
-    """Drop what the configured paths no longer reach (deleted or newly excluded)."""
-    keep_dirs: dict = {}
-    keep_loose: dict = {}
-    present: set[str] = set()
-    stack = []
-    for _abspath, rel in top:
-        if rel in loose:
-            keep_loose[rel] = loose[rel]
-            present.add(rel)
-        else:
-            stack.append(rel)
-    while stack:
-        rel = stack.pop()
-        entry = dirs.get(rel)
-        if entry is None or rel in keep_dirs or job.skipped(rel):
-            continue
-        keep_dirs[rel] = entry
-        if entry[1]:
-            stack += [_join(rel, name.lstrip(MAYBE)) for name in entry[1].split("\0")]
-        if entry[2]:
-            present.update(_join(rel, name) for name in entry[2].split("\0"))
-    return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}
