@@ -42,7 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
-        help="write the scan's per-file violation counts to the baseline file (the ratchet)",
+        help="write the fingerprints of the current violations to the baseline file (the "
+             "ratchet) and print what was added and dropped",
     )
     group.addoption(
         "--ssot-isolation-examples", type=int, default=None, dest="ssot_isolation_examples",

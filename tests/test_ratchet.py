@@ -18,8 +18,8 @@ from helpers import write_tree
 from pytest_ssot.config import ConfigError
 from pytest_ssot.report.github import annotations, escape_data, escape_property, step_summary
 from pytest_ssot.scan import ScanResult, Violation
-from pytest_ssot.scan.baseline import (Baseline, build, fingerprints, hold, load, render,
-                                       update)
+from pytest_ssot.scan.baseline import (Baseline, build, check_references, fingerprints, hold,
+                                       load, render, update)
 
 PYPROJECT = """
 [tool.pytest-ssot]
@@ -144,6 +144,22 @@ def test_schema_1_is_held_as_counts(tmp_path: Path) -> None:
     held = hold(_result(_v(), _v(line=2, text="x"), _v(file="b.py")), baseline)
     assert held.states == ["new", "new", "unchanged"]
     assert held.fixed == {"ws": {"b.py": 1}}
+    check = check_references(_contract(), _result(_v(file="b.py")), hold(
+        _result(_v(file="b.py")), baseline), False, "b.json")
+    assert check.passed and check.summary.endswith(
+        "; 2 baseline entries fixed in 2 file(s): tighten it (pytest --ssot-update-baseline); "
+        "b.json is schema 1 (counts): rewrite it as fingerprints with "
+        "`pytest --ssot-update-baseline`")
+
+
+def test_update_lists_what_it_added_and_dropped_capped(tmp_path: Path) -> None:
+    many = _result(*(_v(line=i, text=f"import chat.ws.manager as m{i}") for i in range(60)))
+    lines = update(tmp_path / "b.json", many, [_contract()])
+    assert lines[0] == "baseline: 60 entries added, 0 dropped, 0 kept"
+    assert lines[1] == "  + [ws] a.py:0: import chat.ws.manager as m0"
+    assert lines[51:] == ["  ... and 10 more"]
+    lines = update(tmp_path / "b.json", _result(), [_contract()])
+    assert lines[0] == "baseline: 0 entries added, 60 dropped, 0 kept" and len(lines) == 52
 
 
 # --------------------------------------------------------------------------- merges
