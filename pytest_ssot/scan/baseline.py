@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..config import ConfigError, Contract
 from ..runtime import Check
@@ -328,8 +328,3 @@ def check_scan_errors(result: ScanResult) -> Check:
                  f"parsed, so their references are unknown:\n{listing}\n"
                  "fix: repair them, or list them in [tool.pytest-ssot] exclude.")
 
-
-def report_fields(held: Held) -> list[dict[str, Any]]:
-    """Per violation, what the JSON report adds: ``fingerprint`` and ``baseline``."""
-    return [{"fingerprint": fp, **({"baseline": s} if s is not None else {})}
-            for fp, s in zip(held.fingerprints, held.states)]
