@@ -89,8 +89,8 @@ def _gate_project(pytester: pytest.Pytester, tests: str, isolation: bool = False
     pytester.makepyfile(test_flow=tests)
 
 
-@pytest.mark.parametrize("mode", [[], ["-p", "no:xdist"], ["-x"], ["-m", "not slow"],
-                                  ["-k", "not nothing"]])
+@pytest.mark.parametrize("mode", [[], ["-p", "no:xdist", "-x"],
+                                  ["-m", "not slow", "-k", "not nothing"]])
 def test_gate_with_no_golden_test_fails(pytester: pytest.Pytester, mode: list[str]) -> None:
     """Contract items are generated: none of them is golden (SPEC 9)."""
     _gate_project(pytester, "def test_plain():\n    pass\n")
