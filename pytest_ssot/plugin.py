@@ -126,7 +126,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     ``-k``/``-m`` deselect), and register the ``@ssot_canonical`` runner only when a
     collected test uses the marker. Costs a dictionary look-up and one pass otherwise."""
     isolation = sys.modules.get("pytest_ssot.isolation")
-    if isolation is not None and isolation.REGISTRY and collects_broadly(config):
+    if (isolation is not None and isolation.REGISTRY and collects_broadly(config)
+            and not config.getoption("golden_path")):  # the gate runs @golden_path only
         from .isolation.items import build_items
 
         items.extend(build_items(session, isolation.REGISTRY))
