@@ -43,8 +43,8 @@ def target_problem(path: Path) -> str | None:
     target = resolve_target(path)
     try:
         st = target.stat()
-    except FileNotFoundError:
-        st = None
+    except (FileNotFoundError, NotADirectoryError):  # (a file where a folder should be:
+        st = None                                    # the folder step below says so)
     except OSError as exc:
         return f"cannot use {path}: {exc.strerror}"
     if st is not None and not stat.S_ISREG(st.st_mode):
@@ -53,6 +53,9 @@ def target_problem(path: Path) -> str | None:
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the folder {folder}: {exc.strerror or exc}"
+    try:
         fd, probe = _create_temp(folder, target.name)
     except OSError as exc:
         return f"cannot create files in {folder}: {exc.strerror or exc}"

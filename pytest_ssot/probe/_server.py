@@ -38,12 +38,6 @@ _DEPRECATION = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 # PYTEST_SSOT_PROBE_SPAWN=1 forces the no-fork path (tests; platforms without fork use it).
 _HAS_FORK = hasattr(os, "fork") and not os.environ.get("PYTEST_SSOT_PROBE_SPAWN")
 _TAIL = 600
-# The process that asked for the probes, and whether this server leads a process group of
-# its own (``run_tasks`` starts it with a new session). When the parent is gone (pytest
-# killed by SIGTERM or SIGKILL, no chance to clean up), the server kills its whole group:
-# no probe outlives the run (SPEC 12). Zygotes watch the server the same way.
-_PARENT = os.getppid()
-_OWN_GROUP = False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -535,6 +529,14 @@ def _pool(starters: list, limit: int, on_ready_timeout=None,
                 finish(child, timed_out=timeouts[child.fd])
     sel.close()
     return results
+
+
+# The process that asked for the probes, and whether this server leads a process group of
+# its own (``run_tasks`` starts it with a new session). When the parent is gone (pytest
+# killed by SIGTERM or SIGKILL, no chance to clean up), the server kills its whole group:
+# no probe outlives the run (SPEC 12). Zygotes watch the server the same way.
+_PARENT = os.getppid()
+_OWN_GROUP = False
 
 
 def _orphaned() -> None:
