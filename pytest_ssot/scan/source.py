@@ -163,10 +163,14 @@ class _Reader:
         self.relevant: set[str] = set()
         # (leftmost Name, [(attribute name, node reported)], statement line, _Text)
         self.chains: list[tuple[ast.Name, list[tuple[str, ast.AST]], int, _Text]] = []
-        # (called Name, Call, statement line, _Text)
-        self.calls: list[tuple[ast.Name, ast.Call, int, _Text]] = []
+        # (called Name, Call, statement line, _Text, the defs and classes around it)
+        self.calls: list[tuple[ast.Name, ast.Call, int, _Text, tuple[int, ...]]] = []
         # id(string annotation) -> the expression inside it
         self.inner: dict[int, ast.expr] = {}
+        # the defs and classes around the current statement, and those that hold a chain,
+        # a call or a global/nonlocal declaration: pass 2 walks only those
+        self.scopes: list[int] = []
+        self.needed: set[int] = set()
 
     # ------------------------------------------------------------------ statements
 
@@ -221,7 +225,12 @@ class _Reader:
                     self.expr(stmt.returns, first, True, text)  # type: ignore[attr-defined]
             for tp in getattr(stmt, "type_params", ()) or ():
                 self.expr(tp, first, True, text)
+            self.scopes.append(id(stmt))
             self.body(stmt.body, True, False)  # type: ignore[attr-defined]
+            self.scopes.pop()
+            return
+        if t is ast.Global or t is ast.Nonlocal:
+            self.needed.update(self.scopes)
             return
         if t is ast.AnnAssign:
             self.expr(stmt.target, line, False, text)  # type: ignore[attr-defined]
@@ -288,6 +297,7 @@ class _Reader:
                 if any(p.attr in self.words for p in parts):
                     parts.reverse()
                     self.chains.append((n, [(p.attr, p) for p in parts], line, text))  # type: ignore[misc]
+                    self.needed.update(self.scopes)
             else:
                 self.expr(n, line, ann, text)
             return
@@ -320,7 +330,7 @@ class _Reader:
         skip_first = False
         if name is not None:
             if type(func) is ast.Name:
-                self.calls.append((func, node, line, text))
+                self.calls.append((func, node, line, text, tuple(self.scopes)))
             if ((name in _LITERAL_ANY or (name in _LITERAL_BARE and type(func) is ast.Name))
                     and len(args) >= 2 and _is_str(args[1])
                     and args[1].value.isidentifier()):  # type: ignore[attr-defined]
@@ -335,6 +345,7 @@ class _Reader:
                     chain = [(p.attr, p) for p in parts] + [(args[1].value, node)]  # type: ignore[attr-defined]
                     if any(a in self.words for a, _ in chain):
                         self.chains.append((n, chain, line, text))  # type: ignore[arg-type]
+                        self.needed.update(self.scopes)
                     skip_first = True
             if name in _IMPORT_LIKE:
                 if args and _is_str(args[0]):
@@ -445,7 +456,12 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
         if always_resolve:
             tracked = wanted
         if tracked:
-            bindings = _Bindings(tracked, package, reader.inner)
+            needed = set(reader.needed)
+            for func, _call, _line, _text, scopes in reader.calls:
+                if func.id in tracked:
+                    needed.update(scopes)
+            bindings = _Bindings(tracked, package, reader.inner,
+                                 None if always_resolve else needed)
             bindings.run(tree)
             hits.extend(_resolve_chains(reader, bindings.seen, matcher))
     except RecursionError:
@@ -480,7 +496,7 @@ def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> 
                             hits.append(Hit(e, "attribute", text.line(node), line,
                                             text.text(node)))
                     break
-    for func, call, line, text in reader.calls:
+    for func, call, line, text, _scopes in reader.calls:
         done_calls: set[Entry] = set()
         for value in seen.get(id(func), ()):
             if isinstance(value, tuple) and value[1]:
@@ -518,9 +534,12 @@ class _Bindings:
     ``None`` for any other binding.
     """
 
-    def __init__(self, tracked: set[str], package: str | None, inner: dict[int, ast.expr]
-                 ) -> None:
+    def __init__(self, tracked: set[str], package: str | None, inner: dict[int, ast.expr],
+                 needed: set[int] | None) -> None:
+        """``needed``: the defs and classes to walk (those around a use that matters, or
+        declaring a name global or nonlocal); any other one binds only its own names."""
         self.tracked = tracked
+        self.needed = needed
         self.package = package
         self.inner = inner
         self.seen: dict[int, set] = {}
@@ -728,7 +747,8 @@ class _Bindings:
                 self.signature(stmt.args, state, scope)  # type: ignore[attr-defined]
                 if stmt.returns is not None:  # type: ignore[attr-defined]
                     self.expr(stmt.returns, state, scope)  # type: ignore[attr-defined]
-            self.pending.append((stmt, scope))
+            if self.needed is None or id(stmt) in self.needed:
+                self.pending.append((stmt, scope))
             self.bind(stmt.name, None, state, scope)  # type: ignore[attr-defined]
             return state
         if t is ast.Assign:
