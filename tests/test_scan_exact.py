@@ -257,9 +257,9 @@ PRAGMAS = ["", "  # ssot: ignore", "  # ssot: ignore[ws]", "  # ssot: ignore[oth
 # Self-contained snippets (each binds the names it uses; names are unique per snippet) with
 # their references: (role, path, kind, line offset, suppressed by a pragma on the first line).
 # The third item, when not None, is the answer inside a class body (comprehensions there
-# do not see the class's names).
+# do not see the class's names), or "not in a class" (drawn there, it goes in a function).
 Ref = tuple  # (role, path, kind, offset, first)
-FORMS: list[tuple[str, list[Ref], list[Ref] | None]] = [
+FORMS: list[tuple[str, list[Ref], list[Ref] | str | None]] = [
     ("from chat import ws as w1\nw1.WebSocketManager()", [(*A_WSM, "attribute", 1, False)],
      None),
     ("import chat.ws\nchat.ws.manager.Thing()", [(*M_MGR, "attribute", 1, False)], None),
@@ -306,7 +306,11 @@ FORMS: list[tuple[str, list[Ref], list[Ref] | None]] = [
     ("from chat.ws import websocket_manager as wm19\nwm19.WebSocketManager",
      [(*CANON, "attribute", 1, False)], None),
     ("from chat import ws as w20\nxs20 = [w20.WebSocketManager for _ in range(2)]",
-     [(*A_WSM, "attribute", 1, False)], []),
+     [(*A_WSM, "attribute", 1, False)], "not in a class"),  # another copy may bind w20
+    ("class K25:\n    from chat import ws as w25\n    xs25 = [w25.WebSocketManager for _ in y]",
+     [], None),
+    ("class K26:\n    from chat import ws as w26\n    xs26 = [x for x in w26.WebSocketManager]",
+     [(*A_WSM, "attribute", 2, False)], None),
     ("from chat import ws as w21\ncall21(\n    w21.WebSocketManager,\n)",
      [(*A_WSM, "attribute", 2, False)], None),
     ("import chat.ws as w22\nw22.create_manager(ctx)", [(*F_CREATE, "attribute", 1, False)],
@@ -327,6 +331,8 @@ def programs(draw):
     for _ in range(draw(st.integers(1, 12))):
         kind, code, refs = draw(st.sampled_from(pool))
         wrapper = draw(st.sampled_from(sorted(WRAPPERS)))
+        if wrapper == "class" and kind == "form" and refs[1] == "not in a class":
+            wrapper = "function"
         pragma = draw(st.sampled_from(PRAGMAS))
         template, module_scope = WRAPPERS[wrapper]
         if wrapper != "module":
@@ -341,7 +347,7 @@ def programs(draw):
         suppressed = pragma in ("  # ssot: ignore", "  # ssot: ignore[ws]")
         if kind == "form":
             form_refs, class_refs = refs
-            if wrapper == "class" and class_refs is not None:
+            if wrapper == "class" and isinstance(class_refs, list):
                 form_refs = class_refs
             for role, path, k, offset, on_first in form_refs:
                 if not (suppressed and on_first):
