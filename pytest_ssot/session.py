@@ -125,8 +125,14 @@ class SsotSessionPlugin:
                 self._scan = ScanResult.from_dict(json.loads(shipped))
             else:
                 try:
+                    # When the probes already ran, the canonical objects' ``__module__``
+                    # tells where they are defined (no second definition there).
+                    defined_in = {k: rt.canonical.defined_in
+                                  for k, rt in (self._runtimes or {}).items()
+                                  if rt.canonical.defined_in}
                     self._scan = scan(self.settings, self.config.rootpath,
-                                      cache_path=self._cache_path())
+                                      cache_path=self._cache_path(),
+                                      defined_in=defined_in or None)
                 except ConfigError as exc:
                     raise _usage_error(exc) from None
         return self._scan

@@ -127,17 +127,26 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
     """Write atomically: a reader never sees half a report.
 
+    A report with many violations is written compact: ``indent`` makes ``json`` use its
+    pure-Python encoder, which cost as much as a warm scan of a large tree.
+
     Always valid UTF-8: a file name that is not valid UTF-8 reaches us with its raw bytes
     as lone surrogates (``surrogateescape``), which JSON would carry as ``\\udcXX``
     escapes that strict readers reject; such a byte is written as the four characters
     ``\\xNN`` instead (``caf\\xe9.py``; the README says so).
     """
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    compact = len(document.get("violations", ())) > 500
+
+    def dump(doc: Any) -> str:
+        if compact:
+            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    text = dump(document)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # rare: only then walk the document
-        text = json.dumps(_printable(document), indent=2, ensure_ascii=False) + "\n"
-        data = text.encode("utf-8", "backslashreplace")
+        data = dump(_printable(document)).encode("utf-8", "backslashreplace")
     write_atomic(path, data)
 
 
