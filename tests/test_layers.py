@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
-CORE = ["paths.py", "config.py", "runtime.py", "_atomic.py", "probe", "report", "scan"]
+CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "probe", "report",
+        "scan"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 
@@ -79,3 +80,22 @@ def test_importing_the_isolation_spec_api_does_not_import_hypothesis() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py") if p.name != "plugin.py"),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_imports_the_plugin_module(path: Path) -> None:
+    """``plugin`` is pytest's entry point: it imports the rest lazily, and nothing imports
+    it back (``session`` and ``plugin`` share ``collection`` instead)."""
+    bad = {m for m in _imports(path)
+           if m in (".plugin", "..plugin", "pytest_ssot.plugin")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_items_reach_the_session_only_for_type_checking() -> None:
+    tree = ast.parse((PACKAGE / "items.py").read_text(encoding="utf-8"))
+    runtime = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            runtime.add(node.module)
+    assert "session" not in runtime
