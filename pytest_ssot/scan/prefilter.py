@@ -140,6 +140,8 @@ class _FileWords:
             return True
         if token[2] == b"#" or b"b" in token[2]:
             return False
+        if b"\\" in self.data[token[0]:token[1]]:
+            return True  # an escape or a continuation may leave only a dotted path
         return self._annotation_like(token[0])
 
     def aliases(self, parent: bytes) -> set[bytes]:
