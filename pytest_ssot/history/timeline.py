@@ -1,0 +1,310 @@
+"""The migration over time (SPEC 11, ``pytest-ssot history``). Pure core: no pytest.
+
+Each sampled commit is scanned from git's objects, never checked out: its trees are read
+through one ``git cat-file --batch`` process (``git.Repo``), the files the scan would read
+are chosen by the working tree's configuration (paths, exclusions, shims, as the scan
+chooses them), and every file content (blob) is analysed once whatever number of commits
+hold it, with the result cached by blob id next to the scan cache. So a history costs
+about one cold scan plus the contents that changed between the sampled commits.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import SsotConfig
+from ..scan import ScanResult, Violation
+from ..scan.files import Excluder, area_of, module_name, roots
+from ..scan.rules import Matcher
+from .blobs import BlobCache, analyze_blob, job_for, needs_parse
+from .git import Commit, GitError, Repo
+
+__all__ = ["HISTORY_SCHEMA", "DEFAULT_MAX_COMMITS", "GitError", "Commit", "Point", "History",
+           "history", "sample"]
+
+HISTORY_SCHEMA = "pytest-ssot-history/1"
+DEFAULT_MAX_COMMITS = 50
+
+_TREE = b"40000"
+_FILE_MODES = (b"100644", b"100755")  # symlinks (120000) and submodules (160000) are not read
+
+
+@dataclass
+class Point:
+    """One commit and the scan of its tree."""
+
+    commit: Commit
+    result: ScanResult
+
+
+@dataclass
+class History:
+    points: list[Point]  # oldest first
+    contracts: list[str]
+    commits_in_range: int = 0
+    blobs: int = 0  # distinct file contents the sampled commits hold
+    analysed: int = 0  # of which read and analysed in this run (the rest: from the cache)
+    parsed: int = 0
+    seconds: float = 0.0
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def counts(self, contract: str) -> list[int]:
+        return [sum(1 for v in p.result.violations if v.contract == contract)
+                for p in self.points]
+
+    def largest_rise(self, contract: str) -> int | None:
+        """Index of the point whose violations rose most over the point before it (the
+        regression to look at); ``None`` when they never rose."""
+        counts = self.counts(contract)
+        best, best_rise = None, 0
+        for i in range(1, len(counts)):
+            rise = counts[i] - counts[i - 1]
+            if rise > best_rise:
+                best, best_rise = i, rise
+        return best
+
+    def contract_summary(self, point: Point, contract: str) -> dict[str, Any]:
+        by_area: dict[str, int] = {}
+        n = 0
+        for v in point.result.violations:
+            if v.contract == contract:
+                n += 1
+                by_area[v.area] = by_area.get(v.area, 0) + 1
+        return {"violations": n, "canonical": point.result.canonical.get(contract, 0),
+                "compliance": round(point.result.compliance(contract), 4),
+                "by_area": dict(sorted(by_area.items()))}
+
+    def to_json(self) -> dict[str, Any]:
+        """SPEC 11's document, oldest commit first."""
+        return {"schema": HISTORY_SCHEMA, "commits": [
+            {"commit": p.commit.sha, "date": p.commit.date,
+             "contracts": {name: self.contract_summary(p, name) for name in self.contracts}}
+            for p in self.points]}
+
+    def table_lines(self) -> list[str]:
+        """The terminal table: date, commit, then per contract violations and compliance."""
+        head = ["date", "commit"]
+        rows: list[list[str]] = []
+        for name in self.contracts:
+            head += [f"{name} violations", "compliance"]
+        for i, p in enumerate(self.points):
+            row = [p.commit.date[:10], p.commit.sha[:9]]
+            for name in self.contracts:
+                s = self.contract_summary(p, name)
+                delta = ""
+                if i:
+                    before = self.contract_summary(self.points[i - 1], name)["violations"]
+                    if s["violations"] != before:
+                        delta = f" ({s['violations'] - before:+d})"
+                row += [f"{s['violations']}{delta}", f"{100 * s['compliance']:.1f}%"]
+            rows.append(row)
+        widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
+        right = [k >= 2 for k in range(len(head))]
+
+        def fmt(r: list[str]) -> str:
+            return "  ".join(c.rjust(w) if right[k] else c.ljust(w)
+                             for k, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+        lines = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+        for name in self.contracts:
+            i = self.largest_rise(name)
+            if i is not None:
+                p, counts = self.points[i], self.counts(name)
+                lines.append(f"largest rise of {name}: +{counts[i] - counts[i - 1]} at "
+                             f"{p.commit.sha[:9]} ({p.commit.date[:10]}) {p.commit.subject}")
+        return lines
+
+
+def sample(commits: list[Commit], at_most: int) -> list[Commit]:
+    """At most ``at_most`` commits spread evenly over the list, always the newest (and the
+    oldest when two or more are kept)."""
+    n = len(commits)
+    if n <= at_most:
+        return list(commits)
+    if at_most == 1:
+        return [commits[-1]]
+    picked = sorted({round(i * (n - 1) / (at_most - 1)) for i in range(at_most)})
+    return [commits[i] for i in picked]
+
+
+class _Trees:
+    """The files the scan would read in one commit's tree, with subtrees memoised by id:
+    a folder that did not change between two commits is read and filtered once."""
+
+    def __init__(self, repo: Repo, settings: SsotConfig, root: Path, matcher: Matcher) -> None:
+        self.repo = repo
+        self.excluder = Excluder(settings.exclude)
+        self.tops = [rel for _abs, rel in roots(root, settings.paths)]
+        self.matcher = matcher
+        self.jobs = {layout: job_for(matcher, self.excluder, layout) for layout in (False, True)}
+        self._entries: dict[str, list[tuple[bytes, str, str]]] = {}
+        self._walked: dict[tuple[str, str, bool], list[tuple[str, str]]] = {}
+
+    def entries(self, tree: str) -> list[tuple[bytes, str, str]]:
+        got = self._entries.get(tree)
+        if got is None:
+            got = self._entries[tree] = self.repo.tree_entries(tree)
+        return got
+
+    def _lookup(self, tree: str, rel: str) -> tuple[bytes, str] | None:
+        """``(mode, sha)`` of the entry at ``rel`` below ``tree`` (``rel`` "" is the tree)."""
+        mode, sha = _TREE, tree
+        for part in rel.split("/") if rel else ():
+            if mode != _TREE:
+                return None
+            for m, name, s in self.entries(sha):
+                if name == part:
+                    mode, sha = m, s
+                    break
+            else:
+                return None
+        return mode, sha
+
+    def files(self, commit: Commit) -> tuple[bool, list[tuple[str, str]]]:
+        """``(src layout, [(rootdir-relative path, blob id)])`` of one commit."""
+        top_tree = self.repo.commit_tree(commit.sha)
+        found = self._lookup(top_tree, self.repo.prefix)
+        if found is None or found[0] != _TREE:
+            return False, []  # the rootdir did not exist yet
+        rootdir_tree = found[1]
+        src = self._lookup(rootdir_tree, "src")
+        src_layout = src is not None and src[0] == _TREE
+        job = self.jobs[src_layout]
+        out: list[tuple[str, str]] = []
+        for top in self.tops:
+            if top and job.skipped(top):
+                continue
+            got = self._lookup(rootdir_tree, top)
+            if got is None:
+                continue
+            mode, sha = got
+            if mode == _TREE:
+                out += self._walk(sha, top, src_layout)
+            elif mode in _FILE_MODES and top.endswith(".py") and not self.excluder.excluded(
+                    top, top.rpartition("/")[2]):
+                out.append((top, sha))
+        return src_layout, out
+
+    def _walk(self, tree: str, dir_rel: str, src_layout: bool) -> list[tuple[str, str]]:
+        key = (tree, dir_rel, src_layout)
+        got = self._walked.get(key)
+        if got is not None:
+            return got
+        job = self.jobs[src_layout]
+        excluded = self.excluder.excluded
+        files_excludable = self.excluder.files
+        out: list[tuple[str, str]] = []
+        subdirs = []
+        for mode, name, sha in self.entries(tree):
+            rel = f"{dir_rel}/{name}" if dir_rel else name
+            if mode == _TREE:
+                if not excluded(rel, name) and not job.skipped(rel):
+                    subdirs.append((name, sha, rel))
+            elif (mode in _FILE_MODES and name.endswith(".py")
+                  and (not files_excludable or not excluded(rel, name))
+                  and rel not in job.shim_files):
+                out.append((rel, sha))
+        # the scan reports files in path order; git sorts trees slightly differently
+        for _name, sha, rel in sorted(subdirs):
+            out += self._walk(sha, rel, src_layout)
+        self._walked[key] = out
+        return out
+
+
+def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
+            since: str | None = None, max_commits: int = DEFAULT_MAX_COMMITS,
+            cache_path: Path | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> History:
+    """Scan each sampled commit of ``rev_range`` (default: first-parent history of HEAD).
+
+    Raises ``GitError`` (not a repository, a bad range, no commit in it) and ``ConfigError``.
+    """
+    t0 = time.perf_counter()
+    matcher = Matcher(settings.contracts)
+    names = [c.name for c in settings.contracts]
+    with Repo(str(root)) as repo:
+        commits = repo.commits(rev_range, since)
+        if not commits:
+            what = f"the range {rev_range!r}" if rev_range else "the history of HEAD"
+            raise GitError(f"no commits in {what}" + (f" since {since}" if since else ""))
+        picked = sample(commits, max_commits)
+        trees = _Trees(repo, settings, root, matcher)
+        listed = []
+        for i, c in enumerate(picked):
+            listed.append(trees.files(c))
+            if progress:
+                progress("reading trees", i + 1, len(picked))
+        t_trees = time.perf_counter()
+
+        cache = BlobCache(cache_path, matcher)
+        entries = cache.entries
+        wanted: dict[str, set[tuple[str | None, bool]]] = {}
+        all_blobs: set[str] = set()
+        for src_layout, files in listed:
+            for rel, sha in files:
+                all_blobs.add(sha)
+                key = bytes.fromhex(sha)
+                cache.used.add(key)
+                if key in entries:
+                    entry = entries[key]
+                    if entry is None:
+                        continue
+                    modkey = module_name(rel, src_layout)
+                    if modkey in entry:
+                        continue
+                else:
+                    modkey = module_name(rel, src_layout)
+                wanted.setdefault(sha, set()).add(modkey)
+        parsed = 0
+        job = trees.jobs[False]  # the pre-filter and rules do not depend on the layout
+        for i, (sha, data) in enumerate(repo.read_many(sorted(wanted))):
+            key = bytes.fromhex(sha)
+            entry = entries.get(key)
+            if entry is None and key not in entries and not needs_parse(job, data):
+                entries[key] = None
+            else:
+                entry = entries[key] = dict(entry or {})
+                for modkey in wanted[sha]:
+                    entry[modkey] = analyze_blob(job, data, modkey[0], modkey[1])
+                    parsed += 1
+            cache.changed = True
+            if progress:
+                progress("analysing file versions", i + 1, len(wanted))
+        t_blobs = time.perf_counter()
+
+    points = [Point(c, _result(settings, names, src_layout, files, entries))
+              for c, (src_layout, files) in zip(picked, listed)]
+    cache.save()
+    t_end = time.perf_counter()
+    return History(points, names, commits_in_range=len(commits), blobs=len(all_blobs),
+                   analysed=len(wanted), parsed=parsed, seconds=t_end - t0,
+                   stats={"trees": t_trees - t0, "blobs": t_blobs - t_trees,
+                          "results": t_end - t_blobs})
+
+
+def _result(settings: SsotConfig, names: list[str], src_layout: bool,
+            files: list[tuple[str, str]], entries: dict) -> ScanResult:
+    """One commit's scan, as ``scan()`` builds it from per-file results."""
+    result = ScanResult(canonical={n: 0 for n in names})
+    result.files_scanned = len(files)
+    areas = settings.areas
+    for rel, sha in sorted(files):
+        entry = entries.get(bytes.fromhex(sha))
+        if entry is None:
+            continue
+        hits, error = entry[module_name(rel, src_layout)]
+        if error:
+            result.errors.append({"file": rel, "message": error})
+        if not hits:
+            continue
+        area = area_of(rel, areas)
+        for contract, role, path, fix, kind, line in hits:
+            if role == "canonical":
+                result.canonical[contract] = result.canonical.get(contract, 0) + 1
+                continue
+            result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
+                                               area))
+    return result
