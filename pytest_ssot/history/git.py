@@ -122,7 +122,7 @@ class Repo:
         return self._read_one(proc.stdout, name)
 
     def read_many(self, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        """``(name, content)`` for many objects, pipelined: a thread writes the requests
+        """``(type, content)`` of many objects, in order, pipelined: a thread writes the requests
         while this one reads the answers (a pipe holds only so much either way)."""
         proc = self._batch()
         assert proc.stdin is not None and proc.stdout is not None
@@ -140,18 +140,20 @@ class Repo:
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
+        answered = 0
         try:
             for name in names:
-                _kind, data = self._read_one(proc.stdout, name)
-                yield name, data
+                kind, data = self._read_one(proc.stdout, name)
+                answered += 1
+                yield kind, data
         finally:
+            if answered < len(names):  # stopped early: git may be blocked writing answers
+                proc.kill()
+                self.close()
             writer.join()
 
-    def tree_entries(self, tree: str) -> list[tuple[bytes, str, str]]:
-        """``(mode, name, sha)`` of one tree object (binary format: mode SP name NUL id)."""
-        kind, data = self.read(tree)
-        if kind != "tree":
-            raise GitError(f"git object {tree} is a {kind}, not a tree")
+    def parse_tree(self, data: bytes) -> list[tuple[bytes, str, bytes]]:
+        """``(mode, name, raw id)`` of one tree object (binary: mode SP name NUL id)."""
         entries = []
         pos, n = 0, len(data)
         width = self.hash_bytes
@@ -160,7 +162,7 @@ class Repo:
             nul = data.index(b"\0", space)
             mode = data[pos:space]
             name = data[space + 1:nul].decode("utf-8", "surrogateescape")
-            sha = data[nul + 1:nul + 1 + width].hex()
+            sha = data[nul + 1:nul + 1 + width]
             entries.append((mode, name, sha))
             pos = nul + 1 + width
         return entries
@@ -176,11 +178,14 @@ class Repo:
             self._hash_bytes = 32 if fmt == "sha256" else 20
         return self._hash_bytes
 
-    def commit_tree(self, sha: str) -> str:
-        kind, data = self.read(sha)
-        if kind != "commit" or not data.startswith(b"tree "):
-            raise GitError(f"git object {sha} is not a commit")
-        return data[5:data.index(b"\n")].decode()
+    def commit_trees(self, shas: list[str]) -> list[str]:
+        """The root tree of each commit."""
+        out = []
+        for sha, (kind, data) in zip(shas, self.read_many(shas)):
+            if kind != "commit" or not data.startswith(b"tree "):
+                raise GitError(f"git object {sha} is not a commit")
+            out.append(data[5:data.index(b"\n")].decode())
+        return out
 
     def close(self) -> None:
         proc, self._proc = self._proc, None

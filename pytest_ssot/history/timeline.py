@@ -132,7 +132,8 @@ def sample(commits: list[Commit], at_most: int) -> list[Commit]:
 
 class _Trees:
     """The files the scan would read in one commit's tree, with subtrees memoised by id:
-    a folder that did not change between two commits is read and filtered once."""
+    a folder that did not change between two commits is read and filtered once. Trees are
+    read level by level for all commits at once, so git answers in a stream."""
 
     def __init__(self, repo: Repo, settings: SsotConfig, root: Path, matcher: Matcher) -> None:
         self.repo = repo
@@ -140,22 +141,40 @@ class _Trees:
         self.tops = [rel for _abs, rel in roots(root, settings.paths)]
         self.matcher = matcher
         self.jobs = {layout: job_for(matcher, self.excluder, layout) for layout in (False, True)}
-        self._entries: dict[str, list[tuple[bytes, str, str]]] = {}
-        self._walked: dict[tuple[str, str, bool], list[tuple[str, str]]] = {}
+        self._entries: dict[bytes, list[tuple[bytes, str, bytes]]] = {}
+        self._walked: dict[tuple[bytes, str, bool], list[tuple[str, bytes]]] = {}
 
-    def entries(self, tree: str) -> list[tuple[bytes, str, str]]:
-        got = self._entries.get(tree)
-        if got is None:
-            got = self._entries[tree] = self.repo.tree_entries(tree)
-        return got
+    def _load(self, wanted: list[tuple[bytes, str]], recurse: bool = True) -> None:
+        """Read the trees ``(id, rootdir-relative path)`` and (``recurse``) every folder
+        below them that the scan could enter, breadth-first, one stream of requests per
+        level."""
+        excluded = self.excluder.excluded
+        while wanted:
+            todo: dict[bytes, str] = {}
+            for sha, rel in wanted:
+                if sha not in self._entries and sha not in todo:
+                    todo[sha] = rel
+            shas = list(todo)
+            for sha, (kind, data) in zip(shas, self.repo.read_many([s.hex() for s in shas])):
+                if kind != "tree":
+                    raise GitError(f"git object {sha.hex()} is a {kind}, not a tree")
+                self._entries[sha] = self.repo.parse_tree(data)
+            wanted = []
+            for sha, rel in todo.items() if recurse else ():
+                for mode, name, child in self._entries[sha]:
+                    sub = f"{rel}/{name}" if rel else name
+                    if mode == _TREE and not excluded(sub, name):
+                        wanted.append((child, sub))
 
-    def _lookup(self, tree: str, rel: str) -> tuple[bytes, str] | None:
-        """``(mode, sha)`` of the entry at ``rel`` below ``tree`` (``rel`` "" is the tree)."""
+    def _lookup(self, tree: bytes, rel: str) -> tuple[bytes, bytes] | None:
+        """``(mode, id)`` of the entry at ``rel`` below ``tree`` (``rel`` "" is the tree)."""
         mode, sha = _TREE, tree
         for part in rel.split("/") if rel else ():
             if mode != _TREE:
                 return None
-            for m, name, s in self.entries(sha):
+            if sha not in self._entries:
+                self._load([(sha, "")])
+            for m, name, s in self._entries[sha]:
                 if name == part:
                     mode, sha = m, s
                     break
@@ -163,21 +182,35 @@ class _Trees:
                 return None
         return mode, sha
 
-    def files(self, commit: Commit) -> tuple[bool, list[tuple[str, str]]]:
-        """``(src layout, [(rootdir-relative path, blob id)])`` of one commit."""
-        top_tree = self.repo.commit_tree(commit.sha)
-        found = self._lookup(top_tree, self.repo.prefix)
-        if found is None or found[0] != _TREE:
+    def files(self, commits: list[Commit]) -> list[tuple[bool, list[tuple[str, bytes]]]]:
+        """Per commit: ``(src layout, [(rootdir-relative path, blob id)])``."""
+        heads = [bytes.fromhex(t) for t in self.repo.commit_trees([c.sha for c in commits])]
+        self._load([(h, "") for h in heads], recurse=False)
+        prefix = self.repo.prefix
+        rootdirs: list[bytes | None] = []
+        for head in heads:
+            found = self._lookup(head, prefix)
+            rootdirs.append(found[1] if found is not None and found[0] == _TREE else None)
+        starts = []
+        for tree in rootdirs:
+            for top in self.tops if tree is not None else ():
+                got = self._lookup(tree, top)
+                if got is not None and got[0] == _TREE:
+                    starts.append((got[1], top))
+        self._load(starts)
+        return [self._files(tree) for tree in rootdirs]
+
+    def _files(self, rootdir: bytes | None) -> tuple[bool, list[tuple[str, bytes]]]:
+        if rootdir is None:
             return False, []  # the rootdir did not exist yet
-        rootdir_tree = found[1]
-        src = self._lookup(rootdir_tree, "src")
+        src = self._lookup(rootdir, "src")
         src_layout = src is not None and src[0] == _TREE
         job = self.jobs[src_layout]
-        out: list[tuple[str, str]] = []
+        out: list[tuple[str, bytes]] = []
         for top in self.tops:
             if top and job.skipped(top):
                 continue
-            got = self._lookup(rootdir_tree, top)
+            got = self._lookup(rootdir, top)
             if got is None:
                 continue
             mode, sha = got
@@ -188,7 +221,7 @@ class _Trees:
                 out.append((top, sha))
         return src_layout, out
 
-    def _walk(self, tree: str, dir_rel: str, src_layout: bool) -> list[tuple[str, str]]:
+    def _walk(self, tree: bytes, dir_rel: str, src_layout: bool) -> list[tuple[str, bytes]]:
         key = (tree, dir_rel, src_layout)
         got = self._walked.get(key)
         if got is not None:
@@ -196,20 +229,16 @@ class _Trees:
         job = self.jobs[src_layout]
         excluded = self.excluder.excluded
         files_excludable = self.excluder.files
-        out: list[tuple[str, str]] = []
-        subdirs = []
-        for mode, name, sha in self.entries(tree):
+        out: list[tuple[str, bytes]] = []
+        for mode, name, sha in self._entries[tree]:
             rel = f"{dir_rel}/{name}" if dir_rel else name
             if mode == _TREE:
                 if not excluded(rel, name) and not job.skipped(rel):
-                    subdirs.append((name, sha, rel))
+                    out += self._walk(sha, rel, src_layout)
             elif (mode in _FILE_MODES and name.endswith(".py")
                   and (not files_excludable or not excluded(rel, name))
                   and rel not in job.shim_files):
                 out.append((rel, sha))
-        # the scan reports files in path order; git sorts trees slightly differently
-        for _name, sha, rel in sorted(subdirs):
-            out += self._walk(sha, rel, src_layout)
         self._walked[key] = out
         return out
 
@@ -232,41 +261,35 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
             raise GitError(f"no commits in {what}" + (f" since {since}" if since else ""))
         picked = sample(commits, max_commits)
         trees = _Trees(repo, settings, root, matcher)
-        listed = []
-        for i, c in enumerate(picked):
-            listed.append(trees.files(c))
-            if progress:
-                progress("reading trees", i + 1, len(picked))
+        listed = trees.files(picked)
         t_trees = time.perf_counter()
 
+        # Every distinct (layout, path, content) once, however many commits hold it.
+        pairs: dict[bool, set[tuple[str, bytes]]] = {False: set(), True: set()}
+        for src_layout, files in listed:
+            pairs[src_layout].update(files)
         cache = BlobCache(cache_path, matcher)
         entries = cache.entries
-        wanted: dict[str, set[tuple[str | None, bool]]] = {}
-        all_blobs: set[str] = set()
-        for src_layout, files in listed:
-            for rel, sha in files:
-                all_blobs.add(sha)
-                key = bytes.fromhex(sha)
-                cache.used.add(key)
-                if key in entries:
-                    entry = entries[key]
-                    if entry is None:
-                        continue
-                    modkey = module_name(rel, src_layout)
-                    if modkey in entry:
-                        continue
-                else:
-                    modkey = module_name(rel, src_layout)
-                wanted.setdefault(sha, set()).add(modkey)
+        wanted: dict[bytes, set[tuple[str | None, bool]]] = {}
+        for src_layout, found in pairs.items():
+            for rel, sha in found:
+                cache.used.add(sha)
+                entry = entries.get(sha, False)
+                if entry is None:
+                    continue  # no reference, whatever its path
+                modkey = module_name(rel, src_layout)
+                if entry is False or modkey not in entry:
+                    wanted.setdefault(sha, set()).add(modkey)
         parsed = 0
-        job = trees.jobs[False]  # the pre-filter and rules do not depend on the layout
-        for i, (sha, data) in enumerate(repo.read_many(sorted(wanted))):
-            key = bytes.fromhex(sha)
-            entry = entries.get(key)
-            if entry is None and key not in entries and not needs_parse(job, data):
-                entries[key] = None
+        job = trees.jobs[False]  # the pre-filter and the rules do not depend on the layout
+        order = sorted(wanted)
+        for i, (sha, (_kind, data)) in enumerate(zip(order, repo.read_many(
+                [s.hex() for s in order]))):
+            entry = entries.get(sha, False)
+            if entry is False and not needs_parse(job, data):
+                entries[sha] = None
             else:
-                entry = entries[key] = dict(entry or {})
+                entry = entries[sha] = dict(entry or {})
                 for modkey in wanted[sha]:
                     entry[modkey] = analyze_blob(job, data, modkey[0], modkey[1])
                     parsed += 1
@@ -275,27 +298,28 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                 progress("analysing file versions", i + 1, len(wanted))
         t_blobs = time.perf_counter()
 
-    points = [Point(c, _result(settings, names, src_layout, files, entries))
+    # contents with references or errors: the only ones a commit's result needs to visit
+    dirty = {sha for sha, entry in entries.items()
+             if entry and any(hits or error for hits, error in entry.values())}
+    points = [Point(c, _result(settings, names, src_layout, files, entries, dirty))
               for c, (src_layout, files) in zip(picked, listed)]
     cache.save()
     t_end = time.perf_counter()
-    return History(points, names, commits_in_range=len(commits), blobs=len(all_blobs),
+    return History(points, names, commits_in_range=len(commits),
+                   blobs=len({sha for found in pairs.values() for _rel, sha in found}),
                    analysed=len(wanted), parsed=parsed, seconds=t_end - t0,
                    stats={"trees": t_trees - t0, "blobs": t_blobs - t_trees,
                           "results": t_end - t_blobs})
 
 
 def _result(settings: SsotConfig, names: list[str], src_layout: bool,
-            files: list[tuple[str, str]], entries: dict) -> ScanResult:
+            files: list[tuple[str, bytes]], entries: dict, dirty: set[bytes]) -> ScanResult:
     """One commit's scan, as ``scan()`` builds it from per-file results."""
     result = ScanResult(canonical={n: 0 for n in names})
     result.files_scanned = len(files)
     areas = settings.areas
-    for rel, sha in sorted(files):
-        entry = entries.get(bytes.fromhex(sha))
-        if entry is None:
-            continue
-        hits, error = entry[module_name(rel, src_layout)]
+    for rel, sha in sorted(f for f in files if f[1] in dirty):
+        hits, error = entries[sha][module_name(rel, src_layout)]
         if error:
             result.errors.append({"file": rel, "message": error})
         if not hits:
