@@ -143,6 +143,7 @@ class _Trees:
         self.jobs = {layout: job_for(matcher, self.excluder, layout) for layout in (False, True)}
         self._entries: dict[bytes, list[tuple[bytes, str, bytes]]] = {}
         self._walked: dict[tuple[bytes, str, bool], list[tuple[str, bytes]]] = {}
+        self._expanded: set[tuple[bytes, str]] = set()  # (tree, path) whose folders are read
 
     def _load(self, wanted: list[tuple[bytes, str]], recurse: bool = True) -> None:
         """Read the trees ``(id, rootdir-relative path)`` and (``recurse``) every folder
@@ -150,17 +151,17 @@ class _Trees:
         level."""
         excluded = self.excluder.excluded
         while wanted:
-            todo: dict[bytes, str] = {}
-            for sha, rel in wanted:
-                if sha not in self._entries and sha not in todo:
-                    todo[sha] = rel
-            shas = list(todo)
+            todo = [w for w in dict.fromkeys(wanted) if w not in self._expanded]
+            shas = list({sha: None for sha, _rel in todo if sha not in self._entries})
             for sha, (kind, data) in zip(shas, self.repo.read_many([s.hex() for s in shas])):
                 if kind != "tree":
                     raise GitError(f"git object {sha.hex()} is a {kind}, not a tree")
                 self._entries[sha] = self.repo.parse_tree(data)
             wanted = []
-            for sha, rel in todo.items() if recurse else ():
+            if not recurse:
+                break
+            for sha, rel in todo:
+                self._expanded.add((sha, rel))
                 for mode, name, child in self._entries[sha]:
                     sub = f"{rel}/{name}" if rel else name
                     if mode == _TREE and not excluded(sub, name):
@@ -230,6 +231,8 @@ class _Trees:
         excluded = self.excluder.excluded
         files_excludable = self.excluder.files
         out: list[tuple[str, bytes]] = []
+        if tree not in self._entries:  # not read ahead (a path the read-ahead excluded)
+            self._load([(tree, dir_rel)])
         for mode, name, sha in self._entries[tree]:
             rel = f"{dir_rel}/{name}" if dir_rel else name
             if mode == _TREE:
