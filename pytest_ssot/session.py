@@ -61,6 +61,13 @@ class SsotSessionPlugin:
                 raise _usage_error(ConfigError(
                     f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
                     "exist (paths are relative to the rootdir)"))
+        if config.getoption("ssot_html") and not hasattr(config, "workerinput"):
+            from .report.html import MissingDependency, check_dependencies
+
+            try:
+                check_dependencies()
+            except MissingDependency as exc:
+                raise pytest.UsageError(f"--ssot-html: {exc}") from None
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
@@ -203,9 +210,12 @@ class SsotSessionPlugin:
         self._baseline_written = True
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF)."""
+        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF) and
+        ``--ssot-html``."""
         if self.is_worker:
             return
+        if self.config.getoption("ssot_html"):
+            self._write_html()
         target = self.config.getoption("ssot_report")
         if not target:
             return
@@ -226,6 +236,26 @@ class SsotSessionPlugin:
                                self.reference_checks() if scan else None)
         write_json(path, doc)
         self._report_path = path
+
+    def _write_html(self) -> None:
+        from .report import build_report
+        from .report.html import session_page_data, write_page
+
+        scan = self.scan_result() if self.settings.contracts else None
+        doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
+                           self.reference_checks() if scan else None)
+        history = None
+        cache = getattr(self.config, "cache", None)
+        if cache is not None:  # the last `pytest-ssot history` keeps its series there
+            try:
+                history = json.loads((cache.mkdir("ssot") / "history.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                history = None
+            if not isinstance(history, dict) or not isinstance(history.get("commits"), list):
+                history = None
+        path = self.config.invocation_params.dir / self.config.getoption("ssot_html")
+        write_page(path, session_page_data(doc, history))
+        self._html_path = path
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.settings.contracts:
@@ -248,6 +278,9 @@ class SsotSessionPlugin:
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+        html = getattr(self, "_html_path", None)
+        if html is not None:
+            terminalreporter.line(f"ssot html: {html}")
 
 
 class _XdistController:

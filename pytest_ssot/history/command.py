@@ -12,8 +12,12 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import ConfigError, SsotConfig
+
+if TYPE_CHECKING:
+    from .timeline import History
 
 _RELATIVE_DATE = re.compile(r"^\d+ (second|minute|hour|day|week|month|year)s? ago$")
 
@@ -92,6 +96,7 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
     print(f"history: {sampled}, {found.blobs} file versions, {found.analysed} analysed "
           f"({found.parsed} parsed), {found.blobs - found.analysed} from cache, "
           f"{found.seconds:.2f} s")
+    _remember(found, cache_dir)
     try:
         if args.json:
             from ..report import write_json
@@ -106,3 +111,19 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
     except OSError as exc:
         return _error(f"cannot write {exc.filename}: {exc.strerror}")
     return 0
+
+
+def _remember(found: "History", cache_dir: Path) -> None:
+    """Keep the series in pytest's cache: ``pytest --ssot-html`` draws it with the session's
+    own result as the newest point."""
+    from .._atomic import write_atomic
+
+    doc = found.to_json()
+    for entry, point in zip(doc["commits"], found.points):
+        entry["subject"] = point.commit.subject
+    try:
+        import json
+
+        write_atomic(cache_dir / "history.json", json.dumps(doc).encode("utf-8"))
+    except OSError:
+        pass  # a read-only cache folder: the page then has no burndown
