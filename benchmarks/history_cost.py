@@ -33,7 +33,8 @@ CANONICAL = "from chat.app.websocket_core.websocket_manager import WebSocketMana
 REGRESSION = "from chat.app.websocket_core.manager import WebSocketManager"
 ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
-       "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+       # no user or system configuration (a missing file reads as empty)
+        "GIT_CONFIG_GLOBAL": "/nonexistent/ssot-gitconfig", "GIT_CONFIG_NOSYSTEM": "1"}
 
 
 def git(tree: Path, *args: str, day: int = 0) -> str:

@@ -37,7 +37,8 @@ factories = ["app.factory:make_thing"]
 
 _ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
-        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        # no user or system configuration (a missing file reads as empty)
+        "GIT_CONFIG_GLOBAL": "/nonexistent/ssot-gitconfig", "GIT_CONFIG_NOSYSTEM": "1"}
 
 
 class GitProject:
@@ -152,6 +153,23 @@ def test_history_equals_a_scan_of_each_checkout(scenario) -> None:
     assert again.analysed == 0
     assert [_answer(p.result) for p in again.points] == [_answer(p.result)
                                                          for p in found.points]
+
+
+def test_objects_read_by_two_git_processes_are_the_same(scenario) -> None:
+    from pytest_ssot.history.git import Repo
+
+    project, _shas, _root = scenario
+    names = [line.split()[0] for line in project.git("rev-list", "--objects", "--all")
+             .splitlines()]
+    with Repo(str(project.root)) as repo:
+        one = {n: (kind, data) for n, (kind, data) in zip(names, repo.read_many(names))}
+        two = {n: (kind, data) for n, kind, data in repo.read_spread(names, 2, at_least=0)}
+        assert two == one and len(one) == len(set(names)) > 20
+        # a consumer that stops early leaves no process or thread blocked
+        stream = repo.read_spread(names, 2, at_least=0)
+        next(stream)
+        stream.close()
+        assert repo.read(names[0]) == one[names[0]]
 
 
 def test_history_json_is_the_spec_schema(scenario) -> None:

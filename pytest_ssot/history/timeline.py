@@ -286,8 +286,8 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
         parsed = 0
         job = trees.jobs[False]  # the pre-filter and the rules do not depend on the layout
         order = sorted(wanted)
-        for i, (sha, (_kind, data)) in enumerate(zip(order, repo.read_many(
-                [s.hex() for s in order]))):
+        for i, (hex_sha, _kind, data) in enumerate(repo.read_spread([s.hex() for s in order])):
+            sha = bytes.fromhex(hex_sha)
             entry = entries.get(sha, False)
             if entry is False and not needs_parse(job, data):
                 entries[sha] = None
