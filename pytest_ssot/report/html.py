@@ -26,7 +26,7 @@ __all__ = ["MissingDependency", "check_dependencies", "page_data", "history_page
            "session_page_data", "render", "write_page"]
 
 _TEMPLATE = Path(__file__).with_name("templates") / "dashboard.html.j2"
-_WORST = 10
+_WORST = 8
 
 
 class MissingDependency(Exception):
