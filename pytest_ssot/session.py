@@ -224,12 +224,10 @@ class SsotSessionPlugin:
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
         if str(target).endswith(".sarif"):
-            from dataclasses import asdict
-
             from .report.sarif import build_sarif
 
             assert scan is not None or not self.settings.contracts
-            doc = build_sarif([asdict(v) for v in scan.violations] if scan else [],
+            doc = build_sarif([v.to_dict() for v in scan.violations] if scan else [],
                               scan.errors if scan else [])
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,

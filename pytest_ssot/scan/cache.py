@@ -15,7 +15,7 @@ from pathlib import Path
 from .._atomic import write_atomic
 from .rules import Matcher
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 # marshal of our own plain data: (fingerprint, files, marshal(dirs), loose, marshal(results)).
 # The two big parts stay bytes until a process needs them: forked workers decode their own
@@ -39,7 +39,8 @@ def cache_key(matcher: Matcher, excluder_key: tuple, units: list, src_layout: bo
     import json
 
     data = json.dumps([[c.to_dict() for c in matcher.contracts], list(excluder_key),
-                       [rel for _a, rel in units], src_layout], sort_keys=True)
+                       [rel for _a, rel in units], src_layout,
+                       {k: list(v) for k, v in matcher.defining.items()}], sort_keys=True)
     return f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}"  # compared whole: no hash needed
 
 
