@@ -123,6 +123,13 @@ COMMITS = [
     ("move the relative importer", {"app/sub/rel.py": None,
                                     "app/rel.py": "from .old import Thing\n"}),
     ("same content under a second name", {"app/routes/d.py": "from app.old import Thing\n"}),
+    ("the canonical moves to an implementation module; build/ becomes a package", {
+        "app/new.py": "from app._impl import Thing\n",
+        "app/_impl.py": "class Thing:\n    pass\n",  # not a second definition from now on
+        "app/other.py": "class Thing:\n    pass\n",  # a second definition
+        "build/__init__.py": "", "build/b.py": "import app.old\n",  # a package: scanned
+        "dist/d.py": "import app.old\n",  # a build folder: not scanned
+    }),
     ("finish", {"app/routes/c.py": "from app.new import Thing\n",
                 "tests/test_y.py": "from app.new import Thing\n"}),
 ]
@@ -218,15 +225,16 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
 
 def test_cli_table_and_json(scenario, cli, tmp_path: Path) -> None:
     project, shas, _root = scenario
-    out = cli(project.root, "--max-commits", "3", "--json", str(tmp_path / "h.json"))
+    out = cli(project.root, "--max-commits", "4", "--json", str(tmp_path / "h.json"))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["date", "commit", "c", "violations", "compliance"]
-    assert [ln.split()[1] for ln in lines[2:5]] == [shas[0][:9], shas[2][:9], shas[5][:9]]
+    picked = [shas[0], shas[2], shas[4], shas[6]]  # spread evenly, the newest kept
+    assert [ln.split()[1] for ln in lines[2:6]] == [sha[:9] for sha in picked]
     assert "largest rise of c: +" in out.stdout and "regression" in out.stdout
-    assert "3 of 6 commits" in out.stdout
+    assert "4 of 7 commits" in out.stdout
     doc = json.loads((tmp_path / "h.json").read_text())
-    assert [c["commit"] for c in doc["commits"]] == [shas[0], shas[2], shas[5]]
+    assert [c["commit"] for c in doc["commits"]] == picked
 
 
 @pytest.mark.parametrize("args, message", [
@@ -266,11 +274,14 @@ def test_a_rootdir_below_the_top_of_the_repository(tmp_path: Path) -> None:
 
 # Random histories: every commit applies a few edits from a small pool of paths and contents.
 _PATHS = ["app/m.py", "app/old.py", "app/__init__.py", "app/sub/__init__.py", "app/sub/m.py",
-          "m.py", "skipped/m.py", "src/app/m.py", "src/app/__init__.py", "tests/t.py"]
+          "m.py", "skipped/m.py", "src/app/m.py", "src/app/__init__.py", "tests/t.py",
+          "app/new.py", "build/__init__.py", "build/m.py"]
 _CONTENTS = [
     "import app.old\n", "from app.new import Thing\n", "from . import old\n",
     "from .old import Thing\n", "X = 'app.old'\n", "import app.old(\n", b"\xff\xfe = 1\n",
-    "class Thing:\n    pass\n", "from app import Thing\n", None,
+    "class Thing:\n    pass\n", "from app import Thing\n", "from app.m import Thing\n",
+    "getattr(app.old, 'Thing')\nimport app\n", "from app.factory import make_thing\nmake_thing()\n",
+    None,
 ]
 
 

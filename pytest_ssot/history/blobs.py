@@ -14,7 +14,7 @@ from pathlib import Path
 from .._atomic import write_atomic
 from ..scan import CACHE_VERSION
 from ..scan.rules import Matcher
-from ..scan.source import analyze, candidate_lines
+from ..scan.source import analyze
 from ..scan.walk import Job
 
 __all__ = ["analyze_blob", "BlobCache", "job_for"]
@@ -24,9 +24,10 @@ __all__ = ["analyze_blob", "BlobCache", "job_for"]
 _HISTORY_CACHE_VERSION = 1
 
 # A cached blob: None (the pre-filter proved it holds no reference, whatever its path), or
-# {(module, is_package): (hits, error)} (its references depend on its module name:
-# relative imports, second definitions).
-Flat = list  # [contract, role, path, fix, kind, line]
+# {(module, is_package, defining): (hits, error)}: its references depend on its module name
+# (relative imports, second definitions) and on where the commit defines the canonical
+# objects (``defining``: a key of ``scan.defining.defining_modules``' answer).
+Flat = list  # [contract, role, path, fix, kind, line, text]
 
 
 def job_for(matcher: Matcher, excluder: object, src_layout: bool) -> Job:
@@ -38,13 +39,12 @@ def needs_parse(job: Job, data: bytes) -> bool:
     return job.filt.needs_parse(data)
 
 
-def analyze_blob(job: Job, data: bytes, module: str | None, is_package: bool
+def analyze_blob(matcher: Matcher, data: bytes, module: str | None, is_package: bool
                  ) -> tuple[Flat, str | None]:
     """The references of one file content, flattened as the scan cache stores them."""
-    hits, error = analyze(data, job.filt.matcher, module, is_package,
-                          lines=candidate_lines(data, job.filt.words_re))
-    return ([[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line]
-             for h in hits], error)
+    hits, error = analyze(data, matcher, module, is_package)
+    return ([[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line,
+              h.text] for h in hits], error)
 
 
 class BlobCache:

@@ -10,6 +10,7 @@ about one cold scan plus the contents that changed between the sampled commits.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 from ..config import SsotConfig
 from ..scan import ScanResult, Violation
+from ..scan.defining import follow
 from ..scan.files import Excluder, area_of, module_name, roots
 from ..scan.rules import Matcher
 from .blobs import BlobCache, analyze_blob, job_for, needs_parse
@@ -144,12 +146,28 @@ class _Trees:
         self._entries: dict[bytes, list[tuple[bytes, str, bytes]]] = {}
         self._walked: dict[tuple[bytes, str, bool], list[tuple[str, bytes]]] = {}
         self._expanded: set[tuple[bytes, str]] = set()  # (tree, path) whose folders are read
+        self._blobs: dict[bytes, bytes] = {}  # the few files read to follow definitions
+
+    def _kept(self, rel: str, name: str, entries: list[tuple[bytes, str, bytes]] | None
+              ) -> bool | None:
+        """Does the scan enter this folder? ``None``: only if it is a package (a default
+        exclusion alone: ``build/`` holding ``__init__.py`` is code) and ``entries`` is not
+        known yet."""
+        if not self.excluder.excluded(rel, name):
+            return True
+        extra_only = getattr(self.excluder, "extra_only", None)
+        if extra_only is None or extra_only.excluded(rel, name):
+            return False
+        if entries is None:
+            return None
+        return any(n == "__init__.py" and m != _TREE for m, n, _s in entries)
 
     def _load(self, wanted: list[tuple[bytes, str]], recurse: bool = True) -> None:
         """Read the trees ``(id, rootdir-relative path)`` and (``recurse``) every folder
         below them that the scan could enter, breadth-first, one stream of requests per
-        level."""
-        excluded = self.excluder.excluded
+        level. A folder the scan enters only if it is a package is read, and entered when
+        it is one."""
+        maybe: set[tuple[bytes, str]] = set()
         while wanted:
             todo = [w for w in dict.fromkeys(wanted) if w not in self._expanded]
             shas = list({sha: None for sha, _rel in todo if sha not in self._entries})
@@ -161,10 +179,18 @@ class _Trees:
             if not recurse:
                 break
             for sha, rel in todo:
+                if (sha, rel) in maybe and not self._kept(rel, rel.rpartition("/")[2],
+                                                          self._entries[sha]):
+                    continue
                 self._expanded.add((sha, rel))
                 for mode, name, child in self._entries[sha]:
                     sub = f"{rel}/{name}" if rel else name
-                    if mode == _TREE and not excluded(sub, name):
+                    if mode != _TREE:
+                        continue
+                    kept = self._kept(sub, name, self._entries.get(child))
+                    if kept is None:
+                        maybe.add((child, sub))
+                    if kept is not False:
                         wanted.append((child, sub))
 
     def _lookup(self, tree: bytes, rel: str) -> tuple[bytes, bytes] | None:
@@ -199,6 +225,7 @@ class _Trees:
                 if got is not None and got[0] == _TREE:
                     starts.append((got[1], top))
         self._load(starts)
+        self.rootdirs = rootdirs
         return [self._files(tree) for tree in rootdirs]
 
     def _files(self, rootdir: bytes | None) -> tuple[bool, list[tuple[str, bytes]]]:
@@ -222,6 +249,36 @@ class _Trees:
                 out.append((top, sha))
         return src_layout, out
 
+    def _tree(self, tree: bytes, rel: str) -> list[tuple[bytes, str, bytes]]:
+        if tree not in self._entries:  # not read ahead (a folder the read-ahead left out)
+            self._load([(tree, rel)])
+        return self._entries[tree]
+
+    def defining(self, rootdir: bytes | None, src_layout: bool, contracts: list) -> dict:
+        """``scan.defining.defining_modules`` for one commit's tree: where it defines the
+        canonical objects (a definition there is not a second one)."""
+        if rootdir is None:
+            return {}
+
+        def read(module: str) -> tuple[bytes, bool] | None:
+            base = module.replace(".", "/")
+            for prefix in (("src/", "") if src_layout else ("",)):
+                for rel in (f"{prefix}{base}.py", f"{prefix}{base}/__init__.py"):
+                    got = self._lookup(rootdir, rel)
+                    if got is not None and got[0] in _FILE_MODES:
+                        data = self._blobs.get(got[1])
+                        if data is None:
+                            kind, data = self.repo.read(got[1].hex())
+                            self._blobs[got[1]] = data
+                        return data, rel.endswith("/__init__.py")
+            return None
+
+        out: dict[str, list[str]] = {}
+        for c in contracts:
+            if c.canonical.attr is not None:
+                out[c.name] = sorted(follow(c.canonical.module, c.canonical.attr, read))
+        return out
+
     def _walk(self, tree: bytes, dir_rel: str, src_layout: bool) -> list[tuple[str, bytes]]:
         key = (tree, dir_rel, src_layout)
         got = self._walked.get(key)
@@ -231,12 +288,13 @@ class _Trees:
         excluded = self.excluder.excluded
         files_excludable = self.excluder.files
         out: list[tuple[str, bytes]] = []
-        if tree not in self._entries:  # not read ahead (a path the read-ahead excluded)
-            self._load([(tree, dir_rel)])
-        for mode, name, sha in self._entries[tree]:
+        for mode, name, sha in self._tree(tree, dir_rel):
             rel = f"{dir_rel}/{name}" if dir_rel else name
             if mode == _TREE:
-                if not excluded(rel, name) and not job.skipped(rel):
+                if job.skipped(rel):
+                    continue
+                kept = not excluded(rel, name) or self._kept(rel, name, self._tree(sha, rel))
+                if kept:
                     out += self._walk(sha, rel, src_layout)
             elif (mode in _FILE_MODES and name.endswith(".py")
                   and (not files_excludable or not excluded(rel, name))
@@ -267,20 +325,31 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
         listed = trees.files(picked)
         t_trees = time.perf_counter()
 
-        # Every distinct (layout, path, content) once, however many commits hold it.
-        pairs: dict[bool, set[tuple[str, bytes]]] = {False: set(), True: set()}
-        for src_layout, files in listed:
-            pairs[src_layout].update(files)
+        # Where each commit defines the canonical objects decides which definitions are
+        # second ones: one matcher per distinct answer (most histories have one or two).
+        defkeys: list[str] = []
+        matchers: dict[str, Matcher] = {}
+        for tree, (src_layout, _files) in zip(trees.rootdirs, listed):
+            defining = trees.defining(tree, src_layout, list(settings.contracts))
+            key = json.dumps(defining, sort_keys=True)
+            if key not in matchers:
+                matchers[key] = Matcher(settings.contracts, defining=defining)
+            defkeys.append(key)
+
+        # Every distinct (layout, defining, path, content) once, however many commits hold it.
+        pairs: dict[tuple[bool, str], set[tuple[str, bytes]]] = {}
+        for key, (src_layout, files) in zip(defkeys, listed):
+            pairs.setdefault((src_layout, key), set()).update(files)
         cache = BlobCache(cache_path, matcher)
         entries = cache.entries
-        wanted: dict[bytes, set[tuple[str | None, bool]]] = {}
-        for src_layout, found in pairs.items():
+        wanted: dict[bytes, set[tuple[str | None, bool, str]]] = {}
+        for (src_layout, key), found in pairs.items():
             for rel, sha in found:
                 cache.used.add(sha)
                 entry = entries.get(sha, False)
                 if entry is None:
                     continue  # no reference, whatever its path
-                modkey = module_name(rel, src_layout)
+                modkey = (*module_name(rel, src_layout), key)
                 if entry is False or modkey not in entry:
                     wanted.setdefault(sha, set()).add(modkey)
         parsed = 0
@@ -294,7 +363,8 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
             else:
                 entry = entries[sha] = dict(entry or {})
                 for modkey in wanted[sha]:
-                    entry[modkey] = analyze_blob(job, data, modkey[0], modkey[1])
+                    entry[modkey] = analyze_blob(matchers[modkey[2]], data, modkey[0],
+                                                 modkey[1])
                     parsed += 1
             cache.changed = True
             if progress:
@@ -304,8 +374,8 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
     # contents with references or errors: the only ones a commit's result needs to visit
     dirty = {sha for sha, entry in entries.items()
              if entry and any(hits or error for hits, error in entry.values())}
-    points = [Point(c, _result(settings, names, src_layout, files, entries, dirty))
-              for c, (src_layout, files) in zip(picked, listed)]
+    points = [Point(c, _result(settings, names, src_layout, key, files, entries, dirty))
+              for c, key, (src_layout, files) in zip(picked, defkeys, listed)]
     cache.save()
     t_end = time.perf_counter()
     return History(points, names, commits_in_range=len(commits),
@@ -315,23 +385,23 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                           "results": t_end - t_blobs})
 
 
-def _result(settings: SsotConfig, names: list[str], src_layout: bool,
+def _result(settings: SsotConfig, names: list[str], src_layout: bool, defkey: str,
             files: list[tuple[str, bytes]], entries: dict, dirty: set[bytes]) -> ScanResult:
     """One commit's scan, as ``scan()`` builds it from per-file results."""
     result = ScanResult(canonical={n: 0 for n in names})
     result.files_scanned = len(files)
     areas = settings.areas
     for rel, sha in sorted(f for f in files if f[1] in dirty):
-        hits, error = entries[sha][module_name(rel, src_layout)]
+        hits, error = entries[sha][(*module_name(rel, src_layout), defkey)]
         if error:
             result.errors.append({"file": rel, "message": error})
         if not hits:
             continue
         area = area_of(rel, areas)
-        for contract, role, path, fix, kind, line in hits:
+        for contract, role, path, fix, kind, line, text in hits:
             if role == "canonical":
                 result.canonical[contract] = result.canonical.get(contract, 0) + 1
                 continue
             result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
-                                               area))
+                                               area, text))
     return result
