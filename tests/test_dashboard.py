@@ -28,7 +28,10 @@ REPORT = {
         "legacy": [
             {"path": "chat.ws.manager", "verdict": "warns", "warning": "deprecated",
              "error": None, "passed": True, "removable": False,
-             "blockers": [{"file": "chat/routes/ws.py", "line": 1, "kind": "import"}]},
+             "blockers": [{"kind": "reference", "contract": "ws-manager",
+                           "file": "chat/routes/ws.py", "line": 1, "path": "chat.ws.manager"},
+                          {"kind": "canonical-import",
+                           "path": "chat.ws.websocket_manager:WebSocketManager"}]},
             {"path": "chat.ws.unified", "verdict": "warns", "warning": "deprecated",
              "error": None, "passed": True, "removable": True, "blockers": []},
         ],
@@ -79,7 +82,8 @@ def test_page_shows_every_part_and_marks_the_largest_rise(tmp_path: Path) -> Non
     assert "feature on the old path" in html
     assert "largest rise +11" in html  # the chart's legend names the marked series
     assert "chat.ws.unified" in html.split('data-part="deletable"')[1]  # removable: true
-    assert "1 blocker(s)" in html and "chat/routes/ws.py:1 (import)" in html
+    assert ("1 reference(s) in 1 file(s): chat/routes/ws.py; the canonical "
+            "chat.ws.websocket_manager:WebSocketManager imports it") in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert "90.9%" in html  # compliance tile
     assert "RuntimeError: boom" in html
@@ -166,6 +170,8 @@ def test_ssot_html_option_writes_the_page(pytester: pytest.Pytester) -> None:
     assert 'data-part="verdicts"' in html and "app/routes/r.py" in html
     assert '<span class="verdict warns">warns</span>' in html  # runtime verdicts
     assert 'data-part="burndown"' in html and "this pytest run" in html
+    # deletion readiness from the report: app.old is still referenced
+    assert "<code>app.old</code>: 1 reference(s) in 1 file(s): app/routes/r.py" in html
 
 
 def test_ssot_html_without_the_plot_library_is_a_usage_error(

@@ -40,6 +40,8 @@ class Verdict:
     exports_canonical: bool | None = None
     import_ms: float | None = None
     warnings: tuple[tuple[str, str], ...] = field(default=())
+    # the watched module entries in sys.modules once this path resolved (or failed)
+    loaded: tuple[str, ...] = field(default=())
 
     @property
     def resolves(self) -> bool:
@@ -48,12 +50,14 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["warnings"] = [list(w) for w in self.warnings]
+        d["loaded"] = list(self.loaded)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Verdict":
         d = dict(d)
         d["warnings"] = tuple(tuple(w) for w in d.get("warnings", ()))
+        d["loaded"] = tuple(d.get("loaded") or ())
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     def describe(self) -> str:
@@ -91,11 +95,13 @@ def run_tasks(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: float,
 
 
 def probe_task(path: SsotPath, *, canonical: SsotPath | None = None,
-               categories: Iterable[SsotPath] = (), fresh: bool = False) -> dict:
+               categories: Iterable[SsotPath] = (), fresh: bool = False,
+               watch: Sequence[str] = ()) -> dict:
     """The server task that verdicts ``path``.
 
     ``fresh`` skips the shared parent-package process (used for the canonical path, whose
-    import time is reported).
+    import time is reported). ``watch``: modules to report in ``loaded`` when present in
+    ``sys.modules`` after the path resolved.
     """
     return {
         "kind": "probe", "module": path.module, "attr": path.attr,
@@ -103,6 +109,7 @@ def probe_task(path: SsotPath, *, canonical: SsotPath | None = None,
         "canonical": None if canonical is None else {"module": canonical.module,
                                                      "attr": canonical.attr},
         "preimport": "" if fresh else path.parent_package,
+        "watch": list(watch),
     }
 
 

@@ -166,6 +166,10 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
             res["verdict"], res["error"] = "broken", _fmt_exc(e)
             res["where"] = _last_frame(e)
 
+    # Which of the watched modules (declared shims) resolving this path loaded: taken
+    # before the identity check below imports the canonical (deletion readiness, SPEC 6).
+    res["loaded"] = [m for m in task.get("watch") or () if m in sys.modules]
+
     recorded = list(log)
     extra = task.get("categories") or []
     for w in recorded:

@@ -51,13 +51,24 @@ def _count(items: Sequence[Mapping[str, Any]], key: str) -> list[tuple[str, int]
     return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _blocker_text(b: Any) -> str:
-    if isinstance(b, Mapping):
-        if "file" in b:
-            return f"{b['file']}:{b.get('line', '?')}" + (f" ({b['kind']})" if b.get("kind")
-                                                          else "")
-        return ", ".join(f"{k}={v}" for k, v in b.items())
-    return str(b)
+def _why(blockers: Sequence[Any]) -> str:
+    """What keeps a legacy module alive, in a few words (the report's ``blockers``)."""
+    refs = [b for b in blockers if isinstance(b, Mapping) and b.get("kind") == "reference"]
+    parts = []
+    if refs:
+        files = sorted({str(b.get("file")) for b in refs})
+        parts.append(f"{len(refs)} reference(s) in {len(files)} file(s): "
+                     + ", ".join(files[:3]) + (", ..." if len(files) > 3 else ""))
+    for b in blockers:
+        if not isinstance(b, Mapping):
+            parts.append(str(b))
+        elif b.get("kind") == "canonical-import":
+            parts.append(f"the canonical {b.get('path')} imports it")
+        elif b.get("kind") == "resolves-through":
+            parts.append(f"{b.get('path')} resolves through it")
+        elif b.get("kind") != "reference":
+            parts.append(str(b.get("reason") or b.get("kind")))
+    return "; ".join(parts) or "blocked"
 
 
 def _series(history: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
@@ -116,13 +127,13 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
                              "references": per_path.get(e.get("path", ""), 0)})
                 if "removable" in e:
                     removable_known = True
-                    blockers = e.get("blockers") or []
+                    if probed and e.get("verdict") == "absent":
+                        continue  # already deleted
                     if e["removable"]:
                         deletable.append({"path": e.get("path", ""), "role": role})
                     else:
                         blocked.append({"path": e.get("path", ""), "role": role,
-                                        "count": len(blockers),
-                                        "first": [_blocker_text(b) for b in blockers[:3]]})
+                                        "why": _why(e.get("blockers") or [])})
         per_file: dict[str, int] = {}
         for v in mine:
             per_file[v.get("file", "")] = per_file.get(v.get("file", ""), 0) + 1
