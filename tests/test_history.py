@@ -225,16 +225,25 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
 
 def test_cli_table_and_json(scenario, cli, tmp_path: Path) -> None:
     project, shas, _root = scenario
-    out = cli(project.root, "--max-commits", "4", "--json", str(tmp_path / "h.json"))
+    out = cli(project.root, "--max-commits", "4", "--json", str(tmp_path / "h.json"),
+              "--html", str(tmp_path / "h.html"))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["date", "commit", "c", "violations", "compliance"]
     picked = [shas[0], shas[2], shas[4], shas[6]]  # spread evenly, the newest kept
     assert [ln.split()[1] for ln in lines[2:6]] == [sha[:9] for sha in picked]
-    assert "largest rise of c: +" in out.stdout and "regression" in out.stdout
+    # the rise lies between two sampled commits: the table says how to narrow it down
+    narrow = f"pytest-ssot history {shas[2][:9]} --max-commits 3"
+    assert "largest rise of c: +" in out.stdout and out.stdout.count(narrow) == 1
+    exact = cli(project.root, *narrow.split()[2:])
+    assert "largest rise of c: +" in exact.stdout
+    assert f"at {shas[2][:9]} (2026-01-04) regression: new feature" in exact.stdout
     assert "4 of 7 commits" in out.stdout
     doc = json.loads((tmp_path / "h.json").read_text())
     assert [c["commit"] for c in doc["commits"]] == picked
+    page = (tmp_path / "h.html").read_text("utf-8")
+    assert 'data-part="burndown"' in page and "not probed" in page
+    assert f"run\n      <code>{narrow}</code>" in page.split('data-part="regression"')[1]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -17,7 +17,7 @@ from ..scan.rules import Matcher
 from ..scan.source import analyze
 from ..scan.walk import Job
 
-__all__ = ["analyze_blob", "BlobCache", "job_for"]
+__all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for"]
 
 # Bump when what a cached entry means changes (not when the scan's rules change: the
 # scan's CACHE_VERSION is part of the fingerprint for that).
@@ -45,6 +45,59 @@ def analyze_blob(matcher: Matcher, data: bytes, module: str | None, is_package: 
     hits, error = analyze(data, matcher, module, is_package)
     return ([[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line,
               h.text] for h in hits], error)
+
+
+Work = list  # [(blob id, content, [(module, is_package, defining key)])]
+
+
+def _run(items: Work, matchers: dict[str, Matcher]) -> dict:
+    return {sha: {key: analyze_blob(matchers[key[2]], data, key[0], key[1]) for key in keys}
+            for sha, data, keys in items}
+
+
+def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
+    """``{blob id: {key: (hits, error)}}`` for the contents that need the parser, shared
+    by ``jobs`` processes (forked: the matchers and contents are inherited, results come
+    back as marshal data), as the scan shares a cold walk."""
+    import os
+
+    if jobs <= 1 or len(items) < 4 * jobs or not hasattr(os, "fork"):
+        return _run(items, matchers)
+    # the biggest contents first, dealt round-robin: shares of similar cost
+    items = sorted(items, key=lambda it: -len(it[1]))
+    shares = [items[k::jobs] for k in range(jobs)]
+    own = shares.pop()
+    workers = []
+    for part in shares:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # worker
+            code = 0
+            try:
+                os.close(r)
+                view = memoryview(marshal.dumps(_run(part, matchers)))
+                while view:
+                    view = view[os.write(w, view):]
+            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(w)
+        workers.append((pid, r))
+    out = _run(own, matchers)
+    for pid, r in workers:
+        chunks = []
+        while True:
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise RuntimeError(f"pytest-ssot history worker {pid} died (status {status})")
+        out.update(marshal.loads(b"".join(chunks)))
+    return out
 
 
 class BlobCache:

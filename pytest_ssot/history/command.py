@@ -119,8 +119,9 @@ def _remember(found: "History", cache_dir: Path) -> None:
     from .._atomic import write_atomic
 
     doc = found.to_json()
-    for entry, point in zip(doc["commits"], found.points):
-        entry["subject"] = point.commit.subject
+    for i, (entry, point) in enumerate(zip(doc["commits"], found.points)):
+        entry["subject"], entry["index"] = point.commit.subject, point.index
+        entry["narrow"] = found.narrow(i)
     try:
         import json
 

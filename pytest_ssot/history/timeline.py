@@ -11,6 +11,7 @@ about one cold scan plus the contents that changed between the sampled commits.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..scan import ScanResult, Violation
 from ..scan.defining import follow
 from ..scan.files import Excluder, area_of, module_name, roots
 from ..scan.rules import Matcher
-from .blobs import BlobCache, analyze_blob, job_for, needs_parse
+from .blobs import BlobCache, analyse_all, job_for, needs_parse
 from .git import Commit, GitError, Repo
 
 __all__ = ["HISTORY_SCHEMA", "DEFAULT_MAX_COMMITS", "GitError", "Commit", "Point", "History",
@@ -40,6 +41,7 @@ class Point:
 
     commit: Commit
     result: ScanResult
+    index: int = 0  # position in the range (oldest 0): sampled points are not adjacent
 
 
 @dataclass
@@ -52,6 +54,7 @@ class History:
     parsed: int = 0
     seconds: float = 0.0
     stats: dict[str, float] = field(default_factory=dict)
+    whole: bool = False  # the range starts at the first commit (no range, no --since)
 
     def counts(self, contract: str) -> list[int]:
         return [sum(1 for v in p.result.violations if v.contract == contract)
@@ -67,6 +70,20 @@ class History:
             if rise > best_rise:
                 best, best_rise = i, rise
         return best
+
+    def narrow(self, i: int) -> str | None:
+        """The command that shows every commit between point ``i - 1`` and point ``i``
+        (both included), when sampling left some out."""
+        if i < 1:
+            return None
+        before, p = self.points[i - 1], self.points[i]
+        gap = p.index - before.index
+        if gap <= 1:
+            return None
+        if before.index == 0 and self.whole:  # the first commit has no parent to exclude
+            return f"pytest-ssot history {p.commit.sha[:9]} --max-commits {p.index + 1}"
+        return (f"pytest-ssot history {before.commit.sha[:9]}^..{p.commit.sha[:9]}"
+                + (f" --max-commits {gap + 1}" if gap + 1 > DEFAULT_MAX_COMMITS else ""))
 
     def contract_summary(self, point: Point, contract: str) -> dict[str, Any]:
         by_area: dict[str, int] = {}
@@ -113,23 +130,34 @@ class History:
         lines = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
         for name in self.contracts:
             i = self.largest_rise(name)
-            if i is not None:
-                p, counts = self.points[i], self.counts(name)
-                lines.append(f"largest rise of {name}: +{counts[i] - counts[i - 1]} at "
-                             f"{p.commit.sha[:9]} ({p.commit.date[:10]}) {p.commit.subject}")
+            if i is None:
+                continue
+            p, before, counts = self.points[i], self.points[i - 1], self.counts(name)
+            rise = counts[i] - counts[i - 1]
+            narrow = self.narrow(i)
+            if narrow:  # sampled: the commit is somewhere in between
+                lines.append(f"largest rise of {name}: +{rise} between {before.commit.sha[:9]} "
+                             f"({before.commit.date[:10]}) and {p.commit.sha[:9]} "
+                             f"({p.commit.date[:10]}), {p.index - before.index} commits apart: "
+                             f"{narrow}")
+            else:
+                lines.append(f"largest rise of {name}: +{rise} at {p.commit.sha[:9]} "
+                             f"({p.commit.date[:10]}) {p.commit.subject}")
         return lines
 
 
 def sample(commits: list[Commit], at_most: int) -> list[Commit]:
     """At most ``at_most`` commits spread evenly over the list, always the newest (and the
     oldest when two or more are kept)."""
-    n = len(commits)
+    return [commits[i] for i in sample_indexes(len(commits), at_most)]
+
+
+def sample_indexes(n: int, at_most: int) -> list[int]:
     if n <= at_most:
-        return list(commits)
+        return list(range(n))
     if at_most == 1:
-        return [commits[-1]]
-    picked = sorted({round(i * (n - 1) / (at_most - 1)) for i in range(at_most)})
-    return [commits[i] for i in picked]
+        return [n - 1]
+    return sorted({round(i * (n - 1) / (at_most - 1)) for i in range(at_most)})
 
 
 class _Trees:
@@ -306,7 +334,7 @@ class _Trees:
 
 def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
             since: str | None = None, max_commits: int = DEFAULT_MAX_COMMITS,
-            cache_path: Path | None = None,
+            cache_path: Path | None = None, jobs: int | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> History:
     """Scan each sampled commit of ``rev_range`` (default: first-parent history of HEAD).
 
@@ -320,7 +348,8 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
         if not commits:
             what = f"the range {rev_range!r}" if rev_range else "the history of HEAD"
             raise GitError(f"no commits in {what}" + (f" since {since}" if since else ""))
-        picked = sample(commits, max_commits)
+        indexes = sample_indexes(len(commits), max_commits)
+        picked = [commits[i] for i in indexes]
         trees = _Trees(repo, settings, root, matcher)
         listed = trees.files(picked)
         t_trees = time.perf_counter()
@@ -352,33 +381,33 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                 modkey = (*module_name(rel, src_layout), key)
                 if entry is False or modkey not in entry:
                     wanted.setdefault(sha, set()).add(modkey)
-        parsed = 0
         job = trees.jobs[False]  # the pre-filter and the rules do not depend on the layout
         order = sorted(wanted)
+        work = []
         for i, (hex_sha, _kind, data) in enumerate(repo.read_spread([s.hex() for s in order])):
             sha = bytes.fromhex(hex_sha)
             entry = entries.get(sha, False)
             if entry is False and not needs_parse(job, data):
                 entries[sha] = None
             else:
-                entry = entries[sha] = dict(entry or {})
-                for modkey in wanted[sha]:
-                    entry[modkey] = analyze_blob(matchers[modkey[2]], data, modkey[0],
-                                                 modkey[1])
-                    parsed += 1
+                work.append((sha, data, sorted(wanted[sha], key=repr)))
             cache.changed = True
             if progress:
-                progress("analysing file versions", i + 1, len(wanted))
+                progress("reading file versions", i + 1, len(wanted))
+        parsed = sum(len(keys) for _sha, _data, keys in work)
+        for sha, found in analyse_all(work, matchers, jobs or os.cpu_count() or 1).items():
+            entries[sha] = {**(entries.get(sha) or {}), **found}
         t_blobs = time.perf_counter()
 
     # contents with references or errors: the only ones a commit's result needs to visit
     dirty = {sha for sha, entry in entries.items()
              if entry and any(hits or error for hits, error in entry.values())}
-    points = [Point(c, _result(settings, names, src_layout, key, files, entries, dirty))
-              for c, key, (src_layout, files) in zip(picked, defkeys, listed)]
+    points = [Point(c, _result(settings, names, src_layout, key, files, entries, dirty), i)
+              for c, i, key, (src_layout, files) in zip(picked, indexes, defkeys, listed)]
     cache.save()
     t_end = time.perf_counter()
     return History(points, names, commits_in_range=len(commits),
+                   whole=rev_range is None and since is None,
                    blobs=len({sha for found in pairs.values() for _rel, sha in found}),
                    analysed=len(wanted), parsed=parsed, seconds=t_end - t0,
                    stats={"trees": t_trees - t0, "blobs": t_blobs - t_trees,

@@ -75,7 +75,7 @@ def _series(history: Mapping[str, Any] | None, name: str) -> dict[str, Any] | No
     """One contract's burndown: labels, violations, compliance, the largest rise."""
     if not history or not history.get("commits"):
         return None
-    labels, violations, compliance, subjects = [], [], [], []
+    labels, violations, compliance, subjects, indexes, narrow = [], [], [], [], [], []
     for c in history["commits"]:
         entry = c.get("contracts", {}).get(name)
         if entry is None:
@@ -86,14 +86,21 @@ def _series(history: Mapping[str, Any] | None, name: str) -> dict[str, Any] | No
         violations.append(int(entry.get("violations", 0)))
         compliance.append(float(entry.get("compliance", 1.0)))
         subjects.append(str(c.get("subject", "")))
+        indexes.append(c.get("index"))
+        narrow.append(c.get("narrow"))
     if not labels:
         return None
     rise, best = None, 0
     for i in range(1, len(violations)):
         if violations[i] - violations[i - 1] > best:
             rise, best = i, violations[i] - violations[i - 1]
+    gap = None  # sampled: the rise happened somewhere between two shown commits
+    if (rise is not None and isinstance(indexes[rise], int)
+            and isinstance(indexes[rise - 1], int) and indexes[rise] - indexes[rise - 1] > 1):
+        gap = indexes[rise] - indexes[rise - 1]
     return {"labels": labels, "violations": violations, "compliance": compliance,
-            "subjects": subjects, "rise": rise, "rise_by": best,
+            "subjects": subjects, "rise": rise, "rise_by": best, "gap": gap,
+            "narrow": narrow[rise] if rise is not None else None,
             "delta": violations[-1] - violations[0],
             "compliance_delta": compliance[-1] - compliance[0]}
 
@@ -189,8 +196,9 @@ def history_page_data(settings: "SsotConfig", history: "History") -> dict[str, A
     report = {"schema": "pytest-ssot/1", "strict": settings.strict, "contracts": contracts,
               **scan_part(result)}
     doc = history.to_json()
-    for entry, point in zip(doc["commits"], history.points):
-        entry["subject"] = point.commit.subject
+    for i, (entry, point) in enumerate(zip(doc["commits"], history.points)):
+        entry["subject"], entry["index"] = point.commit.subject, point.index
+        entry["narrow"] = history.narrow(i)
     head = f"{newest.commit.sha[:9]} ({newest.commit.date[:10]}) {newest.commit.subject}"
     return page_data(report, doc, source="pytest-ssot history", head=head, probed=False)
 
