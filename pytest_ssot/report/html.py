@@ -229,6 +229,24 @@ def session_page_data(report: Mapping[str, Any],
 
 # ---------------------------------------------------------------------- rendering
 
+def _nice(x: float) -> int:
+    """The smallest round step (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten; an
+    integer) that is >= x."""
+    import math
+
+    if x <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(x))
+    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * power >= x and float(m * power).is_integer():
+            return int(m * power)
+    return int(10 * power)
+
+
+def _tick(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 1e-6 else f"{x:.1f}"
+
+
 def _chart(series: Mapping[str, Any]) -> str:
     """The burndown as inline SVG: violations (left axis), compliance % (right axis), and
     the largest rise marked in red."""
@@ -253,7 +271,13 @@ def _chart(series: Mapping[str, Any]) -> str:
         x_labels_major_every=max(1, round(n / 6)), truncate_label=-1,
         secondary_range=(0, 100), include_x_axis=True, dots_size=4 if n <= 60 else 2,
         margin=12, show_x_guides=False, show_y_guides=True, allow_interruptions=True,
-        explicit_size=False, no_data_text="no commits", truncate_legend=-1)
+        explicit_size=False, no_data_text="no commits", truncate_legend=-1,
+        # the right axis shares the left one's ticks: 91.66666667 reads badly on a wall
+        value_formatter=_tick)
+    # Four equal steps on the left axis, so that the right one reads 0, 25, 50, 75, 100 %.
+    step = _nice(max(series["violations"]) / 4)
+    chart.range = (0, 4 * step)
+    chart.y_labels = [k * step for k in range(5)]
     chart.x_labels = [label[:10] for label in series["labels"]]
     chart.add("violations", series["violations"], stroke_style={"width": 5})
     chart.add("compliance %", [round(100 * x, 1) for x in series["compliance"]],
