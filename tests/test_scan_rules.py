@@ -45,7 +45,7 @@ def refs(code: str, module: str | None = "chat.ws.sub.mod", is_package: bool = F
     got = [(str(h.entry.path), h.kind, h.line) for h in fast]
     assert got == [(str(h.entry.path), h.kind, h.line) for h in full]
     if got and matcher is MATCHER:
-        assert FILTER.needs_parse(data), "the pre-filter must let a file with references in"
+        assert FILTER.needs_parse(data, module), "the pre-filter must let a file with references in"
     return sorted(got)
 
 
@@ -203,6 +203,13 @@ CASES: list[tuple[str, str, list[tuple[str, str, int]]]] = [
     ("Literal arguments are strings", "x: Literal['chat.ws.manager'] = 'a'\n",
      [("MM", "string", 1)]),
     ("an annotation that is no code", "x: 'not code at all' = 1\n", []),
+    ("code in a string annotation, not a whole path",
+     "from chat import ws\ndef f(x: 'ws.WebSocketManager | None', y: 'dict[str, "
+     "ws.WebSocketManager]') -> None:\n    pass\nz = cast('ws.create_manager | None', v)\n",
+     [("WSM", "attribute", 2), ("WSM", "attribute", 2), ("CM", "attribute", 4)]),
+    ("a docstring equal to the path, and a string that is not one",
+     "def f():\n    \"\"\"chat.ws.manager\"\"\"\nif x:\n    \"\"\"chat.ws.manager\"\"\"\n",
+     [("MM", "string", 4)]),
     # ------------------------------------------------------------- imports
     ("import M.A where M:A is a submodule", "import chat.ws.WebSocketManager\n",
      [("WSM", "import", 1)]),

@@ -79,10 +79,13 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
             check_dependencies()
         except MissingDependency as exc:
             return _error(str(exc))
+    from .._atomic import target_problem
+
     for option in ("json", "html"):
         target = getattr(args, option)
-        if target and Path(target).is_dir():
-            return _error(f"--{option}: {target} is a folder")
+        problem = target_problem(Path(target)) if target else None
+        if problem is not None:  # before reading the history, not a traceback after it
+            return _error(f"--{option}: {problem}")
     try:
         found = history(settings, root, rev_range=args.rev_range, since=since,
                         max_commits=max_commits, cache_path=cache_dir / "history.cache",

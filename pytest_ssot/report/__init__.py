@@ -125,8 +125,48 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
-    """Write atomically: a reader never sees half a report."""
-    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    """Write atomically: a reader never sees half a report.
+
+    A report with many violations is written compact: ``indent`` makes ``json`` use its
+    pure-Python encoder, which cost as much as a warm scan of a large tree.
+
+    Always valid UTF-8: a file name that is not valid UTF-8 reaches us with its raw bytes
+    as lone surrogates (``surrogateescape``), which JSON would carry as ``\\udcXX``
+    escapes that strict readers reject; such a byte is written as the four characters
+    ``\\xNN`` instead (``caf\\xe9.py``; the README says so).
+    """
+    compact = len(document.get("violations", ())) > 500
+
+    def dump(doc: Any) -> str:
+        if compact:
+            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    text = dump(document)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # rare: only then walk the document
+        data = dump(_printable(document)).encode("utf-8", "backslashreplace")
+    write_atomic(path, data)
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with each lone surrogate of its strings as ``\\xNN`` (its raw byte)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                raw = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # not from a file name: say the code point
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+            return raw.decode("utf-8", "backslashreplace")
+        return value
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _shorten(text: str | None, width: int = 90) -> str:
@@ -194,7 +234,7 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
         lines.append("       worst files: " + ", ".join(f"{f} ({n})" for f, n in top))
         if verbose:
             for v in mine:
-                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}  [{v.kind}]")
+                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}")
     for e in scan.errors:
         lines.append(f"  FAIL {e['file']}: {e['message']}")
     return lines

@@ -101,7 +101,7 @@ def step_summary(contracts: Sequence[Contract], result: "ScanResult | None",
         if held is not None and held.schema is not None:
             row += [f"| new | {len(held.new(c.name))} |",
                     f"| fixed since the baseline | {held.fixed_total(c.name)} |"]
-        lines += ["| | |", "| --- | --- |", *row, ""]
+        lines += ["| measure | value |", "| --- | --- |", *row, ""]
         new = held.new(c.name) if held is not None else []
         if new:
             lines.append("New violations:")

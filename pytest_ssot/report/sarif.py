@@ -31,8 +31,10 @@ _INFO = "https://pypi.org/project/pytest-ssot/"
 
 def artifact_uri(file: str) -> str:
     """A POSIX relative path as a relative URI reference: every byte outside RFC 3986's
-    unreserved set and ``/`` is percent-encoded (spaces, ``#``, ``%``, non-ASCII)."""
-    return quote(file, safe="/")
+    unreserved set and ``/`` is percent-encoded (spaces, ``#``, ``%``, non-ASCII). A file
+    name that is not valid UTF-8 reaches us with its raw bytes as lone surrogates
+    (``surrogateescape``): those bytes are percent-encoded as they are on disk."""
+    return quote(file.encode("utf-8", "surrogateescape"), safe="/")
 
 
 def _rule(base: str, name: str, role: str, contract: Contract | None,

@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 from ..config import SsotConfig
 from .defining import defining_modules
-from .cache import (CACHE_VERSION, cache_key, load_cache, racy_threshold, save_cache,
-                    untrust_racy)
+from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
 from .rules import Matcher
-from .walk import Job, Outcome, prune, run_parallel, units_of_work
+from .walk import Job, Outcome, run_parallel, units_of_work
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "KINDS", "COMPLIANCE_KINDS"]
 
@@ -147,26 +146,11 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.files_parsed = out.parsed
     result.files_from_cache = out.files - out.examined + out.reused
 
-    results = job.results
-    if out.dirs or out.loose or out.results:
-        # Only what was stat'ed anew can be racy: what is unchanged passed this test when
-        # it was stored, against an older threshold.
-        threshold = racy_threshold(cache_path, started_ns)
-        dirs = {**job.dirs, **{rel: untrust_racy(e, threshold) for rel, e in out.dirs.items()}}
-        loose = {**loose, **{rel: (size, -1 if mtime >= threshold else mtime)
-                             for rel, (size, mtime) in out.loose.items()}}
-        results = dict(results)
-        for rel, outcome in out.results.items():
-            if outcome[0] is not None or outcome[1] or outcome[2]:
-                results[rel] = outcome
-            else:
-                results.pop(rel, None)
-        if out.relisted and job.dirs:  # entries may have gone: keep what the tree still holds
-            dirs, loose, results = prune(job, top, dirs, loose, results)
-        save_cache(cache_path, fingerprint, dirs, loose, results)
+    results = reconcile(cache_path, fingerprint, started_ns, job, out, top)
 
     for rel, message in out.dir_errors:
         result.errors.append({"file": rel, "message": message})
+    results = _outside(results, [rel for rel, _m in out.dir_errors])
     areas = settings.areas
     for rel in sorted(results):
         _digest, hits, error = results[rel]
@@ -184,3 +168,13 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _outside(results: dict, unlisted: list[str]) -> dict:
+    """The cached results minus those under folders that could not be listed this time:
+    what they hold now is unknown (a scan error says so), so their old violations and
+    references are not reported as if they had been read."""
+    if not unlisted:
+        return results
+    prefixes = tuple("" if d in ("", ".") else d + "/" for d in unlisted)
+    return {rel: r for rel, r in results.items() if not rel.startswith(prefixes)}

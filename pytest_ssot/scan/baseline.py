@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..config import ConfigError, Contract
 from ..runtime import Check
@@ -219,7 +219,7 @@ def hold(result: ScanResult, baseline: Baseline | None,
 
 
 def changes(old: Baseline | None, new: Entries, result: ScanResult,
-            fps: Sequence[str]) -> list[str]:
+            fps: Sequence[str], listed: int = 50) -> list[str]:
     """What ``--ssot-update-baseline`` added and dropped, as lines for the user."""
     if old is not None and old.schema == 1:
         total = sum(len(f) for files in new.values() for f in files.values())
@@ -228,17 +228,22 @@ def changes(old: Baseline | None, new: Entries, result: ScanResult,
     before = {(c, f, fp) for c, files in (old.entries if old else {}).items()
               for f, l in files.items() for fp in l}
     after = {(c, f, fp) for c, files in new.items() for f, l in files.items() for fp in l}
-    lines = []
-    for v, fp in zip(result.violations, fps):
-        if (v.contract, v.file, fp) not in before and (v.contract, v.file, fp) in after:
-            lines.append(f"  + [{v.contract}] {v.file}:{v.line}: {_statement(v)}")
-    for c, f, fp in sorted(before - after):
-        lines.append(f"  - [{c}] {f}: {fp} (fixed)")
+    plus = [f"  + [{v.contract}] {v.file}:{v.line}: {_statement(v)}"
+            for v, fp in zip(result.violations, fps)
+            if (v.contract, v.file, fp) not in before and (v.contract, v.file, fp) in after]
+    minus = [f"  - [{c}] {f}: {fp} (fixed)" for c, f, fp in sorted(before - after)]
     added = len(after - before)
     dropped = len(before - after)
     head = (f"baseline: {added} entr{'y' if added == 1 else 'ies'} added, {dropped} dropped, "
             f"{len(after & before)} kept")
-    return [head, *lines]
+    return [head, *_capped(plus, listed), *_capped(minus, listed)]
+
+
+def _capped(lines: list[str], listed: int) -> list[str]:
+    """A first baseline of a big project adds thousands of entries: list the first ones."""
+    if len(lines) <= listed:
+        return lines
+    return [*lines[:listed], f"  ... and {len(lines) - listed} more"]
 
 
 # --------------------------------------------------------------------------- checks
@@ -261,7 +266,9 @@ def _listing(result: ScanResult, indices: Sequence[int]) -> str:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else ("ies" if word.endswith("y") else "s"))
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def check_references(contract: Contract, result: ScanResult, held: Held, strict: bool,
@@ -307,6 +314,11 @@ def check_references(contract: Contract, result: ScanResult, held: Held, strict:
 
 
 def check_scan_errors(result: ScanResult) -> Check:
+    if result.files_scanned == 0:  # contracts exist: "no violation" would be a lie
+        return Check("scan", "parse", None, False, "the scan read no file",
+                     "the static scan read no Python file, so every references check would "
+                     "pass without looking at anything.\nfix: point [tool.pytest-ssot] key "
+                     "'paths' at the project's code, or narrow key 'exclude'.")
     if not result.errors:
         return Check("scan", "parse", None, True,
                      f"{result.files_scanned} file(s) scanned, no errors")
@@ -316,8 +328,3 @@ def check_scan_errors(result: ScanResult) -> Check:
                  f"parsed, so their references are unknown:\n{listing}\n"
                  "fix: repair them, or list them in [tool.pytest-ssot] exclude.")
 
-
-def report_fields(held: Held) -> list[dict[str, Any]]:
-    """Per violation, what the JSON report adds: ``fingerprint`` and ``baseline``."""
-    return [{"fingerprint": fp, **({"baseline": s} if s is not None else {})}
-            for fp, s in zip(held.fingerprints, held.states)]
