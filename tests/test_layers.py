@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
 CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "probe", "report",
-        "scan"]
+        "scan", "history"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 
@@ -57,7 +57,7 @@ def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
     assert module_level <= {"__future__", "pytest", "sys"}, module_level
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "checks.py"])
+@pytest.mark.parametrize("name", ["__init__.py", "checks.py", "schedules.py", "runners.py"])
 def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
     """conftest.py imports pytest_ssot.isolation: that must not import hypothesis."""
     tree = ast.parse((PACKAGE / "isolation" / name).read_text())
@@ -68,6 +68,18 @@ def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             top.add(node.module.split(".")[0])
     assert not top & {"pytest", "_pytest", "hypothesis"}, top
+
+
+def test_importing_the_isolation_spec_api_does_not_import_hypothesis() -> None:
+    """What a conftest.py does at start-up; hypothesis waits until an isolation item runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pytest_ssot.isolation; "
+            "print(sorted(m for m in ('hypothesis', 'pytest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py") if p.name != "plugin.py"),

@@ -388,8 +388,10 @@ class Filter:
     def needs_parse(self, data: bytes, module: str | None = None) -> bool:
         """Can this file reference a declared path? ``False`` is a proof that it cannot.
 
-        Every form of SPEC 5 meets one of ``Matcher.conditions()`` in the source bytes,
-        except through (a) identifiers that NFKC-normalise to the words (non-ASCII source),
+        Every reference of SPEC 5 spells an entry's last name where ``_FileWords.live``
+        accepts it (a chain after the parent or an alias of it, an import list of the
+        parent, a whole dotted-path string or annotation code, ``class``/``def``), except
+        through (a) identifiers that NFKC-normalise to the words (non-ASCII source),
         (b) string escapes that spell identifier characters, (c) an encoding that is not an
         ASCII superset. Each of those sends the file to the parser, which also reports
         undecodable files.
