@@ -1,4 +1,5 @@
-"""``pytest-ssot``: the static scan without pytest (``scan``), and the codemod (``fix``).
+"""``pytest-ssot``: the static scan without pytest (``scan``), the codemod (``fix``), and
+the migration over time (``history``).
 
 The rootdir is found as pytest finds a configuration file: the nearest directory, from the
 working directory upwards, whose ``pyproject.toml`` holds a ``[tool.pytest-ssot]`` table
@@ -91,10 +92,26 @@ def main(argv: list[str] | None = None) -> int:
     p_fix.add_argument("--diff", action="store_true",
                        help="print a unified diff of the changes (implies nothing is written)")
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
+    from .history.command import add_arguments as history_arguments
+
+    history_arguments(sub.add_parser("history", help="the migration over time: violations "
+                                     "and compliance of each commit, read from git"))
     args = parser.parse_args(argv)
     if args.command == "scan":
         return _scan(args)
+    if args.command == "history":
+        return _history(args)
     return _fix(args)
+
+
+def _history(args: argparse.Namespace) -> int:
+    from .history.command import run
+
+    got = _settings(args)
+    if isinstance(got, int):
+        return got
+    root, settings = got
+    return run(args, root, settings, _cache_path(root, settings).parent)
 
 
 def _settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:

@@ -40,6 +40,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the SSOT report to PATH: JSON, or SARIF 2.1.0 when PATH ends in .sarif",
     )
     group.addoption(
+        "--ssot-html", metavar="PATH", default=None, dest="ssot_html",
+        help="write a self-contained HTML dashboard of the SSOT report to PATH (verdicts, "
+             "violations by area and kind, worst files; the burndown of the last "
+             "`pytest-ssot history`). Needs the 'html' extra",
+    )
+    group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
         help="write the fingerprints of the current violations to the baseline file (the "
@@ -75,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
 
-    for option in ("ssot_report", "golden_path_report"):
+    for option in ("ssot_report", "ssot_html", "golden_path_report"):
         _check_writable(config, option)
     for option in ("ssot_isolation_examples", "ssot_isolation_max_users",
                    "ssot_isolation_thread_trials"):
@@ -84,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--{option.replace('_', '-')} must be at least 1, "
                                     f"got {value}")
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
-                  or config.getoption("ssot_update_baseline"))
+                  or config.getoption("ssot_html") or config.getoption("ssot_update_baseline"))
     if wanted or _may_have_table(config):
         from .session import SsotSessionPlugin
 

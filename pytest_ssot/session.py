@@ -66,6 +66,13 @@ class SsotSessionPlugin:
                     "exist (paths are relative to the rootdir)"))
         if settings.contracts and not hasattr(config, "workerinput"):
             _check_baseline_path(config, root / settings.baseline)
+        if config.getoption("ssot_html") and not hasattr(config, "workerinput"):
+            from .report.html import MissingDependency, check_dependencies
+
+            try:
+                check_dependencies()
+            except MissingDependency as exc:
+                raise pytest.UsageError(f"--ssot-html: {exc}") from None
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
@@ -227,11 +234,13 @@ class SsotSessionPlugin:
         self._held = None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF), and in
-        GitHub Actions append the summary to ``$GITHUB_STEP_SUMMARY``."""
+        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF) and
+        ``--ssot-html``, and in GitHub Actions append the summary to ``$GITHUB_STEP_SUMMARY``."""
         if self.is_worker:
             return
         self._github_step_summary()
+        if self.config.getoption("ssot_html"):
+            self._write_html(session)
         target = self.config.getoption("ssot_report")
         if not target:
             return
@@ -258,6 +267,34 @@ class SsotSessionPlugin:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
         self._report_path = path
+
+    def _write_html(self, session: pytest.Session) -> None:
+        from .report import build_report
+        from .report.html import session_page_data, write_page
+
+        scan = self.scan_result() if self.settings.contracts else None
+        doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
+                           self.reference_checks() if scan else None,
+                           self.held() if scan is not None else None,
+                           self.readiness() if scan else None)
+        history = None
+        cache = getattr(self.config, "cache", None)
+        if cache is not None:  # the last `pytest-ssot history` keeps its series there
+            try:
+                history = json.loads((cache.mkdir("ssot") / "history.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                history = None
+            if not isinstance(history, dict) or not isinstance(history.get("commits"), list):
+                history = None
+        path = self.config.invocation_params.dir / self.config.getoption("ssot_html")
+        try:
+            write_page(path, session_page_data(doc, history))
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._html_error = f"ssot html NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        self._html_path = path
 
     def _github_step_summary(self) -> None:
         import os
@@ -306,6 +343,11 @@ class SsotSessionPlugin:
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+        if getattr(self, "_html_error", None):
+            terminalreporter.line(self._html_error, red=True)
+        html = getattr(self, "_html_path", None)
+        if html is not None:
+            terminalreporter.line(f"ssot html: {html}")
         problem = getattr(self, "_summary_problem", None)
         if problem:
             terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)

@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
 CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "probe", "report",
-        "scan"]
+        "scan", "history"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 

@@ -140,6 +140,8 @@ class _FileWords:
             return True
         if token[2] == b"#" or b"b" in token[2]:
             return False
+        if b"\\" in self.data[token[0]:token[1]]:
+            return True  # an escape or a continuation may leave only a dotted path
         return self._annotation_like(token[0])
 
     def aliases(self, parent: bytes) -> set[bytes]:
@@ -386,8 +388,10 @@ class Filter:
     def needs_parse(self, data: bytes, module: str | None = None) -> bool:
         """Can this file reference a declared path? ``False`` is a proof that it cannot.
 
-        Every form of SPEC 5 meets one of ``Matcher.conditions()`` in the source bytes,
-        except through (a) identifiers that NFKC-normalise to the words (non-ASCII source),
+        Every reference of SPEC 5 spells an entry's last name where ``_FileWords.live``
+        accepts it (a chain after the parent or an alias of it, an import list of the
+        parent, a whole dotted-path string or annotation code, ``class``/``def``), except
+        through (a) identifiers that NFKC-normalise to the words (non-ASCII source),
         (b) string escapes that spell identifier characters, (c) an encoding that is not an
         ASCII superset. Each of those sends the file to the parser, which also reports
         undecodable files.

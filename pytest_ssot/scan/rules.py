@@ -6,7 +6,6 @@ it references. It is built once per scan and shipped to worker processes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -38,15 +37,6 @@ class Hit:
     # statement, the expression, the string literal as written, or ``class A``/``def A``
     # (baseline fingerprints are built from it: stable when lines move).
     text: str = ""
-
-
-# ``from .``, ``from ..x``, also across a line continuation: a relative import.
-_RELATIVE = rb"(?<![A-Za-z0-9_])from[ \t\\\r\n]*\."
-
-
-def _words_re(words: Iterable[str]) -> "re.Pattern[bytes]":
-    alternatives = "|".join(sorted(re.escape(w) for w in words))
-    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives.encode() + rb")(?![A-Za-z0-9_])")
 
 
 def _prefixes(dotted: str) -> Iterable[str]:
@@ -109,48 +99,6 @@ class Matcher:
                 self.definitions.setdefault(c.canonical.attr, []).append(entry)
                 exempt = frozenset({c.canonical.module, *self.defining.get(c.name, ())})
                 self._def_scope[c.name] = (c.canonical.module.partition(".")[0], exempt)
-
-    # ------------------------------------------------------------------ pre-filter
-
-    def prefilter(self) -> "re.Pattern[bytes]":
-        """A byte pattern every file holding a reference must match (see ``scan``).
-
-        Every form of SPEC 5 spells the entry's last name as a whole word: an import names
-        it, a relative import names it, a string that equals or starts with the path
-        contains it followed by a quote or a dot, a definition is ``class A``/``def A``.
-        Prefix decoys (``manager_utils``) are not whole words.
-        """
-        return _words_re(self.words)
-
-    def conditions(self) -> list[tuple[bytes, "re.Pattern[bytes] | None"]]:
-        """Per entry, a second necessary condition: ``(word, context)``.
-
-        A reference to ``a.b.c`` (or ``a.b:c``) spells ``c`` as a word and, unless it is a
-        relative import, also ``b``: ``import a.b.c``, ``from a.b import c``,
-        ``from a.b.c import x``, ``"a.b.c..."``. A second definition spells
-        ``class c``/``def c``. ``context`` is a pattern one of which must match too
-        (``None``: the word alone).
-        """
-        out: list[tuple[bytes, re.Pattern[bytes] | None]] = []
-        for c in self.contracts:
-            for p in (*c.legacy, *c.factories, c.canonical):
-                if p.attr is None:
-                    parent, _, last = p.module.rpartition(".")
-                else:
-                    parent, last = p.module, p.attr
-                if not parent:
-                    out.append((last.encode(), None))
-                    continue
-                ctx = parent.rpartition(".")[2]
-                out.append((last.encode(), re.compile(
-                    rb"(?<![A-Za-z0-9_])" + re.escape(ctx.encode()) + rb"(?![A-Za-z0-9_])"
-                    + rb"|" + _RELATIVE)))
-            if c.canonical.attr is not None:
-                name = re.escape(c.canonical.attr.encode())
-                out.append((c.canonical.attr.encode(), re.compile(
-                    rb"(?<![A-Za-z0-9_])(?:class|def)[ \t\\\r\n]+" + name
-                    + rb"(?![A-Za-z0-9_])")))
-        return out
 
     def is_shim(self, module: str | None) -> bool:
         """Is this module (or a module inside) a declared legacy/factory module entry?"""
