@@ -174,16 +174,16 @@ def test_ssot_html_option_writes_the_page(pytester: pytest.Pytester) -> None:
     assert "<code>app.old</code>: 1 reference(s) in 1 file(s): app/routes/r.py" in html
 
 
-def test_ssot_html_without_the_plot_library_is_a_usage_error(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "jinja2" else real(name, *a))
+def test_ssot_html_without_the_plot_library_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    # a conftest runs before the plugin configures: jinja2 looks uninstalled from then on
+    pytester.makeconftest("""
+        import importlib.util
+        _real = importlib.util.find_spec
+        importlib.util.find_spec = lambda name, *a: None if name == "jinja2" else _real(name, *a)
+    """)
     (pytester.path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     pytester.mkdir("app")
-    result = pytester.runpytest("--ssot-html=page.html")
+    result = pytester.runpytest_subprocess("--ssot-html=page.html")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert ("ERROR: --ssot-html: the HTML page needs jinja2: "
             "python -m pip install 'pytest-ssot[html]'") in result.stderr.lines

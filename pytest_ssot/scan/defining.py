@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..config import Contract
+from .files import read_source
 from .source import import_bindings
 
 __all__ = ["defining_modules", "module_file"]
@@ -121,7 +122,7 @@ def defining_modules(contracts: Iterable[Contract], root: Path, src_layout: bool
         if path is None:
             return None
         try:
-            return path.read_bytes(), path.name == "__init__.py"
+            return read_source(str(path)), path.name == "__init__.py"
         except OSError:
             return None
 

@@ -6,7 +6,6 @@ to the parser (``source.analyze``), which also reports files that do not decode 
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 
