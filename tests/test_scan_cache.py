@@ -118,6 +118,9 @@ def _answer(result) -> tuple:
        jobs=st.sampled_from([1, 2]))
 @example(first=[("write", ("app", "m1.py"), CONTENTS[1])],  # rewritten in place
          edits=[[("write", ("app", "m1.py"), CONTENTS[0])]], jobs=1)
+@example(first=[("write", ("app/build", "m1.py"), CONTENTS[0]),  # a package ...
+                 ("write", ("app/build", "__init__.py"), CONTENTS[4])],
+         edits=[[("delete", ("app/build", "__init__.py"))]], jobs=1)  # ... no longer
 def test_cached_scan_equals_uncached_scan(first: list, edits: list, jobs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

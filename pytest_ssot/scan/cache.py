@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .._atomic import write_atomic
-from .files import MAYBE
+from .files import packages_kept
 from .rules import Matcher
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def reconcile(cache_path: Path | None, fingerprint: str, started_ns: int, job: "
     dropped when a folder was listed anew.
     """
     results = job.results
-    if not (out.dirs or out.loose or out.results):
+    if not (out.dirs or out.loose or out.results or out.relisted):
         return results  # nothing changed: nothing to write
     threshold = racy_threshold(cache_path, started_ns)
     dirs = {**job.dirs, **{rel: untrust_racy(e, threshold) for rel, e in out.dirs.items()}}
@@ -180,20 +180,22 @@ def prune(skipped: Callable[[str], bool], top: list[tuple[str, str]], dirs: dict
     keep_loose: dict = {}
     present: set[str] = set()
     stack = []
-    for _abspath, rel in top:
+    for abspath, rel in top:
         if rel in loose:
             keep_loose[rel] = loose[rel]
             present.add(rel)
         else:
-            stack.append(rel)
+            stack.append((abspath, rel))
     while stack:
-        rel = stack.pop()
+        abspath, rel = stack.pop()
         entry = dirs.get(rel)
         if entry is None or rel in keep_dirs or skipped(rel):
             continue
         keep_dirs[rel] = entry
         if entry[1]:
-            stack += [_join(rel, name.lstrip(MAYBE)) for name in entry[1].split("\0")]
+            # The walk's own rule: a ``?name`` folder is reached only while it is a package.
+            stack += [(f"{abspath}/{name}", _join(rel, name))
+                      for name in packages_kept(abspath, entry[1].split("\0"))]
         if entry[2]:
             present.update(_join(rel, name) for name in entry[2].split("\0"))
     return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}

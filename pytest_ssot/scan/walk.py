@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .cache import decode
-from .files import Excluder, listing, packages_kept
+from .files import MAYBE, Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
 
@@ -226,7 +226,14 @@ class Job:
                     self.files(dirpath, dir_rel, names, stored, out,
                                step if tick is not None else None)
                 if recurse:
-                    for name in reversed(packages_kept(dirpath, subdirs)):
+                    kept = packages_kept(dirpath, subdirs)
+                    if len(kept) < len(subdirs) and any(
+                            _join(dir_rel, n[1:]) in self.dirs for n in subdirs
+                            if n.startswith(MAYBE) and n[1:] not in kept):
+                        # A folder walked as a package lost its __init__.py: its cached
+                        # files must go (its parent's listing did not change).
+                        out.relisted += 1
+                    for name in reversed(kept):
                         sub = _join(dir_rel, name)
                         if not self.skipped(sub):
                             stack.append((f"{dirpath}/{name}", sub))
