@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import textwrap
 from pathlib import Path
 
@@ -81,3 +83,18 @@ ORDER_PACKAGE: dict[str, str] = {
     "orderpkg/shimsub.py": "X = 1\n",
     "orderpkg/other.py": "Y = 1\n",
 }
+
+
+def device_node(folder: Path) -> Path:
+    """A character device a test may point a write at without risk to the machine.
+
+    As root (CI runs as root) a regression could replace /dev/null itself, so root gets
+    its own node with /dev/null's numbers inside ``folder``; anyone else cannot replace
+    /dev/null and gets it.
+    """
+    if os.geteuid() != 0:
+        return Path(os.devnull)
+    node = folder / "devnull"
+    if not node.exists():
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return node

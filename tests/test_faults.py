@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import write_tree
+from helpers import device_node, write_tree
 from isolation_corpus import CONFTEST as ISOLATION_CONFTEST
 from isolation_corpus import CORRECT as ISOLATION_APP
 
@@ -197,12 +197,13 @@ def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None
     os.mkfifo(fifo)
     link = tmp_path / "to-fifo.json"
     link.symlink_to(fifo)
+    device = device_node(tmp_path)
     for path, kind in ((fifo, "a FIFO"), (link, "a FIFO"), (tmp_path, "a folder"),
-                       (Path("/dev/null"), "a device")):
+                       (device, "a device")):
         with pytest.raises(NotWritableTarget):
             write_atomic(path, b"x")
         assert kind in (target_problem(path) or ""), path
-    assert stat.S_ISFIFO(fifo.stat().st_mode) and Path("/dev/null").is_char_device()
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and device.is_char_device()
     assert "cannot create files in /proc" in (target_problem(Path("/proc/x")) or "")
     assert target_problem(tmp_path / "new" / "report.json") is None
     assert list(tmp_path.iterdir()) != [] and not any(
@@ -210,12 +211,14 @@ def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("option", ["--ssot-report", "--golden-path-report"])
-@pytest.mark.parametrize("target", ["/proc/x", "fifo.json", "adir", "/dev/null"])
+@pytest.mark.parametrize("target", ["/proc/x", "fifo.json", "adir", "device"])
 def test_unwritable_report_path_is_a_usage_error_before_the_run(
         pytester: pytest.Pytester, option: str, target: str) -> None:
     project(pytester)
     os.mkfifo(pytester.path / "fifo.json")
     (pytester.path / "adir").mkdir()
+    if target == "device":
+        target = str(device_node(pytester.path))
     pytester.makepyfile(test_x="def test_x():\n    raise AssertionError('must not run')\n")
     result = pytester.runpytest(f"{option}={target}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import device_node
 from pytest_ssot.config import load_config
 from pytest_ssot.history.timeline import History, history, sample
 from pytest_ssot.scan import scan
@@ -252,12 +253,13 @@ def test_cli_table_and_json(scenario, cli, tmp_path: Path) -> None:
     (["--since", "yesterday-ish"], "--since: 'yesterday-ish' is not a date"),
     (["--max-commits", "0"], "--max-commits must be at least 1"),
     (["--", "--all"], "may not start with '-'"),
-    (["--json", "/dev/null"], "--json: "),
+    (["--json", "DEVICE"], "--json: "),
     (["--html", "."], "--html: "),
 ])
-def test_cli_errors_are_one_line_and_exit_2(scenario, cli, args: list[str],
+def test_cli_errors_are_one_line_and_exit_2(scenario, cli, tmp_path: Path, args: list[str],
                                            message: str) -> None:
     project, _shas, _root = scenario
+    args = [str(device_node(tmp_path)) if a == "DEVICE" else a for a in args]
     out = cli(project.root, *args)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
