@@ -356,7 +356,8 @@ def write_contract(pyproject: Path, table: str) -> str:
         raise DiscoverError(f"{pyproject}: [tool.pytest-ssot] already has a contract named "
                             f"'{new['name']}'; pick another with --name, or edit that one")
     newline = "\r\n" if "\r\n" in text else "\n"
-    piece = tomlkit.parse(table.replace("\n", newline))
+    # The blank line after the table keeps it apart from a table that follows it.
+    piece = tomlkit.parse((table + "\n").replace("\n", newline))
     piece_section = piece["tool"]["pytest-ssot"]  # type: ignore[index]
 
     tool = doc.get("tool")
@@ -376,8 +377,9 @@ def write_contract(pyproject: Path, table: str) -> str:
             inline.update(new)
             aot.append(inline)
     out = tomlkit.dumps(doc)
-    if not out.endswith(newline):
-        out += newline
+    if newline == "\r\n":  # tomlkit separates what it adds with "\n"
+        out = re.sub(r"(?<!\r)\n", "\r\n", out)
+    out = out.rstrip("\r\n") + newline
     # The promise: everything that was there means what it meant, plus one contract.
     expected = json.loads(json.dumps(before))
     expected.setdefault("tool", {}).setdefault("pytest-ssot", {}).setdefault(
