@@ -45,16 +45,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the scan's per-file violation counts to the baseline file (the ratchet)",
     )
     group.addoption(
-        "--ssot-isolation-examples", type=int, default=None, dest="ssot_isolation_examples",
+        "--ssot-isolation-examples", type=int, default=None, metavar="N", dest="ssot_isolation_examples",
         help="hypothesis examples per asyncio isolation check (default: the hypothesis "
              "profile's max_examples)",
     )
     group.addoption(
-        "--ssot-isolation-max-users", type=int, default=None, dest="ssot_isolation_max_users",
+        "--ssot-isolation-max-users", type=int, default=None, metavar="N", dest="ssot_isolation_max_users",
         help="largest number of users in a generated schedule (default 100)",
     )
     group.addoption(
-        "--ssot-isolation-thread-trials", type=int, default=None,
+        "--ssot-isolation-thread-trials", type=int, default=None, metavar="N",
         dest="ssot_isolation_thread_trials",
         help="random thread schedules per thread isolation check (default 30)",
     )
@@ -125,6 +125,19 @@ def collects_broadly(config: pytest.Config) -> bool:
     return any("::" not in arg and (base / arg).is_dir() for arg in config.args)
 
 
+def report_generated(config: pytest.Config, new: list[pytest.Item]) -> None:
+    """Report generated items as their parent's collection result, as pytest's own
+    collection does for each collector: the terminal's "collected N items" counts them,
+    and so does every plugin that follows collection reports."""
+    by_parent: dict[str, list[pytest.Item]] = {}
+    for item in new:
+        parent = item.parent.nodeid if item.parent is not None else ""
+        by_parent.setdefault(parent, []).append(item)
+    for nodeid, result in by_parent.items():
+        config.hook.pytest_collectreport(
+            report=pytest.CollectReport(nodeid, "passed", None, result))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
@@ -135,7 +148,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if isolation is not None and isolation.REGISTRY and collects_broadly(config):
         from .isolation.items import build_items
 
-        items.extend(build_items(session, isolation.REGISTRY))
+        new = build_items(session, isolation.REGISTRY)
+        items.extend(new)
+        report_generated(config, new)
     if config.pluginmanager.has_plugin("ssot-marker-runner"):
         return
     for item in items:
