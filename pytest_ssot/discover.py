@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +93,8 @@ def _probe(canonical: SsotPath, sys_path: Sequence[str], timeout: float,
     request = {"canonical": {"module": canonical.module, "attr": canonical.attr},
                "sys_path": list(sys_path), "timeout": timeout,
                "parallel": parallel or min(8, os.cpu_count() or 1)}
+    import subprocess  # only here: the other commands start faster without it
+
     proc = subprocess.run([sys.executable, str(PROBE)], input=json.dumps(request).encode(),
                           capture_output=True)
     try:
@@ -387,7 +388,10 @@ def write_contract(pyproject: Path, table: str) -> str:
     if _plain(out) != expected:
         raise DiscoverError(f"{pyproject}: the table could not be added without changing "
                             "the rest of the file; paste it by hand")
-    write_atomic(target, out.encode("utf-8"), keep_mode=target.exists())
+    try:
+        write_atomic(target, out.encode("utf-8"), keep_mode=target.exists())
+    except OSError as exc:
+        raise DiscoverError(f"{pyproject}: cannot be written: {exc.strerror or exc}") from None
     return str(new["name"])
 
 

@@ -52,6 +52,7 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
         """,
         # silent compatibility shim: nothing of its own
         "big/compat.py": "from big.core.thing import Thing  # noqa: F401\n",
+        "big/consts.py": "LIMIT = 3\n",
         # package re-export through __all__
         "big/api/__init__.py": """
             from big.core.thing import Thing
@@ -203,6 +204,7 @@ def test_example_project(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     ("big.core.thing", "give the object as 'module:NAME'"),
     ("big.core.thing:Nope", "does not resolve in a fresh interpreter"),
     ("not a path", "is not a valid path"),
+    ("big.consts:LIMIT", "is a int, not a class or function"),
 ])
 def test_bad_canonical_is_one_clear_error(big_tree: Path, argument: str, message: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -261,6 +263,20 @@ def test_write_refuses_invalid_toml_and_special_files(tmp_path: Path) -> None:
     (folder / "pyproject.toml").mkdir(parents=True)
     with pytest.raises(DiscoverError, match="not a regular file"):
         write_contract(folder / "pyproject.toml", TABLE)
+
+
+def test_write_failure_is_one_clear_error(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytest_ssot._atomic
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(pytest_ssot._atomic, "write_atomic", denied)
+    path = tmp_path / "pyproject.toml"
+    path.write_text("")
+    with pytest.raises(DiscoverError, match="cannot be written: Permission denied"):
+        write_contract(path, TABLE)
 
 
 def test_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
