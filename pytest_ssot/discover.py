@@ -212,11 +212,9 @@ def _count_references(found: Discovery, settings: SsotConfig, root: Path,
     found.canonical_references = result.canonical.get("discover", 0)
     found.scanned_files = result.files_scanned
     found.scan_errors = len(result.errors)
-    module_of_file: dict[str, str] = {}
     for v in result.violations:
         if v.kind == "definition":
             module = _module_of(v.file)
-            module_of_file[v.file] = module
             path = SsotPath(module, found.canonical.attr)
             second = next((f for f in found.second if f.path == path), None)
             if second is None:
