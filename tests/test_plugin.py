@@ -355,10 +355,10 @@ def test_generated_items_are_counted_in_the_collection_header(
 
 def test_help_shows_readable_metavars(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["*--ssot-isolation-examples=N*",
+    result.stdout.fnmatch_lines(["*--ssot-report=PATH*",
+                                 "*--ssot-isolation-examples=N*",
                                  "*--ssot-isolation-max-users=N*",
-                                 "*--ssot-isolation-thread-trials=N*",
-                                 "*--ssot-report=PATH*"])
+                                 "*--ssot-isolation-thread-trials=N*"])
     assert "SSOT_ISOLATION" not in result.stdout.str()
 
 
