@@ -40,9 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the SSOT report to PATH: JSON, or SARIF 2.1.0 when PATH ends in .sarif",
     )
     group.addoption(
+        "--ssot-html", metavar="PATH", default=None, dest="ssot_html",
+        help="write a self-contained HTML dashboard of the SSOT report to PATH (verdicts, "
+             "violations by area and kind, worst files; the burndown of the last "
+             "`pytest-ssot history`). Needs the 'html' extra",
+    )
+    group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
-        help="write the scan's per-file violation counts to the baseline file (the ratchet)",
+        help="write the fingerprints of the current violations to the baseline file (the "
+             "ratchet) and print what was added and dropped",
     )
     group.addoption(
         "--ssot-isolation-examples", type=int, default=None, metavar="N", dest="ssot_isolation_examples",
@@ -50,8 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "profile's max_examples)",
     )
     group.addoption(
-        "--ssot-isolation-max-users", type=int, default=None, metavar="N", dest="ssot_isolation_max_users",
-        help="largest number of users in a generated schedule (default 100)",
+        "--ssot-isolation-max-users", type=int, default=None, metavar="N",
+        dest="ssot_isolation_max_users",
+        help="largest number of users in a generated schedule (default 100; 1 still "
+             "races several producers of one user)",
     )
     group.addoption(
         "--ssot-isolation-thread-trials", type=int, default=None, metavar="N",
@@ -73,10 +82,16 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
 
-    for option in ("ssot_report", "golden_path_report"):
+    for option in ("ssot_report", "ssot_html", "golden_path_report"):
         _check_writable(config, option)
+    for option in ("ssot_isolation_examples", "ssot_isolation_max_users",
+                   "ssot_isolation_thread_trials"):
+        value = config.getoption(option)
+        if value is not None and value < 1:  # 0 would run the check zero times
+            raise pytest.UsageError(f"--{option.replace('_', '-')} must be at least 1, "
+                                    f"got {value}")
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
-                  or config.getoption("ssot_update_baseline"))
+                  or config.getoption("ssot_html") or config.getoption("ssot_update_baseline"))
     if wanted or _may_have_table(config):
         from .session import SsotSessionPlugin
 
@@ -88,22 +103,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _check_writable(config: pytest.Config, option: str) -> None:
-    """A report path that cannot be written is a usage error now, not a traceback later."""
-    import os
-
-    target = config.getoption(option)
+    """A path we will write at the end (a report) that cannot be written is a usage error
+    now, before the run, not a traceback that loses pytest's summary later (SPEC 12)."""
+    target = config.getoption(option, None)
     if not target or hasattr(config, "workerinput"):
         return
-    path = config.invocation_params.dir / target
-    flag = "--" + option.replace("_", "-")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise pytest.UsageError(f"{flag}: cannot create the folder {path.parent}: "
-                                f"{exc.strerror}") from None
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise pytest.UsageError(f"{flag}: cannot write {path}"
-                                + (" (it is a folder)" if path.is_dir() else ""))
+    from ._atomic import target_problem
+
+    problem = target_problem(config.invocation_params.dir / target)
+    if problem is not None:
+        raise pytest.UsageError(f"--{option.replace('_', '-')}: {problem}")
 
 
 def _may_have_table(config: pytest.Config) -> bool:
@@ -114,30 +123,6 @@ def _may_have_table(config: pytest.Config) -> bool:
         return False
 
 
-def collects_broadly(config: pytest.Config) -> bool:
-    """Does this run collect a directory (or the default ``testpaths``)?
-
-    Generated items (contract checks, isolation checks) join such runs; a run naming only
-    files or node ids (``pytest tests/test_one.py::test_x``) is someone iterating on one
-    test, and stays without them.
-    """
-    base = config.invocation_params.dir
-    return any("::" not in arg and (base / arg).is_dir() for arg in config.args)
-
-
-def report_generated(config: pytest.Config, new: list[pytest.Item]) -> None:
-    """Report generated items as their parent's collection result, as pytest's own
-    collection does for each collector: the terminal's "collected N items" counts them,
-    and so does every plugin that follows collection reports."""
-    by_parent: dict[str, list[pytest.Item]] = {}
-    for item in new:
-        parent = item.parent.nodeid if item.parent is not None else ""
-        by_parent.setdefault(parent, []).append(item)
-    for nodeid, result in by_parent.items():
-        config.hook.pytest_collectreport(
-            report=pytest.CollectReport(nodeid, "passed", None, result))
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
@@ -145,12 +130,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     ``-k``/``-m`` deselect), and register the ``@ssot_canonical`` runner only when a
     collected test uses the marker. Costs a dictionary look-up and one pass otherwise."""
     isolation = sys.modules.get("pytest_ssot.isolation")
-    if isolation is not None and isolation.REGISTRY and collects_broadly(config):
-        from .isolation.items import build_items
+    if isolation is not None and isolation.SPEC_ERRORS:
+        raise pytest.UsageError("\n".join(isolation.SPEC_ERRORS))
+    if (isolation is not None and isolation.REGISTRY
+            and not config.getoption("golden_path")):  # the gate runs @golden_path only
+        from .collection import collects_broadly
 
-        new = build_items(session, isolation.REGISTRY)
-        items.extend(new)
-        report_generated(config, new)
+        if collects_broadly(config):
+            from .isolation.items import build_items
+
+            from .collection import report_generated
+
+            new = build_items(session, isolation.REGISTRY)
+            items.extend(new)
+            report_generated(config, new)
     if config.pluginmanager.has_plugin("ssot-marker-runner"):
         return
     for item in items:

@@ -18,6 +18,7 @@ from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, lo
 if TYPE_CHECKING:
     from .runtime import Check, ContractRuntime
     from .scan import ScanResult
+    from .scan.baseline import Baseline, Held
 
 _WORKERINPUT_KEY = "ssot_runtime"
 _WORKERINPUT_SCAN = "ssot_scan"
@@ -45,8 +46,10 @@ class SsotSessionPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self._runtimes: dict[str, ContractRuntime] | None = None
         self._scan: ScanResult | None = None
-        self._baseline: dict[str, dict[str, int]] | None = None
+        self._baseline: Baseline | None = None
         self._baseline_loaded = False
+        self._held: Held | None = None
+        self._baseline_changes: list[str] | None = None
 
     @classmethod
     def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
@@ -61,6 +64,15 @@ class SsotSessionPlugin:
                 raise _usage_error(ConfigError(
                     f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
                     "exist (paths are relative to the rootdir)"))
+        if settings.contracts and not hasattr(config, "workerinput"):
+            _check_baseline_path(config, root / settings.baseline)
+        if config.getoption("ssot_html") and not hasattr(config, "workerinput"):
+            from .report.html import MissingDependency, check_dependencies
+
+            try:
+                check_dependencies()
+            except MissingDependency as exc:
+                raise pytest.UsageError(f"--ssot-html: {exc}") from None
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
@@ -75,11 +87,11 @@ class SsotSessionPlugin:
         ``pytest tests/test_one.py::test_x`` is someone iterating on one test: the contract
         checks stay out of it unless ``--ssot-strict`` is given.
         """
-        if not self.settings.contracts:
-            return False
+        if not self.settings.contracts or self.config.getoption("golden_path"):
+            return False  # the release gate runs only the user's @golden_path tests
         if self.config.getoption("ssot_strict"):
             return True
-        from .plugin import collects_broadly
+        from .collection import collects_broadly
 
         return collects_broadly(self.config)
 
@@ -120,13 +132,19 @@ class SsotSessionPlugin:
                 self._scan = ScanResult.from_dict(json.loads(shipped))
             else:
                 try:
+                    # When the probes already ran, the canonical objects' ``__module__``
+                    # tells where they are defined (no second definition there).
+                    defined_in = {k: rt.canonical.defined_in
+                                  for k, rt in (self._runtimes or {}).items()
+                                  if rt.canonical.defined_in}
                     self._scan = scan(self.settings, self.config.rootpath,
-                                      cache_path=self._cache_path())
+                                      cache_path=self._cache_path(),
+                                      defined_in=defined_in or None)
                 except ConfigError as exc:
                     raise _usage_error(exc) from None
         return self._scan
 
-    def baseline(self) -> dict[str, dict[str, int]] | None:
+    def baseline(self) -> "Baseline | None":
         if not self._baseline_loaded:
             from .scan.baseline import load
 
@@ -137,12 +155,25 @@ class SsotSessionPlugin:
             self._baseline_loaded = True
         return self._baseline
 
+    def held(self) -> "Held":
+        """The scan held against the baseline (once per process)."""
+        if self._held is None:
+            from .scan.baseline import hold
+
+            self._held = hold(self.scan_result(), self.baseline())
+        return self._held
+
+    def readiness(self) -> dict[str, list[dict[str, Any]]]:
+        """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
+        from .deletion import readiness
+
+        return readiness(self.settings.contracts, self.runtimes(), self.scan_result())
+
     def reference_checks(self) -> dict[str, "Check"]:
         from .scan.baseline import check_references
 
-        result, baseline = self.scan_result(), (None if self.strict else self.baseline())
-        return {c.name: check_references(c, result, baseline, self.strict,
-                                         self.settings.baseline)
+        result, held = self.scan_result(), self.held()
+        return {c.name: check_references(c, result, held, self.strict, self.settings.baseline)
                 for c in self.settings.contracts}
 
     def decide(self, contract: Contract | None, kind: str, target: str | None) -> "Check":
@@ -182,7 +213,7 @@ class SsotSessionPlugin:
         new.append(ContractCheckItem.from_parent(scan_node, name="parse", contract=None,
                                                  kind="parse", target=None, plugin=self))
         items[:0] = new
-        from .plugin import report_generated
+        from .collection import report_generated
 
         report_generated(self.config, new)
 
@@ -195,17 +226,21 @@ class SsotSessionPlugin:
         if not self.config.getoption("ssot_update_baseline"):
             self.baseline()
             return
-        from .report import write_json
-        from .scan.baseline import build
+        from .scan.baseline import update
 
-        write_json(self.baseline_path, build(self.scan_result(), self.settings.contracts))
+        self._baseline_changes = update(self.baseline_path, self.scan_result(),
+                                        self.settings.contracts)
         self._baseline_loaded = False
-        self._baseline_written = True
+        self._held = None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF)."""
+        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF) and
+        ``--ssot-html``, and in GitHub Actions append the summary to ``$GITHUB_STEP_SUMMARY``."""
         if self.is_worker:
             return
+        self._github_step_summary()
+        if self.config.getoption("ssot_html"):
+            self._write_html(session)
         target = self.config.getoption("ssot_report")
         if not target:
             return
@@ -213,19 +248,70 @@ class SsotSessionPlugin:
 
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
+        held = self.held() if scan is not None else None
         if str(target).endswith(".sarif"):
-            from dataclasses import asdict
-
+            from .report import violation_dicts
             from .report.sarif import build_sarif
 
-            assert scan is not None or not self.settings.contracts
-            doc = build_sarif([asdict(v) for v in scan.violations] if scan else [],
-                              scan.errors if scan else [])
+            doc = build_sarif(violation_dicts(scan, held) if scan else [],
+                              scan.errors if scan else [], self.settings.contracts)
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                               self.reference_checks() if scan else None)
-        write_json(path, doc)
+                               self.reference_checks() if scan else None, held,
+                               self.readiness() if scan else None)
+        try:
+            write_json(path, doc)
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._report_error = f"ssot report NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         self._report_path = path
+
+    def _write_html(self, session: pytest.Session) -> None:
+        from .report import build_report
+        from .report.html import session_page_data, write_page
+
+        scan = self.scan_result() if self.settings.contracts else None
+        doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
+                           self.reference_checks() if scan else None,
+                           self.held() if scan is not None else None,
+                           self.readiness() if scan else None)
+        history = None
+        cache = getattr(self.config, "cache", None)
+        if cache is not None:  # the last `pytest-ssot history` keeps its series there
+            try:
+                history = json.loads((cache.mkdir("ssot") / "history.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                history = None
+            if not isinstance(history, dict) or not isinstance(history.get("commits"), list):
+                history = None
+        path = self.config.invocation_params.dir / self.config.getoption("ssot_html")
+        try:
+            write_page(path, session_page_data(doc, history))
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._html_error = f"ssot html NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        self._html_path = path
+
+    def _github_step_summary(self) -> None:
+        import os
+
+        if os.environ.get("GITHUB_ACTIONS") != "true" or not os.environ.get(
+                "GITHUB_STEP_SUMMARY") or not self.settings.contracts:
+            return
+        if self._runtimes is None and self._scan is None:
+            return  # no contract item ran (``pytest tests/test_x.py``): nothing to say
+        from .report.github import append_step_summary, step_summary
+
+        scan = self._scan
+        markdown = step_summary(
+            self.settings.contracts, scan, self.held() if scan is not None else None,
+            self.reference_checks() if scan is not None else {}, self.strict,
+            self._runtimes, self.readiness() if scan is not None and self._runtimes else None)
+        self._summary_problem = append_step_summary(markdown)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.settings.contracts:
@@ -243,11 +329,44 @@ class SsotSessionPlugin:
             for line in scan_lines(self.settings.contracts, self._scan,
                                    self.reference_checks(), verbose):
                 terminalreporter.line(line)
-        if getattr(self, "_baseline_written", False):
+        if self._scan is not None and self._runtimes is not None:
+            from .deletion import readiness_lines
+
+            for line in readiness_lines(self.settings.contracts, self.readiness()):
+                terminalreporter.line(line)
+        if self._baseline_changes is not None:
             terminalreporter.line(f"baseline written: {self.baseline_path}")
+            for line in self._baseline_changes:
+                terminalreporter.line(line)
+        if getattr(self, "_report_error", None):
+            terminalreporter.line(self._report_error, red=True)
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+        if getattr(self, "_html_error", None):
+            terminalreporter.line(self._html_error, red=True)
+        html = getattr(self, "_html_path", None)
+        if html is not None:
+            terminalreporter.line(f"ssot html: {html}")
+        problem = getattr(self, "_summary_problem", None)
+        if problem:
+            terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)
+
+
+def _check_baseline_path(config: pytest.Config, path: Path) -> None:
+    """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
+    silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
+    could not write."""
+    from ._atomic import resolve_target, target_problem
+
+    problem = None
+    if path.exists() and not resolve_target(path).is_file():
+        problem = target_problem(path)
+    elif config.getoption("ssot_update_baseline"):
+        problem = target_problem(path)
+    if problem is not None:
+        raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
+                                       f"{problem}"))
 
 
 class _XdistController:

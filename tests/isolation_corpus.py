@@ -7,13 +7,13 @@ benchmarks/isolation_corpus.py.
 
 from __future__ import annotations
 
-CONFTEST = '''
-from pytest_ssot.isolation import isolation_spec
+_CONFTEST = '''
+from pytest_ssot.isolation import DEFAULT_PROTOCOL, isolation_spec
 
 import app
 
 
-@isolation_spec("corpus", same_user="same", collidable=("thread_id",))
+@isolation_spec("corpus", same_user="same", collidable=("thread_id",)<<PROTOCOL>>)
 class CorpusIsolation:
     def make_user(self, user_id, thread_id):
         return app.User(user_id, thread_id)
@@ -32,7 +32,19 @@ class CorpusIsolation:
 
     def reset(self):
         app.reset()
+
+    if hasattr(app, "drain"):  # an application whose delivery never settles by itself
+        def drain(self):
+            app.drain()
 '''
+
+
+def conftest(protocol: bool = False) -> str:
+    """The spec for every corpus ``app.py``; ``protocol``: declare DEFAULT_PROTOCOL."""
+    return _CONFTEST.replace("<<PROTOCOL>>", ", protocol=DEFAULT_PROTOCOL" if protocol else "")
+
+
+CONFTEST = conftest()
 
 HEAD = '''
 import asyncio
@@ -88,13 +100,107 @@ def reset():
 
 CORRECT = HEAD + MANAGER + REGISTRY + SEND
 
+# Late delivery: each manager buffers and flushes from loop.call_later. Correct: the harness
+# waits for the timer (the loop is not quiescent while it is scheduled).
+LATE_FLUSH = HEAD + MANAGER.replace(
+    "        self.lock = threading.Lock()\n",
+    "        self.lock = threading.Lock()\n        self.buffer = []\n"
+    "        self.scheduled = False\n") + '''
+    def flush(self):
+        with self.lock:
+            self.scheduled = False
+            self.outbox.extend({"id": e["id"], "type": e["type"]} for e in self.buffer)
+            self.buffer.clear()
+''' + REGISTRY + '''
+
+async def send(user, event):
+    manager = get_manager(user)
+    with manager.lock:
+        manager.buffer.append(event)
+        start, manager.scheduled = not manager.scheduled, True
+    if start:
+        asyncio.get_running_loop().call_later(0.002, manager.flush)
+
+
+def received(user):
+    return list(get_manager(user).outbox)
+
+
+def reset():
+    _registry.clear()
+'''
+
+# A per-user queue drained by a background consumer task, which ends when the queue is
+# empty; whoever finds no consumer running starts one (under the manager's lock).
+_QUEUE = HEAD + "import collections\n" + MANAGER.replace(
+    "        self.lock = threading.Lock()\n",
+    "        self.lock = threading.Lock()\n        self.queue = collections.deque()\n"
+    "        self.draining = False\n") + '''
+    async def consume(self):
+        while True:
+            with self.lock:
+                batch = list(self.queue)
+                if not batch:
+                    self.draining = False
+                    return
+            await asyncio.sleep(0)  # the network write
+            with self.lock:
+                self.outbox.extend({"id": e["id"], "type": e["type"]} for e in batch)
+                DEQUEUE
+''' + REGISTRY + '''
+
+async def send(user, event):
+    manager = get_manager(user)
+    with manager.lock:
+        manager.queue.append(event)
+        start, manager.draining = not manager.draining, True
+    if start:
+        asyncio.get_running_loop().create_task(manager.consume())
+
+
+def received(user):
+    return list(get_manager(user).outbox)
+
+
+def reset():
+    _registry.clear()
+'''
+QUEUE_CONSUMER = _QUEUE.replace("DEQUEUE", "for _ in batch:\n                    "
+                                           "self.queue.popleft()")
+
+# A flush task that never ends (every millisecond, forever): the loop never settles, so the
+# spec must say when delivery is complete: app.drain() flushes every manager (CONFTEST
+# defines drain() when the app has one).
+PERIODIC_FLUSH = LATE_FLUSH.replace('''    if start:
+        asyncio.get_running_loop().call_later(0.002, manager.flush)
+''', '''    if start:
+        asyncio.get_running_loop().create_task(flush_forever(manager))
+
+
+async def flush_forever(manager):
+    while True:
+        await asyncio.sleep(0.001)
+        with manager.lock:
+            manager.outbox.extend({"id": e["id"], "type": e["type"]} for e in manager.buffer)
+            manager.buffer.clear()
+
+
+def drain():
+    for manager in list(_registry.values()):
+        manager.flush()
+''')
+
+# name -> app source: correct managers, each must pass every check with or without protocol
+CORRECT_APPS = {"registry": CORRECT, "late_flush": LATE_FLUSH, "queue_consumer": QUEUE_CONSUMER,
+                "periodic_flush_with_drain": PERIODIC_FLUSH}
+
 # name -> (what the bug is, app source, finding kinds that count as "found")
 BUGS: dict[str, tuple[str, str, set[str]]] = {
     "class_level_state": (
         "the outbox is a class attribute: every manager appends to the same list",
         HEAD + MANAGER.replace("        self.outbox = []\n", "").replace(
             "class Manager:\n", "class Manager:\n    outbox = []\n\n") + REGISTRY + SEND,
-        {"cross-delivery", "duplicate"}),
+        {"cross-delivery", "duplicate", "survives-reset"}),
     "module_singleton": (
         "one module-level manager, created for the first user, serves everyone",
         HEAD + MANAGER + '''
@@ -262,4 +368,48 @@ def reset():
                                           "_registry.get(threading.get_ident())").replace(
             "_registry[user.user_id]", "_registry[threading.get_ident()]") + SEND,
         {"shared-manager", "cross-delivery"}),
+    "cross_user_batch_reordered": (
+        "all users' events are coalesced into one batch, flushed late and sorted by phase: a "
+        "user's second message overtakes the end of the first",
+        HEAD + MANAGER + REGISTRY + '''
+_PHASE = {t: i for i, t in enumerate(("agent_started", "agent_thinking", "tool_executing",
+                                      "tool_completed", "agent_completed"))}
+_batch = []
+_batch_lock = threading.Lock()
+_scheduled = False
+
+
+async def send(user, event):
+    global _scheduled
+    with _batch_lock:
+        _batch.append((user, event))
+        start, _scheduled = not _scheduled, True
+    if start:
+        asyncio.get_running_loop().call_later(0.002, _flush)
+
+
+def _flush():
+    global _scheduled
+    with _batch_lock:
+        batch = sorted(_batch, key=lambda p: _PHASE[p[1]["type"]])  # starts first
+        _batch.clear()
+        _scheduled = False
+    for owner, event in batch:
+        get_manager(owner).outbox.append({"id": event["id"], "type": event["type"]})
+
+
+def received(user):
+    return list(get_manager(user).outbox)
+
+
+def reset():
+    global _scheduled
+    _registry.clear()
+    _batch.clear()
+    _scheduled = False
+''', {"reordered", "protocol"}),
+    "queue_drops_under_concurrency": (
+        "the per-user queue's consumer clears the queue after a write: events queued during "
+        "the write are dropped",
+        _QUEUE.replace("DEQUEUE", "self.queue.clear()"), {"lost"}),
 }

@@ -185,6 +185,7 @@ def test_example_project(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert added is not None
     assert {str(p) for p in added.legacy} == {
         "chat.app.websocket_core:WebSocketManager",
+        "chat.app.websocket_core.compat:WebSocketManager",
         "chat.app.websocket_core.handlers:WSManager",
         "chat.app.websocket_core.manager:WebSocketManager",
         "chat.app.websocket_core.unified_manager:UnifiedWebSocketManager"}

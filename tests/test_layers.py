@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
-CORE = ["paths.py", "config.py", "runtime.py", "_atomic.py", "discover.py", "probe", "report",
-        "scan"]
+CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "discover.py",
+        "probe", "report", "scan", "history"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 
@@ -58,7 +58,7 @@ def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
     assert module_level <= {"__future__", "pytest", "sys"}, module_level
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "checks.py"])
+@pytest.mark.parametrize("name", ["__init__.py", "checks.py", "schedules.py", "runners.py"])
 def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
     """conftest.py imports pytest_ssot.isolation: that must not import hypothesis."""
     tree = ast.parse((PACKAGE / "isolation" / name).read_text())
@@ -69,3 +69,34 @@ def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             top.add(node.module.split(".")[0])
     assert not top & {"pytest", "_pytest", "hypothesis"}, top
+
+
+def test_importing_the_isolation_spec_api_does_not_import_hypothesis() -> None:
+    """What a conftest.py does at start-up; hypothesis waits until an isolation item runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pytest_ssot.isolation; "
+            "print(sorted(m for m in ('hypothesis', 'pytest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py") if p.name != "plugin.py"),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_imports_the_plugin_module(path: Path) -> None:
+    """``plugin`` is pytest's entry point: it imports the rest lazily, and nothing imports
+    it back (``session`` and ``plugin`` share ``collection`` instead)."""
+    bad = {m for m in _imports(path)
+           if m in (".plugin", "..plugin", "pytest_ssot.plugin")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_items_reach_the_session_only_for_type_checking() -> None:
+    tree = ast.parse((PACKAGE / "items.py").read_text(encoding="utf-8"))
+    runtime = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            runtime.add(node.module)
+    assert "session" not in runtime

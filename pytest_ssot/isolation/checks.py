@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import threading
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Finding", "shared_objects", "verify_delivery", "Sent"]
+__all__ = ["Finding", "shared_objects", "verify_delivery", "Sent", "short_id"]
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range, slice,
               type(Ellipsis), type(NotImplemented))
@@ -28,7 +29,9 @@ _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()), threading.Condit
 
 @dataclass
 class Finding:
-    kind: str  # shared-state, cross-delivery, lost, duplicate, reordered, protocol, split-manager
+    # shared-state, cross-delivery, lost, duplicate, reordered, protocol, split-manager,
+    # survives-reset, unsettled, hang, error
+    kind: str
     message: str
     users: list[str] = field(default_factory=list)
 
@@ -112,11 +115,27 @@ class Sent:
     producer: str
     event_id: str
     event_type: str
+    run: str = ""  # the run (one message of the user) the event belongs to
+
+
+# The harness numbers events "e<k>/<nonce>", the nonce being new for every execution of a
+# schedule: an id of that form with another nonce was sent by an earlier execution.
+_HARNESS_ID = re.compile(r"e\d+/(\d+)")
+
+
+def short_id(event_id: str) -> str:
+    """``e3/17`` -> ``e3``: the nonce says nothing to a reader."""
+    return event_id.split("/", 1)[0] if _HARNESS_ID.fullmatch(event_id) else event_id
 
 
 def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
-                    protocol: Sequence[str] | None = None) -> list[Finding]:
-    """Every user got exactly their events, FIFO per producer, following the protocol."""
+                    protocol: Sequence[str] | None = None,
+                    nonce: str | None = None) -> list[Finding]:
+    """Every user got exactly their events, FIFO per producer, each run in protocol order.
+
+    ``nonce``: the current execution's id suffix; messages carrying another one survived
+    ``reset()`` (one ``survives-reset`` finding per user, and nothing else about them).
+    """
     findings: list[Finding] = []
     owner = {s.event_id: s for s in sent}
     by_user: dict[str, list[Sent]] = {}
@@ -124,18 +143,28 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
         by_user.setdefault(s.user, []).append(s)
 
     def show(ids: Sequence[str]) -> str:
-        return "[" + ", ".join(f"{i} {owner[i].event_type}" if i in owner else f"{i} ?"
-                               for i in ids) + "]"
+        return "[" + ", ".join(f"{short_id(i)} {owner[i].event_type}" if i in owner
+                               else f"{short_id(i)} ?" for i in ids) + "]"
 
     for user in sorted(set(by_user) | set(received)):
         got = received.get(user, [])
+        if nonce is not None:
+            stale = [i for i in got if i not in owner and (m := _HARNESS_ID.fullmatch(i))
+                     and m.group(1) != nonce]
+            if stale:
+                findings.append(Finding(
+                    "survives-reset", f"state survives reset: user {user!r} received "
+                    f"{len(stale)} event(s) from earlier examples, after reset(); reset() "
+                    "must clear what every manager and registry holds", [user]))
+                stale_set = set(stale)
+                got = [i for i in got if i not in stale_set]
         mine = by_user.get(user, [])
         mine_ids = [s.event_id for s in mine]
         foreign = [i for i in got if i in owner and owner[i].user != user]
-        for i in foreign:
+        for i in foreign[:3]:
             findings.append(Finding(
                 "cross-delivery",
-                f"user {user!r} received {i} ({owner[i].event_type}) sent for user "
+                f"user {user!r} received {short_id(i)} ({owner[i].event_type}) sent for user "
                 f"{owner[i].user!r}\n    {user!r} sent:     {show(mine_ids)}\n"
                 f"    {user!r} received: {show(got)}\n"
                 f"    {owner[i].user!r} received: {show(received.get(owner[i].user, []))}",
@@ -144,7 +173,8 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
         if unknown:
             findings.append(Finding("cross-delivery", f"user {user!r} received messages "
                                     f"that no producer sent: {unknown[:5]}", [user]))
-        lost = [i for i in mine_ids if i not in got]
+        got_set = set(got)  # membership in sets: a buggy app may return thousands
+        lost = [i for i in mine_ids if i not in got_set]
         if lost:
             findings.append(Finding(
                 "lost", f"user {user!r} never received {show(lost)}\n"
@@ -159,21 +189,26 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                              f"    sent:     {show(mine_ids)}\n    received: {show(got)}",
                 [user]))
         producers: dict[str, list[str]] = {}
+        runs: dict[tuple[str, str], list[str]] = {}
         for s in mine:
             producers.setdefault(s.producer, []).append(s.event_id)
+            runs.setdefault((s.producer, s.run), []).append(s.event_id)
+        arrived = list(dict.fromkeys(got))
         for producer, order in producers.items():
             position = {i: n for n, i in enumerate(order)}
-            seen_order = [i for i in dict.fromkeys(got) if i in position]
+            seen_order = [i for i in arrived if i in position]
             if seen_order != sorted(seen_order, key=position.__getitem__):
                 findings.append(Finding(
-                    "reordered", f"user {user!r}, producer {producer!r}: sent "
+                    "reordered", f"user {user!r}, {producer}: sent "
                                  f"{show(order)} but received them as {show(seen_order)}",
                     [user]))
-            if protocol:
-                types_ = [owner[i].event_type for i in seen_order]
+        if protocol:
+            for (producer, run), order in runs.items():
+                members = set(order)
+                types_ = [owner[i].event_type for i in arrived if i in members]
                 expected = [owner[i].event_type for i in order]
                 if types_ != expected[:len(types_)]:
                     findings.append(Finding(
-                        "protocol", f"user {user!r}, producer {producer!r}: events arrived "
+                        "protocol", f"user {user!r}, {producer}, {run}: events arrived "
                                     f"as {types_}, the protocol is {list(protocol)}", [user]))
     return findings

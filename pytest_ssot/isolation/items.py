@@ -1,28 +1,47 @@
 """Collected isolation items: ``<file>::isolation[<spec>]::<check>``.
 
 Imported only when a ``conftest.py`` registered an ``@isolation_spec``. hypothesis is
-imported inside ``runtest``.
+imported inside ``runtest``. Every check has a budget a buggy application cannot blow: it
+stops at the first proof (a failing trial, state that survives ``reset()``, a loop that
+never settles), caps shrinking and replays by time, and runs each schedule with bounded
+waits (``runners``).
 """
 
 from __future__ import annotations
 
 import random
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import (IsolationSpec, distinct_and_policy, random_schedule, run_async, run_threads,
-               schedules, shared_state)
+from . import IsolationSpec
 from .checks import Finding
+from .runners import (FATAL, SpecCalls, SpecError, distinct_and_policy, run_async,
+                      run_threads, shared_state)
+from .schedules import random_schedule, schedules
 
 CHECKS = ("distinct-managers", "shared-state", "asyncio-schedules", "thread-schedules")
+SEARCH_SECONDS = 60.0  # generating examples (or thread trials) without a failure
+SHRINK_SECONDS = 30.0  # shrinking a failure found; then the smallest schedule so far
+REPLAYS, REPLAY_SECONDS = 20, 5.0  # re-runs of a failing thread schedule (its rate)
 
 
 class IsolationFailed(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
+
+
+class _Stop(BaseException):
+    """Leaves hypothesis at once (it treats only ``Exception`` as a failure to shrink)."""
+
+    def __init__(self, text: str, failed: bool = True) -> None:
+        super().__init__(text)
+        self.text = text
+        self.failed = failed
 
 
 def _report(mode: str, findings: list[Finding], schedule: Any = None, extra: str = "") -> str:
@@ -67,72 +86,139 @@ class IsolationItem(pytest.Item):
 
     def runtest(self) -> None:
         spec = self.spec
-        inst = spec.instance()
         max_users = int(self._opt("ssot_isolation_max_users", 100))
-        if self.check == "distinct-managers":
-            ids = [f"user-{random.Random(7).randrange(10**6)}-{i}" for i in range(4)]
-            findings = distinct_and_policy(inst, spec, ids)
-            if findings:
-                raise IsolationFailed(_report("distinct managers", findings))
-        elif self.check == "shared-state":
-            findings = shared_state(inst, spec, ["alice", "bob"])
-            if findings:
-                raise IsolationFailed(_report("shared state", findings))
-        elif self.check == "asyncio-schedules":
-            self._hypothesis(inst, max_users)
-        else:
-            self._threads(inst, max_users)
+        try:
+            calls = SpecCalls(spec.instance())
+            if self.check == "distinct-managers":
+                ids = [f"user-{random.Random(7).randrange(10**6)}-{i}" for i in range(4)]
+                findings = distinct_and_policy(calls, spec.collidable, spec.same_user, ids)
+                if findings:
+                    raise IsolationFailed(_report("distinct managers", findings))
+            elif self.check == "shared-state":
+                findings = shared_state(calls, spec.collidable, spec.allow_shared,
+                                        ["alice", "bob"])
+                if findings:
+                    raise IsolationFailed(_report("shared state", findings))
+            elif self.check == "asyncio-schedules":
+                self._hypothesis(calls, max_users)
+            else:
+                self._threads(calls, max_users)
+        except SpecError as exc:
+            raise IsolationFailed(self._spec_error(exc)) from None
 
-    def _hypothesis(self, inst: Any, max_users: int) -> None:
-        from hypothesis import HealthCheck, given, settings
+    def _spec_error(self, exc: SpecError) -> str:
+        return (f"spec error: {exc} (spec {self.spec.cls.__name__} in "
+                f"{Path(self.spec.file).name})")
+
+    def _budget_note(self, text: str) -> None:
+        warnings.warn(pytest.PytestWarning(f"isolation[{self.spec.name}]::{self.check}: {text}"))
+
+    def _hypothesis(self, calls: SpecCalls, max_users: int) -> None:
+        from hypothesis import HealthCheck, Phase, given, settings
 
         examples = self._opt("ssot_isolation_examples", None)
+        # one failure reported (not an ExceptionGroup of several): the first one found
         kw: dict[str, Any] = {"deadline": None, "print_blob": True,
+                              "report_multiple_bugs": False,
+                              # no "explain" phase: it names lines of our runners, not the
+                              # application's
+                              "phases": [p for p in Phase if p.name != "explain"],
                               "suppress_health_check": list(HealthCheck)}
         if examples is not None:
             kw["max_examples"] = int(examples)
         protocol = self.spec.protocol
-
-        calls = {"n": 0, "first": 0}
+        state: dict[str, Any] = {"n": 0, "first": 0, "found_at": 0.0, "after": "",
+                                 "last": ""}
+        start = time.monotonic()
 
         @settings(**kw)
         @given(schedules(max_users, protocol, self.spec.collidable))
         def asyncio_schedules(schedule: Any) -> None:
-            calls["n"] += 1
-            findings = run_async(inst, schedule, protocol)
-            if findings:
-                calls["first"] = calls["first"] or calls["n"]
-                raise IsolationFailed(_report("asyncio schedule", findings, schedule))
+            state["n"] += 1
+            now = time.monotonic()
+            if not state["first"] and now - start > SEARCH_SECONDS:
+                raise _Stop(f"stopped after {state['n'] - 1} example(s): the time budget of "
+                            f"{SEARCH_SECONDS:g} s was spent without a failure", failed=False)
+            if state["first"] and now - state["found_at"] > SHRINK_SECONDS:
+                raise _Stop(state["last"] + f"\n  shrinking stopped after {SHRINK_SECONDS:g} "
+                            "s (budget): this is the smallest failing schedule found so far")
+            try:
+                findings = run_async(calls, schedule, protocol)
+            except SpecError as exc:
+                raise _Stop(self._spec_error(exc)) from None
+            if not findings:
+                return
+            text = _report("asyncio schedule", findings, schedule)
+            if any(f.kind in FATAL for f in findings):
+                if state["first"]:
+                    text += ("\n  (found while shrinking; the first failure, at example "
+                             f"{state['first']}, was:)\n" + state["last"])
+                raise _Stop(text + f"\n  stopped at example {state['n']} (after "
+                            f"{time.monotonic() - start:.1f} s): every further schedule "
+                            "would prove the same")
+            if not state["first"]:
+                state["first"], state["found_at"] = state["n"], time.monotonic()
+                state["after"] = f"{state['found_at'] - start:.1f} s"
+            state["last"] = text
+            raise IsolationFailed(text)
 
         try:
             asyncio_schedules()
+        except _Stop as stop:
+            if stop.failed:
+                raise IsolationFailed(stop.text) from None
+            self._budget_note(stop.text)
         except IsolationFailed as exc:
-            exc.text += (f"\n  found at generated example {calls['first']}, then shrunk to "
-                         f"this schedule in {calls['n'] - calls['first']} more run(s)")
+            exc.text += (f"\n  found at generated example {state['first']} (after "
+                         f"{state['after']}), then shrunk to this schedule in "
+                         f"{state['n'] - state['first']} more run(s)")
             raise
+        except Exception:
+            if not state["last"]:
+                raise  # not a finding of ours: our own bug, shown as such
+            # hypothesis' Flaky: the failing schedule passed when replayed (delivery that
+            # depends on timing); the failure seen is still a failure
+            raise IsolationFailed(
+                state["last"] + f"\n  found at generated example {state['first']}; it did "
+                "not fail again when replayed (timing-dependent delivery), so it is shown "
+                "as last seen") from None
 
-    def _threads(self, inst: Any, max_users: int) -> None:
+    def _threads(self, calls: SpecCalls, max_users: int) -> None:
         trials = int(self._opt("ssot_isolation_thread_trials", 30))
         seed = self.config.getoption("hypothesis_seed", None)
         seed = int(seed) if seed is not None else 20261121
         protocol = self.spec.protocol
+        same_user = self.spec.same_user
+        start = time.monotonic()
         for trial in range(trials):
+            if time.monotonic() - start > SEARCH_SECONDS:
+                self._budget_note(f"stopped after {trial} of {trials} trial(s): the time "
+                                  f"budget of {SEARCH_SECONDS:g} s was spent without a failure")
+                return
             rng = random.Random(seed + trial)
             schedule = random_schedule(rng, max_users, protocol, self.spec.collidable)
             workers = max(2, min(8, len(schedule.users) - 1))
             mixed = trial % 2 == 1  # odd trials: threads that each run several async tasks
-            findings = run_threads(inst, schedule, protocol, self.spec.same_user, workers,
-                                   mixed)
+            findings = run_threads(calls, schedule, protocol, same_user, workers, mixed)
             if not findings:
                 continue
-            replays = 20
-            hits = sum(bool(run_threads(inst, schedule, protocol, self.spec.same_user,
-                                        workers, mixed)) for _ in range(replays))
             mode = "mixed threads and asyncio" if mixed else "thread"
+            where = (f"trial {trial} of seed {seed}, after {time.monotonic() - start:.1f} s "
+                     f"(pass --hypothesis-seed={seed} to replay)")
+            if any(f.kind in FATAL for f in findings):
+                raise IsolationFailed(_report(f"{mode} schedule", findings, schedule,
+                                              f"  stopped at the first proof: {where}"))
+            hits = replays = 0
+            until = time.monotonic() + REPLAY_SECONDS
+            while replays < REPLAYS and time.monotonic() < until:
+                again = run_threads(calls, schedule, protocol, same_user, workers, mixed)
+                replays += 1
+                hits += bool(again)
+                if any(f.kind in FATAL for f in again):
+                    break  # a replay that leaks proves nothing more about the rate
             raise IsolationFailed(_report(
                 f"{mode} schedule (a race: threads cannot be shrunk)", findings, schedule,
-                f"  replay rate: {hits}/{replays} re-runs of this schedule failed; trial "
-                f"{trial} of seed {seed} (pass --hypothesis-seed={seed} to replay)"))
+                f"  replay rate: {hits}/{replays} re-runs of this schedule failed; {where}"))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:

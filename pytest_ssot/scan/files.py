@@ -15,7 +15,57 @@ from typing import Iterable, Sequence
 
 from ..config import DEFAULT_EXCLUDES, ConfigError
 
-__all__ = ["roots", "listing", "module_name", "area_of", "Excluder"]
+__all__ = ["roots", "listing", "packages_kept", "module_name", "area_of", "Excluder",
+           "read_source", "MAX_FILE_BYTES"]
+
+# No source file is read past this size (SPEC 12: memory stays bounded). Parsing costs
+# about 90 bytes of memory per byte of source, so 4 MiB keeps one worker under ~400 MB;
+# hand-written modules are far smaller, and a generated module this large is better
+# excluded (``exclude``) than scanned. A larger file is a scan error naming the limit.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def _not_regular(mode: int) -> str | None:
+    import stat
+
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+            if stat.S_ISSOCK(mode) else "a folder" if stat.S_ISDIR(mode) else "special")
+    return f"not a regular file ({kind}): only regular files are scanned"
+
+
+def read_source(abspath: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of one source file; ``OSError`` with a message for the user otherwise.
+
+    Only regular files are read (a FIFO would block forever, ``/dev/zero`` never ends;
+    a symlink to one is the same thing), and never more than ``limit`` bytes. The file is
+    checked before it is opened (opening some devices acts on them) and again on the open
+    descriptor (it may have been swapped in between); the open does not block.
+    """
+    problem = _not_regular(os.stat(abspath).st_mode)
+    if problem is None:
+        fd = os.open(abspath, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+        try:
+            st = os.fstat(fd)
+            problem = _not_regular(st.st_mode)
+            if problem is None and st.st_size <= limit:
+                chunks, total = [], 0
+                while total <= limit:  # a file growing since the fstat: up to the limit
+                    chunk = os.read(fd, limit + 1 - total)
+                    if not chunk:
+                        return b"".join(chunks)
+                    chunks.append(chunk)
+                    total += len(chunk)
+            if problem is None:
+                problem = (f"larger than the scan's size limit of {limit // 1024} KiB "
+                           f"({max(st.st_size, limit + 1)} bytes): not read; exclude it "
+                           "(key 'exclude') if it is generated")
+        finally:
+            os.close(fd)
+    raise OSError(problem)
 
 
 def _glob_regex(pattern: str) -> "re.Pattern[str]":
@@ -47,8 +97,12 @@ def _glob_regex(pattern: str) -> "re.Pattern[str]":
 class Excluder:
     """Exclusion tests, cheapest first: plain names, ``*suffix``/``prefix*``, then regexes."""
 
-    def __init__(self, extra: Sequence[str]) -> None:
-        names = [g.strip("/") for g in (*DEFAULT_EXCLUDES, *extra) if "/" not in g.strip("/")]
+    def __init__(self, extra: Sequence[str], defaults: bool = True) -> None:
+        # Folders excluded by a default name alone are kept when they hold an
+        # ``__init__.py``: a package, not a build or environment folder (SPEC 5).
+        self.extra_only = Excluder(extra, defaults=False) if defaults else None
+        names = [g.strip("/") for g in (*(DEFAULT_EXCLUDES if defaults else ()), *extra)
+                 if "/" not in g.strip("/")]
         wild = set("*?[")
         self.plain = frozenset(g for g in names if not wild & set(g))
         self.suffixes = tuple(g[1:] for g in names
@@ -104,12 +158,25 @@ def roots(root: Path, paths: Sequence[str]) -> list[tuple[str, str]]:
     return kept
 
 
+MAYBE = "?"  # a listed subdirectory excluded by a default name unless it is a package
+
+
+def packages_kept(dirpath: str, subdirs: list[str]) -> list[str]:
+    """The listing's subdirectories to walk: a ``?name`` one only while it holds an
+    ``__init__.py`` (looked at every time: adding one does not change our mtime)."""
+    if not any(n.startswith(MAYBE) for n in subdirs):
+        return subdirs
+    return [n[1:] if n.startswith(MAYBE) else n for n in subdirs
+            if not n.startswith(MAYBE) or os.path.isfile(f"{dirpath}/{n[1:]}/__init__.py")]
+
+
 def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str]
             ) -> tuple[list[str], list[str]]:
     """``(subdirectory names, *.py file names)`` of one directory, sorted, minus exclusions.
 
     ``skip_files``: rootdir-relative paths left out (the shims). Raises ``OSError`` when
-    the directory cannot be listed.
+    the directory cannot be listed. A subdirectory excluded only by a default name is
+    listed as ``?name`` (see ``packages_kept``).
     """
     excluded = excluder.excluded
     files_excludable = excluder.files
@@ -123,8 +190,12 @@ def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozense
             except OSError:
                 continue
             if is_dir:
-                if not excluded(f"{dir_rel}/{name}" if dir_rel else name, name):
+                rel = f"{dir_rel}/{name}" if dir_rel else name
+                if not excluded(rel, name):
                     subdirs.append(name)
+                elif (excluder.extra_only is not None
+                      and not excluder.extra_only.excluded(rel, name)):
+                    subdirs.append(MAYBE + name)
             elif name.endswith(".py"):
                 rel = f"{dir_rel}/{name}" if dir_rel else name
                 if (not files_excludable or not excluded(rel, name)) and rel not in skip_files:

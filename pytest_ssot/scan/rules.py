@@ -6,9 +6,8 @@ it references. It is built once per scan and shipped to worker processes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..config import Contract
 from ..paths import SsotPath
@@ -31,18 +30,13 @@ class Hit:
     """One reference found in a file (before pragmas, areas and reporting)."""
 
     entry: Entry
-    kind: str  # import | string | definition
+    kind: str  # import | attribute | call | string | definition
     line: int  # where the statement or string starts (what the report shows)
     stmt_line: int  # where the statement starts (where `# ssot: ignore` must be)
-
-
-# ``from .``, ``from ..x``, also across a line continuation: a relative import.
-_RELATIVE = rb"(?<![A-Za-z0-9_])from[ \t\\\r\n]*\."
-
-
-def _words_re(words: Iterable[str]) -> "re.Pattern[bytes]":
-    alternatives = "|".join(sorted(re.escape(w) for w in words))
-    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives.encode() + rb")(?![A-Za-z0-9_])")
+    # The reference's source, runs of whitespace collapsed to one space: the import
+    # statement, the expression, the string literal as written, or ``class A``/``def A``
+    # (baseline fingerprints are built from it: stable when lines move).
+    text: str = ""
 
 
 def _prefixes(dotted: str) -> Iterable[str]:
@@ -54,6 +48,9 @@ def _prefixes(dotted: str) -> Iterable[str]:
 @dataclass
 class Matcher:
     contracts: Sequence[Contract]
+    # contract name -> modules that define (or re-export on the way to) the canonical
+    # object besides the canonical module itself: no definition is reported there.
+    defining: Mapping[str, Iterable[str]] = field(default_factory=dict)
     module_entries: dict[str, list[Entry]] = field(default_factory=dict)
     # "M.A" -> entries for attribute entries (legacy, factory and canonical alike)
     attr_entries: dict[str, list[Entry]] = field(default_factory=dict)
@@ -61,7 +58,19 @@ class Matcher:
     definitions: dict[str, list[Entry]] = field(default_factory=dict)
     # modules whose files are the shims: never scanned
     shim_modules: set[str] = field(default_factory=set)
+    # the last name of every entry: a chain or a string reaching an entry spells it
     words: set[str] = field(default_factory=set)
+    # every dotted prefix of every entry path: an import binding a name to one of these
+    # can lead a chain to an entry
+    prefixes: set[str] = field(default_factory=set)
+    # every name of every entry path: a statement spelling none of them holds no import,
+    # chain, string or definition that matters
+    tokens: set[str] = field(default_factory=set)
+    # "M.A" of factory attribute entries, and factory module entries: calls count
+    factory_attrs: dict[str, list[Entry]] = field(default_factory=dict)
+    factory_modules: dict[str, list[Entry]] = field(default_factory=dict)
+    # contract name -> (top-level package, modules where a definition is not a second one)
+    _def_scope: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for c in self.contracts:
@@ -70,62 +79,26 @@ class Matcher:
             declared.append(("canonical", c.canonical))
             for role, p in declared:
                 entry = Entry(c.name, role, p, fix)
+                dotted = p.module if p.attr is None else f"{p.module}.{p.attr}"
+                self.prefixes.update(_prefixes(dotted))
+                self.tokens.update(dotted.split("."))
                 if p.attr is None:
-                    if role == "canonical":
-                        # A module canonical: references are imports of it and its strings.
-                        self.module_entries.setdefault(p.module, []).append(entry)
-                    else:
-                        self.module_entries.setdefault(p.module, []).append(entry)
+                    self.module_entries.setdefault(p.module, []).append(entry)
+                    if role != "canonical":
                         self.shim_modules.add(p.module)
+                    if role == "factory":
+                        self.factory_modules.setdefault(p.module, []).append(entry)
                     self.words.add(p.module.rpartition(".")[2])
                 else:
-                    self.attr_entries.setdefault(f"{p.module}.{p.attr}", []).append(entry)
+                    self.attr_entries.setdefault(dotted, []).append(entry)
+                    if role == "factory":
+                        self.factory_attrs.setdefault(dotted, []).append(entry)
                     self.words.add(p.attr)
             if c.canonical.attr is not None:
                 entry = Entry(c.name, "definition", c.canonical, fix)
                 self.definitions.setdefault(c.canonical.attr, []).append(entry)
-
-    # ------------------------------------------------------------------ pre-filter
-
-    def prefilter(self) -> "re.Pattern[bytes]":
-        """A byte pattern every file holding a reference must match (see ``scan``).
-
-        Every form of SPEC 5 spells the entry's last name as a whole word: an import names
-        it, a relative import names it, a string that equals or starts with the path
-        contains it followed by a quote or a dot, a definition is ``class A``/``def A``.
-        Prefix decoys (``manager_utils``) are not whole words.
-        """
-        return _words_re(self.words)
-
-    def conditions(self) -> list[tuple[bytes, "re.Pattern[bytes] | None"]]:
-        """Per entry, a second necessary condition: ``(word, context)``.
-
-        A reference to ``a.b.c`` (or ``a.b:c``) spells ``c`` as a word and, unless it is a
-        relative import, also ``b``: ``import a.b.c``, ``from a.b import c``,
-        ``from a.b.c import x``, ``"a.b.c..."``. A second definition spells
-        ``class c``/``def c``. ``context`` is a pattern one of which must match too
-        (``None``: the word alone).
-        """
-        out: list[tuple[bytes, re.Pattern[bytes] | None]] = []
-        for c in self.contracts:
-            for p in (*c.legacy, *c.factories, c.canonical):
-                if p.attr is None:
-                    parent, _, last = p.module.rpartition(".")
-                else:
-                    parent, last = p.module, p.attr
-                if not parent:
-                    out.append((last.encode(), None))
-                    continue
-                ctx = parent.rpartition(".")[2]
-                out.append((last.encode(), re.compile(
-                    rb"(?<![A-Za-z0-9_])" + re.escape(ctx.encode()) + rb"(?![A-Za-z0-9_])"
-                    + rb"|" + _RELATIVE)))
-            if c.canonical.attr is not None:
-                name = re.escape(c.canonical.attr.encode())
-                out.append((c.canonical.attr.encode(), re.compile(
-                    rb"(?<![A-Za-z0-9_])(?:class|def)[ \t\\\r\n]+" + name
-                    + rb"(?![A-Za-z0-9_])")))
-        return out
+                exempt = frozenset({c.canonical.module, *self.defining.get(c.name, ())})
+                self._def_scope[c.name] = (c.canonical.module.partition(".")[0], exempt)
 
     def is_shim(self, module: str | None) -> bool:
         """Is this module (or a module inside) a declared legacy/factory module entry?"""
@@ -139,10 +112,12 @@ class Matcher:
     # ------------------------------------------------------------------ matching
 
     def for_module(self, module: str) -> list[Entry]:
-        """Entries referenced by importing ``module`` (``import M``, ``import M.sub``)."""
+        """Entries referenced by importing ``module`` (``import M``, ``import M.sub``,
+        ``import M.A`` where ``M:A`` is a submodule)."""
         found: list[Entry] = []
         for prefix in _prefixes(module):
             found.extend(self.module_entries.get(prefix, ()))
+            found.extend(self.attr_entries.get(prefix, ()))
         return found
 
     def for_from(self, module: str, names: Sequence[str]) -> list[Entry]:
@@ -156,15 +131,53 @@ class Matcher:
             found.extend(self.attr_entries.get(full, ()))  # from M import A
         return found
 
-    def for_string(self, text: str) -> list[Entry]:
-        """Entries a string literal references: equal to the path or starting with it + '.'."""
-        if "." not in text and text not in self.module_entries:
+    def for_qualified(self, name: str) -> list[Entry]:
+        """Entries whose path is exactly this qualified name (``M`` or ``M.A``)."""
+        return [*self.module_entries.get(name, ()), *self.attr_entries.get(name, ())]
+
+    def for_string(self, text: str, import_like: bool) -> list[Entry]:
+        """Entries a string literal references: the whole literal a dotted path, equal to
+        the entry's path or starting with it + '.'; the longest entry only. A single
+        identifier module only in an import-like position."""
+        if not text or len(text) > 1000:
             return []
-        found: list[Entry] = []
-        for prefix in _prefixes(text):
-            found.extend(self.module_entries.get(prefix, ()))
-            found.extend(self.attr_entries.get(prefix, ()))
+        parts = text.split(".")
+        if not all(p.isidentifier() for p in parts):
+            return []
+        for i in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:i]) if i > 1 else parts[0]
+            found = self.for_qualified(prefix)
+            if found:
+                if i == 1 and not import_like:
+                    return []
+                return found
+        return []
+
+    def binds(self, value: str, from_import: bool) -> bool:
+        """Can a name bound to ``value`` by an import lead to a reference (a chain through
+        it, or a call of it)?"""
+        if value in self.prefixes:
+            return True
+        return from_import and bool(self.calls(value))
+
+    def calls(self, value: str) -> list[Entry]:
+        """Factory entries a call of a name imported as ``value`` (``from M import A``)
+        references."""
+        found = list(self.factory_attrs.get(value, ()))
+        if self.factory_modules:
+            for prefix in _prefixes(value.rpartition(".")[0]):
+                found.extend(self.factory_modules.get(prefix, ()))
         return found
 
     def for_definition(self, name: str, module: str | None) -> list[Entry]:
-        return [e for e in self.definitions.get(name, ()) if e.path.module != module]
+        """A module-level ``class name``/``def name`` in ``module``: a second definition of a
+        canonical object when it is in the canonical's top-level package, outside the
+        canonical module and the module where the canonical object is defined."""
+        if module is None:
+            return []
+        found = []
+        for e in self.definitions.get(name, ()):
+            top, exempt = self._def_scope[e.contract]
+            if (module == top or module.startswith(top + ".")) and module not in exempt:
+                found.append(e)
+        return found

@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import marshal
 import os
+import signal
 import struct
 from array import array
 from dataclasses import dataclass, field
 from typing import Callable
 
 from .cache import decode
-from .files import Excluder, listing
+from .files import Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
 
@@ -225,7 +226,7 @@ class Job:
                     self.files(dirpath, dir_rel, names, stored, out,
                                step if tick is not None else None)
                 if recurse:
-                    for name in reversed(subdirs):
+                    for name in reversed(packages_kept(dirpath, subdirs)):
                         sub = _join(dir_rel, name)
                         if not self.skipped(sub):
                             stack.append((f"{dirpath}/{name}", sub))
@@ -275,7 +276,8 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
                 units.append((abspath, rel, True))  # run() reports it
                 continue
             units.append((abspath, rel, False))
-            deeper += [(f"{abspath}/{name}", _join(rel, name)) for name in subdirs]
+            deeper += [(f"{abspath}/{name}", _join(rel, name))
+                       for name in packages_kept(abspath, subdirs)]
         frontier = deeper
     units += [(abspath, rel, True) for abspath, rel in frontier]
     return units
@@ -284,8 +286,6 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
 def run_parallel(job: Job, units: list, n_jobs: int,
                  progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
     """``n_jobs - 1`` forked workers and this process share the units, interleaved."""
-    import selectors
-
     shares: list[list] = [units[k::n_jobs] for k in range(n_jobs)]
     own = shares.pop()  # the parent walks a share too instead of waiting
     workers = []
@@ -310,6 +310,24 @@ def run_parallel(job: Job, units: list, n_jobs: int,
                 os._exit(code)
         os.close(w)
         workers.append((pid, r))
+    try:
+        return _collect(job, own, shares, workers, progress, expected)
+    except BaseException:
+        # Ctrl-C (or any failure) in this process: the workers must not outlive it.
+        for pid, _r in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        raise
+
+
+def _collect(job: Job, own: list, shares: list[list], workers: list[tuple[int, int]],
+             progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
+    """Walk this process's share, then merge what each worker sends."""
+    import selectors
+
     done = 0
 
     def own_tick(n: int) -> None:
@@ -341,37 +359,14 @@ def run_parallel(job: Job, units: list, n_jobs: int,
                 if progress:
                     progress(done, max(expected, done))
     sel.close()
-    for pid, r in workers:
+    for (pid, r), part in zip(workers, shares):
         os.close(r)
         _, status = os.waitpid(pid, 0)
         buf = bufs[r]
         if status != 0 or buf[:1] != b"R":
-            raise RuntimeError(f"pytest-ssot scan worker {pid} died (status {status})")
+            # Killed (the OOM killer, a stray signal): walk its share here instead, so the
+            # result is still complete and the user sees no worker's death.
+            total.merge(job.run(part))
+            continue
         total.merge(marshal.loads(bytes(buf[1:])))
     return total
-
-
-def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
-          results: dict) -> tuple[dict, dict, dict]:
-    """Drop what the configured paths no longer reach (deleted or newly excluded)."""
-    keep_dirs: dict = {}
-    keep_loose: dict = {}
-    present: set[str] = set()
-    stack = []
-    for _abspath, rel in top:
-        if rel in loose:
-            keep_loose[rel] = loose[rel]
-            present.add(rel)
-        else:
-            stack.append(rel)
-    while stack:
-        rel = stack.pop()
-        entry = dirs.get(rel)
-        if entry is None or rel in keep_dirs or job.skipped(rel):
-            continue
-        keep_dirs[rel] = entry
-        if entry[1]:
-            stack += [_join(rel, name) for name in entry[1].split("\0")]
-        if entry[2]:
-            present.update(_join(rel, name) for name in entry[2].split("\0"))
-    return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}

@@ -1,0 +1,142 @@
+"""One file content (git blob) -> its references, analysed once and cached by blob id.
+
+Pure: no pytest. The analysis is the scan's own (``scan.walk.Job`` for what is skipped and
+the pre-filter, ``scan.source.analyze`` for the references); ``analyze_blob`` is the one
+place that calls it, so a change of the scan's per-file signature is a one-line change here.
+"""
+
+from __future__ import annotations
+
+import marshal
+import sys
+from pathlib import Path
+
+from .._atomic import write_atomic
+from ..scan import CACHE_VERSION
+from ..scan.rules import Matcher
+from ..scan.source import analyze
+from ..scan.walk import Job
+
+__all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for"]
+
+# Bump when what a cached entry means changes (not when the scan's rules change: the
+# scan's CACHE_VERSION is part of the fingerprint for that).
+_HISTORY_CACHE_VERSION = 1
+
+# A cached blob: None (the pre-filter proved it holds no reference, whatever its path), or
+# {(module, is_package, defining): (hits, error)}: its references depend on its module name
+# (relative imports, second definitions) and on where the commit defines the canonical
+# objects (``defining``: a key of ``scan.defining.defining_modules``' answer).
+Flat = list  # [contract, role, path, fix, kind, line, text]
+
+
+def job_for(matcher: Matcher, excluder: object, src_layout: bool) -> Job:
+    """The scan's own walker state: which files are shims, and the pre-filter."""
+    return Job(matcher, excluder, src_layout, marshal.dumps({}), {}, marshal.dumps({}))  # type: ignore[arg-type]
+
+
+def needs_parse(job: Job, data: bytes) -> bool:
+    return job.filt.needs_parse(data)
+
+
+def analyze_blob(matcher: Matcher, data: bytes, module: str | None, is_package: bool
+                 ) -> tuple[Flat, str | None]:
+    """The references of one file content, flattened as the scan cache stores them."""
+    hits, error = analyze(data, matcher, module, is_package)
+    return ([[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line,
+              h.text] for h in hits], error)
+
+
+Work = list  # [(blob id, content, [(module, is_package, defining key)])]
+
+
+def _run(items: Work, matchers: dict[str, Matcher]) -> dict:
+    return {sha: {key: analyze_blob(matchers[key[2]], data, key[0], key[1]) for key in keys}
+            for sha, data, keys in items}
+
+
+def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
+    """``{blob id: {key: (hits, error)}}`` for the contents that need the parser, shared
+    by ``jobs`` processes (forked: the matchers and contents are inherited, results come
+    back as marshal data), as the scan shares a cold walk."""
+    import os
+
+    if jobs <= 1 or len(items) < 4 * jobs or not hasattr(os, "fork"):
+        return _run(items, matchers)
+    # the biggest contents first, dealt round-robin: shares of similar cost
+    items = sorted(items, key=lambda it: -len(it[1]))
+    shares = [items[k::jobs] for k in range(jobs)]
+    own = shares.pop()
+    workers = []
+    for part in shares:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # worker
+            code = 0
+            try:
+                os.close(r)
+                view = memoryview(marshal.dumps(_run(part, matchers)))
+                while view:
+                    view = view[os.write(w, view):]
+            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(w)
+        workers.append((pid, r))
+    out = _run(own, matchers)
+    for pid, r in workers:
+        chunks = []
+        while True:
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise RuntimeError(f"pytest-ssot history worker {pid} died (status {status})")
+        out.update(marshal.loads(b"".join(chunks)))
+    return out
+
+
+class BlobCache:
+    """``{blob id: None | {(module, is_package): (hits, error)}}`` in pytest's cache folder,
+    next to the scan cache. Its fingerprint is the contracts, the scan's cache version
+    and the Python version (the parser's grammar): exclusions and areas are applied
+    after the cache, so changing them keeps it."""
+
+    # Past this many entries, only those the last run used are kept.
+    MAX_ENTRIES = 400_000
+
+    def __init__(self, path: Path | None, matcher: Matcher) -> None:
+        import json
+
+        self.path = path
+        self.fingerprint = (f"{_HISTORY_CACHE_VERSION}|{CACHE_VERSION}|{sys.version_info[:2]}|"
+                            + json.dumps([c.to_dict() for c in matcher.contracts],
+                                         sort_keys=True))
+        self.entries: dict[bytes, dict | None] = {}
+        self.used: set[bytes] = set()
+        self.changed = False
+        if path is None:
+            return
+        try:
+            doc = marshal.loads(path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return
+        if (isinstance(doc, tuple) and len(doc) == 2 and doc[0] == self.fingerprint
+                and isinstance(doc[1], dict)):
+            self.entries = doc[1]
+
+    def save(self) -> None:
+        if self.path is None or not self.changed:
+            return
+        entries = self.entries
+        if len(entries) > self.MAX_ENTRIES:
+            entries = {k: v for k, v in entries.items() if k in self.used}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, marshal.dumps((self.fingerprint, entries)))
+        except OSError:
+            pass  # a read-only cache folder costs speed, never correctness
