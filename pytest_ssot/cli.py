@@ -1,5 +1,5 @@
 """``pytest-ssot``: the static scan without pytest (``scan``), the codemod (``fix``), and
-the migration over time (``history``).
+onboarding (``discover``, in ``discover.py``), the migration over time (``history``).
 
 The rootdir is found as pytest finds a configuration file: the nearest directory, from the
 working directory upwards, whose ``pyproject.toml`` holds a ``[tool.pytest-ssot]`` table
@@ -92,13 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     p_fix.add_argument("--diff", action="store_true",
                        help="print a unified diff of the changes (implies nothing is written)")
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
+    from .discover import add_arguments as discover_arguments, run as discover
     from .history.command import add_arguments as history_arguments
 
+    discover_arguments(sub.add_parser("discover", help="list every import path of an object "
+                                      "and print (or --write) a contract for it"))
     history_arguments(sub.add_parser("history", help="the migration over time: violations "
                                      "and compliance of each commit, read from git"))
     args = parser.parse_args(argv)
     if args.command == "scan":
         return _scan(args)
+    if args.command == "discover":
+        return discover(args)
     if args.command == "history":
         return _history(args)
     return _fix(args)

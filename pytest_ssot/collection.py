@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pytest
 
-__all__ = ["collects_broadly"]
+__all__ = ["collects_broadly", "report_generated"]
 
 
 def collects_broadly(config: "pytest.Config") -> bool:
@@ -23,3 +23,18 @@ def collects_broadly(config: "pytest.Config") -> bool:
     """
     base = config.invocation_params.dir
     return any("::" not in arg and (base / arg).is_dir() for arg in config.args)
+
+
+def report_generated(config: "pytest.Config", new: "list[pytest.Item]") -> None:
+    """Report generated items as their parent's collection result, as pytest's own
+    collection does for each collector: the terminal's "collected N items" counts them,
+    and so does every plugin that follows collection reports."""
+    import pytest  # only once there are items: pytest is loaded by then
+
+    by_parent: dict[str, list[pytest.Item]] = {}
+    for item in new:
+        parent = item.parent.nodeid if item.parent is not None else ""
+        by_parent.setdefault(parent, []).append(item)
+    for nodeid, result in by_parent.items():
+        config.hook.pytest_collectreport(
+            report=pytest.CollectReport(nodeid, "passed", None, result))

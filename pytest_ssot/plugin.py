@@ -52,17 +52,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "ratchet) and print what was added and dropped",
     )
     group.addoption(
-        "--ssot-isolation-examples", type=int, default=None, dest="ssot_isolation_examples",
+        "--ssot-isolation-examples", type=int, default=None, metavar="N", dest="ssot_isolation_examples",
         help="hypothesis examples per asyncio isolation check (default: the hypothesis "
              "profile's max_examples)",
     )
     group.addoption(
-        "--ssot-isolation-max-users", type=int, default=None, dest="ssot_isolation_max_users",
+        "--ssot-isolation-max-users", type=int, default=None, metavar="N",
+        dest="ssot_isolation_max_users",
         help="largest number of users in a generated schedule (default 100; 1 still "
              "races several producers of one user)",
     )
     group.addoption(
-        "--ssot-isolation-thread-trials", type=int, default=None,
+        "--ssot-isolation-thread-trials", type=int, default=None, metavar="N",
         dest="ssot_isolation_thread_trials",
         help="random thread schedules per thread isolation check (default 30)",
     )
@@ -138,7 +139,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if collects_broadly(config):
             from .isolation.items import build_items
 
-            items.extend(build_items(session, isolation.REGISTRY))
+            from .collection import report_generated
+
+            new = build_items(session, isolation.REGISTRY)
+            items.extend(new)
+            report_generated(config, new)
     if config.pluginmanager.has_plugin("ssot-marker-runner"):
         return
     for item in items:

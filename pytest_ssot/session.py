@@ -213,9 +213,9 @@ class SsotSessionPlugin:
         new.append(ContractCheckItem.from_parent(scan_node, name="parse", contract=None,
                                                  kind="parse", target=None, plugin=self))
         items[:0] = new
-        # Tell the terminal reporter (its "collected N items" count) what we added.
-        self.config.hook.pytest_collectreport(
-            report=pytest.CollectReport(parent.nodeid, "passed", None, new))
+        from .collection import report_generated
+
+        report_generated(self.config, new)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Controller / single process: a broken baseline stops the run here, before any
@@ -427,7 +427,6 @@ class MarkerRunner:
         return (yield)
 
     def _check(self, item: pytest.Item, marker: pytest.Mark) -> None:
-        from .report import terminal_lines
         from .runtime import checks, evaluate
 
         session: SsotSessionPlugin | None = self.config.pluginmanager.get_plugin("ssot-session")
@@ -439,8 +438,32 @@ class MarkerRunner:
             timeout = session.settings.probe_timeout if session else 30.0
             runtime = evaluate([contract], sys_path=list(sys.path), timeout=timeout)[contract.name]
         failed = [c for c in checks(contract, runtime, strict) if not c.passed]
-        if failed:
-            table = "\n".join(terminal_lines([contract], {contract.name: runtime}, strict))
-            details = "\n\n".join(c.explanation for c in failed)
-            pytest.fail(f"SSOT contract {contract.name} ({contract.canonical}) failed "
-                        f"{len(failed)} check(s):\n{table}\n\n{details}", pytrace=False)
+        if not failed:
+            return
+        # A contract from the config has items of its own in this run (unless deselected):
+        # they explain each failure and its fix; say which, instead of repeating them.
+        explained = _explaining_items(item, contract.name) if named else {}
+        lines = [f"SSOT contract {contract.name} ({contract.canonical}) failed "
+                 f"{len(failed)} check(s):"]
+        unexplained = []
+        for c in failed:
+            lines.append(f"  {c.title}: {c.summary}")
+            node = explained.get((c.kind, c.path))
+            if node is None:
+                unexplained.append(c)
+            else:
+                lines.append(f"    explained by {node}")
+        if unexplained:
+            lines += ["", "\n\n".join(c.explanation for c in unexplained)]
+        else:
+            lines.append("(each failure's explanation and fix: the item named under it)")
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+def _explaining_items(item: pytest.Item, contract: str) -> dict[tuple[str, str | None], str]:
+    """The contract's check items that this run will run: ``(kind, path) -> node id``."""
+    from .items import ContractCheckItem
+
+    return {(i.kind, i.target): i.nodeid for i in item.session.items
+            if isinstance(i, ContractCheckItem) and i.contract is not None
+            and i.contract.name == contract}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
-CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "probe", "report",
-        "scan", "history"]
+CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "discover.py",
+        "probe", "report", "scan", "history"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 
@@ -39,10 +39,11 @@ def test_core_does_not_import_the_pytest_layer(path: Path) -> None:
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-def test_probe_server_is_standalone() -> None:
-    server = PACKAGE / "probe" / "_server.py"
+@pytest.mark.parametrize("script", ["_server.py", "_discover.py"])
+def test_probe_scripts_are_standalone(script: str) -> None:
+    server = PACKAGE / "probe" / script
     relative = {m for m in _imports(server) if m.startswith(".") or m.startswith("pytest_ssot")}
-    assert not relative, "the server runs as a plain script: stdlib only"
+    assert not relative, "the probe scripts run as plain scripts: stdlib only"
 
 
 def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:

@@ -299,11 +299,14 @@ def test_marker_and_fixture(pytester: pytest.Pytester, xdist_args: list[str]) ->
     assert "PASSED test_markers.py::test_named" in out
     assert "PASSED test_markers.py::test_inline" in out
     assert "PASSED test_markers.py::test_fixture" in out
+    # an inline contract has no items of its own: the failure explains itself, once
     result.stdout.fnmatch_lines([
         "*SSOT contract inline (pkg.canon:Canon) failed 1 check(s):",
-        "contract inline: 1 check(s) failed",
-        "  FAIL legacy    pkg.silent:Canon *resolves",
+        "  legacy pkg.silent:Canon: resolves",
+        "",
+        "legacy path pkg.silent:Canon resolves silently*",
     ])
+    assert "contract inline: 1 check(s) failed" not in out  # no verdict table
     result.stdout.fnmatch_lines(["*no contract named 'no-such-contract' in [[]tool.pytest-ssot[]]"
                                  "; known contracts: canon"])
     result.stdout.fnmatch_lines(["*[[]marker arguments[]] [[]contract 'inline'[]] unknown key "
@@ -315,7 +318,48 @@ def test_marker_named_contract_fails_in_strict(pytester: pytest.Pytester) -> Non
     make_project(pytester, legacy=["pkg.shim"])
     pytester.makepyfile(test_markers=MARKER_TESTS)
     result = pytester.runpytest_subprocess("test_markers.py::test_named", "--ssot-strict")
-    result.stdout.fnmatch_lines(["*SSOT contract canon (pkg.canon:Canon) failed 1 check(s):"])
+    result.assert_outcomes(passed=4, failed=2)
+    # the contract's items ran too: the marker points at the one that explains the failure
+    result.stdout.fnmatch_lines([
+        "*SSOT contract canon (pkg.canon:Canon) failed 1 check(s):",
+        "  legacy pkg.shim: warns (DeprecationWarning: pkg.shim is deprecated)",
+        "    explained by pyproject.toml::canon::legacy[[]pkg.shim[]]",
+        "(each failure's explanation and fix: the item named under it)",
+    ])
+    assert result.stdout.str().count("--ssot-strict expects it to be absent") == 1
+    # deselected items explain nothing: the marker explains the failure itself
+    result = pytester.runpytest_subprocess("test_markers.py::test_named", "--ssot-strict",
+                                           "-m", "not ssot")
+    result.assert_outcomes(failed=1, deselected=5)
+    result.stdout.fnmatch_lines(["  legacy pkg.shim: warns (DeprecationWarning: *",
+                                 "", "legacy path pkg.shim still resolves*"])
+    assert "explained by" not in result.stdout.str()
+
+
+def test_generated_items_are_counted_in_the_collection_header(
+        pytester: pytest.Pytester) -> None:
+    """Contract and isolation items are part of "collected N items", like any test."""
+    from isolation_corpus import CONFTEST, CORRECT
+
+    make_project(pytester, legacy=["pkg.shim"])
+    pytester.makepyfile(app=CORRECT)
+    pytester.makeconftest(CONFTEST)
+    result = pytester.runpytest_subprocess("--collect-only", "-p", "no:cacheprovider")
+    # test_app + canonical, legacy, aliases, references, parse + 4 isolation checks
+    result.stdout.fnmatch_lines(["collected 10 items"])
+    result.stdout.fnmatch_lines(["*10 tests collected*"])
+    result = pytester.runpytest_subprocess("--collect-only", "-p", "no:cacheprovider",
+                                           "-m", "ssot")
+    result.stdout.fnmatch_lines(["collected 10 items / 1 deselected / 9 selected"])
+
+
+def test_help_shows_readable_metavars(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--ssot-report=PATH*",
+                                 "*--ssot-isolation-examples=N*",
+                                 "*--ssot-isolation-max-users=N*",
+                                 "*--ssot-isolation-thread-trials=N*"])
+    assert "SSOT_ISOLATION" not in result.stdout.str()
 
 
 def test_marker_works_without_any_table(pytester: pytest.Pytester) -> None:

@@ -38,6 +38,9 @@ _DEPRECATION = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 # PYTEST_SSOT_PROBE_SPAWN=1 forces the no-fork path (tests; platforms without fork use it).
 _HAS_FORK = hasattr(os, "fork") and not os.environ.get("PYTEST_SSOT_PROBE_SPAWN")
 _TAIL = 600
+# The script a spawned task runs (``--one``); ``_discover.py`` reuses this machinery and
+# points it at itself, so that its own task kinds exist in the spawned interpreter.
+_SCRIPT = os.path.abspath(__file__)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -379,7 +382,7 @@ def _start_spawned(key, payload: dict, timeout: float) -> _Child:
     import subprocess
 
     out = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--one"],
+    proc = subprocess.Popen([sys.executable, _SCRIPT, "--one"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=out)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(payload).encode())
