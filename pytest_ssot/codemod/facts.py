@@ -1,0 +1,373 @@
+"""What one file says, read with the stdlib parser (fast): its import bindings with
+Python's scoping, the attribute chains that reach a declared entry through them, and the
+names it uses. Plain data: the decisions (``plan``) and the rewrite (libcst) use it.
+
+Scoping is flow-insensitive and therefore stricter than SPEC 5: a name that has any other
+binding in its scope (an assignment, a parameter, a second import of something else) is
+not resolved, so a chain through it is never rewritten (the scan still lists it).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ..scan.rules import Entry, Matcher
+from ..scan.source import _resolve_relative
+
+__all__ = ["Binding", "Chain", "Facts", "read_facts"]
+
+# Calls that read or write ``x.n`` given as ``f(x, "n", ...)`` (SPEC 5 Chains).
+_READ_BY_NAME = {"getattr"}
+_WRITE_BY_NAME = {"setattr", "delattr", "hasattr", "object"}
+
+
+@dataclass
+class Binding:
+    """One import binding of a local name: ``import M as x``, ``from P import n as x``,
+    ``import a.b`` (binds ``a``)."""
+
+    local: str
+    qualified: str  # what the name is: "a" for ``import a.b``, "P.n" for ``from P import n``
+    line: int  # the import statement's first line
+    scope: str  # module | class | function
+    plain: str | None = None  # ``import a.b.c`` without ``as``: "a.b.c"
+    from_import: bool = False  # ``from P import n``
+
+
+@dataclass
+class Chain:
+    """A chain (or ``getattr(x, "n")`` and its kin) whose qualified name reaches an entry."""
+
+    line: int
+    text: str  # key shared with the libcst pass: the dotted source of the part replaced
+    form: str  # chain | getattr | namespace-write (setattr, patch.object, ...)
+    store: bool  # the part replaced is assigned or deleted, not read
+    entry: Entry
+    module: str  # the object reached is ``module.attr``
+    attr: str | None  # None: the chain names the legacy module itself
+    binding: Binding
+    called: bool = False  # the part replaced is the function of a call
+
+
+@dataclass
+class Facts:
+    bindings: list[Binding] = field(default_factory=list)
+    chains: list[Chain] = field(default_factory=list)
+    # local name -> attributes read through it; None: also used bare (passed, called, ...)
+    uses: dict[str, set[str] | None] = field(default_factory=dict)
+    identifiers: set[str] = field(default_factory=set)  # every name the file binds or reads
+    # names bound exactly once in the whole file, by an import: local -> that binding
+    sole: dict[str, Binding] = field(default_factory=dict)
+    loads: dict[str, int] = field(default_factory=dict)  # Name loads per identifier
+    strings: list[tuple[int, str]] = field(default_factory=list)  # (line, value) of str consts
+
+
+class _Scope:
+    __slots__ = ("kind", "parent", "names", "globals")
+
+    def __init__(self, kind: str, parent: "_Scope | None") -> None:
+        self.kind = kind
+        self.parent = parent
+        self.names: dict[str, list[Binding | None]] = {}  # None: a binding that is no import
+        self.globals: set[str] = set()
+
+
+def _dotted_parts(node: ast.expr) -> list[str] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    parts.reverse()
+    return parts
+
+
+class _Reader(ast.NodeVisitor):
+    def __init__(self, package: str | None) -> None:
+        self.package = package
+        self.module_scope = _Scope("module", None)
+        self.scope = self.module_scope
+        self.uses: list[tuple[_Scope, ast.AST]] = []  # attribute chains and name calls
+        self.facts = Facts()
+        self.binding_count: dict[str, int] = {}
+        self.parents: dict[int, ast.AST] = {}
+
+    # ------------------------------------------------------------------ bindings
+
+    def _bind(self, name: str, binding: Binding | None, scope: _Scope | None = None) -> None:
+        scope = scope or self.scope
+        if name in scope.globals:
+            scope = self.module_scope
+        scope.names.setdefault(name, []).append(binding)
+        self.facts.identifiers.add(name)
+        self.binding_count[name] = self.binding_count.get(name, 0) + 1
+
+    def _scope_kind(self) -> str:
+        return self.scope.kind if self.scope.kind != "comprehension" else "function"
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                b = Binding(alias.asname, alias.name, node.lineno, self._scope_kind())
+            else:
+                top = alias.name.partition(".")[0]
+                b = Binding(top, top, node.lineno, self._scope_kind(),
+                            plain=alias.name if "." in alias.name else None)
+            self._bind(b.local, b)
+            self.facts.bindings.append(b)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        target = _resolve_relative(node.level, node.module, self.package)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            if target is None:
+                self._bind(local, None)
+                continue
+            b = Binding(local, f"{target}.{alias.name}", node.lineno, self._scope_kind(),
+                        from_import=True)
+            self._bind(local, b)
+            self.facts.bindings.append(b)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.scope.globals.update(node.names)
+        self.facts.identifiers.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        for name in node.names:
+            self._bind(name, None)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self.facts.identifiers.add(node.id)
+        if isinstance(node.ctx, ast.Load):
+            self.facts.loads[node.id] = self.facts.loads.get(node.id, 0) + 1
+        else:
+            self._bind(node.id, None)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            self.facts.strings.append((node.lineno, node.value))
+
+    def _function(self, node: ast.AST, name: str | None, args: ast.arguments,
+                  body: list[ast.stmt] | ast.expr) -> None:
+        for d in getattr(node, "decorator_list", ()):
+            self.visit(d)
+        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+            self.visit(default)
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if a is not None and a.annotation is not None:
+                self.visit(a.annotation)
+        returns = getattr(node, "returns", None)
+        if returns is not None:
+            self.visit(returns)
+        if name is not None:
+            self._bind(name, None)
+        outer, self.scope = self.scope, _Scope("function", self.scope)
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if a is not None:
+                self._bind(a.arg, None)
+        for stmt in (body if isinstance(body, list) else [body]):
+            self.visit(stmt)
+        self.scope = outer
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._function(node, node.name, node.args, node.body)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._function(node, node.name, node.args, node.body)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._function(node, None, node.args, node.body)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for d in (*node.decorator_list, *node.bases, *node.keywords):
+            self.visit(d)
+        self._bind(node.name, None)
+        outer, self.scope = self.scope, _Scope("class", self.scope)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scope = outer
+
+    def _comprehension(self, node: ast.AST, elts: list[ast.expr]) -> None:
+        gens = node.generators  # type: ignore[attr-defined]
+        self.visit(gens[0].iter)
+        outer, self.scope = self.scope, _Scope("comprehension", self.scope)
+        for i, g in enumerate(gens):
+            if i:
+                self.visit(g.iter)
+            self.visit(g.target)
+            for cond in g.ifs:
+                self.visit(cond)
+        for e in elts:
+            self.visit(e)
+        self.scope = outer
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self._comprehension(node, [node.elt])
+
+    visit_SetComp = visit_ListComp  # type: ignore[assignment]
+    visit_GeneratorExp = visit_ListComp  # type: ignore[assignment]
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._comprehension(node, [node.key, node.value])
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._bind(node.name, None)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self._bind(node.name, None)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._bind(node.name, None)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self._bind(node.rest, None)
+        self.generic_visit(node)
+
+    # ------------------------------------------------------------------ uses
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.uses.append((self.scope, node))
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.uses.append((self.scope, node))
+        self.generic_visit(node)
+
+
+def _resolve(name: str, scope: _Scope, module_scope: _Scope) -> Binding | None:
+    s: _Scope | None = module_scope if name in scope.globals else scope
+    first = True
+    while s is not None:
+        if s.kind == "class" and not first:
+            s = s.parent
+            continue
+        first = False
+        found = s.names.get(name)
+        if found:
+            if len(found) == 1 and found[0] is not None:
+                return found[0]
+            imports = [b for b in found if b is not None]
+            if len(imports) == len(found) and all(
+                    (b.qualified, b.plain) == (imports[0].qualified, imports[0].plain)
+                    for b in imports):
+                return imports[0]
+            return None
+        s = s.parent
+    return None
+
+
+def _qualified(parts: list[str], b: Binding) -> list[str]:
+    return [*b.qualified.split("."), *parts[1:]]
+
+
+def _entry(matcher: Matcher, qparts: list[str], minimum: int
+           ) -> tuple[Entry, int, bool] | None:
+    """The longest prefix of ``qparts`` (at least ``minimum`` parts) that is a declared
+    entry: ``(entry, parts, is attribute entry)``; canonical entries end the search."""
+    for n in range(len(qparts), minimum - 1, -1):
+        dotted = ".".join(qparts[:n])
+        for e in matcher.attr_entries.get(dotted, ()):
+            return (e, n, True)
+        for e in matcher.module_entries.get(dotted, ()):
+            return (e, n, False)
+    return None
+
+
+def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts:
+    """The facts of one parsed file."""
+    reader = _Reader(package)
+    reader.visit(tree)
+    facts = reader.facts
+    module_scope = reader.module_scope
+
+    # names bound once in the whole file, by an import (safe to rename everywhere)
+    for b in facts.bindings:
+        if reader.binding_count.get(b.local) == 1:
+            facts.sole[b.local] = b
+
+    # only the outermost attribute of a chain is analysed (it holds the inner ones)
+    inner = {id(n.value) for _s, n in reader.uses if isinstance(n, ast.Attribute)}
+    # crude per-name uses (whole file, no scoping): what `import M as x` may keep
+    attrs: dict[str, set[str]] = {}
+    named: set[int] = set()
+    for _scope, node in reader.uses:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            attrs.setdefault(node.value.id, set()).add(node.attr)
+            named.add(id(node.value))
+    bare = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in named}
+    facts.uses = {k: v for k, v in attrs.items() if k not in bare}
+    for name in bare:
+        facts.uses[name] = None
+
+    stores = {id(n) for n in ast.walk(tree)
+              if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
+    call_funcs = {id(n.func) for _s, n in reader.uses if isinstance(n, ast.Call)}
+    for scope, node in reader.uses:
+        if isinstance(node, ast.Attribute):
+            parts = _dotted_parts(node)
+            if parts is None or id(node) in inner:
+                continue
+            b = _resolve(parts[0], scope, module_scope)
+            if b is None:
+                continue
+            q = _qualified(parts, b)
+            base = len(q) - (len(parts) - 1)  # parts of q that the binding stands for
+            found = _entry(matcher, q, base + 1)
+            if found is None:
+                continue
+            entry, n, is_attr = found
+            if entry.role == "canonical":
+                continue
+            if is_attr:
+                cut, attr = n, q[n - 1]
+                module = ".".join(q[: n - 1])
+            elif n < len(q):
+                cut, attr, module = n + 1, q[n], ".".join(q[:n])
+            else:
+                cut, attr, module = n, None, ".".join(q[:n])
+            keep = cut - base  # attributes of the source chain inside the replaced part
+            text = ".".join(parts[: keep + 1])
+            target = node
+            for _ in range(len(parts) - 1 - keep):
+                target = target.value  # type: ignore[assignment]
+            facts.chains.append(Chain(node.lineno, text, "chain", id(target) in stores,
+                                      entry, module, attr, b,
+                                      called=id(target) in call_funcs))
+        elif isinstance(node, ast.Call):
+            fname = (node.func.id if isinstance(node.func, ast.Name)
+                     else node.func.attr if isinstance(node.func, ast.Attribute) else None)
+            if fname not in _READ_BY_NAME | _WRITE_BY_NAME or len(node.args) < 2:
+                continue
+            if isinstance(node.func, ast.Name) and _resolve(fname, scope, module_scope):
+                continue  # a local getattr: not the builtin
+            obj, name = node.args[0], node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)
+                    and name.value.isidentifier()):
+                continue
+            parts = _dotted_parts(obj)
+            if parts is None:
+                continue
+            b = _resolve(parts[0], scope, module_scope)
+            if b is None:
+                continue
+            q = [*_qualified(parts, b), name.value]
+            found = _entry(matcher, q, len(q))
+            if found is None or found[0].role == "canonical":
+                continue
+            entry, n, is_attr = found
+            form = "getattr" if fname in _READ_BY_NAME else "namespace-write"
+            text = f"{fname}({'.'.join(parts)},{name.value})"
+            facts.chains.append(Chain(node.lineno, text, form, False, entry,
+                                      ".".join(q[:-1]), name.value, b))
+    return facts
