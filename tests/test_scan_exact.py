@@ -345,3 +345,29 @@ def test_the_pre_filter_never_drops_a_file_with_references(data: bytes) -> None:
     hits, error = analyze(data, MATCHER, "chat.ws.sub.mod", False)
     if error is None and hits:
         assert FILTER.needs_parse(data)
+
+
+@pytest.mark.parametrize("code, text", [
+    ("from chat.ws import (\n    other,\n    WebSocketManager,\n)",
+     "from chat.ws import ( other, WebSocketManager, )"),
+    ("import  os,\\\n   chat.ws.manager", "import os, chat.ws.manager"),
+    ('X = ("chat.ws."\n     "manager")', '"chat.ws." "manager"'),
+    ("patch('chat.ws.WebSocketManager')", "'chat.ws.WebSocketManager'"),
+    ("@deco\nclass WebSocketManager:\n    pass", "class WebSocketManager"),
+    ("async def WebSocketManager():\n    pass", "def WebSocketManager"),
+])
+def test_each_reference_carries_its_source_text(code: str, text: str) -> None:
+    """The ratchet's fingerprints are built from it: whitespace runs are one space."""
+    hits, error = analyze(code.encode(), MATCHER, "chat.ws.sub.mod", False)
+    assert error is None and [h.text for h in hits] == [text]
+
+
+def test_violation_text_survives_the_result_round_trip() -> None:
+    from pytest_ssot.scan import ScanResult, Violation
+
+    v = Violation("ws", "a.py", 1, "import", "legacy", "chat.ws.manager", "x:Y", "other",
+                  "import chat.ws.manager")
+    back = ScanResult.from_dict(ScanResult(violations=[v]).to_dict())
+    assert back.violations == [v]
+    old = Violation("ws", "a.py", 1, "import", "legacy", "chat.ws.manager", "x:Y", "other")
+    assert old.text == ""  # positional constructors of the old shape still work

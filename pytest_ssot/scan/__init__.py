@@ -33,11 +33,13 @@ class Violation:
     contract: str
     file: str
     line: int
-    kind: str  # import | string | definition
+    kind: str  # import | attribute | call | string | definition
     role: str  # legacy | factory | definition
     path: str
     fix: str
     area: str
+    # The reference's source with runs of whitespace collapsed (see ``rules.Hit.text``).
+    text: str = ""
 
 
 @dataclass
@@ -146,12 +148,12 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         if not hits:
             continue
         area = area_of(rel, areas)
-        for contract, role, path, fix, kind, line in hits:
+        for contract, role, path, fix, kind, line, text in hits:
             if role == "canonical":
                 result.canonical[contract] = result.canonical.get(contract, 0) + 1
                 continue
             result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
-                                               area))
+                                               area, text))
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result

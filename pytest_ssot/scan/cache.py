@@ -15,7 +15,7 @@ from pathlib import Path
 from .._atomic import write_atomic
 from .rules import Matcher
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 # marshal of our own plain data: (fingerprint, files, marshal(dirs), loose, marshal(results)).
 # The two big parts stay bytes until a process needs them: forked workers decode their own

@@ -172,5 +172,5 @@ class Filter:
         hits, error = analyze(data, self.matcher, module, is_package,
                               lines=candidate_lines(data, self.words_re))
         flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
-                 h.line] for h in hits]
+                 h.line, h.text] for h in hits]
         return digest, flat, error, True

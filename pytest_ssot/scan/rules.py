@@ -31,9 +31,13 @@ class Hit:
     """One reference found in a file (before pragmas, areas and reporting)."""
 
     entry: Entry
-    kind: str  # import | string | definition
+    kind: str  # import | attribute | call | string | definition
     line: int  # where the statement or string starts (what the report shows)
     stmt_line: int  # where the statement starts (where `# ssot: ignore` must be)
+    # The reference's source, runs of whitespace collapsed to one space: the import
+    # statement, the expression, the string literal as written, or ``class A``/``def A``
+    # (baseline fingerprints are built from it: stable when lines move).
+    text: str = ""
 
 
 # ``from .``, ``from ..x``, also across a line continuation: a relative import.

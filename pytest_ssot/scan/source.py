@@ -47,6 +47,42 @@ def pragmas(source: bytes) -> dict[int, frozenset[str] | None]:
     return found
 
 
+class Segments:
+    """The source text of nodes, decoded once and only when a file holds a reference."""
+
+    def __init__(self, source: bytes) -> None:
+        self._source = source
+        self._lines: list[bytes] | None = None
+
+    def _get_lines(self) -> list[bytes]:
+        if self._lines is None:
+            import importlib.util
+
+            try:
+                text = importlib.util.decode_source(self._source)
+            except (SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+                text = self._source.decode("utf-8", "replace")
+            # ast's columns are UTF-8 byte offsets in the decoded line; decode_source has
+            # made every line end a \n already.
+            self._lines = [ln.encode("utf-8", "surrogatepass") for ln in text.split("\n")]
+        return self._lines
+
+    def text(self, node: ast.AST) -> str:
+        """The node's source with runs of whitespace collapsed to one space."""
+        first, last = node.lineno, node.end_lineno  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        if last is None or end is None:
+            return ""
+        lines = self._get_lines()
+        if first == last:
+            raw = lines[first - 1][start:end]
+        else:
+            raw = b"\n".join([lines[first - 1][start:], *lines[first:last - 1],
+                               lines[last - 1][:end]])
+        # A backslash-newline joins lines: it is whitespace too.
+        return " ".join(raw.replace(b"\\\n", b" ").decode("utf-8", "replace").split())
+
+
 def _resolve_relative(level: int, module: str | None, package: str | None) -> str | None:
     """The absolute module of ``from <level dots><module> import ...`` (None: unresolvable)."""
     if level == 0:
@@ -99,6 +135,7 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
         return [], f"{type(exc).__name__}: {exc}"
     package = module if is_package else (module.rpartition(".")[0] if module else None)
     hits: list[Hit] = []
+    segments = Segments(source)
 
     if lines is None:
         def relevant(node: ast.AST) -> bool:
@@ -122,7 +159,7 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
             if isinstance(n, ast.Constant):
                 if isinstance(n.value, str):
                     for e in matcher.for_string(n.value):
-                        hits.append(Hit(e, "string", n.lineno, stmt_line))
+                        hits.append(Hit(e, "string", n.lineno, stmt_line, segments.text(n)))
                 continue
             if isinstance(n, ast.JoinedStr):
                 # An f-string's fragments are not string literals; one without any
@@ -130,7 +167,8 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
                 if all(isinstance(v, ast.Constant) for v in n.values):
                     text = "".join(v.value for v in n.values)  # type: ignore[attr-defined]
                     for e in matcher.for_string(text):
-                        hits.append(Hit(e, "string", n.lineno, stmt_line))
+                        hits.append(Hit(e, "string", n.lineno, stmt_line,
+                                        segments.text(n)))
                 stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
                 continue
             for child in ast.iter_child_nodes(n):
@@ -148,13 +186,13 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     for e in matcher.for_module(alias.name):
-                        hits.append(Hit(e, "import", line, line))
+                        hits.append(Hit(e, "import", line, line, segments.text(stmt)))
                 continue
             if isinstance(stmt, ast.ImportFrom):
                 target = _resolve_relative(stmt.level, stmt.module, package)
                 if target:
                     for e in matcher.for_from(target, [a.name for a in stmt.names]):
-                        hits.append(Hit(e, "import", line, line))
+                        hits.append(Hit(e, "import", line, line, segments.text(stmt)))
                 continue
             if (index == 0 and has_doc and isinstance(stmt, ast.Expr)
                     and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)):
@@ -162,7 +200,9 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
             is_def = isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
             if is_def and module_scope:
                 for e in matcher.for_definition(stmt.name, module):  # type: ignore[union-attr]
-                    hits.append(Hit(e, "definition", line, line))
+                    header = "class" if isinstance(stmt, ast.ClassDef) else "def"
+                    hits.append(Hit(e, "definition", line, line,
+                                    f"{header} {stmt.name}"))  # type: ignore[union-attr]
             for name, value in ast.iter_fields(stmt):
                 if name in ("body", "orelse", "finalbody"):
                     if value:
