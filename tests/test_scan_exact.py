@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.scan.prefilter import Filter
 from pytest_ssot.scan.rules import Matcher
-from pytest_ssot.scan.source import analyze, candidate_lines
+from pytest_ssot.scan.source import analyze
 
 CONTRACT = contract_from_mapping({
     "name": "ws",
@@ -74,10 +74,8 @@ STRINGS: list[tuple[str, list[tuple[str, str]]]] = [
     ('X = "chat.ws.\\x6danager"', [M_MGR]),  # an escape spelling a letter
     ('X = "chat.ws.m\\u0061nager"', [M_MGR]),
     ('X = "chat.ws.\\N{LATIN SMALL LETTER M}anager"', [M_MGR]),
-    ('X = f"chat.ws.manager"', [M_MGR]),  # an f-string without placeholders
     ('importlib.import_module("chat.ws.unified_manager")', [M_UNI]),
     ('X = "chat.ws." "manager" ".send"', [M_MGR]),  # the word ends one part of three
-    ('X = "chat.ws.manager" ".send, the legacy path"', [M_MGR]),  # one literal: "M.send, ..."
     ('X = "chat.ws.manager\\x2eWebSocketManager"', [M_MGR]),  # an escaped dot after it
     ('X = "#"; Y = "chat.ws.manager"', [M_MGR]),  # a "#" in a string before it
     ("X = '#'; Y = 'chat.ws.manager'", [M_MGR]),
@@ -102,6 +100,8 @@ DECOYS: list[str] = [
     'X = "chat.ws.managerX"',
     'X = b"chat.ws.manager"',
     'X = f"{prefix}chat.ws.manager"',
+    'X = f"chat.ws.manager"',  # f-strings never count
+    'X = "chat.ws.manager" ".send, the legacy path"',  # the whole literal is no dotted path
     "pass  # import chat.ws.manager",
     'X = "chat.ws:WebSocketManager"',
     "class WebSocketManagerV2:\n    pass",
@@ -126,13 +126,14 @@ def _kind(code: str, role: str) -> str:
 def run(code: str, module: str = "chat.ws.sub.mod", is_package: bool = False):
     """The references, checked to be the same with the fast, line-restricted walk."""
     data = code.encode("utf-8")
-    hits, error = analyze(data, MATCHER, module, is_package)
+    hits, error = analyze(data, MATCHER, module, is_package, always_resolve=True)
     assert error is None, error
     full = [(h.entry.role, str(h.entry.path), h.kind, h.line) for h in hits]
-    fast, error = analyze(data, MATCHER, module, is_package,
-                          lines=candidate_lines(data, MATCHER.prefilter()))
+    fast, error = analyze(data, MATCHER, module, is_package)
     assert error is None, error
     assert [(h.entry.role, str(h.entry.path), h.kind, h.line) for h in fast] == full
+    if full:
+        assert FILTER.needs_parse(data), "the pre-filter must let it through"
     return full
 
 

@@ -12,7 +12,7 @@ import unicodedata
 
 from .files import module_name
 from .rules import Matcher
-from .source import IDENT_ESCAPES, analyze, candidate_lines
+from .source import IDENT_ESCAPES, analyze
 
 __all__ = ["Filter"]
 
@@ -169,8 +169,7 @@ class Filter:
         if cached is not None and cached[0] == digest:
             return digest, None, None, False
         module, is_package = module_name(rel, self.src_layout)
-        hits, error = analyze(data, self.matcher, module, is_package,
-                              lines=candidate_lines(data, self.words_re))
+        hits, error = analyze(data, self.matcher, module, is_package)
         flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
                  h.line, h.text] for h in hits]
         return digest, flat, error, True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..config import Contract
 from ..paths import SsotPath
@@ -58,6 +58,9 @@ def _prefixes(dotted: str) -> Iterable[str]:
 @dataclass
 class Matcher:
     contracts: Sequence[Contract]
+    # contract name -> modules that define (or re-export on the way to) the canonical
+    # object besides the canonical module itself: no definition is reported there.
+    defining: Mapping[str, Iterable[str]] = field(default_factory=dict)
     module_entries: dict[str, list[Entry]] = field(default_factory=dict)
     # "M.A" -> entries for attribute entries (legacy, factory and canonical alike)
     attr_entries: dict[str, list[Entry]] = field(default_factory=dict)
@@ -65,7 +68,16 @@ class Matcher:
     definitions: dict[str, list[Entry]] = field(default_factory=dict)
     # modules whose files are the shims: never scanned
     shim_modules: set[str] = field(default_factory=set)
+    # the last name of every entry: a chain or a string reaching an entry spells it
     words: set[str] = field(default_factory=set)
+    # every dotted prefix of every entry path: an import binding a name to one of these
+    # can lead a chain to an entry
+    prefixes: set[str] = field(default_factory=set)
+    # "M.A" of factory attribute entries, and factory module entries: calls count
+    factory_attrs: dict[str, list[Entry]] = field(default_factory=dict)
+    factory_modules: dict[str, list[Entry]] = field(default_factory=dict)
+    # contract name -> (top-level package, modules where a definition is not a second one)
+    _def_scope: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for c in self.contracts:
@@ -74,20 +86,25 @@ class Matcher:
             declared.append(("canonical", c.canonical))
             for role, p in declared:
                 entry = Entry(c.name, role, p, fix)
+                dotted = p.module if p.attr is None else f"{p.module}.{p.attr}"
+                self.prefixes.update(_prefixes(dotted))
                 if p.attr is None:
-                    if role == "canonical":
-                        # A module canonical: references are imports of it and its strings.
-                        self.module_entries.setdefault(p.module, []).append(entry)
-                    else:
-                        self.module_entries.setdefault(p.module, []).append(entry)
+                    self.module_entries.setdefault(p.module, []).append(entry)
+                    if role != "canonical":
                         self.shim_modules.add(p.module)
+                    if role == "factory":
+                        self.factory_modules.setdefault(p.module, []).append(entry)
                     self.words.add(p.module.rpartition(".")[2])
                 else:
-                    self.attr_entries.setdefault(f"{p.module}.{p.attr}", []).append(entry)
+                    self.attr_entries.setdefault(dotted, []).append(entry)
+                    if role == "factory":
+                        self.factory_attrs.setdefault(dotted, []).append(entry)
                     self.words.add(p.attr)
             if c.canonical.attr is not None:
                 entry = Entry(c.name, "definition", c.canonical, fix)
                 self.definitions.setdefault(c.canonical.attr, []).append(entry)
+                exempt = frozenset({c.canonical.module, *self.defining.get(c.name, ())})
+                self._def_scope[c.name] = (c.canonical.module.partition(".")[0], exempt)
 
     # ------------------------------------------------------------------ pre-filter
 
@@ -143,10 +160,12 @@ class Matcher:
     # ------------------------------------------------------------------ matching
 
     def for_module(self, module: str) -> list[Entry]:
-        """Entries referenced by importing ``module`` (``import M``, ``import M.sub``)."""
+        """Entries referenced by importing ``module`` (``import M``, ``import M.sub``,
+        ``import M.A`` where ``M:A`` is a submodule)."""
         found: list[Entry] = []
         for prefix in _prefixes(module):
             found.extend(self.module_entries.get(prefix, ()))
+            found.extend(self.attr_entries.get(prefix, ()))
         return found
 
     def for_from(self, module: str, names: Sequence[str]) -> list[Entry]:
@@ -160,15 +179,53 @@ class Matcher:
             found.extend(self.attr_entries.get(full, ()))  # from M import A
         return found
 
-    def for_string(self, text: str) -> list[Entry]:
-        """Entries a string literal references: equal to the path or starting with it + '.'."""
-        if "." not in text and text not in self.module_entries:
+    def for_qualified(self, name: str) -> list[Entry]:
+        """Entries whose path is exactly this qualified name (``M`` or ``M.A``)."""
+        return [*self.module_entries.get(name, ()), *self.attr_entries.get(name, ())]
+
+    def for_string(self, text: str, import_like: bool) -> list[Entry]:
+        """Entries a string literal references: the whole literal a dotted path, equal to
+        the entry's path or starting with it + '.'; the longest entry only. A single
+        identifier module only in an import-like position."""
+        if not text or len(text) > 1000:
             return []
-        found: list[Entry] = []
-        for prefix in _prefixes(text):
-            found.extend(self.module_entries.get(prefix, ()))
-            found.extend(self.attr_entries.get(prefix, ()))
+        parts = text.split(".")
+        if not all(p.isidentifier() for p in parts):
+            return []
+        for i in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:i]) if i > 1 else parts[0]
+            found = self.for_qualified(prefix)
+            if found:
+                if i == 1 and not import_like:
+                    return []
+                return found
+        return []
+
+    def binds(self, value: str, from_import: bool) -> bool:
+        """Can a name bound to ``value`` by an import lead to a reference (a chain through
+        it, or a call of it)?"""
+        if value in self.prefixes:
+            return True
+        return from_import and bool(self.calls(value))
+
+    def calls(self, value: str) -> list[Entry]:
+        """Factory entries a call of a name imported as ``value`` (``from M import A``)
+        references."""
+        found = list(self.factory_attrs.get(value, ()))
+        if self.factory_modules:
+            for prefix in _prefixes(value.rpartition(".")[0]):
+                found.extend(self.factory_modules.get(prefix, ()))
         return found
 
     def for_definition(self, name: str, module: str | None) -> list[Entry]:
-        return [e for e in self.definitions.get(name, ()) if e.path.module != module]
+        """A module-level ``class name``/``def name`` in ``module``: a second definition of a
+        canonical object when it is in the canonical's top-level package, outside the
+        canonical module and the module where the canonical object is defined."""
+        if module is None:
+            return []
+        found = []
+        for e in self.definitions.get(name, ()):
+            top, exempt = self._def_scope[e.contract]
+            if (module == top or module.startswith(top + ".")) and module not in exempt:
+                found.append(e)
+        return found

@@ -11,11 +11,11 @@ import ast
 import io
 import re
 import tokenize
-from bisect import bisect_left
+from typing import Any
 
-from .rules import Hit, Matcher
+from .rules import Entry, Hit, Matcher
 
-__all__ = ["analyze", "candidate_lines", "pragmas"]
+__all__ = ["analyze", "import_bindings", "pragmas"]
 
 _PRAGMA = re.compile(r"#\s*ssot:\s*ignore(?:\[([^\]]*)\])?")
 # Escapes that can spell an identifier character or a dot inside a string literal.
@@ -96,35 +96,337 @@ def _resolve_relative(level: int, module: str | None, package: str | None) -> st
     return ".".join(base + ([module] if module else []))
 
 
-def candidate_lines(source: bytes, words: "re.Pattern[bytes]") -> list[int] | None:
-    """Lines holding one of the entries' words; ``None`` means "look everywhere".
+# Calls whose first argument (or ``name``/``target`` keyword) is an import-like position:
+# there a single-identifier module name in a string is a reference.
+_IMPORT_LIKE = frozenset({"import_module", "__import__", "find_spec", "resolve_name",
+                          "import_string", "patch", "setattr", "delattr"})
+# ``getattr(x, "n")`` and friends are the expression ``x.n``.
+_LITERAL_BARE = frozenset({"getattr", "hasattr", "setattr", "delattr"})
+_LITERAL_ANY = frozenset({"object", "setattr", "delattr"})
+_SYS_MODULES_METHODS = frozenset({"get", "pop", "setdefault"})
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_CONTEXTS = (ast.Load, ast.Store, ast.Del)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
-    Every reference of SPEC 5 spells its word on a line inside its own statement (an
-    import's names, a string's text, a definition's name), so statements whose line
-    range holds none of these lines cannot hold a reference. Sources where that proof
-    does not hold (escapes that spell letters, non-ASCII identifiers, lone CR line ends)
-    get ``None``.
+
+def _func_name(func: ast.expr) -> str | None:
+    if type(func) is ast.Name:
+        return func.id
+    if type(func) is ast.Attribute:
+        return func.attr
+    return None
+
+
+def _is_sys_modules(node: ast.expr) -> bool:
+    return (type(node) is ast.Attribute and node.attr == "modules"
+            and type(node.value) is ast.Name and node.value.id == "sys")
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """``Literal`` / ``typing.Literal``: its arguments are strings even in an annotation."""
+    return ((type(node) is ast.Name and node.id == "Literal")
+            or (type(node) is ast.Attribute and node.attr == "Literal"))
+
+
+def _is_str(node: ast.AST | None) -> bool:
+    return type(node) is ast.Constant and type(node.value) is str  # type: ignore[union-attr]
+
+
+class _Text:
+    """Where a node's text and line come from: the file, or the code inside a string
+    annotation (whose references are reported at the string's first line)."""
+
+    def __init__(self, segments: Segments, line: int | None = None) -> None:
+        self.segments = segments
+        self.fixed = line
+
+    def line(self, node: ast.AST) -> int:
+        return self.fixed if self.fixed is not None else node.lineno  # type: ignore[attr-defined]
+
+    def text(self, node: ast.AST) -> str:
+        return self.segments.text(node)
+
+
+class _Reader:
+    """Pass 1 over one file: imports, strings, definitions, and the chains and calls whose
+    meaning depends on what their leftmost name is bound to (pass 2, ``_Bindings``)."""
+
+    def __init__(self, source: bytes, matcher: Matcher, module: str | None,
+                 package: str | None) -> None:
+        self.matcher = matcher
+        self.words = matcher.words
+        self.module = module
+        self.package = package
+        self.file_text = _Text(Segments(source))
+        self.hits: list[Hit] = []
+        # names some import binds to a module or object a chain or a call can reach from
+        self.relevant: set[str] = set()
+        # (leftmost Name, [(attribute name, node reported)], statement line, _Text)
+        self.chains: list[tuple[ast.Name, list[tuple[str, ast.AST]], int, _Text]] = []
+        # (called Name, Call, statement line, _Text)
+        self.calls: list[tuple[ast.Name, ast.Call, int, _Text]] = []
+        # id(string annotation) -> the expression inside it
+        self.inner: dict[int, ast.expr] = {}
+
+    # ------------------------------------------------------------------ statements
+
+    def body(self, stmts: list[ast.stmt], has_doc: bool, defs: bool) -> None:
+        for index, stmt in enumerate(stmts):
+            if (index == 0 and has_doc and type(stmt) is ast.Expr and _is_str(stmt.value)):
+                continue  # a docstring
+            self.stmt(stmt, defs)
+
+    def import_values(self, stmt: ast.Import | ast.ImportFrom
+                      ) -> list[tuple[str, tuple[str, bool] | None]]:
+        """``(bound name, (qualified name, is a from-import) or None)`` per alias."""
+        return import_bindings(stmt, self.package)
+
+    def stmt(self, stmt: ast.stmt, defs: bool) -> None:
+        t = type(stmt)
+        line = stmt.lineno
+        text = self.file_text
+        if t is ast.Import or t is ast.ImportFrom:
+            if t is ast.Import:
+                found = [e for alias in stmt.names  # type: ignore[attr-defined]
+                         for e in self.matcher.for_module(alias.name)]
+            else:
+                target = _resolve_relative(stmt.level, stmt.module, self.package)  # type: ignore[attr-defined]
+                found = (self.matcher.for_from(target, [a.name for a in stmt.names])  # type: ignore[attr-defined]
+                         if target else [])
+            if found:
+                source = text.text(stmt)
+                for e in found:
+                    self.hits.append(Hit(e, "import", line, line, source))
+            for name, value in self.import_values(stmt):  # type: ignore[arg-type]
+                if value is not None and self.matcher.binds(*value):
+                    self.relevant.add(name)
+            return
+        if t in _DEFS:
+            first = min([d.lineno for d in stmt.decorator_list] + [line])  # type: ignore[attr-defined]
+            if defs:
+                for e in self.matcher.for_definition(stmt.name, self.module):  # type: ignore[attr-defined]
+                    header = "class" if t is ast.ClassDef else "def"
+                    self.hits.append(Hit(e, "definition", line, first,
+                                         f"{header} {stmt.name}"))  # type: ignore[attr-defined]
+            for d in stmt.decorator_list:  # type: ignore[attr-defined]
+                self.expr(d, first, False, text)
+            if t is ast.ClassDef:
+                for b in stmt.bases:  # type: ignore[attr-defined]
+                    self.expr(b, first, False, text)
+                for k in stmt.keywords:  # type: ignore[attr-defined]
+                    self.expr(k.value, first, False, text)
+            else:
+                self.arguments(stmt.args, first, text)  # type: ignore[attr-defined]
+                if stmt.returns is not None:  # type: ignore[attr-defined]
+                    self.expr(stmt.returns, first, True, text)  # type: ignore[attr-defined]
+            for tp in getattr(stmt, "type_params", ()) or ():
+                self.expr(tp, first, True, text)
+            self.body(stmt.body, True, False)  # type: ignore[attr-defined]
+            return
+        if t is ast.AnnAssign:
+            self.expr(stmt.target, line, False, text)  # type: ignore[attr-defined]
+            self.expr(stmt.annotation, line, True, text)  # type: ignore[attr-defined]
+            if stmt.value is not None:  # type: ignore[attr-defined]
+                self.expr(stmt.value, line, False, text)  # type: ignore[attr-defined]
+            return
+        nested_defs = defs and t in _MODULE_LEVEL_BLOCKS
+        for name, value in ast.iter_fields(stmt):
+            if name in ("body", "orelse", "finalbody"):
+                self.body(value, False, nested_defs)
+            elif name == "handlers":
+                for h in value:
+                    if h.type is not None:
+                        self.expr(h.type, line, False, text)
+                    self.body(h.body, False, nested_defs)
+            elif name == "cases":
+                for case in value:
+                    self.expr(case.pattern, line, False, text)
+                    if case.guard is not None:
+                        self.expr(case.guard, line, False, text)
+                    self.body(case.body, False, False)
+            elif name == "items":  # with
+                for item in value:
+                    self.expr(item.context_expr, line, False, text)
+                    if item.optional_vars is not None:
+                        self.expr(item.optional_vars, line, False, text)
+            elif isinstance(value, list):
+                for v in value:
+                    if isinstance(v, ast.AST):
+                        self.expr(v, line, False, text)
+            elif isinstance(value, ast.AST):
+                self.expr(value, line, False, text)
+
+    def arguments(self, args: ast.arguments, line: int, text: _Text) -> None:
+        for d in (*args.defaults, *args.kw_defaults):
+            if d is not None:
+                self.expr(d, line, False, text)
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if a is not None and a.annotation is not None:
+                self.expr(a.annotation, line, True, text)
+
+    # ------------------------------------------------------------------ expressions
+
+    def expr(self, node: ast.AST, line: int, ann: bool, text: _Text) -> None:
+        """``ann``: inside an annotation (a string there is code)."""
+        t = type(node)
+        if t is ast.Constant:
+            if type(node.value) is str:  # type: ignore[attr-defined]
+                if ann:
+                    self.annotation(node, line, text)  # type: ignore[arg-type]
+                else:
+                    self.string(node, line, False, text)
+            return
+        if t is ast.Name or t in _CONTEXTS:
+            return
+        if t is ast.Attribute:
+            parts = []
+            n = node
+            while type(n) is ast.Attribute:
+                parts.append(n)
+                n = n.value  # type: ignore[attr-defined]
+            if type(n) is ast.Name:
+                if any(p.attr in self.words for p in parts):
+                    parts.reverse()
+                    self.chains.append((n, [(p.attr, p) for p in parts], line, text))  # type: ignore[misc]
+            else:
+                self.expr(n, line, ann, text)
+            return
+        if t is ast.JoinedStr:  # an f-string's text never counts; its expressions do
+            for v in node.values:  # type: ignore[attr-defined]
+                if type(v) is ast.FormattedValue:
+                    self.expr(v.value, line, ann, text)
+                    if v.format_spec is not None:
+                        self.expr(v.format_spec, line, ann, text)
+            return
+        if t is ast.Call:
+            self.call(node, line, ann, text)  # type: ignore[arg-type]
+            return
+        if t is ast.Subscript:
+            value, index = node.value, node.slice  # type: ignore[attr-defined]
+            self.expr(value, line, ann, text)
+            if _is_sys_modules(value) and _is_str(index):
+                self.string(index, line, True, text)
+            elif ann and _is_literal(value):
+                self.expr(index, line, False, text)
+            else:
+                self.expr(index, line, ann, text)
+            return
+        for child in ast.iter_child_nodes(node):
+            self.expr(child, line, ann, text)
+
+    def call(self, node: ast.Call, line: int, ann: bool, text: _Text) -> None:
+        func, args, keywords = node.func, node.args, node.keywords
+        name = _func_name(func)
+        skip_first = False
+        if name is not None:
+            if type(func) is ast.Name:
+                self.calls.append((func, node, line, text))
+            if ((name in _LITERAL_ANY or (name in _LITERAL_BARE and type(func) is ast.Name))
+                    and len(args) >= 2 and _is_str(args[1])
+                    and args[1].value.isidentifier()):  # type: ignore[attr-defined]
+                # ``getattr(x, "n")`` is the chain ``x.n``, one reference at its longest part
+                parts = []
+                n: ast.expr = args[0]
+                while type(n) is ast.Attribute:
+                    parts.append(n)
+                    n = n.value  # type: ignore[attr-defined]
+                if type(n) is ast.Name:
+                    parts.reverse()
+                    chain = [(p.attr, p) for p in parts] + [(args[1].value, node)]  # type: ignore[attr-defined]
+                    if any(a in self.words for a, _ in chain):
+                        self.chains.append((n, chain, line, text))  # type: ignore[arg-type]
+                    skip_first = True
+            if name in _IMPORT_LIKE:
+                if args and _is_str(args[0]):
+                    self.string(args[0], line, True, text)
+                    skip_first = True
+                for k in keywords:
+                    if k.arg in ("name", "target") and _is_str(k.value):
+                        self.string(k.value, line, True, text)
+            elif (name in _SYS_MODULES_METHODS and type(func) is ast.Attribute
+                  and _is_sys_modules(func.value) and args and _is_str(args[0])):
+                self.string(args[0], line, True, text)
+                skip_first = True
+            if name == "cast" and args:
+                self.expr(func, line, ann, text)
+                self.expr(args[0], line, True, text)
+                for a in args[1:]:
+                    self.expr(a, line, ann, text)
+                for k in keywords:
+                    self.expr(k.value, line, ann, text)
+                return
+            if name == "TypeVar":
+                self.expr(func, line, ann, text)
+                for a in args:
+                    self.expr(a, line, ann, text)
+                for k in keywords:
+                    self.expr(k.value, line, ann or k.arg == "bound", text)
+                return
+        self.expr(func, line, ann, text)
+        for i, a in enumerate(args):
+            if i == 0 and skip_first:
+                continue
+            self.expr(a, line, ann, text)
+        for k in keywords:
+            if k.arg in ("name", "target") and name in _IMPORT_LIKE and _is_str(k.value):
+                continue
+            self.expr(k.value, line, ann, text)
+
+    def string(self, node: ast.Constant, line: int, import_like: bool, text: _Text) -> None:
+        for e in self.matcher.for_string(node.value, import_like):
+            self.hits.append(Hit(e, "string", text.line(node), line, text.text(node)))
+
+    def annotation(self, node: ast.Constant, line: int, text: _Text) -> None:
+        """A string annotation, ``cast("...")`` or ``bound="..."``: the code inside."""
+        code = node.value
+        if not code.strip() or len(code) > 10_000:
+            return
+        try:
+            tree = ast.parse(code.strip(), mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return  # not code: not a reference either (an annotation is never a string)
+        self.inner[id(node)] = tree.body
+        inner = _Text(Segments(code.strip().encode("utf-8", "surrogatepass")),
+                      text.line(node))
+        self.expr(tree.body, line, True, inner)
+
+
+_MODULE_LEVEL_BLOCKS = (ast.If, ast.Try) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+def import_bindings(stmt: ast.Import | ast.ImportFrom, package: str | None
+                    ) -> list[tuple[str, tuple[str, bool] | None]]:
+    """The names an import binds: ``(name, (qualified name, from-import) or None)``.
+
+    ``import a.b`` binds ``a`` to ``a``; ``import a.b as x`` binds ``x`` to ``a.b``;
+    ``from P import L as x`` binds ``x`` to ``P.L``. A relative import that cannot be
+    resolved binds its names to nothing known. ``from M import *`` binds nothing known.
     """
-    if not source.isascii() or (b"\\" in source and IDENT_ESCAPES.search(source)):
-        return None
-    if b"\r" in source and b"\r" in source.replace(b"\r\n", b""):
-        return None
-    lines = []
-    last_pos, last_line = 0, 1
-    for m in words.finditer(source):
-        last_line += source.count(b"\n", last_pos, m.start())
-        last_pos = m.start()
-        if not lines or lines[-1] != last_line:
-            lines.append(last_line)
-    return lines
+    out: list[tuple[str, tuple[str, bool] | None]] = []
+    if type(stmt) is ast.Import:
+        for alias in stmt.names:
+            if alias.asname:
+                out.append((alias.asname, (alias.name, False)))
+            else:
+                top = alias.name.partition(".")[0]
+                out.append((top, (top, False)))
+        return out
+    target = _resolve_relative(stmt.level, stmt.module, package)  # type: ignore[union-attr]
+    for alias in stmt.names:
+        if alias.name == "*":
+            continue
+        bound = alias.asname or alias.name
+        out.append((bound, (f"{target}.{alias.name}", True) if target else None))
+    return out
 
 
 def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: bool,
-            lines: list[int] | None = None) -> tuple[list[Hit], str | None]:
+            *, always_resolve: bool = False) -> tuple[list[Hit], str | None]:
     """Every reference in one file; or ``([], "SyntaxError: ...")`` when it does not parse.
 
-    ``lines``: only statements spanning one of these lines are visited (see
-    ``candidate_lines``); ``None`` visits everything.
+    Scope analysis (``_Bindings``) runs only when a chain or a call starts with a name an
+    import binds to something an entry is reached through; ``always_resolve`` runs it on
+    every file (the tests' oracle: the answer must be the same).
     """
     try:
         tree = ast.parse(source)
@@ -134,109 +436,466 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
     except (ValueError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
         return [], f"{type(exc).__name__}: {exc}"
     package = module if is_package else (module.rpartition(".")[0] if module else None)
-    hits: list[Hit] = []
-    segments = Segments(source)
-
-    if lines is None:
-        def relevant(node: ast.AST) -> bool:
-            return True
-    else:
-        if not lines:
-            return [], None
-
-        def relevant(node: ast.AST) -> bool:
-            first = getattr(node, "lineno", None)
-            if first is None:
-                return True
-            i = bisect_left(lines, first)
-            return i < len(lines) and lines[i] <= (node.end_lineno or first)  # type: ignore[attr-defined]
-
-    def strings(node: ast.AST, stmt_line: int) -> None:
-        """String literals inside one expression tree (no statements in there)."""
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, ast.Constant):
-                if isinstance(n.value, str):
-                    for e in matcher.for_string(n.value):
-                        hits.append(Hit(e, "string", n.lineno, stmt_line, segments.text(n)))
-                continue
-            if isinstance(n, ast.JoinedStr):
-                # An f-string's fragments are not string literals; one without any
-                # placeholder is a plain string.
-                if all(isinstance(v, ast.Constant) for v in n.values):
-                    text = "".join(v.value for v in n.values)  # type: ignore[attr-defined]
-                    for e in matcher.for_string(text):
-                        hits.append(Hit(e, "string", n.lineno, stmt_line,
-                                        segments.text(n)))
-                stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
-                continue
-            for child in ast.iter_child_nodes(n):
-                if relevant(child):
-                    stack.append(child)
-
-    # (statements, is a scope body whose first string is a docstring, is module scope)
-    blocks: list[tuple[list, bool, bool]] = [(tree.body, True, True)]
-    while blocks:
-        body, has_doc, module_scope = blocks.pop()
-        for index, stmt in enumerate(body):
-            if not relevant(stmt):
-                continue
-            line = stmt.lineno
-            if isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    for e in matcher.for_module(alias.name):
-                        hits.append(Hit(e, "import", line, line, segments.text(stmt)))
-                continue
-            if isinstance(stmt, ast.ImportFrom):
-                target = _resolve_relative(stmt.level, stmt.module, package)
-                if target:
-                    for e in matcher.for_from(target, [a.name for a in stmt.names]):
-                        hits.append(Hit(e, "import", line, line, segments.text(stmt)))
-                continue
-            if (index == 0 and has_doc and isinstance(stmt, ast.Expr)
-                    and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)):
-                continue  # a docstring
-            is_def = isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            if is_def and module_scope:
-                for e in matcher.for_definition(stmt.name, module):  # type: ignore[union-attr]
-                    header = "class" if isinstance(stmt, ast.ClassDef) else "def"
-                    hits.append(Hit(e, "definition", line, line,
-                                    f"{header} {stmt.name}"))  # type: ignore[union-attr]
-            for name, value in ast.iter_fields(stmt):
-                if name in ("body", "orelse", "finalbody"):
-                    if value:
-                        blocks.append((value, is_def and name == "body",
-                                       module_scope and not is_def))
-                elif name == "handlers":
-                    for h in value:
-                        if relevant(h):
-                            if h.type is not None:
-                                strings(h.type, h.lineno)
-                            blocks.append((h.body, False, module_scope))
-                elif name == "cases":
-                    for case in value:
-                        for part in (case.pattern, case.guard):
-                            if part is not None and relevant(part):
-                                strings(part, line)
-                        blocks.append((case.body, False, module_scope))
-                elif isinstance(value, list):
-                    for v in value:
-                        if isinstance(v, ast.AST) and relevant(v):
-                            strings(v, line)
-                elif isinstance(value, ast.AST) and relevant(value):
-                    strings(value, line)
-
+    reader = _Reader(source, matcher, module, package)
+    try:
+        reader.body(tree.body, True, True)
+        hits = reader.hits
+        wanted = {n.id for n, *_ in reader.chains} | {f.id for f, *_ in reader.calls}
+        tracked = wanted & reader.relevant
+        if always_resolve:
+            tracked = wanted
+        if tracked:
+            bindings = _Bindings(tracked, package, reader.inner)
+            bindings.run(tree)
+            hits.extend(_resolve_chains(reader, bindings.seen, matcher))
+    except RecursionError:
+        return [], "RecursionError: the code is nested too deeply to analyse"
     if hits:
         marks = pragmas(source)
         if marks:
             hits = [h for h in hits if not _suppressed(h, marks)]
-    hits.sort(key=lambda h: (h.line, h.entry.contract, str(h.entry.path)))
+    hits.sort(key=lambda h: (h.line, h.entry.contract, str(h.entry.path), h.kind))
     return hits, None
 
 
+def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> list[Hit]:
+    """Chains and calls, now that their leftmost names' reaching bindings are known."""
+    hits: list[Hit] = []
+    for name, parts, line, text in reader.chains:
+        done: set[tuple[int, Entry]] = set()
+        for value in seen.get(id(name), ()):
+            if not isinstance(value, tuple):
+                continue
+            qualified = value[0]
+            names = [qualified]
+            for attr, _node in parts:
+                names.append(f"{names[-1]}.{attr}")
+            for i in range(len(parts), 0, -1):  # the longest part that is an entry
+                found = matcher.for_qualified(names[i])
+                if found:
+                    node = parts[i - 1][1]
+                    for e in found:
+                        if (id(node), e) not in done:
+                            done.add((id(node), e))
+                            hits.append(Hit(e, "attribute", text.line(node), line,
+                                            text.text(node)))
+                    break
+    for func, call, line, text in reader.calls:
+        done_calls: set[Entry] = set()
+        for value in seen.get(id(func), ()):
+            if isinstance(value, tuple) and value[1]:
+                for e in matcher.calls(value[0]):
+                    if e not in done_calls:
+                        done_calls.add(e)
+                        hits.append(Hit(e, "call", text.line(call), line, text.text(call)))
+    return hits
+
+
+_UNBOUND = "<unbound>"
+
+
+class _Scope:
+    __slots__ = ("kind", "parent", "locals", "globals", "nonlocals", "every")
+
+    def __init__(self, kind: str, parent: "_Scope | None") -> None:
+        self.kind = kind  # module | function | class | comprehension
+        self.parent = parent
+        self.locals: set[str] = set()
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+        self.every: dict[str, set] = {}  # every value each local name is ever bound to
+
+
+class _Bindings:
+    """Pass 2: which import bindings of the tracked names can be in effect at each use.
+
+    Python's scoping, as ruff's semantic model follows it: in the use's own scope, the
+    bindings that reach it on some path (both branches of an ``if``, the ``try`` and the
+    ``except`` of a ``try``, a loop's body again); a name not bound in its own scope is
+    looked up in the enclosing function scopes and the module, where any binding counts;
+    class bodies are skipped by the scopes nested in them (methods, comprehensions but
+    their first iterable). A value is ``(qualified name, from-import)`` for an import,
+    ``None`` for any other binding.
+    """
+
+    def __init__(self, tracked: set[str], package: str | None, inner: dict[int, ast.expr]
+                 ) -> None:
+        self.tracked = tracked
+        self.package = package
+        self.inner = inner
+        self.seen: dict[int, set] = {}
+        self.pending: list[tuple[ast.AST, _Scope]] = []
+        self.module: _Scope | None = None
+
+    # ------------------------------------------------------------------ scopes
+
+    def run(self, tree: ast.Module) -> None:
+        scope = _Scope("module", None)
+        self.module = scope
+        self.declare(scope, tree.body)
+        self.block(tree.body, {}, scope)
+        done: set[int] = set()
+        while self.pending:
+            node, parent = self.pending.pop(0)
+            if id(node) in done:
+                continue
+            done.add(id(node))
+            self.enter(node, parent)
+
+    def enter(self, node: ast.AST, parent: _Scope) -> None:
+        """Walk a deferred scope: a function, a lambda, a class body, a comprehension."""
+        t = type(node)
+        if t is ast.ClassDef:
+            scope = _Scope("class", parent)
+            self.declare(scope, node.body)  # type: ignore[attr-defined]
+            self.block(node.body, {}, scope)  # type: ignore[attr-defined]
+            return
+        if t in _COMPREHENSIONS:
+            scope = _Scope("comprehension", parent)
+            gens = node.generators  # type: ignore[attr-defined]
+            for g in gens:
+                self.declare_target(scope, g.target)
+            state: dict[str, set] = {}
+            for i, g in enumerate(gens):
+                if i > 0:
+                    self.expr(g.iter, state, scope)
+                self.target(g.target, state, scope)
+                for cond in g.ifs:
+                    self.expr(cond, state, scope)
+            if t is ast.DictComp:
+                self.expr(node.key, state, scope)  # type: ignore[attr-defined]
+                self.expr(node.value, state, scope)  # type: ignore[attr-defined]
+            else:
+                self.expr(node.elt, state, scope)  # type: ignore[attr-defined]
+            return
+        scope = _Scope("function", parent)
+        args = node.args  # type: ignore[attr-defined]
+        params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                  args.vararg, args.kwarg) if a is not None]
+        body = node.body if t is not ast.Lambda else [ast.Expr(node.body)]  # type: ignore[attr-defined]
+        self.declare(scope, body)
+        state = {}
+        for p in params:
+            if p in self.tracked:
+                scope.locals.add(p)
+                self.bind(p, None, state, scope)
+        self.block(body, state, scope)
+
+    def declare(self, scope: _Scope, body: list[ast.stmt]) -> None:
+        """The scope's local names among the tracked ones, and its global/nonlocal ones."""
+        tracked = self.tracked
+        stack: list[ast.AST] = list(body)
+        while stack:
+            n = stack.pop()
+            t = type(n)
+            if t is ast.Name:
+                if n.id in tracked and type(n.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    scope.locals.add(n.id)  # type: ignore[attr-defined]
+                continue
+            if t is ast.Global or t is ast.Nonlocal:
+                for name in n.names:  # type: ignore[attr-defined]
+                    (scope.globals if t is ast.Global else scope.nonlocals).add(name)
+                continue
+            if t is ast.Import or t is ast.ImportFrom:
+                for name, _v in import_bindings(n, self.package):  # type: ignore[arg-type]
+                    if name in tracked:
+                        scope.locals.add(name)
+                continue
+            if t in _DEFS:
+                if n.name in tracked:  # type: ignore[attr-defined]
+                    scope.locals.add(n.name)  # type: ignore[attr-defined]
+                stack.extend(n.decorator_list)  # type: ignore[attr-defined]
+                if t is ast.ClassDef:
+                    stack.extend(n.bases)  # type: ignore[attr-defined]
+                    stack.extend(k.value for k in n.keywords)  # type: ignore[attr-defined]
+                else:
+                    stack.append(n.args)  # type: ignore[attr-defined]
+                    if n.returns is not None:  # type: ignore[attr-defined]
+                        stack.append(n.returns)  # type: ignore[attr-defined]
+                continue
+            if t is ast.arguments:  # of a def seen above: defaults and annotations
+                stack.extend(d for d in (*n.defaults, *n.kw_defaults) if d is not None)  # type: ignore[attr-defined]
+                continue
+            if t is ast.Lambda:
+                stack.append(n.args)  # type: ignore[attr-defined]
+                continue
+            if t in _COMPREHENSIONS:
+                stack.append(n.generators[0].iter)  # type: ignore[attr-defined]
+                for w in ast.walk(n):  # a walrus inside binds in this scope
+                    if type(w) is ast.NamedExpr and w.target.id in tracked:  # type: ignore[attr-defined]
+                        scope.locals.add(w.target.id)  # type: ignore[attr-defined]
+                continue
+            if t is ast.ExceptHandler:
+                if n.name and n.name in tracked:  # type: ignore[attr-defined]
+                    scope.locals.add(n.name)  # type: ignore[attr-defined]
+            elif t is ast.MatchAs or t is ast.MatchStar:
+                if n.name and n.name in tracked:  # type: ignore[attr-defined]
+                    scope.locals.add(n.name)  # type: ignore[attr-defined]
+            elif t is ast.MatchMapping:
+                if n.rest and n.rest in tracked:  # type: ignore[attr-defined]
+                    scope.locals.add(n.rest)  # type: ignore[attr-defined]
+            stack.extend(ast.iter_child_nodes(n))
+        scope.locals -= scope.globals | scope.nonlocals
+
+    def declare_target(self, scope: _Scope, target: ast.AST) -> None:
+        for n in ast.walk(target):
+            if type(n) is ast.Name and n.id in self.tracked:
+                scope.locals.add(n.id)
+
+    # ------------------------------------------------------------------ bindings
+
+    def owner(self, name: str, scope: _Scope) -> _Scope | None:
+        """The scope a binding of ``name`` in ``scope`` binds in."""
+        if name in scope.globals:
+            return self.module
+        if name in scope.nonlocals:
+            s = scope.parent
+            while s is not None and (s.kind == "class" or name not in s.locals):
+                s = s.parent
+            return s
+        return scope
+
+    def bind(self, name: str, value: Any, state: dict[str, set], scope: _Scope) -> None:
+        if name not in self.tracked:
+            return
+        owner = self.owner(name, scope)
+        if owner is None:
+            return
+        owner.every.setdefault(name, set()).add(value)
+        if owner is scope:
+            state[name] = {value}
+
+    def lookup(self, name: str, state: dict[str, set], scope: _Scope) -> set:
+        if name in scope.globals:
+            return self.module.every.get(name, set())  # type: ignore[union-attr]
+        if name in scope.nonlocals:
+            return self.enclosing(name, scope.parent)
+        if name in scope.locals:
+            values = state.get(name, {_UNBOUND})
+            if _UNBOUND in values:
+                values = values - {_UNBOUND}
+                if scope.kind == "class":  # a class body falls back to the module
+                    values = values | self.enclosing(name, scope.parent)
+            return values
+        if scope.kind == "module":
+            return set()
+        return self.enclosing(name, scope.parent)
+
+    def enclosing(self, name: str, scope: _Scope | None) -> set:
+        while scope is not None:
+            if scope.kind != "class":
+                if name in scope.globals:
+                    return self.module.every.get(name, set())  # type: ignore[union-attr]
+                if name in scope.locals or scope.kind == "module":
+                    return scope.every.get(name, set())
+            scope = scope.parent
+        return set()
+
+    # ------------------------------------------------------------------ flow
+
+    def block(self, body: list[ast.stmt], state: dict[str, set], scope: _Scope
+              ) -> dict[str, set]:
+        for stmt in body:
+            state = self.stmt(stmt, state, scope)
+        return state
+
+    @staticmethod
+    def join(*states: dict[str, set]) -> dict[str, set]:
+        out: dict[str, set] = {}
+        names = set().union(*states)
+        for name in names:
+            merged: set = set()
+            for s in states:
+                merged |= s.get(name, {_UNBOUND})
+            out[name] = merged
+        return out
+
+    def stmt(self, stmt: ast.stmt, state: dict[str, set], scope: _Scope) -> dict[str, set]:
+        t = type(stmt)
+        if t is ast.Import or t is ast.ImportFrom:
+            for name, value in import_bindings(stmt, self.package):  # type: ignore[arg-type]
+                self.bind(name, value, state, scope)
+            return state
+        if t in _DEFS:
+            for d in stmt.decorator_list:  # type: ignore[attr-defined]
+                self.expr(d, state, scope)
+            if t is ast.ClassDef:
+                for b in stmt.bases:  # type: ignore[attr-defined]
+                    self.expr(b, state, scope)
+                for k in stmt.keywords:  # type: ignore[attr-defined]
+                    self.expr(k.value, state, scope)
+            else:
+                self.signature(stmt.args, state, scope)  # type: ignore[attr-defined]
+                if stmt.returns is not None:  # type: ignore[attr-defined]
+                    self.expr(stmt.returns, state, scope)  # type: ignore[attr-defined]
+            self.pending.append((stmt, scope))
+            self.bind(stmt.name, None, state, scope)  # type: ignore[attr-defined]
+            return state
+        if t is ast.Assign:
+            self.expr(stmt.value, state, scope)  # type: ignore[attr-defined]
+            for target in stmt.targets:  # type: ignore[attr-defined]
+                self.target(target, state, scope)
+            return state
+        if t is ast.AugAssign:
+            self.expr(stmt.value, state, scope)  # type: ignore[attr-defined]
+            self.expr(stmt.target, state, scope)  # type: ignore[attr-defined]
+            self.target(stmt.target, state, scope)  # type: ignore[attr-defined]
+            return state
+        if t is ast.AnnAssign:
+            self.expr(stmt.annotation, state, scope)  # type: ignore[attr-defined]
+            if stmt.value is not None:  # type: ignore[attr-defined]
+                self.expr(stmt.value, state, scope)  # type: ignore[attr-defined]
+                self.target(stmt.target, state, scope)  # type: ignore[attr-defined]
+            elif type(stmt.target) is not ast.Name:  # type: ignore[attr-defined]
+                self.expr(stmt.target, state, scope)  # type: ignore[attr-defined]
+            return state
+        if t is ast.If:
+            self.expr(stmt.test, state, scope)  # type: ignore[attr-defined]
+            a = self.block(stmt.body, dict(state), scope)  # type: ignore[attr-defined]
+            b = self.block(stmt.orelse, dict(state), scope)  # type: ignore[attr-defined]
+            return self.join(a, b)
+        if t is ast.For or t is ast.AsyncFor or t is ast.While:
+            if t is not ast.While:
+                self.expr(stmt.iter, state, scope)  # type: ignore[attr-defined]
+            head = state
+            for _pass in range(2):  # the second pass sees what the body binds for the next
+                if t is ast.While:
+                    self.expr(stmt.test, head, scope)  # type: ignore[attr-defined]
+                inner = dict(head)
+                if t is not ast.While:
+                    self.target(stmt.target, inner, scope)  # type: ignore[attr-defined]
+                end = self.block(stmt.body, inner, scope)  # type: ignore[attr-defined]
+                head = self.join(state, end)
+            return self.block(stmt.orelse, head, scope)  # type: ignore[attr-defined]
+        if t is ast.With or t is ast.AsyncWith:
+            for item in stmt.items:  # type: ignore[attr-defined]
+                self.expr(item.context_expr, state, scope)
+                if item.optional_vars is not None:
+                    self.target(item.optional_vars, state, scope)
+            return self.block(stmt.body, state, scope)  # type: ignore[attr-defined]
+        if t in _TRIES:
+            seen = dict(state)
+            current = dict(state)
+            for s in stmt.body:  # type: ignore[attr-defined]
+                current = self.stmt(s, current, scope)
+                seen = self.join(seen, current)
+            ends = [self.block(stmt.orelse, current, scope)]  # type: ignore[attr-defined]
+            for h in stmt.handlers:  # type: ignore[attr-defined]
+                hs = dict(seen)
+                if h.type is not None:
+                    self.expr(h.type, hs, scope)
+                if h.name:
+                    self.bind(h.name, None, hs, scope)
+                hs = self.block(h.body, hs, scope)
+                if h.name and h.name in self.tracked and self.owner(h.name, scope) is scope:
+                    hs[h.name] = {_UNBOUND}  # deleted at the handler's end
+                ends.append(hs)
+            after = self.join(*ends)
+            if stmt.finalbody:  # type: ignore[attr-defined]
+                after = self.block(stmt.finalbody, self.join(after, seen), scope)  # type: ignore[attr-defined]
+            return after
+        if t is ast.Match:
+            self.expr(stmt.subject, state, scope)  # type: ignore[attr-defined]
+            ends = [state]
+            for case in stmt.cases:  # type: ignore[attr-defined]
+                cs = dict(state)
+                self.pattern(case.pattern, cs, scope)
+                if case.guard is not None:
+                    self.expr(case.guard, cs, scope)
+                ends.append(self.block(case.body, cs, scope))
+            return self.join(*ends)
+        if t is ast.Delete:
+            for target in stmt.targets:  # type: ignore[attr-defined]
+                if type(target) is ast.Name:
+                    if target.id in self.tracked and self.owner(target.id, scope) is scope:
+                        state[target.id] = {_UNBOUND}
+                else:
+                    self.expr(target, state, scope)
+            return state
+        if t is ast.Global or t is ast.Nonlocal:
+            return state
+        if getattr(ast, "TypeAlias", None) is t:
+            self.expr(stmt.value, state, scope)  # type: ignore[attr-defined]
+            self.target(stmt.name, state, scope)  # type: ignore[attr-defined]
+            return state
+        for child in ast.iter_child_nodes(stmt):
+            self.expr(child, state, scope)
+        return state
+
+    def signature(self, args: ast.arguments, state: dict[str, set], scope: _Scope) -> None:
+        for d in (*args.defaults, *args.kw_defaults):
+            if d is not None:
+                self.expr(d, state, scope)
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if a is not None and a.annotation is not None:
+                self.expr(a.annotation, state, scope)
+
+    def target(self, node: ast.AST, state: dict[str, set], scope: _Scope) -> None:
+        """An assignment target: names are bound (to no module), the rest is evaluated."""
+        t = type(node)
+        if t is ast.Name:
+            self.bind(node.id, None, state, scope)  # type: ignore[attr-defined]
+        elif t is ast.Tuple or t is ast.List:
+            for e in node.elts:  # type: ignore[attr-defined]
+                self.target(e, state, scope)
+        elif t is ast.Starred:
+            self.target(node.value, state, scope)  # type: ignore[attr-defined]
+        else:
+            self.expr(node, state, scope)
+
+    def pattern(self, node: ast.AST, state: dict[str, set], scope: _Scope) -> None:
+        for n in ast.walk(node):
+            t = type(n)
+            if (t is ast.MatchAs or t is ast.MatchStar) and n.name:  # type: ignore[attr-defined]
+                self.bind(n.name, None, state, scope)  # type: ignore[attr-defined]
+            elif t is ast.MatchMapping and n.rest:  # type: ignore[attr-defined]
+                self.bind(n.rest, None, state, scope)  # type: ignore[attr-defined]
+            elif t is ast.MatchValue or t is ast.MatchClass:
+                self.expr(n.value if t is ast.MatchValue else n.cls, state, scope)  # type: ignore[attr-defined]
+            elif t is ast.MatchMapping:
+                for k in n.keys:  # type: ignore[attr-defined]
+                    self.expr(k, state, scope)
+
+    def expr(self, node: ast.AST, state: dict[str, set], scope: _Scope) -> None:
+        stack = [node]
+        tracked = self.tracked
+        while stack:
+            n = stack.pop()
+            t = type(n)
+            if t is ast.Name:
+                if n.id in tracked and type(n.ctx) is ast.Load:  # type: ignore[attr-defined]
+                    self.seen.setdefault(id(n), set()).update(self.lookup(n.id, state, scope))  # type: ignore[attr-defined]
+                continue
+            if t is ast.Constant:
+                inner = self.inner.get(id(n))
+                if inner is not None:
+                    stack.append(inner)
+                continue
+            if t is ast.NamedExpr:
+                self.expr(n.value, state, scope)  # type: ignore[attr-defined]
+                self.bind(n.target.id, None, state, scope)  # type: ignore[attr-defined]
+                continue
+            if t is ast.Lambda:
+                self.signature(n.args, state, scope)  # type: ignore[attr-defined]
+                self.pending.append((n, scope))
+                continue
+            if t in _COMPREHENSIONS:
+                self.expr(n.generators[0].iter, state, scope)  # type: ignore[attr-defined]
+                for w in ast.walk(n):  # a walrus inside binds in this scope
+                    if type(w) is ast.NamedExpr:
+                        self.bind(w.target.id, None, state, scope)  # type: ignore[attr-defined]
+                self.pending.append((n, scope))
+                continue
+            stack.extend(ast.iter_child_nodes(n))
+
+
+_TRIES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
 def _suppressed(hit: Hit, marks: dict[int, frozenset[str] | None]) -> bool:
-    if hit.stmt_line not in marks:
-        return False
-    names = marks[hit.stmt_line]
-    return names is None or hit.entry.contract in names
+    for line in (hit.line, hit.stmt_line):
+        if line in marks:
+            names = marks[line]
+            if names is None or hit.entry.contract in names:
+                return True
+    return False
