@@ -88,6 +88,32 @@ def _not_writable(path: Path) -> str | None:
     return None
 
 
+def _new_lines(rel: str, old: bytes, new: bytes, plan: FilePlan,
+               violations: list[Violation], matcher: Matcher) -> dict[tuple[int, str], int]:
+    """``(old line, path) -> line after the rewrite`` of the references left: the scan's
+    own reading of the new source, matched in order per path (a rewrite never reorders);
+    a text diff where the counts disagree."""
+    from ..scan.source import analyze
+
+    hits, _error = analyze(new, matcher, plan.module, rel.endswith("__init__.py"))
+    now: dict[str, list[int]] = {}
+    for h in hits:
+        if h.kind != "definition" and h.entry.role != "canonical":
+            now.setdefault(str(h.entry.path), []).append(h.line)
+    left: dict[str, list[int]] = {}
+    for v in violations:
+        if v.kind != "definition" and (v.line, v.path) not in plan.handled:
+            left.setdefault(v.path, []).append(v.line)
+    diff = line_map(old, new)
+    out: dict[tuple[int, str], int] = {}
+    for path, lines in left.items():
+        lines.sort()
+        after = sorted(now.get(path, ()))
+        for i, line in enumerate(lines):
+            out[(line, path)] = after[i] if len(after) == len(lines) else diff(line)
+    return out
+
+
 def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: bool = True,
         sys_path: Sequence[str] | None = None, result: ScanResult | None = None,
         jobs: int | None = None) -> FixResult:
@@ -163,10 +189,12 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                 return (rel, source, None, set(), plan.reasons, 0,
                         (1, f"internal: the rewrite would not compile ({exc.msg}); "
                             "left untouched"))
-        return rel, source, new_bytes, plan.handled, plan.reasons, rewritten, None
+        moved = _new_lines(rel, source, new_bytes, plan, by_file[rel], matcher) \
+            if new_bytes != source else {}
+        return rel, source, new_bytes, plan.handled, plan.reasons, moved, None
 
     n_jobs = effective_jobs(jobs, len(plans))
-    for rel, source, new_bytes, handled, reasons, rewritten, error in _map(
+    for rel, source, new_bytes, handled, reasons, moved, error in _map(
             one, sorted(plans), n_jobs):
         if error is not None:
             out.errors.append(Listing(rel, error[0], Reason.UNPARSABLE, error[1]))
@@ -185,9 +213,10 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
             if problem is not None:
                 out.errors.append(Listing(rel, 1, Reason.NOT_WRITABLE, problem))
                 changed = False
-                handled, rewritten = set(), 0
+                handled = set()
         # lines after the rewrite where it was written; as they are otherwise
-        where = line_map(source, new_bytes) if changed and write else (lambda line: line)
+        where = (lambda line, path: moved.get((line, path), line)) if changed and write \
+            else (lambda line, path: line)
         for v in by_file[rel]:
             if v.kind == "definition":
                 continue
@@ -195,8 +224,10 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
             out.count(v.kind, done)
             out.rewritten += done
             if not done:
-                reason, detail = reasons.get((v.line, v.path), (Reason.NO_RULE, v.kind))
-                out.unsafe.append(Listing(rel, where(v.line), reason, detail, v.path))
+                default = ((Reason.FACTORY, v.path) if v.kind == "call"
+                           else (Reason.NO_RULE, v.kind))
+                reason, detail = reasons.get((v.line, v.path), default)
+                out.unsafe.append(Listing(rel, where(v.line, v.path), reason, detail, v.path))
         if new_bytes != source and (changed or not write):
             out.changed[rel] = (source, new_bytes)
     out.unsafe.sort(key=lambda u: (u.file, u.line, u.reason))

@@ -33,6 +33,7 @@ class Binding:
     scope: str  # module | class | function
     plain: str | None = None  # ``import a.b.c`` without ``as``: "a.b.c"
     from_import: bool = False  # ``from P import n``
+    scope_id: int = 0  # which scope binds it (bindings of one name in one scope go together)
 
 
 @dataclass
@@ -111,11 +112,13 @@ class _Reader(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.asname:
-                b = Binding(alias.asname, alias.name, node.lineno, self._scope_kind())
+                b = Binding(alias.asname, alias.name, node.lineno, self._scope_kind(),
+                            scope_id=id(self.scope))
             else:
                 top = alias.name.partition(".")[0]
                 b = Binding(top, top, node.lineno, self._scope_kind(),
-                            plain=alias.name if "." in alias.name else None)
+                            plain=alias.name if "." in alias.name else None,
+                            scope_id=id(self.scope))
             self._bind(b.local, b)
             self.facts.bindings.append(b)
 
@@ -129,7 +132,7 @@ class _Reader(ast.NodeVisitor):
                 self._bind(local, None)
                 continue
             b = Binding(local, f"{target}.{alias.name}", node.lineno, self._scope_kind(),
-                        from_import=True)
+                        from_import=True, scope_id=id(self.scope))
             self._bind(local, b)
             self.facts.bindings.append(b)
 
@@ -258,9 +261,9 @@ def _resolve(name: str, scope: _Scope, module_scope: _Scope) -> Binding | None:
             if len(found) == 1 and found[0] is not None:
                 return found[0]
             imports = [b for b in found if b is not None]
+            # ``import a.b`` and ``import a.c`` both bind ``a``: the same object
             if len(imports) == len(found) and all(
-                    (b.qualified, b.plain) == (imports[0].qualified, imports[0].plain)
-                    for b in imports):
+                    b.qualified == imports[0].qualified for b in imports):
                 return imports[0]
             return None
         s = s.parent

@@ -175,14 +175,15 @@ def _namespace(plan: FilePlan, b: Binding, contract: str, legacy: str,
     who = _readers_of(plan, b, readers)
     if who:
         return refuse(*_read_reason(who))
-    via = [c for c in plan.facts.chains if c.binding is b]
+    # the chains through this name in this scope (one name bound twice is one decision)
+    via = [c for c in plan.facts.chains
+           if c.binding.scope_id == b.scope_id and c.binding.local == b.local]
     if b.plain:
         if cmod.partition(".")[0] != legacy.partition(".")[0]:
             return refuse(Reason.OTHER_TOP, f"`import {legacy}` binds `{b.local}`")
+        via = [c for c in via if str(c.entry.path) == legacy]
         names = []
         for c in via:
-            if c.entry.path.module != legacy or c.entry.path.attr is not None:
-                return refuse(Reason.NO_RULE, f"`{c.text}` reaches another entry")
             if c.attr is None:
                 return refuse(Reason.USED_BARE, f"`{c.text}`")
             if c.store:
@@ -307,7 +308,10 @@ def _bind(plan: FilePlan, target: tuple[str, str], after: Binding,
         if (b.qualified == f"{module}.{name}" and b.scope == "module" and b.plain is None
                 and facts.sole.get(b.local) is b and (b.line, b.local) not in plan.remove):
             return b.local
-    key = (module, name, after.line)
+    # a name added at module level is fresh (no other binding in the file): seen everywhere
+    if (module, name, 0) in added:
+        return added[(module, name, 0)]
+    key = (module, name, 0 if after.scope == "module" else after.line)
     if key in added:
         return added[key]
     for local in (name, f"{name}_"):
