@@ -394,12 +394,23 @@ def test_example_project_migrates_end_to_end(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "chat_backend"
     root = tmp_path / "chat_backend"
     shutil.copytree(example, root, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
+    # The project vouches for the factory's replacement, and un-silences its last use.
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'factories = ["chat.app.websocket_core:create_websocket_manager"]',
+        'factories = ["chat.app.websocket_core:create_websocket_manager"]\n'
+        'replacements = {"chat.app.websocket_core:create_websocket_manager" = '
+        '"chat.app.websocket_core.registry:get_websocket_manager"}'))
+    notifications = root / "chat" / "app" / "services" / "notifications.py"
+    notifications.write_text(notifications.read_text().replace(
+        "  # ssot: ignore[ws-manager]", ""))
     cli = [sys.executable, "-m", "pytest_ssot.cli"]
     before = subprocess.run([*cli, "scan"], cwd=root, capture_output=True, text=True)
     assert before.returncode == 1
     out = subprocess.run([*cli, "fix"], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "rewrote 2 reference(s) in 2 file(s); 0 left for a person" in out.stdout
+    assert "rewrote 4 reference(s) in 3 file(s); 0 left for a person" in out.stdout
+    assert "return get_websocket_manager(UserContext(user_id))" in notifications.read_text()
     after = subprocess.run([*cli, "scan"], cwd=root, capture_output=True, text=True)
     assert after.returncode == 0, after.stdout
     for path in root.rglob("*.py"):
