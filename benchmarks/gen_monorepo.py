@@ -113,6 +113,12 @@ def R(kind: str, path: str) -> Ref:
     return (kind, path)
 
 
+def _expect(line: int, kind: str, path: str) -> list:
+    """One ground-truth row: [line, kind, contract, path, role]."""
+    role = "definition" if kind == "definition" else _ROLE_OF[path]
+    return [line, kind, _CONTRACT_OF[path], path, role]
+
+
 @dataclass
 class Snippet:
     """One feature of a file: its imports, module-level lines and top-level functions."""
@@ -196,7 +202,7 @@ def homonym(c: FileCtx) -> Snippet:
     u = c.uid()
     form = c.rng.randrange(4)
     if form == 0 and c.in_chat and c.area == "billing":
-        imp = "from ... import manager"  # chat.app.billing.pkgNNN -> chat.app.billing
+        imp = "from .. import manager"  # in chat.app.billing.pkgNNN: chat.app.billing.manager
     elif form == 1:
         return Snippet("homonym_import", ["import chat.app.billing.manager"], body=[
             f"def charge_{u}(account: Any, amount: int) -> Any:",
@@ -382,7 +388,7 @@ def factory_chain(c: FileCtx) -> Snippet:
     body: list = []
     for _ in range(c.rng.randint(1, 8)):
         u = c.uid()
-        form = c.rng.randrange(8)
+        form = c.rng.randrange(9)
         if form <= 2:
             body += [f"def connect_{u}(ctx: Any) -> Any:",
                      (f"    return {alias}.create_websocket_manager(ctx)", [R("attribute", FA)])]
@@ -408,6 +414,9 @@ def factory_chain(c: FileCtx) -> Snippet:
                      (f'    with mock.patch.object({alias}, "WebSocketManager") as m:',
                       [R("attribute", LA)]),
                      "        assert m is not None"]
+        elif form == 7:  # the legacy module as an attribute of its package
+            body += [f"def legacy_module_{u}() -> Any:",
+                     (f"    return {alias}.manager.WebSocketManager()", [R("attribute", MM)])]
         else:
             body += [f"def test_replace_{u}() -> None:",
                      (f"    {alias}.create_websocket_manager = lambda ctx: None",
@@ -780,9 +789,7 @@ def compose(c: FileCtx, snippets: list[Snippet]) -> tuple[str, list[list]]:
     for n, line in enumerate(lines, 1):
         if isinstance(line, tuple):
             line, refs = line
-            for kind, path in refs:
-                expected.append([n, kind, _CONTRACT_OF[path], path,
-                                 "definition" if kind == "definition" else _ROLE_OF[path]])
+            expected += [_expect(n, kind, path) for kind, path in refs]
         text.append(line)
     return "\n".join(text), expected
 
@@ -862,7 +869,8 @@ CORE_FILES: dict[str, list] = {
     "chat/app/websocket_core/websocket_manager_v2.py": ["class Experimental:", "    pass", ""],
     "chat/app/billing/manager.py": [
         '"""Billing manager (not the websocket one)."""', "", "",
-        "class BillingManager:", "    def __init__(self, account):", "        self.account = account",
+        "class BillingManager:", "    def __init__(self, account):",
+        "        self.account = account",
         "", "    def invoice(self):", "        return self.account", "", "",
         "def charge(account, amount):", "    return account, amount", ""],
     "chat/app/utils/jsonlib.py": [
@@ -873,6 +881,15 @@ CORE_FILES: dict[str, list] = {
         ("from chat.app.websocket_core.manager import WebSocketManager", [R("import", MM)]),
         ""],
 }
+# second implementations that every tree has (the random ones are rare)
+CORE_FILES["chat/app/agents/ws_compat.py"] = [
+    '"""Kept for the agents until the migration (a copy of the manager)."""', "", "",
+    ("class WebSocketManager:", [R("definition", CAN)]),
+    "    def send(self, msg):", "        return msg", ""]
+CORE_FILES["chat/app/utils/serializers.py"] = [
+    "import json", "", "",
+    ("def dumps(obj):", [R("definition", JCAN)]),
+    "    return json.dumps(obj, default=str)", ""]
 ERROR_FILES = {"chat/app/utils/broken_legacy.py":
                "from chat.app.websocket_core.manager import WebSocketManager\ndef f(:\n"}
 
@@ -886,7 +903,7 @@ def write_core(out: Path, expected: dict[str, list]) -> None:
             if isinstance(line, tuple):
                 line, rs = line
                 for kind, path in rs:
-                    refs.append([n, kind, _CONTRACT_OF[path], path, _ROLE_OF[path]])
+                    refs.append(_expect(n, kind, path))
             text.append(line)
         enc = "latin-1" if "latin1" in rel else "utf-8"
         p.write_bytes("\n".join(text).encode(enc))
