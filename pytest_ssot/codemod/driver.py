@@ -197,7 +197,8 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
     for rel, source, new_bytes, handled, reasons, moved, error in _map(
             one, sorted(plans), n_jobs):
         if error is not None:
-            out.errors.append(Listing(rel, error[0], Reason.UNPARSABLE, error[1]))
+            reason = Reason.INTERNAL if error[1].startswith("internal") else Reason.UNPARSABLE
+            out.errors.append(Listing(rel, error[0], reason, error[1]))
             for v in by_file[rel]:
                 if v.kind != "definition":
                     out.count(v.kind, False)

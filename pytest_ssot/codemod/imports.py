@@ -63,9 +63,17 @@ class ImportsRewrite(Base):
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
                          ) -> cst.ImportFrom | cst.RemovalSentinel:
         hits = self.violations(original, "import")
-        if not hits:
-            return updated
         line = self.line_of(original)
+        if not hits:
+            if not self.plan.remove or isinstance(updated.names, cst.ImportStar):
+                return updated
+            keep = self._drop(line, original, list(updated.names))
+            if not keep:
+                return cst.RemoveFromParent()
+            if len(keep) == len(updated.names):
+                return updated
+            return updated.with_changes(
+                names=[*keep[:-1], keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
         level = len(original.relative)
         target = self.resolve_relative(level, dotted(original.module) or None)
         names = alias_names(original)

@@ -32,6 +32,7 @@ class Reason:
     BINDING_KEPT = "import kept: the name is still used"
     NOT_WRITABLE = "not writable"
     UNPARSABLE = "does not parse"
+    INTERNAL = "left untouched: the rewrite could not be completed (a bug of ours)"
 
 
 @dataclass(frozen=True)
