@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -264,7 +265,8 @@ def test_check_and_diff_change_nothing(project: Path) -> None:
     target.chmod(mode)
     cli = [sys.executable, "-m", "pytest_ssot.cli", "fix"]
     out = subprocess.run([*cli, "--check"], cwd=project, capture_output=True, text=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(project)})
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             [str(project), *filter(None, [os.environ.get("PYTHONPATH")])])})
     assert out.returncode == 1, out.stdout + out.stderr
     assert "would rewrite 1 reference(s) in 1 file(s)" in out.stdout
     out = subprocess.run([*cli, "--diff"], cwd=project, capture_output=True, text=True)

@@ -1,5 +1,5 @@
-"""What every rewrite of one file shares: the plan, the identity answers, the position
-of a node, the scan's violations at a line, and a few libcst helpers."""
+"""What the libcst rewrite of an import statement needs: the plan, the identity answers,
+the line of a node in the file, the scan's violations at a line, and a few helpers."""
 
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ def make_alias(name: str, local: str) -> cst.ImportAlias:
 class Base(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, plan: FilePlan, identity: Identity) -> None:
+    def __init__(self, plan: FilePlan, identity: Identity, offset: int = 0) -> None:
         super().__init__()
+        self.offset = offset  # the statement rewritten alone starts at line offset + 1
         self.plan = plan
         self.identity = identity
         self.rewritten = 0
@@ -57,7 +58,7 @@ class Base(cst.CSTTransformer):
         self._extra: list[cst.SimpleStatementLine] = []
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
+        return self.get_metadata(PositionProvider, node).start.line + self.offset
 
     def violations(self, node: cst.CSTNode, kind: str) -> list[Violation]:
         """The scan's violations of this kind at the line where ``node`` starts."""

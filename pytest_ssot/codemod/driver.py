@@ -175,7 +175,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         source = (root / rel).read_bytes()
         try:
             decide(plan, identity, readers, matcher)
-            new_bytes, rewritten = rewrite(source, plan, identity)
+            new_bytes = rewrite(source, plan, identity)
         except cst.ParserSyntaxError as exc:
             return (rel, source, None, plan.handled, plan.reasons, 0,
                     (exc.raw_line or 1, f"libcst cannot parse it: {exc.message}"))

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from ..scan.rules import Entry, Matcher
 from ..scan.source import _resolve_relative
 
-__all__ = ["Binding", "Chain", "Facts", "read_facts"]
+__all__ = ["Binding", "Chain", "Facts", "Span", "read_facts"]
+
+# (first line, column, last line, end column) as ``ast`` gives them: lines from 1, columns
+# in UTF-8 bytes of the line
+Span = tuple[int, int, int, int]
+
+
+def span(node: ast.AST) -> Span:
+    return (node.lineno, node.col_offset, node.end_lineno,  # type: ignore[attr-defined]
+            node.end_col_offset)  # type: ignore[attr-defined]
 
 # Calls that read or write ``x.n`` given as ``f(x, "n", ...)`` (SPEC 5 Chains).
 _READ_BY_NAME = {"getattr"}
@@ -49,6 +58,7 @@ class Chain:
     attr: str | None  # None: the chain names the legacy module itself
     binding: Binding
     called: bool = False  # the part replaced is the function of a call
+    span: "Span" = (0, 0, 0, 0)  # of the part replaced
 
 
 @dataclass
@@ -61,7 +71,10 @@ class Facts:
     # names bound exactly once in the whole file, by an import: local -> that binding
     sole: dict[str, Binding] = field(default_factory=dict)
     loads: dict[str, int] = field(default_factory=dict)  # Name loads per identifier
-    strings: list[tuple[int, str]] = field(default_factory=list)  # (line, value) of str consts
+    strings: list[tuple[Span, str]] = field(default_factory=list)  # str constants
+    name_spans: dict[str, list[Span]] = field(default_factory=dict)  # Name loads
+    # import statements: first line -> (span, the only statement of its block)
+    imports: dict[int, tuple[Span, bool]] = field(default_factory=dict)
 
 
 class _Scope:
@@ -94,7 +107,7 @@ class _Reader(ast.NodeVisitor):
         self.uses: list[tuple[_Scope, ast.AST]] = []  # attribute chains and name calls
         self.facts = Facts()
         self.binding_count: dict[str, int] = {}
-        self.parents: dict[int, ast.AST] = {}
+        self.alone: set[int] = set()  # statements that are the whole body of a block
 
     # ------------------------------------------------------------------ bindings
 
@@ -110,6 +123,7 @@ class _Reader(ast.NodeVisitor):
         return self.scope.kind if self.scope.kind != "comprehension" else "function"
 
     def visit_Import(self, node: ast.Import) -> None:
+        self.facts.imports[node.lineno] = (span(node), id(node) in self.alone)
         for alias in node.names:
             if alias.asname:
                 b = Binding(alias.asname, alias.name, node.lineno, self._scope_kind(),
@@ -123,6 +137,7 @@ class _Reader(ast.NodeVisitor):
             self.facts.bindings.append(b)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self.facts.imports[node.lineno] = (span(node), id(node) in self.alone)
         target = _resolve_relative(node.level, node.module, self.package)
         for alias in node.names:
             if alias.name == "*":
@@ -148,12 +163,18 @@ class _Reader(ast.NodeVisitor):
         self.facts.identifiers.add(node.id)
         if isinstance(node.ctx, ast.Load):
             self.facts.loads[node.id] = self.facts.loads.get(node.id, 0) + 1
+            self.facts.name_spans.setdefault(node.id, []).append(span(node))
         else:
             self._bind(node.id, None)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str):
-            self.facts.strings.append((node.lineno, node.value))
+            self.facts.strings.append((span(node), node.value))
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        for v in node.values:  # its literal parts are not string literals of their own
+            if isinstance(v, ast.FormattedValue):
+                self.visit(v)
 
     def _function(self, node: ast.AST, name: str | None, args: ast.arguments,
                   body: list[ast.stmt] | ast.expr) -> None:
@@ -290,6 +311,11 @@ def _entry(matcher: Matcher, qparts: list[str], minimum: int
 def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts:
     """The facts of one parsed file."""
     reader = _Reader(package)
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if isinstance(body, list) and len(body) == 1 and not isinstance(node, ast.Module):
+                reader.alone.add(id(body[0]))
     reader.visit(tree)
     facts = reader.facts
     module_scope = reader.module_scope
@@ -346,7 +372,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts
                 target = target.value  # type: ignore[assignment]
             facts.chains.append(Chain(node.lineno, text, "chain", id(target) in stores,
                                       entry, module, attr, b,
-                                      called=id(target) in call_funcs))
+                                      called=id(target) in call_funcs, span=span(target)))
         elif isinstance(node, ast.Call):
             fname = (node.func.id if isinstance(node.func, ast.Name)
                      else node.func.attr if isinstance(node.func, ast.Attribute) else None)
@@ -372,5 +398,5 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts
             form = "getattr" if fname in _READ_BY_NAME else "namespace-write"
             text = f"{fname}({'.'.join(parts)},{name.value})"
             facts.chains.append(Chain(node.lineno, text, form, False, entry,
-                                      ".".join(q[:-1]), name.value, b))
+                                      ".".join(q[:-1]), name.value, b, span=span(node)))
     return facts

@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Sequence
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
 
 from .base import Base, alias_names, dotted, make_alias
+from .edits import Text
+from .identity import Identity
+from .plan import FilePlan
 from .result import Reason
 
-__all__ = ["ImportsRewrite"]
+__all__ = ["ImportsRewrite", "import_edits"]
 
 
 class ImportsRewrite(Base):
@@ -180,3 +184,48 @@ def _reuse(original: cst.ImportFrom, names: Sequence[cst.ImportAlias]
     if len(old) != len(names):
         return names
     return [o.with_changes(name=n.name, asname=n.asname) for o, n in zip(old, names)]
+
+
+class _Statement(ImportsRewrite):
+    """The import rewrite of one statement, parsed alone."""
+
+
+def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[int], set]:
+    """Rewrite, with libcst, each import statement the plan touches, one statement at a
+    time (a few lines to parse, not the file). ``(lines with inserts done, removals done)``.
+    Raises ``RuntimeError`` for a statement that shares its line with another one."""
+    touched = {line for line, _local in plan.remove} | set(plan.inserts)
+    touched |= {line for line, vs in plan.lines.items() if any(v.kind == "import" for v in vs)}
+    inserted: set[int] = set()
+    removed: set = set()
+    for line in sorted(touched):
+        found = plan.facts.imports.get(line)
+        if found is None:
+            continue  # not an import statement (the scan's import inside a string, ...)
+        (l1, c1, l2, c2), alone = found
+        first = text.lines[l1 - 1]
+        start, end = text.col(l1, c1), text.col(l2, c2)
+        head, tail = first[:start], text.lines[l2 - 1][end:]
+        if head.strip() or (tail.strip() and not tail.strip().startswith("#")):
+            if line in plan.inserts or any(k[0] == line for k in plan.remove):
+                raise RuntimeError(f"the import at line {line} shares its line")
+            continue  # `if x: import y` or `a; import y`: left as it is (listed)
+        snippet = first[start:] + "".join(text.lines[l1:l2])
+        module = cst.parse_module(snippet)
+        rewriter = _Statement(plan, identity, offset=l1 - 1)
+        new = MetadataWrapper(module, unsafe_skip_copy=True).visit(rewriter)
+        inserted |= rewriter.inserted
+        removed |= rewriter.removed
+        if new.code == module.code:
+            continue
+        out = []
+        for stmt in new.body:
+            out.append(head + new.code_for_node(stmt))
+        code = "".join(out)
+        if not code:
+            newline = "\r\n" if snippet.endswith("\r\n") else "\n"
+            code = f"{head}pass{newline}" if alone else ""
+        elif not snippet.endswith(("\n", "\r")):
+            code = code.rstrip("\r\n")
+        text.replace_lines(l1, l2, code)
+    return inserted, removed

@@ -246,8 +246,8 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
 
 def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[int]) -> None:
     facts = plan.facts
-    added: dict[tuple[str, str, int], str] = {}  # (module, name, after line) -> local
-    taken: set[str] = set()
+    added: dict[tuple[str, str, int], tuple[str, int]] = {}  # -> (local, after line)
+    taken: set[tuple[int, str]] = set()  # (scope id, or 0 for the module, local)
     rewritten: dict[int, int] = {}  # id(binding) -> chains rewritten through it
     bindings = {id(b): b for b in facts.bindings}
     for c in facts.chains:
@@ -276,7 +276,7 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 plan.refuse(c.line, path, _why(why), why)
                 continue
             target = (cmod, got)
-        local = _bind(plan, target, c.binding, added, taken)
+        local = _bind(plan, target, c.binding, c.line, added, taken)
         if local is None:
             plan.refuse(c.line, path, Reason.CLASH, f"`{target[1]}`")
             continue
@@ -298,29 +298,35 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 del plan.reasons[(line, p)]
 
 
-def _bind(plan: FilePlan, target: tuple[str, str], after: Binding,
-          added: dict[tuple[str, str, int], str], taken: set[str]) -> str | None:
-    """A local name for ``module.name`` in scope at ``after``'s uses: an existing sole
-    import of it at module level, one added before, or a new import right after ``after``."""
+def _bind(plan: FilePlan, target: tuple[str, str], after: Binding, use_line: int,
+          added: dict[tuple[str, str, int], tuple[str, int]],
+          taken: set[tuple[int, str]]) -> str | None:
+    """A local name for ``module.name`` in scope at a use on ``use_line`` through the
+    import ``after``: an existing sole import of it at module level above the use, one
+    added before above the use, or a new import right after ``after``."""
     module, name = target
     facts = plan.facts
     for b in facts.bindings:
         if (b.qualified == f"{module}.{name}" and b.scope == "module" and b.plain is None
-                and facts.sole.get(b.local) is b and (b.line, b.local) not in plan.remove):
+                and b.line < use_line and facts.sole.get(b.local) is b
+                and (b.line, b.local) not in plan.remove):
             return b.local
     # a name added at module level is fresh (no other binding in the file): seen everywhere
-    if (module, name, 0) in added:
-        return added[(module, name, 0)]
-    key = (module, name, 0 if after.scope == "module" else after.line)
-    if key in added:
-        return added[key]
+    for key in ((module, name, 0), (module, name, after.line)):
+        if key in added and added[key][1] < use_line:
+            return added[key][0]
+    module_level = after.scope == "module"
     for local in (name, f"{name}_"):
-        if local not in facts.identifiers and local not in taken:
+        if local in facts.identifiers or (0, local) in taken:
+            continue
+        if module_level and any(local == t for _s, t in taken):
+            continue
+        if (after.scope_id, local) not in taken:
             break
     else:
         return None
-    taken.add(local)
-    added[key] = local
+    taken.add((0 if module_level else after.scope_id, local))
+    added[(module, name, 0 if module_level else after.line)] = (local, after.line)
     stmt = f"from {module} import {name}" + (f" as {local}" if local != name else "")
     plan.inserts.setdefault(after.line, []).append(stmt)
     return local

@@ -5,60 +5,59 @@ canonical module."""
 
 from __future__ import annotations
 
-import libcst as cst
+import re
 
 from ..paths import SsotPath
-from .base import Base
+from .edits import Text
+from .identity import Identity
+from .plan import FilePlan
 from .result import Reason
 
-__all__ = ["StringsRewrite"]
+__all__ = ["string_edits"]
+
+_PLAIN = re.compile(r"([rRuU]?)('''|\"\"\"|'|\")(.*)\2\Z", re.S)
 
 
-class StringsRewrite(Base):
-    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString
-                           ) -> cst.SimpleString:
-        hits = self.violations(original, "string")
-        if not hits:
-            return updated
-        line = self.line_of(original)
-        try:
-            value = original.evaluated_value
-        except Exception:  # noqa: BLE001 - strange literal: leave it
-            return updated
-        if not isinstance(value, str):
-            return updated
+def string_edits(text: Text, plan: FilePlan, identity: Identity) -> None:
+    for s, value in plan.facts.strings:
+        line = s[0]
+        hits = [v for v in plan.lines.get(line, ()) if v.kind == "string"]
         for v in hits:
+            if (line, v.path) in plan.handled:
+                continue
             if v.role == "factory":
-                self.plan.refuse(line, v.path, Reason.STRING_FACTORY, repr(value))
+                plan.refuse(line, v.path, Reason.STRING_FACTORY, repr(value))
                 continue
             legacy = SsotPath(*v.path.split(":")) if ":" in v.path else SsotPath(v.path)
             head = legacy.dotted
-            if not value.startswith(head):
+            if value != head and not value.startswith(head + "."):
                 continue  # another string on the same line
             rest = value[len(head):]
             parts = rest.lstrip(".").split(".") if rest else []
             if legacy.attr is None:
                 # "L.X.more": the object L.X must be proven, and something must follow it
                 if len(parts) < 2:
-                    self.plan.refuse(line, v.path, Reason.STRING_NAMESPACE, repr(value))
+                    plan.refuse(line, v.path, Reason.STRING_NAMESPACE, repr(value))
                     continue
-                obj_module, obj_attr, tail = legacy.module, parts[0], parts[1:]
+                obj_attr, tail = parts[0], parts[1:]
             else:
                 if not parts:
-                    self.plan.refuse(line, v.path, Reason.STRING_NAMESPACE, repr(value))
+                    plan.refuse(line, v.path, Reason.STRING_NAMESPACE, repr(value))
                     continue
-                obj_module, obj_attr, tail = legacy.module, legacy.attr, parts
-            got, why = self.same(obj_module, obj_attr, v, obj_attr)
+                obj_attr, tail = legacy.attr, parts
+            c = plan.contracts[v.contract].canonical
+            cmod, cname = c.module, (c.attr or c.module.rpartition(".")[2])
+            got, why = identity.same(legacy.module, obj_attr, cmod,
+                                     prefer=[obj_attr, cname])
             if got is None:
-                self.plan.refuse(line, v.path, self.why(why), why)
+                plan.refuse(line, v.path, Reason.NOT_SAME if "is not any object" in why
+                            else Reason.UNRESOLVED, why)
                 continue
-            if original.value != f"{original.prefix}{original.quote}{value}{original.quote}":
-                self.plan.refuse(line, v.path, Reason.ESCAPES, repr(value))
+            m = _PLAIN.match(text.segment(s))
+            if m is None or m.group(3) != value or "\\" in m.group(3):
+                plan.refuse(line, v.path, Reason.ESCAPES, repr(value))
                 continue
-            cmod = self.canonical(v)[0]
             new_value = ".".join([cmod, got, *tail])
-            self.plan.handled.add((line, v.path))
-            self.rewritten += 1
-            return updated.with_changes(
-                value=f"{original.prefix}{original.quote}{new_value}{original.quote}")
-        return updated
+            text.replace(s, f"{m.group(1)}{m.group(2)}{new_value}{m.group(2)}")
+            plan.handled.add((line, v.path))
+            break

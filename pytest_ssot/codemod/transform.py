@@ -1,36 +1,30 @@
-"""One file's rewrite: the rewrites of every form, composed into one libcst pass (one
-parse, one position table), following the plan."""
+"""One file's rewrite, following its plan: import statements (libcst, one statement at a
+time), chains, renamed factory names and strings (edits at ``ast`` positions)."""
 
 from __future__ import annotations
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
-
-from .calls import CallsRewrite
-from .chains import ChainsRewrite
+from .calls import rename_edits
+from .chains import chain_edits
+from .edits import Text
 from .identity import Identity
-from .imports import ImportsRewrite
+from .imports import import_edits
 from .plan import FilePlan
-from .strings import StringsRewrite
+from .strings import string_edits
 
 __all__ = ["rewrite"]
 
 
-class _FileRewrite(ImportsRewrite, ChainsRewrite, CallsRewrite, StringsRewrite):
-    """Every rewrite at once."""
-
-
-def rewrite(source: bytes, plan: FilePlan, identity: Identity) -> tuple[bytes, int]:
-    """``(new source, references rewritten)``. Raises ``libcst.ParserSyntaxError``, and
-    ``RuntimeError`` when the plan could not be followed whole (an import to add after a
-    statement that is not on a line of its own)."""
-    module = cst.parse_module(source)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # parsed here, shared with nobody
-    rewriter = _FileRewrite(plan, identity)
-    new = wrapper.visit(rewriter)
-    missing = set(plan.inserts) - rewriter.inserted
+def rewrite(source: bytes, plan: FilePlan, identity: Identity) -> bytes:
+    """The new source. Raises ``libcst.ParserSyntaxError``, and ``RuntimeError`` when the
+    plan could not be followed whole (then nothing of the file is written)."""
+    text = Text(source)
+    inserted, removed = import_edits(text, plan, identity)
+    missing = set(plan.inserts) - inserted
     if missing:
         raise RuntimeError(f"cannot add an import after line {min(missing)}")
-    if plan.remove - rewriter.removed:
+    if plan.remove - removed:
         raise RuntimeError("an import to remove was not found")
-    return new.bytes, rewriter.rewritten
+    chain_edits(text, plan)
+    rename_edits(text, plan)
+    string_edits(text, plan, identity)
+    return text.apply()
