@@ -189,8 +189,10 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                 return (rel, source, None, set(), plan.reasons, 0,
                         (1, f"internal: the rewrite would not compile ({exc.msg}); "
                             "left untouched"))
+        left = any(v.kind != "definition" and (v.line, v.path) not in plan.handled
+                   for v in by_file[rel])
         moved = _new_lines(rel, source, new_bytes, plan, by_file[rel], matcher) \
-            if new_bytes != source else {}
+            if new_bytes != source and left else {}
         return rel, source, new_bytes, plan.handled, plan.reasons, moved, None
 
     n_jobs = effective_jobs(jobs, len(plans))

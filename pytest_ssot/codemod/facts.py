@@ -75,6 +75,8 @@ class Facts:
     name_spans: dict[str, list[Span]] = field(default_factory=dict)  # Name loads
     # import statements: first line -> (span, the only statement of its block)
     imports: dict[int, tuple[Span, bool]] = field(default_factory=dict)
+    # from-imports: (line, level, module, names) for the identity questions
+    from_imports: list[tuple[int, int, str | None, list[str]]] = field(default_factory=list)
 
 
 class _Scope:
@@ -108,6 +110,7 @@ class _Reader(ast.NodeVisitor):
         self.facts = Facts()
         self.binding_count: dict[str, int] = {}
         self.alone: set[int] = set()  # statements that are the whole body of a block
+        self.names: list[tuple[int, str]] = []  # every Name node: (id, name)
 
     # ------------------------------------------------------------------ bindings
 
@@ -138,6 +141,8 @@ class _Reader(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         self.facts.imports[node.lineno] = (span(node), id(node) in self.alone)
+        self.facts.from_imports.append((node.lineno, node.level, node.module,
+                                        [a.name for a in node.names]))
         target = _resolve_relative(node.level, node.module, self.package)
         for alias in node.names:
             if alias.name == "*":
@@ -160,6 +165,7 @@ class _Reader(ast.NodeVisitor):
             self._bind(name, None)
 
     def visit_Name(self, node: ast.Name) -> None:
+        self.names.append((id(node), node.id))
         self.facts.identifiers.add(node.id)
         if isinstance(node.ctx, ast.Load):
             self.facts.loads[node.id] = self.facts.loads.get(node.id, 0) + 1
@@ -269,6 +275,21 @@ class _Reader(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _alone(body: list[ast.stmt], out: set[int], top: bool = False) -> None:
+    """Statements that are a block's whole body (removing one must leave a ``pass``)."""
+    if len(body) == 1 and not top:
+        out.add(id(body[0]))
+    for stmt in body:
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, name, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _alone(inner, out)
+        for h in getattr(stmt, "handlers", ()):
+            _alone(h.body, out)
+        for case in getattr(stmt, "cases", ()):
+            _alone(case.body, out)
+
+
 def _resolve(name: str, scope: _Scope, module_scope: _Scope) -> Binding | None:
     s: _Scope | None = module_scope if name in scope.globals else scope
     first = True
@@ -311,11 +332,7 @@ def _entry(matcher: Matcher, qparts: list[str], minimum: int
 def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts:
     """The facts of one parsed file."""
     reader = _Reader(package)
-    for node in ast.walk(tree):
-        for name in ("body", "orelse", "finalbody"):
-            body = getattr(node, name, None)
-            if isinstance(body, list) and len(body) == 1 and not isinstance(node, ast.Module):
-                reader.alone.add(id(body[0]))
+    _alone(tree.body, reader.alone, top=True)
     reader.visit(tree)
     facts = reader.facts
     module_scope = reader.module_scope
@@ -334,12 +351,12 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             attrs.setdefault(node.value.id, set()).add(node.attr)
             named.add(id(node.value))
-    bare = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in named}
+    bare = {name for nid, name in reader.names if nid not in named}
     facts.uses = {k: v for k, v in attrs.items() if k not in bare}
     for name in bare:
         facts.uses[name] = None
 
-    stores = {id(n) for n in ast.walk(tree)
+    stores = {id(n) for _s, n in reader.uses
               if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
     call_funcs = {id(n.func) for _s, n in reader.uses if isinstance(n, ast.Call)}
     for scope, node in reader.uses:

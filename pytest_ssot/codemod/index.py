@@ -49,12 +49,13 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
     out: Readers = {w: [] for w in wanted}
     if not wanted:
         return out
-    names = sorted({n for _m, n in wanted})
-    word = re.compile(rb"(?<![A-Za-z0-9_])(?:" + b"|".join(re.escape(n.encode()) for n in names)
-                      + rb")(?![A-Za-z0-9_])")
-    leaves = sorted({m.rpartition(".")[2] for m, _n in wanted})
-    leaf = re.compile(rb"(?<![A-Za-z0-9_])(?:" + b"|".join(re.escape(x.encode()) for x in leaves)
-                      + rb")(?![A-Za-z0-9_])|from[ \t\\]*\.")
+    # A reader spells the module's last name (``from X import n``, ``X.n``, ``from P
+    # import leaf``, ``"X.n"``, ``from .leaf import n``) and the name: both as words.
+    leaf = _words({m.rpartition(".")[2] for m, _n in wanted})
+    word = _words({n for _m, n in wanted})
+    names_of: dict[bytes, set[str]] = {}
+    for m, n in wanted:
+        names_of.setdefault(m.rpartition(".")[2].encode(), set()).add(n)
     by_module: dict[str, set[str]] = {}
     for m, n in wanted:
         by_module.setdefault(m, set()).add(n)
@@ -65,7 +66,13 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
                 data = fh.read(16 * 1024 * 1024)
         except OSError:
             continue
-        if not word.search(data) or not leaf.search(data):
+        leaves = set(leaf.findall(data))
+        if not leaves or not word.search(data):
+            continue
+        # a pair must meet: the module's last name and one of its names
+        if not any(re.search(rb"(?<![A-Za-z0-9_])" + re.escape(n.encode())
+                             + rb"(?![A-Za-z0-9_])", data)
+                   for x in leaves for n in names_of.get(x, ())):
             continue
         module, is_package = module_name(rel, src_layout)
         package = module if is_package else (module.rpartition(".")[0] if module else None)
@@ -77,6 +84,32 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
             if m != module:
                 out[(m, n)].append(rel)
     return out
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex alternation factored by common prefixes: the engine tries one branch per
+    character instead of every word at every position."""
+    tree: dict = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        optional = "" in node
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and not optional else f"(?:{'|'.join(alts)})"
+        return body + ("?" if optional else "")
+
+    return emit(tree)
+
+
+def _words(words: Iterable[str]) -> "re.Pattern[bytes]":
+    return re.compile(rb"(?<![A-Za-z0-9_])" + _trie(sorted(words)).encode()
+                      + rb"(?![A-Za-z0-9_])")
 
 
 def _reads(tree: ast.AST, package: str | None, by_module: dict[str, set[str]]

@@ -85,7 +85,7 @@ def prepare(rel: str, source: bytes, module: str | None, is_package: bool,
     tree = ast.parse(source)
     facts = read_facts(tree, matcher, package)
     plan = FilePlan(rel, module, package, lines, contracts, facts)
-    _import_questions(tree, plan)
+    _import_questions(plan)
     for c in facts.chains:
         if c.entry.role == "legacy" and c.attr is not None:
             plan.questions.add((c.module, c.attr, contracts[c.entry.contract].canonical.module))
@@ -103,30 +103,31 @@ def prepare(rel: str, source: bytes, module: str | None, is_package: bool,
     return plan
 
 
-def _import_questions(tree: ast.AST, plan: FilePlan) -> None:
-    """Questions of the import and string rewrites (they decide while rewriting)."""
-    for node in ast.walk(tree):
-        line = getattr(node, "lineno", None)
-        found = plan.lines.get(line) if line is not None else None
-        if not found:
-            continue
-        for v in found:
-            if v.role != "legacy":
+def _import_questions(plan: FilePlan) -> None:
+    """Questions of the from-import and string rewrites."""
+    contracts = plan.contracts
+    for line, level, module, names in plan.facts.from_imports:
+        target = _resolve_relative(level, module, plan.package)
+        for v in plan.lines.get(line, ()):
+            if v.role != "legacy" or not target:
                 continue
-            cmod = plan.contracts[v.contract].canonical.module
+            cmod = contracts[v.contract].canonical.module
+            mod, _, attr = v.path.partition(":")
+            for name in names:
+                if (target == mod or target.startswith(mod + ".")) and not attr:
+                    plan.questions.add((target, name, cmod))
+            if attr:
+                plan.questions.add((mod, attr, cmod))
+    for (line, *_rest), value in plan.facts.strings:
+        for v in plan.lines.get(line, ()):
+            if v.role != "legacy" or v.kind != "string":
+                continue
+            cmod = contracts[v.contract].canonical.module
             legacy = v.path.replace(":", ".")
             mod, _, attr = v.path.partition(":")
-            if isinstance(node, ast.ImportFrom):
-                target = _resolve_relative(node.level, node.module, plan.package)
-                for alias in node.names:
-                    if target and (target == mod or target.startswith(mod + ".")) and not attr:
-                        plan.questions.add((target, alias.name, cmod))
-                    if attr:
-                        plan.questions.add((mod, attr, cmod))
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                rest = node.value[len(legacy):].lstrip(".").split(".")
-                if node.value.startswith(legacy) and rest and rest[0]:
-                    plan.questions.add((mod, rest[0], cmod) if not attr else (mod, attr, cmod))
+            rest = value[len(legacy):].lstrip(".").split(".")
+            if value.startswith(legacy) and rest and rest[0]:
+                plan.questions.add((mod, rest[0], cmod) if not attr else (mod, attr, cmod))
 
 
 # --------------------------------------------------------------------------- phase 2
