@@ -277,7 +277,7 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 plan.refuse(c.line, path, _why(why), why)
                 continue
             target = (cmod, got)
-        local = _bind(plan, target, c.binding, c.line, added, taken)
+        local = _bind(plan, identity, target, c.binding, c.line, added, taken)
         if local is None:
             plan.refuse(c.line, path, Reason.CLASH, f"`{target[1]}`")
             continue
@@ -299,7 +299,8 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 del plan.reasons[(line, p)]
 
 
-def _bind(plan: FilePlan, target: tuple[str, str], after: Binding, use_line: int,
+def _bind(plan: FilePlan, identity: Identity, target: tuple[str, str], after: Binding,
+          use_line: int,
           added: dict[tuple[str, str, int], tuple[str, int]],
           taken: set[tuple[int, str]]) -> str | None:
     """A local name for ``module.name`` in scope at a use on ``use_line`` through the
@@ -308,9 +309,19 @@ def _bind(plan: FilePlan, target: tuple[str, str], after: Binding, use_line: int
     module, name = target
     facts = plan.facts
     for b in facts.bindings:
-        if (b.qualified == f"{module}.{name}" and b.scope == "module" and b.plain is None
-                and b.line < use_line and facts.sole.get(b.local) is b
-                and (b.line, b.local) not in plan.remove):
+        if (b.scope != "module" or b.plain is not None or b.line >= use_line
+                or facts.sole.get(b.local) is not b or (b.line, b.local) in plan.remove):
+            continue
+        if b.qualified == f"{module}.{name}":
+            return b.local
+        # an import of another path to the very object (proven), or one this run moves
+        # to it: the name it binds is the object
+        moved = plan.factory_alias.get((b.line, b.local))
+        if moved is not None and moved[:2] == (module, name):
+            return moved[2]
+        bmod, _, battr = b.qualified.rpartition(".")
+        answer = identity.answers.get((bmod, battr, module))
+        if isinstance(answer, list) and name in answer:
             return b.local
     # a name added at module level is fresh (no other binding in the file): seen everywhere
     for key in ((module, name, 0), (module, name, after.line)):
