@@ -183,10 +183,23 @@ CASES = {
         "import chat.ws as wc\n\nx = getattr(wc, 'WebSocketManager')\n",
         "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
         None),
-    "patch_object_namespace": (
-        "from unittest import mock\nimport chat.ws as wc\n\n"
-        "p = mock.patch.object(wc, 'WebSocketManager')\n", None,
+    "setattr_namespace": (
+        "import chat.ws as wc\n\ndef t():\n    setattr(wc, 'WebSocketManager', None)\n", None,
         "writes or patches a name in the legacy namespace"),
+    "patch_object_rewritten": (
+        "from unittest import mock\nimport chat.ws as wc\n\n"
+        "def t():\n    with mock.patch.object(wc, 'WebSocketManager'):\n        pass\n",
+        "from unittest import mock\nfrom chat.ws import websocket_manager\n\n"
+        "def t():\n    with mock.patch.object(websocket_manager, 'WebSocketManager'):\n"
+        "        pass\n", None),
+    "string_annotation": (
+        "from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n    import chat.ws as wct\n\n"
+        "def f(m: \"wct.WebSocketManager\") -> \"wct.WebSocketManager\":\n"
+        "    return cast('wct.WebSocketManager', m)\n",
+        "from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n"
+        "    from chat.ws.websocket_manager import WebSocketManager\n\n"
+        "def f(m: \"WebSocketManager\") -> \"WebSocketManager\":\n"
+        "    return cast('WebSocketManager', m)\n", None),
     "chain_store": (
         "def f():\n    import chat.ws as wc\n    wc.WebSocketManager = None\n", None,
         "writes or patches a name in the legacy namespace"),

@@ -88,6 +88,11 @@ def _not_writable(path: Path) -> str | None:
     return None
 
 
+def _definition(rel: str, v: Violation, line: int) -> Listing:
+    return Listing(rel, line, Reason.DEFINITION,
+                   f"{v.path.rpartition(':')[2]}: import {v.fix}", v.path)
+
+
 def _new_lines(rel: str, old: bytes, new: bytes, plan: FilePlan,
                violations: list[Violation], matcher: Matcher) -> dict[tuple[int, str], int]:
     """``(old line, path) -> line after the rewrite`` of the references left: the scan's
@@ -98,11 +103,11 @@ def _new_lines(rel: str, old: bytes, new: bytes, plan: FilePlan,
     hits, _error = analyze(new, matcher, plan.module, rel.endswith("__init__.py"))
     now: dict[str, list[int]] = {}
     for h in hits:
-        if h.kind != "definition" and h.entry.role != "canonical":
+        if h.kind == "definition" or h.entry.role != "canonical":
             now.setdefault(str(h.entry.path), []).append(h.line)
     left: dict[str, list[int]] = {}
     for v in violations:
-        if v.kind != "definition" and (v.line, v.path) not in plan.handled:
+        if (v.line, v.path) not in plan.handled:
             left.setdefault(v.path, []).append(v.line)
     diff = line_map(old, new)
     out: dict[tuple[int, str], int] = {}
@@ -145,13 +150,10 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
 
     plans: dict[str, FilePlan] = {}
     for rel, violations in sorted(by_file.items()):
-        for v in violations:
-            if v.kind == "definition":
-                out.unsafe.append(Listing(rel, v.line, Reason.DEFINITION,
-                                          f"{v.path.rpartition(':')[2]}: import {v.fix}",
-                                          v.path))
-                out.count(v.kind, False)
         if all(v.kind == "definition" for v in violations):
+            for v in violations:
+                out.unsafe.append(_definition(rel, v, v.line))
+                out.count(v.kind, False)
             continue
         module, is_package = module_name(rel, src_layout)
         try:
@@ -189,8 +191,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                 return (rel, source, None, set(), plan.reasons, 0,
                         (1, f"internal: the rewrite would not compile ({exc.msg}); "
                             "left untouched"))
-        left = any(v.kind != "definition" and (v.line, v.path) not in plan.handled
-                   for v in by_file[rel])
+        left = any((v.line, v.path) not in plan.handled for v in by_file[rel])
         moved = _new_lines(rel, source, new_bytes, plan, by_file[rel], matcher) \
             if new_bytes != source and left else {}
         return rel, source, new_bytes, plan.handled, plan.reasons, moved, None
@@ -222,6 +223,8 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
             else (lambda line, path: line)
         for v in by_file[rel]:
             if v.kind == "definition":
+                out.unsafe.append(_definition(rel, v, where(v.line, v.path)))
+                out.count(v.kind, False)
                 continue
             done = (v.line, v.path) in handled
             out.count(v.kind, done)

@@ -10,6 +10,7 @@ not resolved, so a chain through it is never rewritten (the scan still lists it)
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from ..scan.rules import Entry, Matcher
@@ -59,6 +60,8 @@ class Chain:
     binding: Binding
     called: bool = False  # the part replaced is the function of a call
     span: "Span" = (0, 0, 0, 0)  # of the part replaced
+    args: tuple = ()  # literal-name forms: spans of the object and of the name
+    embedded: bool = False  # inside a string annotation (its span is inside the string)
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Facts:
     loads: dict[str, int] = field(default_factory=dict)  # Name loads per identifier
     strings: list[tuple[Span, str]] = field(default_factory=list)  # str constants
     name_spans: dict[str, list[Span]] = field(default_factory=dict)  # Name loads
+    in_strings: set[str] = field(default_factory=set)  # names used in string annotations
     # import statements: first line -> (span, the only statement of its block)
     imports: dict[int, tuple[Span, bool]] = field(default_factory=dict)
     # from-imports: (line, level, module, names) for the identity questions
@@ -111,6 +115,11 @@ class _Reader(ast.NodeVisitor):
         self.binding_count: dict[str, int] = {}
         self.alone: set[int] = set()  # statements that are the whole body of a block
         self.names: list[tuple[int, str]] = []  # every Name node: (id, name)
+        self.code_string = 0  # inside an annotation: strings are code
+        self.embedded: tuple[int, int] | None = None  # (line, column) of the string's code
+        self.embedded_at: dict[int, tuple[int, int]] = {}
+        self.embedded_text: dict[tuple[int, int], str] = {}
+        self.source_lines: list[bytes] = []
 
     # ------------------------------------------------------------------ bindings
 
@@ -169,13 +178,54 @@ class _Reader(ast.NodeVisitor):
         self.facts.identifiers.add(node.id)
         if isinstance(node.ctx, ast.Load):
             self.facts.loads[node.id] = self.facts.loads.get(node.id, 0) + 1
-            self.facts.name_spans.setdefault(node.id, []).append(span(node))
+            if self.embedded is None:
+                self.facts.name_spans.setdefault(node.id, []).append(span(node))
+            else:  # a use inside a string: a rename would not reach it
+                self.facts.in_strings.add(node.id)
         else:
             self._bind(node.id, None)
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str):
+        if not isinstance(node.value, str):
+            return
+        if self.code_string and self.embedded is None:
+            self._embedded(node)
+        elif self.embedded is None:
             self.facts.strings.append((span(node), node.value))
+
+    # ------------------------------------------------------------------ code in strings
+
+    def _code(self, node: ast.AST) -> None:
+        """An annotation (or ``cast``'s type, a ``TypeVar`` bound): its strings are code."""
+        self.code_string += 1
+        self.visit(node)
+        self.code_string -= 1
+
+    def _embedded(self, node: ast.Constant) -> None:
+        """A plain one-line string of code (``"wct.WebSocketManager"``): its chains are
+        read in this scope, at their place inside the string."""
+        if node.lineno != node.end_lineno or not self.source_lines:
+            return
+        line = self.source_lines[node.lineno - 1]
+        raw = line[node.col_offset:node.end_col_offset]
+        value = node.value
+        if (len(raw) < 2 or raw[:1] not in (b"'", b'"') or raw[-1:] != raw[:1]
+                or raw[1:-1] != value.encode("utf-8") or value != value.strip()):
+            return
+        try:
+            expr = ast.parse(value, mode="eval")
+        except (SyntaxError, ValueError):
+            return
+        self.embedded = (node.lineno, node.col_offset + 1)
+        self.embedded_text[self.embedded] = value
+        self.visit(expr.body)
+        self.embedded = None
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit(node.target)
+        self._code(node.annotation)
+        if node.value is not None:
+            self.visit(node.value)
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         for v in node.values:  # its literal parts are not string literals of their own
@@ -190,10 +240,10 @@ class _Reader(ast.NodeVisitor):
             self.visit(default)
         for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
             if a is not None and a.annotation is not None:
-                self.visit(a.annotation)
+                self._code(a.annotation)
         returns = getattr(node, "returns", None)
         if returns is not None:
-            self.visit(returns)
+            self._code(returns)
         if name is not None:
             self._bind(name, None)
         outer, self.scope = self.scope, _Scope("function", self.scope)
@@ -268,10 +318,28 @@ class _Reader(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self.uses.append((self.scope, node))
+        if self.embedded is not None:
+            self.embedded_at[id(node)] = self.embedded
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self.uses.append((self.scope, node))
+        if self.embedded is None:
+            self.uses.append((self.scope, node))
+        fname = (node.func.id if isinstance(node.func, ast.Name)
+                 else node.func.attr if isinstance(node.func, ast.Attribute) else "")
+        if fname == "cast" and node.args:
+            self.visit(node.func)
+            self._code(node.args[0])
+            for a in (*node.args[1:], *node.keywords):
+                self.visit(a)
+            return
+        if fname == "TypeVar":
+            self.visit(node.func)
+            for a in node.args:
+                self.visit(a)
+            for k in node.keywords:
+                self._code(k.value) if k.arg == "bound" else self.visit(k)
+            return
         self.generic_visit(node)
 
 
@@ -329,9 +397,13 @@ def _entry(matcher: Matcher, qparts: list[str], minimum: int
     return None
 
 
-def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts:
-    """The facts of one parsed file."""
+def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
+               source: bytes = b"") -> Facts:
+    """The facts of one parsed file (``source``: its bytes, to read string annotations;
+    only UTF-8 sources, where ``ast``'s columns are the bytes' own)."""
     reader = _Reader(package)
+    if source and (source.isascii() or not re.search(rb"coding[:=]", source[:300])):
+        reader.source_lines = re.findall(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", source)
     _alone(tree.body, reader.alone, top=True)
     reader.visit(tree)
     facts = reader.facts
@@ -387,9 +459,20 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts
             target = node
             for _ in range(len(parts) - 1 - keep):
                 target = target.value  # type: ignore[assignment]
-            facts.chains.append(Chain(node.lineno, text, "chain", id(target) in stores,
-                                      entry, module, attr, b,
-                                      called=id(target) in call_funcs, span=span(target)))
+            where = span(target)
+            embedded = reader.embedded_at.get(id(node))
+            if embedded is not None:
+                if target.lineno != 1 or target.end_lineno != 1:  # type: ignore[attr-defined]
+                    continue
+                inside = reader.embedded_text.get(embedded, "")
+                if inside[target.col_offset:target.end_col_offset] != text:  # type: ignore[attr-defined]
+                    continue  # ``"wct . X"``: not edited inside the string
+                where = (embedded[0], embedded[1] + target.col_offset, embedded[0],
+                         embedded[1] + target.end_col_offset)  # type: ignore[attr-defined]
+            facts.chains.append(Chain(embedded[0] if embedded else node.lineno, text,
+                                      "chain", id(target) in stores, entry, module, attr, b,
+                                      called=id(target) in call_funcs, span=where,
+                                      embedded=embedded is not None))
         elif isinstance(node, ast.Call):
             fname = (node.func.id if isinstance(node.func, ast.Name)
                      else node.func.attr if isinstance(node.func, ast.Attribute) else None)
@@ -408,12 +491,30 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None) -> Facts
             if b is None:
                 continue
             q = [*_qualified(parts, b), name.value]
-            found = _entry(matcher, q, len(q))
+            base = len(q) - len(parts)  # parts of q that the binding stands for
+            found = _entry(matcher, q, base + 1)
             if found is None or found[0].role == "canonical":
                 continue
             entry, n, is_attr = found
-            form = "getattr" if fname in _READ_BY_NAME else "namespace-write"
+            # the entry must end at the literal name or right before it; one inside the
+            # object (``patch.object(x.A, "send")``) is the chain ``x.A``'s own reference
+            if is_attr:
+                if n != len(q):
+                    continue
+                module, attr = ".".join(q[: n - 1]), q[n - 1]
+            elif n == len(q):
+                module, attr = ".".join(q), None
+            elif n == len(q) - 1:
+                module, attr = ".".join(q[:n]), q[n]
+            else:
+                continue
+            if fname in _READ_BY_NAME:
+                form = "getattr"
+            elif fname in ("object", "setattr") and isinstance(node.func, ast.Attribute):
+                form = "patch"  # patch.object / monkeypatch.setattr: restored after the test
+            else:
+                form = "namespace-write"
             text = f"{fname}({'.'.join(parts)},{name.value})"
-            facts.chains.append(Chain(node.lineno, text, form, False, entry,
-                                      ".".join(q[:-1]), name.value, b, span=span(node)))
+            facts.chains.append(Chain(node.lineno, text, form, False, entry, module, attr, b,
+                                      span=span(node), args=(span(obj), span(name))))
     return facts

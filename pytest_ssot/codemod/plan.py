@@ -38,6 +38,8 @@ class FilePlan:
     # decisions
     namespace: dict[tuple[int, str], tuple[str | None, str, str]] = field(default_factory=dict)
     chain_new: dict[tuple[int, str], str] = field(default_factory=dict)
+    # patch.object(x, "n"): (line, text) -> (the object's new source, the new name or None)
+    arg_new: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
     inserts: dict[int, list[str]] = field(default_factory=dict)
     renames: dict[str, str] = field(default_factory=dict)
     factory_alias: dict[tuple[int, str], tuple[str, str, str]] = field(default_factory=dict)
@@ -83,7 +85,7 @@ def prepare(rel: str, source: bytes, module: str | None, is_package: bool,
     for v in violations:
         lines.setdefault(v.line, []).append(v)
     tree = ast.parse(source)
-    facts = read_facts(tree, matcher, package)
+    facts = read_facts(tree, matcher, package, source)
     plan = FilePlan(rel, module, package, lines, contracts, facts)
     _import_questions(plan)
     for c in facts.chains:
@@ -233,7 +235,7 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
                 continue
             new_local = b.local
             if (b.local == name and facts.sole.get(b.local) is b
-                    and target.attr not in facts.identifiers):
+                    and target.attr not in facts.identifiers and b.local not in facts.in_strings):
                 new_local = target.attr  # type: ignore[assignment]
                 plan.renames[b.local] = new_local
             plan.factory_alias[(b.line, b.local)] = (target.module, target.attr, new_local)  # type: ignore[assignment]
@@ -250,15 +252,21 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
     added: dict[tuple[str, str, int], tuple[str, int]] = {}  # -> (local, after line)
     taken: set[tuple[int, str]] = set()  # (scope id, or 0 for the module, local)
     rewritten: dict[int, int] = {}  # id(binding) -> chains rewritten through it
+    own: set[tuple[int, str]] = set()  # (line, text) of the chains rewritten here
     bindings = {id(b): b for b in facts.bindings}
     for c in facts.chains:
         path = str(c.entry.path)
+        if (c.line, c.text) in own:
+            # the same chain twice on a line: one edit each, one decision
+            rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
+            continue
         if id(c.binding) in accepted or (c.line, path) in plan.handled:
             continue
         if not plan.has(c.line, path, ("attribute", "call")):
             continue  # suppressed (or not a reference for the scan): left alone
         contract = plan.contracts[c.entry.contract]
-        if c.store or c.form == "namespace-write":
+        if c.store or c.form == "namespace-write" or (
+                c.form == "patch" and c.entry.role == "factory"):
             plan.refuse(c.line, path, Reason.NAMESPACE_WRITE, f"`{c.text}`")
             continue
         if c.attr is None:
@@ -277,12 +285,26 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 plan.refuse(c.line, path, _why(why), why)
                 continue
             target = (cmod, got)
-        local = _bind(plan, identity, target, c.binding, c.line, added, taken)
-        if local is None:
-            plan.refuse(c.line, path, Reason.CLASH, f"`{target[1]}`")
-            continue
-        plan.chain_new[(c.line, c.text)] = local
+        if c.form == "patch":
+            # ``patch.object(legacy, "X")`` -> ``patch.object(canonical_module, "Y")``: the
+            # very object, patched where it lives (and where this fix points every reader)
+            parent, _, leaf = target[0].rpartition(".")
+            if not parent:
+                plan.refuse(c.line, path, Reason.TOP_LEVEL, target[0])
+                continue
+            local = _bind(plan, identity, (parent, leaf), c.binding, c.line, added, taken)
+            if local is None:
+                plan.refuse(c.line, path, Reason.CLASH, f"`{leaf}`")
+                continue
+            plan.arg_new[(c.line, c.text)] = (local, target[1] if target[1] != c.attr else None)
+        else:
+            local = _bind(plan, identity, target, c.binding, c.line, added, taken)
+            if local is None:
+                plan.refuse(c.line, path, Reason.CLASH, f"`{target[1]}`")
+                continue
+            plan.chain_new[(c.line, c.text)] = local
         plan.handled.add((c.line, path))
+        own.add((c.line, c.text))
         rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
     # an import whose every use was rewritten goes, unless another file reads it
     for key, n in rewritten.items():
