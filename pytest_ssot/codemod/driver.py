@@ -203,8 +203,9 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
             reason = Reason.INTERNAL if error[1].startswith("internal") else Reason.UNPARSABLE
             out.errors.append(Listing(rel, error[0], reason, error[1]))
             for v in by_file[rel]:
-                if v.kind != "definition":
-                    out.count(v.kind, False)
+                out.count(v.kind, False)
+                if v.kind == "definition":
+                    out.unsafe.append(_definition(rel, v, v.line))
             continue
         changed = new_bytes != source
         if changed and write:

@@ -28,7 +28,7 @@ class Reason:
     TOP_LEVEL = "the canonical module is top-level"
     OTHER_TOP = "plain import whose package differs from the canonical's"
     DEFINITION = "a second implementation: delete it and import the canonical"
-    NO_RULE = "no rewrite applies to this form"
+    NO_RULE = "no rewrite applies (a name also bound otherwise, or a form it does not know)"
     BINDING_KEPT = "import kept: the name is still used"
     NOT_WRITABLE = "not writable"
     UNPARSABLE = "does not parse"
