@@ -443,3 +443,21 @@ def test_example_project_migrates_end_to_end(tmp_path: Path) -> None:
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                            cwd=root, capture_output=True, text=True)
     assert tests.returncode == 0, tests.stdout[-2000:]
+
+
+def test_module_binding_read_by_another_file_is_listed_naming_it(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    app = tmp_path / "chat" / "app"
+    (app / "a.py").write_text("import chat.ws.manager as m\n\nx = m.WebSocketManager\n")
+    (app / "b.py").write_text("from chat.app.a import m\n\nprint(m.legacy_only)\n")
+    (app / "c.py").write_text("from chat.ws import manager\n\nx = manager.WebSocketManager\n")
+    (app / "d.py").write_text("import chat.app.c\n\ny = chat.app.c.manager.legacy_only\n")
+    (app / "e.py").write_text("from chat.ws import manager\n\nx = manager.WebSocketManager\n")
+    result = run_fix(tmp_path)
+    listed = {(u.file, u.reason) for u in result.unsafe}
+    assert ("chat/app/a.py", "module bound at module level and read by chat/app/b.py") in listed
+    assert ("chat/app/c.py", "module bound at module level and read by chat/app/d.py") in listed
+    assert (app / "a.py").read_text().startswith("import chat.ws.manager as m\n")
+    # nobody reads e.manager: the binding moves to the canonical module
+    assert (app / "e.py").read_text() == (
+        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n")

@@ -5,7 +5,6 @@ line per file, the run goes on for the others, and the exit code is not 0."""
 from __future__ import annotations
 
 import errno
-import sys
 from pathlib import Path
 
 import pytest

@@ -3,8 +3,6 @@ the line of a node in the file, the scan's violations at a line, and a few helpe
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import libcst as cst
 from libcst.metadata import PositionProvider
 
@@ -52,7 +50,6 @@ class Base(cst.CSTTransformer):
         self.offset = offset  # the statement rewritten alone starts at line offset + 1
         self.plan = plan
         self.identity = identity
-        self.rewritten = 0
         self.inserted: set[int] = set()
         self.removed: set[tuple[int, str]] = set()
         self._extra: list[cst.SimpleStatementLine] = []
@@ -79,7 +76,3 @@ class Base(cst.CSTTransformer):
     @staticmethod
     def why(why: str) -> str:
         return Reason.NOT_SAME if "is not any object" in why else Reason.UNRESOLVED
-
-    @staticmethod
-    def keep_names(names: Sequence[cst.ImportAlias]) -> list[cst.ImportAlias]:
-        return list(names)

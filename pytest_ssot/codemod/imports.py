@@ -1,4 +1,5 @@
-"""Rewrite of import statements: ``from legacy import X`` to the canonical module (split
+"""Rewrite of import statements, each parsed alone with libcst (its layout and comments
+kept): ``from legacy import X`` to the canonical module (split
 when only some names move), a legacy module bound to a name (``import M as x``,
 ``from P import L``, ``import M``) moved whole when ``plan`` proved it, factory imports
 to their replacement, imports added after the one they replace, imports left unused
@@ -21,9 +22,9 @@ __all__ = ["ImportsRewrite", "import_edits"]
 
 
 class ImportsRewrite(Base):
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
-                                  updated: cst.SimpleStatementLine
-                                  ) -> cst.SimpleStatementLine | cst.FlattenSentinel | cst.RemovalSentinel:
+    def leave_SimpleStatementLine(
+            self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine,
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel | cst.RemovalSentinel:
         line = self.line_of(original)
         extra, self._extra = self._extra, []
         for stmt in self.plan.inserts.get(line, ()):
@@ -40,12 +41,6 @@ class ImportsRewrite(Base):
             updated = updated.with_changes(body=[*body[:-1], last])
         if extra:
             return cst.FlattenSentinel([updated, *extra])
-        return updated
-
-    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock
-                            ) -> cst.IndentedBlock:
-        if not updated.body:  # every statement was an import we removed
-            return updated.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
         return updated
 
     def _drop(self, line: int, node: cst.Import | cst.ImportFrom,
@@ -132,7 +127,6 @@ class ImportsRewrite(Base):
                     self.plan.handled.add((line, v.path))
                 elif v.path in moved_paths:
                     self.plan.handled.add((line, v.path))
-            self.rewritten += len(movable)
         moved: dict[str, list[cst.ImportAlias]] = {}
         for i, (cmod, cname, local) in movable.items():
             moved.setdefault(cmod, []).append(make_alias(cname, local))
@@ -168,7 +162,6 @@ class ImportsRewrite(Base):
             new, reason, detail = self.plan.namespace.get((line, local), (None, "", ""))
             if new is not None and any(v.path == name for v in hits):
                 new_names[i] = new_names[i].with_changes(name=cst.parse_expression(new))
-                self.rewritten += 1
         keep = self._drop(line, original, new_names)
         if not keep:
             return cst.RemoveFromParent()

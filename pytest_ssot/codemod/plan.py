@@ -17,7 +17,7 @@ from ..paths import SsotPath
 from ..scan import Violation
 from ..scan.rules import Matcher
 from ..scan.source import _resolve_relative
-from .facts import Binding, Chain, Facts, read_facts
+from .facts import Binding, Facts, read_facts
 from .identity import Identity, Question
 from .index import Readers
 from .result import Reason
