@@ -341,7 +341,10 @@ def test_absent_legacy_module_cannot_be_proven(project: Path) -> None:
 
 # --------------------------------------------------------------------------- round trips
 
-LINES = [c[0] for k, c in sorted(CASES.items()) if "patch" not in c[0]]
+# Not the forms that patch or write the legacy namespace: the check below calls the module's
+# functions, and one that writes the shared legacy module changes what the others return.
+LINES = [c[0] for k, c in sorted(CASES.items())
+         if "patch" not in c[0] and "setattr" not in c[0] and "= None" not in c[0]]
 
 
 @settings(max_examples=12, deadline=None,
