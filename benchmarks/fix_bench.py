@@ -71,18 +71,23 @@ def main() -> int:
 
     before = _violations(work, "before")
     shutil.rmtree(work / ".pytest_cache", ignore_errors=True)  # cold
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     run = _cli(work, "fix")
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    peak = r1.ru_maxrss / 1024
+    load = os.getloadavg()[0]
     if run.returncode not in (0, 1) or "rewrote" not in run.stdout:
         print(run.stdout[-3000:], run.stderr[-3000:])
         return 1
     after = _violations(work, "after")
     summary = [line for line in run.stdout.splitlines() if line.startswith("pytest-ssot fix:")]
     print(summary[-1])
-    print(f"wall {wall:.1f} s (cold, {os.cpu_count()} cores), peak RSS of the largest "
-          f"process {peak:.0f} MB")
+    print(f"wall {wall:.1f} s (cold, {os.cpu_count()} cores, load average {load:.1f} at the "
+          f"end), CPU {cpu:.1f} s (all processes), peak RSS of the largest process "
+          f"{peak:.0f} MB")
 
     def legacy_ia(v: dict) -> bool:
         return v["role"] == "legacy" and v["kind"] in ("import", "attribute")
