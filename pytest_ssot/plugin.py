@@ -114,17 +114,6 @@ def _may_have_table(config: pytest.Config) -> bool:
         return False
 
 
-def collects_broadly(config: pytest.Config) -> bool:
-    """Does this run collect a directory (or the default ``testpaths``)?
-
-    Generated items (contract checks, isolation checks) join such runs; a run naming only
-    files or node ids (``pytest tests/test_one.py::test_x``) is someone iterating on one
-    test, and stays without them.
-    """
-    base = config.invocation_params.dir
-    return any("::" not in arg and (base / arg).is_dir() for arg in config.args)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
@@ -132,10 +121,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     ``-k``/``-m`` deselect), and register the ``@ssot_canonical`` runner only when a
     collected test uses the marker. Costs a dictionary look-up and one pass otherwise."""
     isolation = sys.modules.get("pytest_ssot.isolation")
-    if isolation is not None and isolation.REGISTRY and collects_broadly(config):
-        from .isolation.items import build_items
+    if isolation is not None and isolation.REGISTRY:
+        from .collection import collects_broadly
 
-        items.extend(build_items(session, isolation.REGISTRY))
+        if collects_broadly(config):
+            from .isolation.items import build_items
+
+            items.extend(build_items(session, isolation.REGISTRY))
     if config.pluginmanager.has_plugin("ssot-marker-runner"):
         return
     for item in items:

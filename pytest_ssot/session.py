@@ -79,7 +79,7 @@ class SsotSessionPlugin:
             return False
         if self.config.getoption("ssot_strict"):
             return True
-        from .plugin import collects_broadly
+        from .collection import collects_broadly
 
         return collects_broadly(self.config)
 
@@ -120,8 +120,14 @@ class SsotSessionPlugin:
                 self._scan = ScanResult.from_dict(json.loads(shipped))
             else:
                 try:
+                    # When the probes already ran, the canonical objects' ``__module__``
+                    # tells where they are defined (no second definition there).
+                    defined_in = {k: rt.canonical.defined_in
+                                  for k, rt in (self._runtimes or {}).items()
+                                  if rt.canonical.defined_in}
                     self._scan = scan(self.settings, self.config.rootpath,
-                                      cache_path=self._cache_path())
+                                      cache_path=self._cache_path(),
+                                      defined_in=defined_in or None)
                 except ConfigError as exc:
                     raise _usage_error(exc) from None
         return self._scan
@@ -214,12 +220,10 @@ class SsotSessionPlugin:
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
         if str(target).endswith(".sarif"):
-            from dataclasses import asdict
-
             from .report.sarif import build_sarif
 
             assert scan is not None or not self.settings.contracts
-            doc = build_sarif([asdict(v) for v in scan.violations] if scan else [],
+            doc = build_sarif([v.to_dict() for v in scan.violations] if scan else [],
                               scan.errors if scan else [])
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,

@@ -67,3 +67,22 @@ def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             top.add(node.module.split(".")[0])
     assert not top & {"pytest", "_pytest", "hypothesis"}, top
+
+
+@pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py") if p.name != "plugin.py"),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_imports_the_plugin_module(path: Path) -> None:
+    """``plugin`` is pytest's entry point: it imports the rest lazily, and nothing imports
+    it back (``session`` and ``plugin`` share ``collection`` instead)."""
+    bad = {m for m in _imports(path)
+           if m in (".plugin", "..plugin", "pytest_ssot.plugin")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_items_reach_the_session_only_for_type_checking() -> None:
+    tree = ast.parse((PACKAGE / "items.py").read_text(encoding="utf-8"))
+    runtime = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            runtime.add(node.module)
+    assert "session" not in runtime

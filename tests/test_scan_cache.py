@@ -31,7 +31,7 @@ canonical = "app.new:Thing"
 legacy = ["app.old"]
 """
 
-DIRS = ["", "app", "app/sub", "skipped"]
+DIRS = ["", "app", "app/sub", "skipped", "app/build"]  # build: a package only with __init__
 NAMES = ["m1.py", "old.py", "__init__.py", "notes.txt"]
 CONTENTS = [
     b"import app.old\n",  # a reference
@@ -231,3 +231,23 @@ def test_a_cache_folder_under_the_scanned_paths_is_not_scanned(tmp_path: Path) -
     again = os.stat(cache)
     assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns), \
         "nothing changed, so nothing is written"
+
+
+def test_default_excluded_names_spare_packages(tmp_path: Path) -> None:
+    """``build`` holding an ``__init__.py`` is code (``pip/_internal/operations/build``);
+    a plain ``build`` folder, or one the project excludes itself, is not scanned."""
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    for rel in ["app/build", "build", "app/dist", "skipped/build"]:
+        (tmp_path / rel).mkdir(parents=True)
+        (tmp_path / rel / "m.py").write_text("import app.old\n")
+    for rel in ["app/build", "app/dist", "skipped/build"]:
+        (tmp_path / rel / "__init__.py").write_text("")
+    (tmp_path / "skipped" / "__init__.py").write_text("")
+    cfg = load_config(tmp_path, with_entry_points=False)
+    cache = tmp_path / "cache" / "scan.cache"
+    got = scan(cfg, tmp_path, cache_path=cache)
+    assert sorted(v.file for v in got.violations) == ["app/build/m.py", "app/dist/m.py"]
+    (tmp_path / "build" / "__init__.py").write_text("")  # the rootdir's mtime stays
+    got = scan(cfg, tmp_path, cache_path=cache)
+    assert sorted(v.file for v in got.violations) == ["app/build/m.py", "app/dist/m.py",
+                                                      "build/m.py"]

@@ -382,3 +382,20 @@ def test_cli_progress_line_on_a_terminal(pytester: pytest.Pytester) -> None:
     assert proc.returncode == 0
     assert b"scanning: 1000/" in b"".join(chunks)
     assert b"scanning" not in proc.stdout  # progress goes to the terminal, not the output
+
+
+def test_no_second_definition_where_the_probes_say_the_canonical_is_defined(
+        project: pytest.Pytester) -> None:
+    """The canonical module takes its class from a module the static reading cannot follow
+    (``importlib``); the canonical probe's ``__module__`` names it."""
+    write_tree(project.path, {
+        "chat/ws/websocket_manager.py": """
+            import importlib
+            WebSocketManager = importlib.import_module("chat.ws._impl").WebSocketManager
+        """,
+        "chat/ws/_impl.py": "class WebSocketManager:\n    pass\n",
+    })
+    result = project.runpytest("-p", "no:randomly", "--ssot-report=r.json")
+    doc = json.loads((project.path / "r.json").read_text())
+    defs = sorted(v["file"] for v in doc["violations"] if v["kind"] == "definition")
+    assert defs == ["chat/services/second.py"], result.stdout.str()

@@ -39,6 +39,7 @@ class Verdict:
     is_canonical: bool | None = None
     exports_canonical: bool | None = None
     import_ms: float | None = None
+    defined_in: str | None = None  # the canonical object's ``__module__`` (canonical only)
     warnings: tuple[tuple[str, str], ...] = field(default=())
 
     @property

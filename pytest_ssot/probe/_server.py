@@ -181,6 +181,9 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
     if canonical and res["verdict"] in ("resolves", "warns"):
         if canonical["module"] == module and canonical.get("attr") == attr:
             res["is_canonical"] = True
+            # where the object is defined: a class/def of that name there is no second one
+            where = getattr(obj, "__module__", None) if attr is not None else None
+            res["defined_in"] = where if isinstance(where, str) else None
         else:
             try:
                 canon = _resolve(canonical["module"], canonical.get("attr"))

@@ -6,7 +6,6 @@ Pure core: no pytest import.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -77,16 +76,19 @@ def scan_part(scan: "ScanResult") -> dict[str, Any]:
     by_area: dict[str, int] = {}
     for v in scan.violations:
         by_area[v.area] = by_area.get(v.area, 0) + 1
+    from ..scan import COMPLIANCE_KINDS
+
     canonical_total = sum(scan.canonical.values())
-    ref_total = sum(1 for v in scan.violations if v.kind != "definition")
+    ref_total = sum(1 for v in scan.violations if v.kind in COMPLIANCE_KINDS)
     return {
-        "violations": [asdict(v) for v in scan.violations],
+        "violations": [v.to_dict() for v in scan.violations],
         "errors": list(scan.errors),
         "summary": {
             "files_scanned": scan.files_scanned,
             "violations": len(scan.violations),
             "files_with_violations": len({v.file for v in scan.violations}),
             "by_area": dict(sorted(by_area.items())),
+            "by_kind": scan.counts_by_kind(),
             "compliance": round(1.0 if canonical_total + ref_total == 0
                                 else canonical_total / (canonical_total + ref_total), 4),
             "errors": len(scan.errors),
@@ -158,6 +160,8 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
             per_file[v.file] = per_file.get(v.file, 0) + 1
         lines.append("       by area: " + ", ".join(f"{a} {n}" for a, n in
                                                      sorted(by_area.items())))
+        lines.append("       by kind: " + ", ".join(
+            f"{k} {n}" for k, n in scan.counts_by_kind(c.name).items()))
         top = sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0]))[:worst]
         lines.append("       worst files: " + ", ".join(f"{f} ({n})" for f, n in top))
         if verbose:

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..config import SsotConfig
-from .cache import (CACHE_VERSION, cache_key, load_cache, racy_threshold, save_cache,
-                    untrust_racy)
+from .defining import defining_modules
+from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
 from .rules import Matcher
-from .walk import Job, Outcome, prune, run_parallel, units_of_work
+from .walk import Job, Outcome, run_parallel, units_of_work
 
-__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION"]
+__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "KINDS", "COMPLIANCE_KINDS"]
 
 _PARALLEL_MIN_FILES = 3000
+KINDS = ("import", "attribute", "call", "string", "definition")
+COMPLIANCE_KINDS = frozenset({"import", "attribute", "string"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class Violation:
     area: str
     # The reference's source with runs of whitespace collapsed (see ``rules.Hit.text``).
     text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain fields (``dataclasses.asdict`` deep-copies: slow over many violations)."""
+        return {"contract": self.contract, "file": self.file, "line": self.line,
+                "kind": self.kind, "role": self.role, "path": self.path, "fix": self.fix,
+                "area": self.area, "text": self.text}
 
 
 @dataclass
@@ -61,12 +69,23 @@ class ScanResult:
         return dict(sorted(out.items()))
 
     def compliance(self, contract: str) -> float:
+        """canonical / (canonical + violations of the kinds that are references to a path);
+        factory calls and definitions are reported but not in the ratio (SPEC 5)."""
         canonical = self.canonical.get(contract, 0)
-        refs = sum(1 for v in self.violations if v.contract == contract and v.kind != "definition")
+        refs = sum(1 for v in self.violations
+                   if v.contract == contract and v.kind in COMPLIANCE_KINDS)
         return 1.0 if canonical + refs == 0 else canonical / (canonical + refs)
 
+    def counts_by_kind(self, contract: str | None = None) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for v in self.violations:
+            if contract is None or v.contract == contract:
+                out[v.kind] = out.get(v.kind, 0) + 1
+        return {k: out[k] for k in (*KINDS, *sorted(set(out) - set(KINDS))) if k in out}
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "violations"}
+        d["violations"] = [v.to_dict() for v in self.violations]
         return d
 
     @classmethod
@@ -78,17 +97,24 @@ class ScanResult:
 
 def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
-         progress: Callable[[int, int], None] | None = None) -> ScanResult:
-    """Scan the project at ``root`` for references to the contracts' paths."""
+         progress: Callable[[int, int], None] | None = None,
+         defined_in: dict[str, str] | None = None) -> ScanResult:
+    """Scan the project at ``root`` for references to the contracts' paths.
+
+    ``defined_in``: per contract, the canonical object's ``__module__`` when the probes
+    know it (no second definition is reported there).
+    """
     t0 = time.perf_counter()
     started_ns = time.time_ns()
-    matcher = Matcher(settings.contracts)
     result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
     if not settings.contracts:
         return result
     excluder = Excluder(settings.exclude)
     top = roots(root, settings.paths)
     src_layout = (root / "src").is_dir()
+    matcher = Matcher(settings.contracts,
+                      defining=defining_modules(settings.contracts, root, src_layout,
+                                                defined_in))
     fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
     known, dirs_blob, loose, results_blob = load_cache(cache_path, fingerprint)
     own_dir = None  # the cache's folder, when the walk could reach it
@@ -120,23 +146,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.files_parsed = out.parsed
     result.files_from_cache = out.files - out.examined + out.reused
 
-    results = job.results
-    if out.dirs or out.loose or out.results:
-        # Only what was stat'ed anew can be racy: what is unchanged passed this test when
-        # it was stored, against an older threshold.
-        threshold = racy_threshold(cache_path, started_ns)
-        dirs = {**job.dirs, **{rel: untrust_racy(e, threshold) for rel, e in out.dirs.items()}}
-        loose = {**loose, **{rel: (size, -1 if mtime >= threshold else mtime)
-                             for rel, (size, mtime) in out.loose.items()}}
-        results = dict(results)
-        for rel, outcome in out.results.items():
-            if outcome[0] is not None or outcome[1] or outcome[2]:
-                results[rel] = outcome
-            else:
-                results.pop(rel, None)
-        if out.relisted and job.dirs:  # entries may have gone: keep what the tree still holds
-            dirs, loose, results = prune(job, top, dirs, loose, results)
-        save_cache(cache_path, fingerprint, dirs, loose, results)
+    results = reconcile(cache_path, fingerprint, started_ns, job, out, top)
 
     for rel, message in out.dir_errors:
         result.errors.append({"file": rel, "message": message})

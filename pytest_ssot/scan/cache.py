@@ -11,9 +11,14 @@ import sys
 import time
 from array import array
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from .._atomic import write_atomic
+from .files import MAYBE
 from .rules import Matcher
+
+if TYPE_CHECKING:
+    from .walk import Job, Outcome
 
 CACHE_VERSION = 5
 
@@ -39,7 +44,8 @@ def cache_key(matcher: Matcher, excluder_key: tuple, units: list, src_layout: bo
     import json
 
     data = json.dumps([[c.to_dict() for c in matcher.contracts], list(excluder_key),
-                       [rel for _a, rel in units], src_layout], sort_keys=True)
+                       [rel for _a, rel in units], src_layout,
+                       {k: list(v) for k, v in matcher.defining.items()}], sort_keys=True)
     return f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}"  # compared whole: no hash needed
 
 
@@ -117,3 +123,61 @@ def save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
                                           marshal.dumps(results))))
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def reconcile(cache_path: Path | None, fingerprint: str, started_ns: int, job: "Job",
+              out: "Outcome", top: list[tuple[str, str]]) -> dict:
+    """Merge what the walk found anew into what the cache knew, store it, and return every
+    file's ``(digest, hits, error)``.
+
+    Only what was stat'ed anew can be racy: what is unchanged passed this test when it was
+    stored, against an older threshold. Entries the configured paths no longer reach are
+    dropped when a folder was listed anew.
+    """
+    results = job.results
+    if not (out.dirs or out.loose or out.results):
+        return results  # nothing changed: nothing to write
+    threshold = racy_threshold(cache_path, started_ns)
+    dirs = {**job.dirs, **{rel: untrust_racy(e, threshold) for rel, e in out.dirs.items()}}
+    loose = {**job.loose, **{rel: (size, -1 if mtime >= threshold else mtime)
+                             for rel, (size, mtime) in out.loose.items()}}
+    results = dict(results)
+    for rel, outcome in out.results.items():
+        if outcome[0] is not None or outcome[1] or outcome[2]:
+            results[rel] = outcome
+        else:
+            results.pop(rel, None)
+    if out.relisted and job.dirs:  # entries may have gone: keep what the tree still holds
+        dirs, loose, results = prune(job.skipped, top, dirs, loose, results)
+    save_cache(cache_path, fingerprint, dirs, loose, results)
+    return results
+
+
+def prune(skipped: Callable[[str], bool], top: list[tuple[str, str]], dirs: dict,
+          loose: dict, results: dict) -> tuple[dict, dict, dict]:
+    """Drop what the configured paths no longer reach (deleted or newly excluded)."""
+    keep_dirs: dict = {}
+    keep_loose: dict = {}
+    present: set[str] = set()
+    stack = []
+    for _abspath, rel in top:
+        if rel in loose:
+            keep_loose[rel] = loose[rel]
+            present.add(rel)
+        else:
+            stack.append(rel)
+    while stack:
+        rel = stack.pop()
+        entry = dirs.get(rel)
+        if entry is None or rel in keep_dirs or skipped(rel):
+            continue
+        keep_dirs[rel] = entry
+        if entry[1]:
+            stack += [_join(rel, name.lstrip(MAYBE)) for name in entry[1].split("\0")]
+        if entry[2]:
+            present.update(_join(rel, name) for name in entry[2].split("\0"))
+    return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}

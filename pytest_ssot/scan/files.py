@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from ..config import DEFAULT_EXCLUDES, ConfigError
 
-__all__ = ["roots", "listing", "module_name", "area_of", "Excluder"]
+__all__ = ["roots", "listing", "packages_kept", "module_name", "area_of", "Excluder"]
 
 
 def _glob_regex(pattern: str) -> "re.Pattern[str]":
@@ -47,8 +47,12 @@ def _glob_regex(pattern: str) -> "re.Pattern[str]":
 class Excluder:
     """Exclusion tests, cheapest first: plain names, ``*suffix``/``prefix*``, then regexes."""
 
-    def __init__(self, extra: Sequence[str]) -> None:
-        names = [g.strip("/") for g in (*DEFAULT_EXCLUDES, *extra) if "/" not in g.strip("/")]
+    def __init__(self, extra: Sequence[str], defaults: bool = True) -> None:
+        # Folders excluded by a default name alone are kept when they hold an
+        # ``__init__.py``: a package, not a build or environment folder (SPEC 5).
+        self.extra_only = Excluder(extra, defaults=False) if defaults else None
+        names = [g.strip("/") for g in (*(DEFAULT_EXCLUDES if defaults else ()), *extra)
+                 if "/" not in g.strip("/")]
         wild = set("*?[")
         self.plain = frozenset(g for g in names if not wild & set(g))
         self.suffixes = tuple(g[1:] for g in names
@@ -104,12 +108,25 @@ def roots(root: Path, paths: Sequence[str]) -> list[tuple[str, str]]:
     return kept
 
 
+MAYBE = "?"  # a listed subdirectory excluded by a default name unless it is a package
+
+
+def packages_kept(dirpath: str, subdirs: list[str]) -> list[str]:
+    """The listing's subdirectories to walk: a ``?name`` one only while it holds an
+    ``__init__.py`` (looked at every time: adding one does not change our mtime)."""
+    if not any(n.startswith(MAYBE) for n in subdirs):
+        return subdirs
+    return [n[1:] if n.startswith(MAYBE) else n for n in subdirs
+            if not n.startswith(MAYBE) or os.path.isfile(f"{dirpath}/{n[1:]}/__init__.py")]
+
+
 def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str]
             ) -> tuple[list[str], list[str]]:
     """``(subdirectory names, *.py file names)`` of one directory, sorted, minus exclusions.
 
     ``skip_files``: rootdir-relative paths left out (the shims). Raises ``OSError`` when
-    the directory cannot be listed.
+    the directory cannot be listed. A subdirectory excluded only by a default name is
+    listed as ``?name`` (see ``packages_kept``).
     """
     excluded = excluder.excluded
     files_excludable = excluder.files
@@ -123,8 +140,12 @@ def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozense
             except OSError:
                 continue
             if is_dir:
-                if not excluded(f"{dir_rel}/{name}" if dir_rel else name, name):
+                rel = f"{dir_rel}/{name}" if dir_rel else name
+                if not excluded(rel, name):
                     subdirs.append(name)
+                elif (excluder.extra_only is not None
+                      and not excluder.extra_only.excluded(rel, name)):
+                    subdirs.append(MAYBE + name)
             elif name.endswith(".py"):
                 rel = f"{dir_rel}/{name}" if dir_rel else name
                 if (not files_excludable or not excluded(rel, name)) and rel not in skip_files:

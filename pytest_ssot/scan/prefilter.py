@@ -43,42 +43,297 @@ def _anchors(words: list[bytes], size: int = 5) -> list[bytes]:
     return out
 
 
-def _has_live(data: bytes, word: bytes) -> bool:
-    """Does ``word`` occur as a whole word somewhere it could be part of a reference?"""
-    n, size = len(word), len(data)
-    pos = data.find(word)
-    while pos >= 0:
-        end = pos + n
-        if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
-                and (end >= size or data[end] not in _IDENT_BYTES)
-                and _live(data, pos, end)):
-            return True
-        pos = data.find(word, pos + 1)
-    return False
+_QUOTES = frozenset(b"\"'")
+_SPACE = frozenset(b" \t\r\n\\\f")
+_LIST_BYTES = _PATH_BYTES | _SPACE | frozenset(b",()")
 
 
-def _live(data: bytes, start: int, end: int) -> bool:
-    """Can the word at ``data[start:end]`` be part of a reference? ``False`` is a proof.
+# Comments and string literals, leftmost first (C speed). Used only to prove that a word
+# that looks like code sits inside a comment or a plain string; an f-string's braces hold
+# code, so a word inside an f-string is never ruled out this way.
+_TOKENS = re.compile(
+    rb"(#[^\r\n]*)"
+    rb"|([rRbBuUfF]{0,2})('''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)"
+    rb'|"""(?:[^"\\]|\\.|"(?!""))*(?:"""|\Z)'
+    rb"|'(?:[^'\\\r\n]|\\(?:\r\n|.))*(?:'|(?=[\r\n])|\Z)"
+    rb'|"(?:[^"\\\r\n]|\\(?:\r\n|.))*(?:"|(?=[\r\n])|\Z))',
+    re.S)
 
-    Two shapes cannot be, whatever the rest of the file is:
 
-    - a quote, then only dotted-name characters up to the word, then anything but a quote,
-      a dot or a backslash: inside a string, that string does not equal the path or start
-      with ``path.`` (``"pkg.manager is deprecated"``; if the quote opens it, the path
-      stops at the word; if not, the string holds a quote before the word); outside one,
-      the word directly follows a string, which no import or definition does;
-    - a ``#`` earlier on the same line with no quote before the word on that line: the
-      ``#`` opens a comment, or sits in a string that is still open at the word (a
-      string holding ``#`` before the word cannot start with the path).
-    """
-    i = start
-    while i > 0 and data[i - 1] in _PATH_BYTES:
-        i -= 1
-    if i > 0 and data[i - 1] in b"\"'" and data[end:end + 1] not in _STRING_END:
-        return False
+class _Word:
+    """What the entries ending in one word need around it (``c``: the entry's parent's last
+    name, ``None`` for a single-identifier module; ``definition``: ``class w`` counts)."""
+
+    __slots__ = ("word", "parents", "single", "definition", "packages")
+
+    def __init__(self, word: bytes) -> None:
+        self.word = word
+        self.parents: set[bytes] = set()
+        self.single = False
+        self.definition = False
+        self.packages: set[str] = set()  # top-level packages of the canonicals named so
+
+
+def _comment_before(data: bytes, start: int) -> bool:
+    """A ``#`` earlier on the same line with no quote before the word on that line: the
+    ``#`` opens a comment, or sits in a string that is still open at the word (a string
+    holding ``#`` before the word cannot be a dotted path)."""
     line = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
     head = data[line:start]
-    return not (b"#" in head and b'"' not in head and b"'" not in head)
+    return b"#" in head and b'"' not in head and b"'" not in head
+
+
+def _ident_before(data: bytes, end: int) -> tuple[bytes, int]:
+    """The identifier ending at ``end`` (after skipping spaces, newlines, continuations),
+    and where it starts; ``b""`` when the byte there is no identifier byte."""
+    i = end
+    while i > 0 and data[i - 1] in _SPACE:
+        i -= 1
+    j = i
+    while j > 0 and data[j - 1] in _IDENT_BYTES:
+        j -= 1
+    return data[j:i], j
+
+
+class _FileWords:
+    """One file's bytes, with what the rules ask of them computed once."""
+
+    __slots__ = ("data", "module", "_aliases", "_spans")
+
+    def __init__(self, data: bytes, module: str | None = None) -> None:
+        self.data = data
+        self.module = module  # when known: a definition needs the canonical's package
+        self._aliases: dict[bytes, set[bytes]] = {}
+        self._spans: tuple[list[int], list[tuple[int, int, bytes]]] | None = None
+
+    def enclosing_token(self, pos: int) -> tuple[int, int, bytes] | None:
+        """``(start, end, kind)`` of the comment (kind ``b"#"``) or string literal (kind:
+        its prefix, lower case) that holds ``pos``, or ``None`` in code."""
+        if self._spans is None:
+            starts: list[int] = []
+            spans: list[tuple[int, int, bytes]] = []
+            for m in _TOKENS.finditer(self.data):
+                kind = b"#" if m.group(1) is not None else (m.group(2) or b"").lower()
+                if b"f" in kind:
+                    text = m.group(0)
+                    if text.count(b"{") != text.count(b"}"):
+                        # Python 3.12 lets an f-string's braces hold its own quote: this
+                        # lexer would cut it there. Trust nothing it says about this file.
+                        self._spans = ([], [])
+                        return (0, len(self.data), b"f")
+                starts.append(m.start())
+                spans.append((m.start(), m.end(), kind))
+            self._spans = (starts, spans)
+        starts, spans = self._spans
+        import bisect
+
+        k = bisect.bisect_right(starts, pos) - 1
+        if k >= 0 and spans[k][0] <= pos < spans[k][1]:
+            return spans[k]
+        return None
+
+    def code_or_annotation(self, w: "_Word", pos: int, prev: bytes) -> bool:
+        """A word that looks like code at ``pos`` (after ``prev.``): still a reference only
+        if it is code, or code inside a string annotation."""
+        token = self.enclosing_token(pos)
+        if token is None or b"f" in token[2]:
+            return True
+        if token[2] == b"#" or b"b" in token[2]:
+            return False
+        return self._annotation_like(token[0])
+
+    def aliases(self, parent: bytes) -> set[bytes]:
+        """Names an import binds to a module whose last name is ``parent``: ``parent``
+        itself and every ``parent as x``."""
+        got = self._aliases.get(parent)
+        if got is None:
+            got = {parent}
+            for m in re.finditer(rb"(?<![A-Za-z0-9_])" + re.escape(parent)
+                                 + rb"[ \t\\\r\n]+as[ \t\\\r\n]+([A-Za-z_][A-Za-z0-9_]*)",
+                                 self.data):
+                got.add(m.group(1))
+            self._aliases[parent] = got
+        return got
+
+    def from_module(self, pos: int) -> bytes | None:
+        """When ``pos`` is in the name list of an import statement: its ``from`` module
+        (``b""`` for a plain ``import``); ``None`` when it is not."""
+        data = self.data
+        st = data.rfind(b"import", 0, pos)
+        if st < 0 or (st > 0 and data[st - 1] in _IDENT_BYTES):
+            return None
+        between = data[st + 6:pos]
+        if not between or between[0] not in _SPACE and between[:1] != b"(":
+            return None
+        if b"#" in between:  # comments inside a parenthesised list
+            between = re.sub(rb"#[^\r\n]*", b"", between)
+        if any(b not in _LIST_BYTES for b in between):
+            return None
+        line = max(data.rfind(b"\n", 0, st), data.rfind(b"\r", 0, st),
+                   data.rfind(b";", 0, st)) + 1
+        head = data[line:st].replace(b"\\", b" ").strip()
+        if not head:
+            return b""
+        if head.startswith(b"from") and len(head) > 4 and head[4] in _SPACE:
+            return b"".join(head[4:].split())
+        return None
+
+    def live(self, w: _Word, start: int, end: int) -> bool:
+        """Can the word at ``data[start:end]`` be part of a reference to an entry ending in
+        it? ``False`` is a proof (see ``Filter.needs_parse``)."""
+        data = self.data
+        if _comment_before(data, start):
+            return False
+        i = start
+        while i > 0 and data[i - 1] in _PATH_BYTES:
+            i -= 1
+        run = data[i:start]  # the dotted name before the word: b"chat.ws." or b""
+        before = data[i - 1] if i > 0 else None
+        if before in _QUOTES:
+            return self._in_string(w, i, start, end, run, before)  # type: ignore[arg-type]
+        if run:
+            if run[0] == 46:  # nothing named before the dot
+                # ``from .w import``, ``from ..c.w import``: a relative module; ``(a.c).w``:
+                # a chain in parentheses; ``x[0].w``, ``f().w``: no chain of names
+                return before is None or before not in b"]}"
+            prev = run[:-1].rpartition(b".")[2]
+            return (any(prev in self.aliases(c) for c in w.parents)
+                    and self.code_or_annotation(w, start, prev))
+        # nothing dotted right before: maybe ``x . w`` across spaces, or a keyword
+        k = start
+        while k > 0 and data[k - 1] in _SPACE:
+            k -= 1
+        if k > 0 and data[k - 1] == 46:  # ``x .w`` / ``x.\n w``
+            prev, j = _ident_before(data, k - 1)
+            if not prev or data[j - 1:j] == b".":
+                return True  # ``a. b .w``: rare, let the parser decide
+            return (any(prev in self.aliases(c) for c in w.parents)
+                    and self.code_or_annotation(w, start, prev))
+        prev, _j = _ident_before(data, start)
+        if prev in (b"class", b"def"):
+            return w.definition and (self.module is None or any(
+                self.module == top or self.module.startswith(top + ".")
+                for top in w.packages))
+        if prev == b"from":
+            return w.single  # ``from w import``: the module itself
+        module = self.from_module(start)
+        if module is None:
+            return False
+        if module == b"":
+            return w.single  # ``import os, w``
+        if module.startswith(b"."):
+            return True  # relative: ``from . import w``
+        last = module.rpartition(b".")[2]
+        return last in w.parents or (w.single and module.partition(b".")[0] == w.word)
+
+    def _in_string(self, w: _Word, i: int, start: int, end: int, run: bytes,
+                   quote: int) -> bool:
+        data = self.data
+        p = i - 1  # the quote
+        if p >= 2 and data[p - 2] == quote and data[p - 1] == quote:
+            p -= 2  # a triple-quoted literal opens here
+        q = p
+        while q > 0 and data[q - 1] in b"rRuUbBfF" and p - q < 2:
+            q -= 1
+        if (q < p and (q == 0 or data[q - 1] not in _IDENT_BYTES)
+                and any(c in b"bBfF" for c in data[q:p])):
+            return False  # an f-string or bytes: never a reference
+        j = end
+        while j < len(data) and data[j] in _PATH_BYTES:
+            j += 1
+        nxt = data[j] if j < len(data) else None
+        if nxt == 92:  # a backslash: an escape or a continuation, let the parser decide
+            return True
+        if nxt != quote:
+            # Not a whole dotted path: no string reference. Still code when the literal is
+            # a string annotation (``"ws.A | None"``), a ``cast`` or a ``bound=``.
+            if not run:
+                return False  # a bare name there is never a reference
+            prev = run[:-1].rpartition(b".")[2]
+            return (any(prev in self.aliases(c) for c in w.parents)
+                    and self._annotation_like(q))
+        if self._docstring(q):
+            return False
+        if not run:
+            if w.single:
+                return True  # "w" or "w.x": the single-identifier module
+            # ``getattr(x, "w")``: a chain through a name bound to the parent module
+            return j == end and any(self._spelled(c) for c in w.parents)
+        prev = run[:-1].rpartition(b".")[2]
+        return any(prev in self.aliases(c) for c in w.parents)
+
+    def _annotation_like(self, q: int) -> bool:
+        """Can the string literal starting at ``q`` be read as code (SPEC 5 Annotations)?
+        ``x: "..."``, ``-> "..."``, ``Optional["..."]``, ``Union[a, "..."]``, ``a | "..."``,
+        ``cast("...")``, ``bound="..."``; a call's argument or an assigned value is not."""
+        data = self.data
+        k = q
+        while k > 0 and data[k - 1] in _SPACE:
+            k -= 1
+        ch = data[k - 1] if k > 0 else None
+        if ch is None:
+            return False
+        if ch in b":[|>":
+            return True
+        if ch == 44:  # a comma: ``Union[a, "..."]`` yes, ``log("%s", "...")`` no
+            return self._opener(k - 1) != 40
+        if ch in b"(=":
+            name, _j = _ident_before(data, k - 1)
+            return name == (b"cast" if ch == 40 else b"bound")
+        return False
+
+    def _opener(self, pos: int) -> int | None:
+        """The bracket byte left open before ``pos`` on its line (strings skipped), or
+        ``None`` when the line opens none (it may continue one: the caller decides)."""
+        data = self.data
+        line = max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1
+        depth = 0
+        k = pos
+        while k > line:
+            k -= 1
+            token = self.enclosing_token(k)
+            if token is not None and token[0] >= line:
+                k = token[0]
+                continue
+            ch = data[k]
+            if ch in b")]}":
+                depth += 1
+            elif ch in b"([{":
+                if depth == 0:
+                    return ch
+                depth -= 1
+        return None
+
+    def _docstring(self, q: int) -> bool:
+        """Is the string starting at ``q`` a docstring? ``True`` is a proof: a triple-quoted
+        literal first on its line, right after a one-line ``def``/``class`` header or at the
+        top of the file (blank and comment lines aside)."""
+        data = self.data
+        if data[q:q + 3] not in (b'"""', b"'''"):
+            return False
+        line_start = data.rfind(b"\n", 0, q) + 1
+        if data[line_start:q].strip(b" \t"):
+            return False
+        end = line_start - 1
+        while end > 0:
+            start = data.rfind(b"\n", 0, end) + 1
+            text = data[start:end].strip()
+            if text and not text.startswith(b"#"):
+                return text.endswith(b":") and text.startswith((b"def ", b"async def ",
+                                                                 b"class "))
+            end = start - 1
+        return b"\r" not in data[:q]  # the top of the file (lone CRs: do not guess)
+
+    def _spelled(self, word: bytes) -> bool:
+        data = self.data
+        pos = data.find(word)
+        while pos >= 0:
+            e = pos + len(word)
+            if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
+                    and (e >= len(data) or data[e] not in _IDENT_BYTES)):
+                return True
+            pos = data.find(word, pos + 1)
+        return False
 
 
 class Filter:
@@ -87,30 +342,48 @@ class Filter:
     def __init__(self, matcher: Matcher, src_layout: bool = False) -> None:
         self.matcher = matcher
         self.src_layout = src_layout
-        self.words_re = matcher.prefilter()
-        seen = set()
-        self.conditions: list[tuple[bytes, re.Pattern[bytes] | None]] = []
-        for word, ctx in matcher.conditions():
-            key = (word, ctx.pattern if ctx is not None else None)
-            if key not in seen:
-                seen.add(key)
-                self.conditions.append((word, ctx))
-        self.anchors = _anchors(sorted({w for w, _ in self.conditions}))
+        words: dict[bytes, _Word] = {}
+        for c in matcher.contracts:
+            for p in (*c.legacy, *c.factories, c.canonical):
+                if p.attr is None:
+                    parent, _, last = p.module.rpartition(".")
+                else:
+                    parent, last = p.module, p.attr
+                w = words.setdefault(last.encode(), _Word(last.encode()))
+                if parent:
+                    w.parents.add(parent.rpartition(".")[2].encode())
+                else:
+                    w.single = True
+            if c.canonical.attr is not None:
+                word = c.canonical.attr.encode()
+                w = words.setdefault(word, _Word(word))
+                w.definition = True
+                w.packages.add(c.canonical.module.partition(".")[0])
+        self.words = sorted(words.values(), key=lambda w: w.word)
+        self.anchors = _anchors([w.word for w in self.words])
 
-    def _referable(self, data: bytes) -> bool:
+    def _referable(self, data: bytes, module: str | None = None) -> bool:
         find = data.find
         if all(find(a) < 0 for a in self.anchors):
             return False  # every word holds an anchor: no word, no reference
-        live: dict[bytes, bool] = {}
-        for word, ctx in self.conditions:
-            ok = live.get(word)
-            if ok is None:
-                ok = live[word] = _has_live(data, word)
-            if ok and (ctx is None or ctx.search(data)):
-                return True
+        text: _FileWords | None = None
+        size = len(data)
+        for w in self.words:
+            word = w.word
+            n = len(word)
+            pos = find(word)
+            while pos >= 0:
+                end = pos + n
+                if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
+                        and (end >= size or data[end] not in _IDENT_BYTES)):
+                    if text is None:
+                        text = _FileWords(data, module)
+                    if text.live(w, pos, end):
+                        return True
+                pos = find(word, pos + 1)
         return False
 
-    def needs_parse(self, data: bytes) -> bool:
+    def needs_parse(self, data: bytes, module: str | None = None) -> bool:
         """Can this file reference a declared path? ``False`` is a proof that it cannot.
 
         Every form of SPEC 5 meets one of ``Matcher.conditions()`` in the source bytes,
@@ -119,7 +392,7 @@ class Filter:
         ASCII superset. Each of those sends the file to the parser, which also reports
         undecodable files.
         """
-        if self._referable(data):
+        if self._referable(data, module):
             return True
         if b"\\" in data and IDENT_ESCAPES.search(data):
             return True
@@ -138,7 +411,8 @@ class Filter:
             except (SyntaxError, UnicodeDecodeError, LookupError):
                 return True
             normalized = unicodedata.normalize("NFKC", text)
-            if normalized != text and self._referable(normalized.encode("utf-8", "replace")):
+            if normalized != text and self._referable(normalized.encode("utf-8", "replace"),
+                                                             module):
                 return True
         return False
 
@@ -161,14 +435,14 @@ class Filter:
                 os.close(fd)
         except OSError as exc:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
-        if not self.needs_parse(data):
+        module, is_package = module_name(rel, self.src_layout)
+        if not self.needs_parse(data, module):
             return None, [], None, False
         import hashlib  # only files that can hold a reference are hashed
 
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         if cached is not None and cached[0] == digest:
             return digest, None, None, False
-        module, is_package = module_name(rel, self.src_layout)
         hits, error = analyze(data, self.matcher, module, is_package)
         flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
                  h.line, h.text] for h in hits]

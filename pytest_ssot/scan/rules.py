@@ -73,6 +73,9 @@ class Matcher:
     # every dotted prefix of every entry path: an import binding a name to one of these
     # can lead a chain to an entry
     prefixes: set[str] = field(default_factory=set)
+    # every name of every entry path: a statement spelling none of them holds no import,
+    # chain, string or definition that matters
+    tokens: set[str] = field(default_factory=set)
     # "M.A" of factory attribute entries, and factory module entries: calls count
     factory_attrs: dict[str, list[Entry]] = field(default_factory=dict)
     factory_modules: dict[str, list[Entry]] = field(default_factory=dict)
@@ -88,6 +91,7 @@ class Matcher:
                 entry = Entry(c.name, role, p, fix)
                 dotted = p.module if p.attr is None else f"{p.module}.{p.attr}"
                 self.prefixes.update(_prefixes(dotted))
+                self.tokens.update(dotted.split("."))
                 if p.attr is None:
                     self.module_entries.setdefault(p.module, []).append(entry)
                     if role != "canonical":

@@ -11,7 +11,7 @@ import ast
 import io
 import re
 import tokenize
-from typing import Any
+from typing import Any, Callable
 
 from .rules import Entry, Hit, Matcher
 
@@ -163,17 +163,26 @@ class _Reader:
         self.relevant: set[str] = set()
         # (leftmost Name, [(attribute name, node reported)], statement line, _Text)
         self.chains: list[tuple[ast.Name, list[tuple[str, ast.AST]], int, _Text]] = []
-        # (called Name, Call, statement line, _Text)
-        self.calls: list[tuple[ast.Name, ast.Call, int, _Text]] = []
+        # (called Name, Call, statement line, _Text, the defs and classes around it)
+        self.calls: list[tuple[ast.Name, ast.Call, int, _Text, tuple[int, ...]]] = []
         # id(string annotation) -> the expression inside it
         self.inner: dict[int, ast.expr] = {}
+        # the defs and classes around the current statement, and those that hold a chain,
+        # a call or a global/nonlocal declaration: pass 2 walks only those
+        self.scopes: list[int] = []
+        self.needed: set[int] = set()
+        # statements that provably hold nothing of interest (see ``_Skipper``)
+        self.skip: Callable[[ast.stmt], bool] | None = None
 
     # ------------------------------------------------------------------ statements
 
     def body(self, stmts: list[ast.stmt], has_doc: bool, defs: bool) -> None:
+        skip = self.skip
         for index, stmt in enumerate(stmts):
             if (index == 0 and has_doc and type(stmt) is ast.Expr and _is_str(stmt.value)):
                 continue  # a docstring
+            if skip is not None and skip(stmt):
+                continue
             self.stmt(stmt, defs)
 
     def import_values(self, stmt: ast.Import | ast.ImportFrom
@@ -221,7 +230,12 @@ class _Reader:
                     self.expr(stmt.returns, first, True, text)  # type: ignore[attr-defined]
             for tp in getattr(stmt, "type_params", ()) or ():
                 self.expr(tp, first, True, text)
+            self.scopes.append(id(stmt))
             self.body(stmt.body, True, False)  # type: ignore[attr-defined]
+            self.scopes.pop()
+            return
+        if t is ast.Global or t is ast.Nonlocal:
+            self.needed.update(self.scopes)
             return
         if t is ast.AnnAssign:
             self.expr(stmt.target, line, False, text)  # type: ignore[attr-defined]
@@ -288,6 +302,7 @@ class _Reader:
                 if any(p.attr in self.words for p in parts):
                     parts.reverse()
                     self.chains.append((n, [(p.attr, p) for p in parts], line, text))  # type: ignore[misc]
+                    self.needed.update(self.scopes)
             else:
                 self.expr(n, line, ann, text)
             return
@@ -320,7 +335,7 @@ class _Reader:
         skip_first = False
         if name is not None:
             if type(func) is ast.Name:
-                self.calls.append((func, node, line, text))
+                self.calls.append((func, node, line, text, tuple(self.scopes)))
             if ((name in _LITERAL_ANY or (name in _LITERAL_BARE and type(func) is ast.Name))
                     and len(args) >= 2 and _is_str(args[1])
                     and args[1].value.isidentifier()):  # type: ignore[attr-defined]
@@ -335,6 +350,7 @@ class _Reader:
                     chain = [(p.attr, p) for p in parts] + [(args[1].value, node)]  # type: ignore[attr-defined]
                     if any(a in self.words for a, _ in chain):
                         self.chains.append((n, chain, line, text))  # type: ignore[arg-type]
+                        self.needed.update(self.scopes)
                     skip_first = True
             if name in _IMPORT_LIKE:
                 if args and _is_str(args[0]):
@@ -437,7 +453,11 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
         return [], f"{type(exc).__name__}: {exc}"
     package = module if is_package else (module.rpartition(".")[0] if module else None)
     reader = _Reader(source, matcher, module, package)
+    skipper = None if always_resolve else _Skipper.make(source)
     try:
+        if skipper is not None:
+            reader.skip = skipper.without(matcher.tokens | _factory_names(tree, matcher,
+                                                                          package))
         reader.body(tree.body, True, True)
         hits = reader.hits
         wanted = {n.id for n, *_ in reader.chains} | {f.id for f, *_ in reader.calls}
@@ -445,7 +465,14 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
         if always_resolve:
             tracked = wanted
         if tracked:
-            bindings = _Bindings(tracked, package, reader.inner)
+            needed = set(reader.needed)
+            for func, _call, _line, _text, scopes in reader.calls:
+                if func.id in tracked:
+                    needed.update(scopes)
+            bindings = _Bindings(tracked, package, reader.inner,
+                                 None if always_resolve else needed)
+            if skipper is not None:
+                bindings.skip = skipper.without(tracked)
             bindings.run(tree)
             hits.extend(_resolve_chains(reader, bindings.seen, matcher))
     except RecursionError:
@@ -480,7 +507,7 @@ def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> 
                             hits.append(Hit(e, "attribute", text.line(node), line,
                                             text.text(node)))
                     break
-    for func, call, line, text in reader.calls:
+    for func, call, line, text, _scopes in reader.calls:
         done_calls: set[Entry] = set()
         for value in seen.get(id(func), ()):
             if isinstance(value, tuple) and value[1]:
@@ -489,6 +516,96 @@ def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> 
                         done_calls.add(e)
                         hits.append(Hit(e, "call", text.line(call), line, text.text(call)))
     return hits
+
+
+def _factory_names(tree: ast.Module, matcher: Matcher, package: str | None) -> set[str]:
+    """Names from-imports bind to a factory anywhere in the file (statements only): their
+    calls hold no entry's word."""
+    if not (matcher.factory_attrs or matcher.factory_modules):
+        return set()
+    names: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is ast.ImportFrom:
+            for name, value in import_bindings(n, package):  # type: ignore[arg-type]
+                if value is not None and matcher.calls(value[0]):
+                    names.add(name)
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            sub = getattr(n, field, None)
+            if sub:
+                stack.extend(sub)
+    return names
+
+
+class _Skipper:
+    """Which statements provably hold nothing of interest: their lines spell none of a
+    set of names as a whole word. Exact only for sources whose bytes spell every
+    identifier and string as the parser reads it: ASCII or NFKC-stable UTF-8, no escape
+    that spells a letter, no lone CR line end; other files get no skipping (same answer,
+    slower)."""
+
+    __slots__ = ("source", "starts", "_cache")
+
+    def __init__(self, source: bytes, starts: list[int]) -> None:
+        self.source = source
+        self.starts = starts  # byte offset of each line's start, and the end
+        self._cache: dict[frozenset[str], "re.Pattern[bytes]"] = {}
+
+    @classmethod
+    def make(cls, source: bytes) -> "_Skipper | None":
+        if b"\\" in source and IDENT_ESCAPES.search(source):
+            return None
+        if b"\r" in source and b"\r" in source.replace(b"\r\n", b""):
+            return None
+        if not source.isascii():
+            import unicodedata
+
+            if source.startswith(b"\xef\xbb\xbf") or b"coding" in source[:400]:
+                return None
+            try:
+                text = source.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            if unicodedata.normalize("NFKC", text) != text:
+                return None
+        starts = [0]
+        find = source.find
+        pos = find(b"\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = find(b"\n", pos + 1)
+        starts.append(len(source))
+        return cls(source, starts)
+
+    def without(self, names: "set[str] | frozenset[str]") -> Callable[[ast.stmt], bool]:
+        """``skip(stmt)``: ``True`` when the statement's lines spell none of ``names``."""
+        key = frozenset(names)
+        pattern = self._cache.get(key)
+        if pattern is None:
+            alternatives = b"|".join(sorted(re.escape(n.encode()) for n in key)) or b"(?!)"
+            pattern = re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives
+                                 + rb")(?![A-Za-z0-9_])")
+            self._cache[key] = pattern
+        search = pattern.search
+        starts = self.starts
+        source = self.source
+        last = len(starts) - 1
+
+        def skip(stmt: ast.stmt) -> bool:
+            first = getattr(stmt, "lineno", None)
+            if first is None:
+                return False  # made up by us (a lambda's body)
+            decorators = getattr(stmt, "decorator_list", None)
+            if decorators:
+                first = min(first, *(d.lineno for d in decorators))
+            end = stmt.end_lineno or first
+            return search(source, starts[min(first - 1, last)],
+                          starts[min(end, last)]) is None
+
+        return skip
 
 
 _UNBOUND = "<unbound>"
@@ -518,9 +635,13 @@ class _Bindings:
     ``None`` for any other binding.
     """
 
-    def __init__(self, tracked: set[str], package: str | None, inner: dict[int, ast.expr]
-                 ) -> None:
+    def __init__(self, tracked: set[str], package: str | None, inner: dict[int, ast.expr],
+                 needed: set[int] | None) -> None:
+        """``needed``: the defs and classes to walk (those around a use that matters, or
+        declaring a name global or nonlocal); any other one binds only its own names."""
         self.tracked = tracked
+        self.needed = needed
+        self.skip: Callable[[ast.stmt], bool] | None = None
         self.package = package
         self.inner = inner
         self.seen: dict[int, set] = {}
@@ -695,7 +816,10 @@ class _Bindings:
 
     def block(self, body: list[ast.stmt], state: dict[str, set], scope: _Scope
               ) -> dict[str, set]:
+        skip = self.skip
         for stmt in body:
+            if skip is not None and skip(stmt):
+                continue  # binds and uses none of the tracked names
             state = self.stmt(stmt, state, scope)
         return state
 
@@ -728,7 +852,8 @@ class _Bindings:
                 self.signature(stmt.args, state, scope)  # type: ignore[attr-defined]
                 if stmt.returns is not None:  # type: ignore[attr-defined]
                     self.expr(stmt.returns, state, scope)  # type: ignore[attr-defined]
-            self.pending.append((stmt, scope))
+            if self.needed is None or id(stmt) in self.needed:
+                self.pending.append((stmt, scope))
             self.bind(stmt.name, None, state, scope)  # type: ignore[attr-defined]
             return state
         if t is ast.Assign:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .cache import decode
-from .files import Excluder, listing
+from .files import Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
 
@@ -225,7 +225,7 @@ class Job:
                     self.files(dirpath, dir_rel, names, stored, out,
                                step if tick is not None else None)
                 if recurse:
-                    for name in reversed(subdirs):
+                    for name in reversed(packages_kept(dirpath, subdirs)):
                         sub = _join(dir_rel, name)
                         if not self.skipped(sub):
                             stack.append((f"{dirpath}/{name}", sub))
@@ -275,7 +275,8 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
                 units.append((abspath, rel, True))  # run() reports it
                 continue
             units.append((abspath, rel, False))
-            deeper += [(f"{abspath}/{name}", _join(rel, name)) for name in subdirs]
+            deeper += [(f"{abspath}/{name}", _join(rel, name))
+                       for name in packages_kept(abspath, subdirs)]
         frontier = deeper
     units += [(abspath, rel, True) for abspath, rel in frontier]
     return units
@@ -349,29 +350,3 @@ def run_parallel(job: Job, units: list, n_jobs: int,
             raise RuntimeError(f"pytest-ssot scan worker {pid} died (status {status})")
         total.merge(marshal.loads(bytes(buf[1:])))
     return total
-
-
-def prune(job: Job, top: list[tuple[str, str]], dirs: dict, loose: dict,
-          results: dict) -> tuple[dict, dict, dict]:
-    """Drop what the configured paths no longer reach (deleted or newly excluded)."""
-    keep_dirs: dict = {}
-    keep_loose: dict = {}
-    present: set[str] = set()
-    stack = []
-    for _abspath, rel in top:
-        if rel in loose:
-            keep_loose[rel] = loose[rel]
-            present.add(rel)
-        else:
-            stack.append(rel)
-    while stack:
-        rel = stack.pop()
-        entry = dirs.get(rel)
-        if entry is None or rel in keep_dirs or job.skipped(rel):
-            continue
-        keep_dirs[rel] = entry
-        if entry[1]:
-            stack += [_join(rel, name) for name in entry[1].split("\0")]
-        if entry[2]:
-            present.update(_join(rel, name) for name in entry[2].split("\0"))
-    return keep_dirs, keep_loose, {rel: v for rel, v in results.items() if rel in present}

