@@ -44,6 +44,7 @@ class Binding:
     plain: str | None = None  # ``import a.b.c`` without ``as``: "a.b.c"
     from_import: bool = False  # ``from P import n``
     scope_id: int = 0  # which scope binds it (bindings of one name in one scope go together)
+    toplevel: bool = False  # a statement of the module's own body (not under if/try/with)
 
 
 @dataclass
@@ -115,6 +116,7 @@ class _Reader(ast.NodeVisitor):
         self.binding_count: dict[str, int] = {}
         self.alone: set[int] = set()  # statements that are the whole body of a block
         self.names: list[tuple[int, str]] = []  # every Name node: (id, name)
+        self.top: set[int] = set()  # the module body's own statements
         self.code_string = 0  # inside an annotation: strings are code
         self.embedded: tuple[int, int] | None = None  # (line, column) of the string's code
         self.embedded_at: dict[int, tuple[int, int]] = {}
@@ -139,12 +141,12 @@ class _Reader(ast.NodeVisitor):
         for alias in node.names:
             if alias.asname:
                 b = Binding(alias.asname, alias.name, node.lineno, self._scope_kind(),
-                            scope_id=id(self.scope))
+                            scope_id=id(self.scope), toplevel=id(node) in self.top)
             else:
                 top = alias.name.partition(".")[0]
                 b = Binding(top, top, node.lineno, self._scope_kind(),
                             plain=alias.name if "." in alias.name else None,
-                            scope_id=id(self.scope))
+                            scope_id=id(self.scope), toplevel=id(node) in self.top)
             self._bind(b.local, b)
             self.facts.bindings.append(b)
 
@@ -161,7 +163,8 @@ class _Reader(ast.NodeVisitor):
                 self._bind(local, None)
                 continue
             b = Binding(local, f"{target}.{alias.name}", node.lineno, self._scope_kind(),
-                        from_import=True, scope_id=id(self.scope))
+                        from_import=True, scope_id=id(self.scope),
+                        toplevel=id(node) in self.top)
             self._bind(local, b)
             self.facts.bindings.append(b)
 
@@ -405,6 +408,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     if source and (source.isascii() or not re.search(rb"coding[:=]", source[:300])):
         reader.source_lines = re.findall(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", source)
     _alone(tree.body, reader.alone, top=True)
+    reader.top = {id(stmt) for stmt in tree.body}
     reader.visit(tree)
     facts = reader.facts
     module_scope = reader.module_scope

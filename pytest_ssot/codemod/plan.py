@@ -331,7 +331,7 @@ def _bind(plan: FilePlan, identity: Identity, target: tuple[str, str], after: Bi
     module, name = target
     facts = plan.facts
     for b in facts.bindings:
-        if (b.scope != "module" or b.plain is not None or b.line >= use_line
+        if (not b.toplevel or b.plain is not None or b.line >= use_line
                 or facts.sole.get(b.local) is not b or (b.line, b.local) in plan.remove):
             continue
         if b.qualified == f"{module}.{name}":
@@ -349,7 +349,7 @@ def _bind(plan: FilePlan, identity: Identity, target: tuple[str, str], after: Bi
     for key in ((module, name, 0), (module, name, after.line)):
         if key in added and added[key][1] < use_line:
             return added[key][0]
-    module_level = after.scope == "module"
+    module_level = after.toplevel  # bound whenever the module is (not under if/try)
     for local in (name, f"{name}_"):
         if local in facts.identifiers or (0, local) in taken:
             continue
