@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -65,7 +64,7 @@ def _scan(args: argparse.Namespace) -> int:
     if args.json:
         write_json(Path(args.json), _scan_only_report(settings, result))
     if args.sarif:
-        write_json(Path(args.sarif), build_sarif([asdict(v) for v in result.violations],
+        write_json(Path(args.sarif), build_sarif([v.to_dict() for v in result.violations],
                                                  result.errors))
     return 1 if result.violations or result.errors else 0
 

@@ -97,8 +97,14 @@ def scan_part(scan: "ScanResult") -> dict[str, Any]:
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
-    """Write atomically: a reader never sees half a report."""
-    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    """Write atomically: a reader never sees half a report. A report with many violations
+    is written compact: ``indent`` makes ``json`` use its pure-Python encoder, which cost as
+    much as a warm scan of a large tree."""
+    if len(document.get("violations", ())) > 500:
+        text = json.dumps(document, separators=(",", ":"))
+    else:
+        text = json.dumps(document, indent=2)
+    write_atomic(path, (text + "\n").encode("utf-8"))
 
 
 def _shorten(text: str | None, width: int = 90) -> str:
