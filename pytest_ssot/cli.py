@@ -39,34 +39,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from .report import scan_lines, write_json
-    from .report.sarif import build_sarif
-    from .scan import scan
-    from .scan.baseline import check_references
+    from .scan_command import run
 
-    got = _settings(args)
-    if isinstance(got, int):
-        return got
-    root, settings = got
-    try:
-        progress = _progress if sys.stderr.isatty() else None
-        result = scan(settings, root, cache_path=_cache_path(root, settings),
-                      jobs=args.jobs, progress=progress)
-    except ConfigError as exc:
-        print(f"pytest-ssot: {exc}", file=sys.stderr)
-        return 2
-    for v in result.violations:
-        print(f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}")
-    checks = {c.name: check_references(c, result, None, True, settings.baseline)
-              for c in settings.contracts}
-    for line in scan_lines(settings.contracts, result, checks, verbose=False):
-        print(line)
-    if args.json:
-        write_json(Path(args.json), _scan_only_report(settings, result))
-    if args.sarif:
-        write_json(Path(args.sarif), build_sarif([v.to_dict() for v in result.violations],
-                                                 result.errors))
-    return 1 if result.violations or result.errors else 0
+    return run(args)
 
 
 def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
@@ -85,22 +60,28 @@ def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
 
 
 def _cache_path(root: Path, settings: SsotConfig) -> Path:
-    cache_dir = _ini(root).get("cache_dir", ".pytest_cache")
-    return root / cache_dir / "d" / "ssot" / "scan.cache"
+    cache_dir = root / _ini(root).get("cache_dir", ".pytest_cache")
+    if not cache_dir.exists():
+        # Created here before pytest ever ran: ignored by git as pytest's own would be, or
+        # `git add -A` (and pre-commit's "files were modified" check) would pick it up.
+        try:
+            cache_dir.mkdir(parents=True)
+            (cache_dir / ".gitignore").write_text("# Created by pytest-ssot automatically.\n*\n")
+        except OSError:
+            pass  # the scan then runs without a cache
+    return cache_dir / "d" / "ssot" / "scan.cache"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pytest-ssot",
                                      description="single source of truth checks")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_scan = sub.add_parser("scan", help="the static reference scan alone; exit 1 when it "
-                                         "finds violations or files it cannot scan")
-    p_scan.add_argument("--json", metavar="PATH", help="write the scan report as JSON")
-    p_scan.add_argument("--sarif", metavar="PATH", help="write SARIF 2.1.0")
-    p_scan.add_argument("--rootdir", metavar="DIR", help="the project root (default: found "
-                                                         "from the working directory)")
-    p_scan.add_argument("--jobs", type=_jobs, default=None, help="worker processes "
-                                                                "(default: all cores)")
+    p_scan = sub.add_parser("scan", help="the static reference scan alone, held against the "
+                                         "baseline; exit 1 on new violations (--strict: any) "
+                                         "or files it cannot scan")
+    from .scan_command import add_arguments
+
+    add_arguments(p_scan)
     p_fix = sub.add_parser("fix", help="rewrite references to legacy paths into the "
                                        "canonical path where provably equivalent")
     p_fix.add_argument("paths", nargs="*", metavar="PATHS",

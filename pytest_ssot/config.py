@@ -7,6 +7,7 @@ pytest usage error (exit code 4).
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -147,6 +148,8 @@ def _str_list(value: object, where: str) -> tuple[str, ...]:
 def _number(value: object, where: str, minimum: float = 0.0, strict_min: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where}: expected a number, got {_type_name(value)} {value!r}")
+    if not math.isfinite(value):  # nan compares false with everything: it passed every check
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     if value < minimum or (strict_min and value == minimum):
         cmp = ">" if strict_min else ">="
         raise ConfigError(f"{where}: expected a number {cmp} {minimum:g}, got {value!r}")
@@ -209,6 +212,14 @@ def contract_from_mapping(data: object, file: str, table: str) -> Contract:
                               "(a dotted name such as 'chat.app')")
     max_ms = _number(data.get("max_import_ms", 0), key_where("max_import_ms"))
 
+    for key, group in (("legacy", legacy), ("factories", factories)):
+        for p in group:
+            if _contains(p, canonical):
+                raise ConfigError(
+                    f"{key_where(key)}: {str(p)!r} contains the canonical path "
+                    f"{str(canonical)!r} (it is the canonical's own module or a parent "
+                    "package): deleting it would delete the canonical; list the legacy "
+                    "attribute instead ('module:Name')")
     seen: dict[SsotPath, str] = {canonical: "canonical"}
     for key, group in (("legacy", legacy), ("factories", factories), ("allow", allow)):
         for p in group:
@@ -259,6 +270,30 @@ def _replacements(value: object, factories: tuple[SsotPath, ...], where: str
     return tuple(out)
 
 
+def _contains(path: SsotPath, canonical: SsotPath) -> bool:
+    """Is ``path`` a whole module that holds the canonical: its module or a parent package?"""
+    if path.attr is not None:
+        return False
+    return canonical.module == path.module or canonical.module.startswith(path.module + ".")
+
+
+def _check_across(contracts: list[Contract]) -> None:
+    """No contract's legacy or factory path is, or holds, another contract's canonical: the
+    scan would skip the canonical's file as a shim and count its imports as violations."""
+    for c in contracts:
+        for key, group in (("legacy", c.legacy), ("factories", c.factories)):
+            for p in group:
+                for other in contracts:
+                    if other is c:
+                        continue
+                    if p == other.canonical or _contains(p, other.canonical):
+                        raise ConfigError(
+                            f"{c.source}: [{TABLE}.contracts] [contract '{c.name}'] key "
+                            f"'{key}': {str(p)!r} is or contains the canonical path "
+                            f"{str(other.canonical)!r} of contract '{other.name}'; a path "
+                            "cannot be both canonical and on its way out")
+
+
 def _entry_point_contracts() -> list[Contract]:
     from importlib.metadata import entry_points
 
@@ -296,6 +331,9 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
         return _where(shown, TABLE, key)
 
     paths = _str_list(table.get("paths", ["."]), w("paths"))
+    if not paths:  # a scan of nothing passes every check: never silently
+        raise ConfigError(f"{w('paths')}: expected at least one folder or file to scan "
+                          "(default [\".\"]: the rootdir)")
     exclude = _str_list(table.get("exclude", []), w("exclude"))
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
@@ -342,6 +380,7 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
                               f"'{c.name}' is defined twice (also in {names[c.name]}); "
                               "names must be unique")
         names[c.name] = c.source
+    _check_across(contracts)
 
     return SsotConfig(
         file=file, paths=paths, exclude=exclude, strict=strict, baseline=baseline,

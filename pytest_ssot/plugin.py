@@ -42,7 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
-        help="write the scan's per-file violation counts to the baseline file (the ratchet)",
+        help="write the fingerprints of the current violations to the baseline file (the "
+             "ratchet) and print what was added and dropped",
     )
     group.addoption(
         "--ssot-isolation-examples", type=int, default=None, dest="ssot_isolation_examples",
@@ -88,22 +89,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _check_writable(config: pytest.Config, option: str) -> None:
-    """A report path that cannot be written is a usage error now, not a traceback later."""
-    import os
-
-    target = config.getoption(option)
+    """A path we will write at the end (a report) that cannot be written is a usage error
+    now, before the run, not a traceback that loses pytest's summary later (SPEC 12)."""
+    target = config.getoption(option, None)
     if not target or hasattr(config, "workerinput"):
         return
-    path = config.invocation_params.dir / target
-    flag = "--" + option.replace("_", "-")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise pytest.UsageError(f"{flag}: cannot create the folder {path.parent}: "
-                                f"{exc.strerror}") from None
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise pytest.UsageError(f"{flag}: cannot write {path}"
-                                + (" (it is a folder)" if path.is_dir() else ""))
+    from ._atomic import target_problem
+
+    problem = target_problem(config.invocation_params.dir / target)
+    if problem is not None:
+        raise pytest.UsageError(f"--{option.replace('_', '-')}: {problem}")
 
 
 def _may_have_table(config: pytest.Config) -> bool:
@@ -121,7 +116,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     ``-k``/``-m`` deselect), and register the ``@ssot_canonical`` runner only when a
     collected test uses the marker. Costs a dictionary look-up and one pass otherwise."""
     isolation = sys.modules.get("pytest_ssot.isolation")
-    if isolation is not None and isolation.REGISTRY:
+    if (isolation is not None and isolation.REGISTRY
+            and not config.getoption("golden_path")):  # the gate runs @golden_path only
         from .collection import collects_broadly
 
         if collects_broadly(config):

@@ -16,6 +16,16 @@ from typing import Any
 import pytest
 
 _MARK = "golden_path"
+# Markers of the items pytest-ssot generates (contract checks, isolation checks): such an
+# item is never golden, whatever marks a conftest or a parent node adds to it (SPEC 9).
+_GENERATED = ("ssot", "ssot_isolation")
+
+
+def is_golden(item: pytest.Item) -> bool:
+    """A test the user marked ``@golden_path``, never an item pytest-ssot generated."""
+    if item.get_closest_marker(_MARK) is None:
+        return False
+    return not any(item.get_closest_marker(m) is not None for m in _GENERATED)
 
 
 @dataclass
@@ -91,6 +101,12 @@ class GoldenPathPlugin:
 
     @classmethod
     def install(cls, config: pytest.Config) -> None:
+        if config.getoption("lf", False):
+            # --lf drops the tests that passed last time while collecting their modules,
+            # before any hook could see them: a gate could not tell what it never ran.
+            raise pytest.UsageError(
+                "--golden-path runs every @golden_path test; --lf/--last-failed would run "
+                "only those that failed last time: drop --lf (--ff or --sw are fine)")
         required: tuple[str, ...] = ()
         min_tests = 0
         session = config.pluginmanager.get_plugin("ssot-session")
@@ -107,17 +123,29 @@ class GoldenPathPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> Any:
-        """Keep only golden-path tests; then see what ``-k``/``-m`` took away from them."""
-        golden = [i for i in items if i.get_closest_marker(_MARK) is not None]
+        """Keep only golden-path tests; then see what ``-k``/``-m`` took away from them.
+
+        Filtered twice: before the other implementations run (so that ``-k``/``-m`` see
+        only golden tests and their deselections are the gate's), and after them, because
+        non-wrapper implementations inside this wrapper (the contract and isolation items
+        of pytest-ssot, any other plugin's) may add items that are not golden.
+        """
+        golden = [i for i in items if is_golden(i)]
         items[:] = golden  # not a deselection: the gate runs golden-path tests only
-        before = [i.nodeid for i in golden]
         result = yield
-        after = {i.nodeid for i in items}
-        self.deselected = [n for n in before if n not in after]
-        for nodeid in before:
-            if nodeid in after:
-                self.records[nodeid] = _TestRecord(nodeid)
+        items[:] = [i for i in items if is_golden(i)]
+        # Every golden test is recorded as "not run" until a report says otherwise: a
+        # plugin that drops one without calling ``pytest_deselected`` (or drops it after
+        # this wrapper, like ``--lf``'s outer wrapper) fails the gate as "not run".
+        for item in golden:
+            self.records.setdefault(item.nodeid, _TestRecord(item.nodeid))
         return result
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """``-k``, ``-m``, ``--lf``, ``--deselect`` or a plugin took golden tests away."""
+        for item in items:
+            if is_golden(item) and item.nodeid not in self.deselected:
+                self.deselected.append(item.nodeid)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -175,7 +203,11 @@ class GoldenPathPlugin:
         if target:
             from .report import write_json
 
-            write_json(self.config.invocation_params.dir / target, self.verdict.to_dict())
+            try:
+                write_json(self.config.invocation_params.dir / target, self.verdict.to_dict())
+            except OSError as exc:  # checked before the run; the disk can still fill up
+                self.verdict.passed = False
+                self.verdict.reasons.append(f"--golden-path-report not written: {exc}")
         if not self.verdict.passed and session.exitstatus in (
                 pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -14,7 +14,7 @@ from .config import Contract
 from .paths import SsotPath
 from .probe import Verdict, probe_task, run_tasks, verdict_from_answer
 
-__all__ = ["ContractRuntime", "Check", "evaluate", "checks", "check_for"]
+__all__ = ["ContractRuntime", "Check", "evaluate", "checks", "check_for", "module_entries"]
 
 
 @dataclass
@@ -68,17 +68,25 @@ def _declared_filter(contract: Contract):
     return module_entries, is_declared
 
 
+def module_entries(contracts: Sequence[Contract]) -> list[str]:
+    """The declared legacy and factory *module* entries of all contracts (the shims)."""
+    return sorted({p.module for c in contracts for p in (*c.legacy, *c.factories)
+                   if p.attr is None})
+
+
 def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout: float,
              parallel: int | None = None) -> dict[str, ContractRuntime]:
     """Probe every path of every contract and search each alias scope."""
     tasks: list[dict] = []
     layout: list[tuple[Contract, int, int, int]] = []
+    watch = module_entries(contracts)
     for c in contracts:
         start = len(tasks)
         tasks.append(probe_task(c.canonical, canonical=c.canonical,
-                                categories=c.deprecation_warnings, fresh=True))
+                                categories=c.deprecation_warnings, fresh=True, watch=watch))
         for p in (*c.legacy, *c.factories):
-            tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings))
+            tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings,
+                                    watch=watch))
         tasks.append({"kind": "enumerate", "scope": list(c.effective_alias_scope),
                       "canonical": {"module": c.canonical.module, "attr": c.canonical.attr},
                       "preimport": ""})

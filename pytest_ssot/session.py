@@ -18,6 +18,7 @@ from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, lo
 if TYPE_CHECKING:
     from .runtime import Check, ContractRuntime
     from .scan import ScanResult
+    from .scan.baseline import Baseline, Held
 
 _WORKERINPUT_KEY = "ssot_runtime"
 _WORKERINPUT_SCAN = "ssot_scan"
@@ -45,8 +46,10 @@ class SsotSessionPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self._runtimes: dict[str, ContractRuntime] | None = None
         self._scan: ScanResult | None = None
-        self._baseline: dict[str, dict[str, int]] | None = None
+        self._baseline: Baseline | None = None
         self._baseline_loaded = False
+        self._held: Held | None = None
+        self._baseline_changes: list[str] | None = None
 
     @classmethod
     def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
@@ -61,6 +64,8 @@ class SsotSessionPlugin:
                 raise _usage_error(ConfigError(
                     f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
                     "exist (paths are relative to the rootdir)"))
+        if settings.contracts and not hasattr(config, "workerinput"):
+            _check_baseline_path(config, root / settings.baseline)
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
@@ -75,8 +80,8 @@ class SsotSessionPlugin:
         ``pytest tests/test_one.py::test_x`` is someone iterating on one test: the contract
         checks stay out of it unless ``--ssot-strict`` is given.
         """
-        if not self.settings.contracts:
-            return False
+        if not self.settings.contracts or self.config.getoption("golden_path"):
+            return False  # the release gate runs only the user's @golden_path tests
         if self.config.getoption("ssot_strict"):
             return True
         from .collection import collects_broadly
@@ -132,7 +137,7 @@ class SsotSessionPlugin:
                     raise _usage_error(exc) from None
         return self._scan
 
-    def baseline(self) -> dict[str, dict[str, int]] | None:
+    def baseline(self) -> "Baseline | None":
         if not self._baseline_loaded:
             from .scan.baseline import load
 
@@ -143,12 +148,25 @@ class SsotSessionPlugin:
             self._baseline_loaded = True
         return self._baseline
 
+    def held(self) -> "Held":
+        """The scan held against the baseline (once per process)."""
+        if self._held is None:
+            from .scan.baseline import hold
+
+            self._held = hold(self.scan_result(), self.baseline())
+        return self._held
+
+    def readiness(self) -> dict[str, list[dict[str, Any]]]:
+        """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
+        from .deletion import readiness
+
+        return readiness(self.settings.contracts, self.runtimes(), self.scan_result())
+
     def reference_checks(self) -> dict[str, "Check"]:
         from .scan.baseline import check_references
 
-        result, baseline = self.scan_result(), (None if self.strict else self.baseline())
-        return {c.name: check_references(c, result, baseline, self.strict,
-                                         self.settings.baseline)
+        result, held = self.scan_result(), self.held()
+        return {c.name: check_references(c, result, held, self.strict, self.settings.baseline)
                 for c in self.settings.contracts}
 
     def decide(self, contract: Contract | None, kind: str, target: str | None) -> "Check":
@@ -201,17 +219,19 @@ class SsotSessionPlugin:
         if not self.config.getoption("ssot_update_baseline"):
             self.baseline()
             return
-        from .report import write_json
-        from .scan.baseline import build
+        from .scan.baseline import update
 
-        write_json(self.baseline_path, build(self.scan_result(), self.settings.contracts))
+        self._baseline_changes = update(self.baseline_path, self.scan_result(),
+                                        self.settings.contracts)
         self._baseline_loaded = False
-        self._baseline_written = True
+        self._held = None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF)."""
+        """Controller / single process: write ``--ssot-report`` (JSON, or SARIF), and in
+        GitHub Actions append the summary to ``$GITHUB_STEP_SUMMARY``."""
         if self.is_worker:
             return
+        self._github_step_summary()
         target = self.config.getoption("ssot_report")
         if not target:
             return
@@ -219,17 +239,42 @@ class SsotSessionPlugin:
 
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
+        held = self.held() if scan is not None else None
         if str(target).endswith(".sarif"):
+            from .report import violation_dicts
             from .report.sarif import build_sarif
 
-            assert scan is not None or not self.settings.contracts
-            doc = build_sarif([v.to_dict() for v in scan.violations] if scan else [],
-                              scan.errors if scan else [])
+            doc = build_sarif(violation_dicts(scan, held) if scan else [],
+                              scan.errors if scan else [], self.settings.contracts)
         else:
             doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                               self.reference_checks() if scan else None)
-        write_json(path, doc)
+                               self.reference_checks() if scan else None, held,
+                               self.readiness() if scan else None)
+        try:
+            write_json(path, doc)
+        except OSError as exc:  # checked before the run; the disk can still fill up
+            self._report_error = f"ssot report NOT written to {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         self._report_path = path
+
+    def _github_step_summary(self) -> None:
+        import os
+
+        if os.environ.get("GITHUB_ACTIONS") != "true" or not os.environ.get(
+                "GITHUB_STEP_SUMMARY") or not self.settings.contracts:
+            return
+        if self._runtimes is None and self._scan is None:
+            return  # no contract item ran (``pytest tests/test_x.py``): nothing to say
+        from .report.github import append_step_summary, step_summary
+
+        scan = self._scan
+        markdown = step_summary(
+            self.settings.contracts, scan, self.held() if scan is not None else None,
+            self.reference_checks() if scan is not None else {}, self.strict,
+            self._runtimes, self.readiness() if scan is not None and self._runtimes else None)
+        self._summary_problem = append_step_summary(markdown)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.settings.contracts:
@@ -247,11 +292,39 @@ class SsotSessionPlugin:
             for line in scan_lines(self.settings.contracts, self._scan,
                                    self.reference_checks(), verbose):
                 terminalreporter.line(line)
-        if getattr(self, "_baseline_written", False):
+        if self._scan is not None and self._runtimes is not None:
+            from .deletion import readiness_lines
+
+            for line in readiness_lines(self.settings.contracts, self.readiness()):
+                terminalreporter.line(line)
+        if self._baseline_changes is not None:
             terminalreporter.line(f"baseline written: {self.baseline_path}")
+            for line in self._baseline_changes:
+                terminalreporter.line(line)
+        if getattr(self, "_report_error", None):
+            terminalreporter.line(self._report_error, red=True)
         report = getattr(self, "_report_path", None)
         if report is not None:
             terminalreporter.line(f"ssot report: {report}")
+        problem = getattr(self, "_summary_problem", None)
+        if problem:
+            terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)
+
+
+def _check_baseline_path(config: pytest.Config, path: Path) -> None:
+    """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
+    silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
+    could not write."""
+    from ._atomic import resolve_target, target_problem
+
+    problem = None
+    if path.exists() and not resolve_target(path).is_file():
+        problem = target_problem(path)
+    elif config.getoption("ssot_update_baseline"):
+        problem = target_problem(path)
+    if problem is not None:
+        raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
+                                       f"{problem}"))
 
 
 class _XdistController:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
-CORE = ["paths.py", "config.py", "runtime.py", "_atomic.py", "probe", "report", "scan"]
+CORE = ["paths.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "probe", "report",
+        "scan"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 

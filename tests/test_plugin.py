@@ -376,7 +376,7 @@ def test_unwritable_report_path_is_a_usage_error(pytester: pytest.Pytester,
     make_project(pytester)
     pytester.mkdir("a_folder")
     (pytester.path / "a_file").write_text("")
-    for target, message in (("a_folder", "(it is a folder)"),
+    for target, message in (("a_folder", "is a folder, not a regular file"),
                             ("a_file/r.json", "cannot create the folder")):
         result = pytester.runpytest_subprocess(f"{option}={target}")
         assert result.ret == pytest.ExitCode.USAGE_ERROR

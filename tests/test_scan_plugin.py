@@ -124,22 +124,29 @@ def test_references_ratchet(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-m", "ssot", "-k", "references",
                                           "--ssot-update-baseline")
     result.assert_outcomes(passed=1, deselected=7)
-    baseline = json.loads((project.path / ".ssot-baseline.json").read_text())
-    assert baseline == {"schema": "pytest-ssot-baseline/1", "contracts": {"ws": {
+    result.stdout.fnmatch_lines(["baseline: 5 entries added, 0 dropped, 0 kept",
+                                 "  + [[]ws] chat/routes/ws.py:1: from chat.ws.manager import "
+                                 "WebSocketManager"])
+    text = (project.path / ".ssot-baseline.json").read_text()
+    baseline = json.loads(text)
+    assert baseline["schema"] == "pytest-ssot-baseline/2"
+    assert {f: len(fps) for f, fps in baseline["contracts"]["ws"].items()} == {
         "chat/routes/admin/panel.py": 2, "chat/routes/ws.py": 1,
-        "chat/services/second.py": 1, "tests/test_bridge.py": 1}}}
+        "chat/services/second.py": 1, "tests/test_bridge.py": 1}
+    # one fingerprint per line, nothing else on it
+    assert sum(1 for line in text.splitlines()
+               if line.strip().strip('",').isalnum() and len(line.strip().strip('",')) == 16) == 5
 
-    # a file gains a reference: fails, naming the file and its lines
+    # a file gains a reference: fails, naming the file, line and statement
     (project.path / "chat/routes/ws.py").write_text(
         "from chat.ws.manager import WebSocketManager\nimport chat.ws.manager\n")
     result = project.runpytest_subprocess("-k", "references")
     result.assert_outcomes(failed=1, deselected=7)
     result.stdout.fnmatch_lines([
-        "*1 file(s) gained references to legacy paths of ws beyond the baseline "
+        "*1 new reference(s) to legacy paths of ws in 1 file(s), not in the baseline "
         "(.ssot-baseline.json):",
-        "  chat/routes/ws.py: 2 reference(s), the baseline allows 1:",
-        "    chat/routes/ws.py:1: chat.ws.manager -> chat.ws.websocket_manager:WebSocketManager",
-        "    chat/routes/ws.py:2: chat.ws.manager -> chat.ws.websocket_manager:WebSocketManager",
+        "  chat/routes/ws.py:2: chat.ws.manager -> chat.ws.websocket_manager:WebSocketManager",
+        "      import chat.ws.manager",
     ])
 
     # fewer references than the baseline: passes, and says it can be tightened
@@ -147,7 +154,7 @@ def test_references_ratchet(project: pytest.Pytester) -> None:
         "from chat.ws.websocket_manager import WebSocketManager\n")
     result = project.runpytest_subprocess("-k", "references")
     result.assert_outcomes(passed=1, deselected=7)
-    result.stdout.fnmatch_lines(["*baseline can be tightened in 1 file(s) "
+    result.stdout.fnmatch_lines(["*; 1 baseline entry fixed in 1 file(s): tighten it "
                                  "(pytest --ssot-update-baseline)"])
 
     # strict ignores the baseline and wants zero
@@ -203,7 +210,7 @@ def test_sarif_is_valid(project: pytest.Pytester) -> None:
     jsonschema.validate(doc, schema)
     results = doc["runs"][0]["results"]
     assert len(results) == 5
-    assert {r["ruleId"] for r in results} == {"SSOT001", "SSOT002", "SSOT003"}
+    assert {r["ruleId"] for r in results} == {"SSOT001/ws", "SSOT002/ws", "SSOT003/ws"}
     loc = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
             r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results}
     assert ("tests/test_bridge.py", 4) in loc
@@ -302,8 +309,8 @@ def test_src_layout_module_names(pytester: pytest.Pytester) -> None:
         canonical = "chat.ws.websocket_manager:WebSocketManager"
         legacy = ["chat.ws.manager"]
     """))
-    out = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan", "--json", "s.json"],
-                         cwd=pytester.path, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan", "--strict",
+                          "--json", "s.json"], cwd=pytester.path, capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
     doc = json.loads((pytester.path / "s.json").read_text())
     assert [(v["file"], v["path"]) for v in doc["violations"]] == [
@@ -316,7 +323,8 @@ def test_cli_scan(project: pytest.Pytester) -> None:
         return subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan", *args],
                               cwd=cwd or project.path, capture_output=True, text=True)
 
-    out = run("--json", "scan.json", "--sarif", "scan.sarif", cwd=project.path / "chat")
+    out = run("--strict", "--json", "scan.json", "--sarif", "scan.sarif",
+              cwd=project.path / "chat")
     assert out.returncode == 1
     assert "chat/routes/ws.py:1: [ws] chat.ws.manager -> " \
            "chat.ws.websocket_manager:WebSocketManager" in out.stdout

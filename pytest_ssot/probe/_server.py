@@ -68,6 +68,16 @@ def _category_names(cat: type) -> set[str]:
     return names
 
 
+def _is_package(mod) -> bool:
+    """``hasattr(mod, "__path__")`` that a module-level ``__getattr__`` cannot break:
+    ``hasattr`` lets anything but ``AttributeError`` through (an ``ImportError`` saying a
+    name was removed, a ``RuntimeError``), which would end the whole task."""
+    try:
+        return hasattr(mod, "__path__")
+    except BaseException:  # noqa: BLE001 - the module's own __getattr__ answered oddly
+        return False
+
+
 def _resolve(module: str, attr: str | None):
     """Resolve a path the way ``from module import attr`` does; raises on failure."""
     mod = importlib.import_module(module)
@@ -76,7 +86,7 @@ def _resolve(module: str, attr: str | None):
     try:
         return getattr(mod, attr)
     except AttributeError:
-        if not hasattr(mod, "__path__"):
+        if not _is_package(mod):
             raise
         sub = importlib.import_module(f"{module}.{attr}")
         return getattr(mod, attr, sub)
@@ -137,7 +147,7 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
             obj = getattr(mod, attr)
         except AttributeError:
             sub = f"{module}.{attr}"
-            if hasattr(mod, "__path__"):
+            if _is_package(mod):
                 try:
                     importlib.import_module(sub)
                     obj = getattr(mod, attr, None) or sys.modules[sub]
@@ -166,6 +176,10 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
             res["verdict"], res["error"] = "broken", _fmt_exc(e)
             res["where"] = _last_frame(e)
 
+    # Which of the watched modules (declared shims) resolving this path loaded: taken
+    # before the identity check below imports the canonical (deletion readiness, SPEC 6).
+    res["loaded"] = [m for m in task.get("watch") or () if m in sys.modules]
+
     recorded = list(log)
     extra = task.get("categories") or []
     for w in recorded:
@@ -192,7 +206,13 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
             else:
                 if attr is None and canonical.get("attr"):
                     # A module entry: the question is whether it re-exports the object.
-                    res["exports_canonical"] = getattr(obj, canonical["attr"], None) is canon
+                    # A module whose __getattr__ raises (ImportError: "moved") does
+                    # not re-export the object; its verdict is already decided.
+                    try:
+                        exported = getattr(obj, canonical["attr"], None)
+                    except BaseException:  # noqa: BLE001
+                        exported = None
+                    res["exports_canonical"] = exported is canon
                 else:
                     res["is_canonical"] = obj is canon
     return res
@@ -259,7 +279,7 @@ def _task_alias_module(task: dict, log: list, pre: BaseException | None, pre_ms:
         return {"error": f"canonical path does not resolve after importing it: {_fmt_exc(e)}"}
     try:
         exported = set(getattr(mod, "__all__", ()) or ())
-    except Exception:  # noqa: BLE001 - a strange __all__ is not ours to judge
+    except BaseException:  # noqa: BLE001 - a strange __all__ is not ours to judge
         exported = set()
     found = [[name, name in exported] for name, value in list(vars(mod).items())
              if value is canon]
@@ -398,7 +418,8 @@ def _death_message(code: int | None, sig: int | None, out, timed_out: float | No
     return f"{msg}; its last output: {tail}" if tail else msg
 
 
-def _pool(starters: list, limit: int, on_ready_timeout=None) -> dict:
+def _pool(starters: list, limit: int, on_ready_timeout=None,
+          ready_keys: set | None = None) -> dict:
     """Run children, ``limit`` at a time; return ``{key: (payload | None, death_message)}``.
 
     ``starters`` holds ``(key, start_fn, timeout)``; ``start_fn()`` returns a ``_Child``.
@@ -472,6 +493,8 @@ def _pool(starters: list, limit: int, on_ready_timeout=None) -> dict:
 
     timeouts: dict[int, float] = {}
     while pending or running:
+        if os.getppid() != _PARENT:
+            _orphaned()
         while pending and len(running) < limit:
             key, start, timeout = pending.pop()
             child = start()
@@ -491,6 +514,8 @@ def _pool(starters: list, limit: int, on_ready_timeout=None) -> dict:
                 child.buf += chunk
                 if not child.ready and child.buf.startswith(b"R\n") and on_ready_timeout:
                     child.ready = True
+                    if ready_keys is not None:
+                        ready_keys.add(child.key)
                     child.deadline = time.monotonic() + on_ready_timeout(child.key)
             else:
                 finish(child)
@@ -507,6 +532,21 @@ def _pool(starters: list, limit: int, on_ready_timeout=None) -> dict:
                 finish(child, timed_out=timeouts[child.fd])
     sel.close()
     return results
+
+
+# The process that asked for the probes, and whether this server leads a process group of
+# its own (``run_tasks`` starts it with a new session). When the parent is gone (pytest
+# killed by SIGTERM or SIGKILL, no chance to clean up), the server kills its whole group:
+# no probe outlives the run (SPEC 12). Zygotes watch the server the same way.
+_PARENT = os.getppid()
+_OWN_GROUP = False
+
+
+def _orphaned() -> None:
+    """Our parent died without cleaning up: end every process of the probe group."""
+    if _OWN_GROUP:
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os._exit(1)
 
 
 # --------------------------------------------------------------------------- scheduling
@@ -534,7 +574,8 @@ _LOG: list | None = None
 
 def _zygote_body(parent: str, tasks: list[tuple[str, dict]], timeout: float, limit: int):
     def body(w: int) -> None:
-        global _LOG
+        global _LOG, _PARENT
+        _PARENT = os.getppid()  # the server: a zygote ends with it
         _cm, _LOG = _recording()
         t0 = time.perf_counter()
         pre: BaseException | None = None
@@ -587,8 +628,20 @@ def run(tasks: list[dict], timeout: float, limit: int) -> list[dict]:
         else:
             starters.extend((k, _bind_fork(k, _task_body(t), timeout), timeout)
                             for k, t in members)
+    ready: set = set()
     got = _pool(starters, limit,
-                on_ready_timeout=lambda zkey: timeout * (len(zygotes[zkey]) + 1) + 5)
+                on_ready_timeout=lambda zkey: timeout * (len(zygotes[zkey]) + 1) + 5,
+                ready_keys=ready)
+    # A zygote that died after importing the parent package was killed by one of its
+    # tasks (``os.kill(os.getppid(), ...)``), not by the import they share: ask each of
+    # its tasks again from a fresh fork, so only the culprit loses its answer.
+    again = [(k, t) for zkey in zygotes if zkey in ready and got[zkey][0] is None
+             for k, t in zygotes[zkey]]
+    if again:
+        for zkey in {z for z in zygotes if z in ready and got[z][0] is None}:
+            del zygotes[zkey], got[zkey]
+        got.update(_pool([(k, _bind_fork(k, _task_body(t), timeout), timeout)
+                          for k, t in again], limit))
     for key, (payload, death) in got.items():
         if key in zygotes:
             for k, _t in zygotes[key]:
@@ -603,6 +656,8 @@ def run(tasks: list[dict], timeout: float, limit: int) -> list[dict]:
 
 
 def main() -> int:
+    global _OWN_GROUP
+    _OWN_GROUP = hasattr(os, "getpgrp") and os.getpgrp() == os.getpid()
     request = json.loads(sys.stdin.buffer.read() or b"{}")
     sys.path[:] = request.get("sys_path") or sys.path
     importlib.invalidate_caches()

@@ -16,8 +16,10 @@ from ..runtime import Check, ContractRuntime, checks
 
 if TYPE_CHECKING:
     from ..scan import ScanResult
+    from ..scan.baseline import Held
 
-__all__ = ["SCHEMA", "build_report", "scan_part", "write_json", "terminal_lines", "scan_lines"]
+__all__ = ["SCHEMA", "build_report", "scan_part", "violation_dicts", "write_json",
+           "terminal_lines", "scan_lines"]
 
 SCHEMA = "pytest-ssot/1"
 
@@ -32,7 +34,9 @@ def _entry(v: Verdict, passed: bool) -> dict[str, Any]:
 
 def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractRuntime],
                  strict: bool, scan: "ScanResult | None" = None,
-                 reference_checks: Mapping[str, Check] | None = None) -> dict[str, Any]:
+                 reference_checks: Mapping[str, Check] | None = None,
+                 held: "Held | None" = None,
+                 readiness: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``--ssot-report`` document (SPEC 6)."""
     out_contracts = []
     for c in contracts:
@@ -52,12 +56,20 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
             "alias_errors": list(rt.alias_errors),
             "alias_skipped": rt.alias_skipped,
         }
+        ready = {r["path"]: r for r in (readiness or {}).get(c.name, ())}
+        for e in (*entry["legacy"], *entry["factories"]):
+            if e["path"] in ready:
+                e["removable"] = ready[e["path"]]["removable"]
+                e["blockers"] = ready[e["path"]]["blockers"]
         passed = all(decided.values())
         if scan is not None:
             refs = sum(1 for v in scan.violations if v.contract == c.name)
             entry["references"] = {"canonical": scan.canonical.get(c.name, 0),
                                    "violations": refs}
             entry["compliance"] = round(scan.compliance(c.name), 4)
+            if held is not None and held.schema is not None:
+                entry["baseline"] = {"new": len(held.new(c.name)),
+                                     "fixed": held.fixed_total(c.name)}
             check = (reference_checks or {}).get(c.name)
             if check is not None:
                 entry["references_passed"] = check.passed
@@ -67,11 +79,23 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
         out_contracts.append(entry)
     doc: dict[str, Any] = {"schema": SCHEMA, "strict": strict, "contracts": out_contracts}
     if scan is not None:
-        doc.update(scan_part(scan))
+        doc.update(scan_part(scan, held))
     return doc
 
 
-def scan_part(scan: "ScanResult") -> dict[str, Any]:
+def violation_dicts(scan: "ScanResult", held: "Held | None" = None) -> list[dict[str, Any]]:
+    """Each violation as the report shows it: with its ``fingerprint`` and, when a baseline
+    exists, ``"baseline": "new" | "unchanged"`` (SPEC 6, 7)."""
+    out = [v.to_dict() for v in scan.violations]
+    if held is not None:
+        for d, fp, state in zip(out, held.fingerprints, held.states):
+            d["fingerprint"] = fp
+            if state is not None:
+                d["baseline"] = state
+    return out
+
+
+def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
     """The report's ``violations``, ``errors`` and ``summary`` (SPEC 6)."""
     by_area: dict[str, int] = {}
     for v in scan.violations:
@@ -81,7 +105,7 @@ def scan_part(scan: "ScanResult") -> dict[str, Any]:
     canonical_total = sum(scan.canonical.values())
     ref_total = sum(1 for v in scan.violations if v.kind in COMPLIANCE_KINDS)
     return {
-        "violations": [v.to_dict() for v in scan.violations],
+        "violations": violation_dicts(scan, held),
         "errors": list(scan.errors),
         "summary": {
             "files_scanned": scan.files_scanned,
@@ -92,19 +116,57 @@ def scan_part(scan: "ScanResult") -> dict[str, Any]:
             "compliance": round(1.0 if canonical_total + ref_total == 0
                                 else canonical_total / (canonical_total + ref_total), 4),
             "errors": len(scan.errors),
+            **({"baseline": {"schema": held.schema,
+                             "new": sum(s == "new" for s in held.states),
+                             "fixed": sum(sum(f.values()) for f in held.fixed.values())}}
+               if held is not None and held.schema is not None else {}),
         },
     }
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
-    """Write atomically: a reader never sees half a report. A report with many violations
-    is written compact: ``indent`` makes ``json`` use its pure-Python encoder, which cost as
-    much as a warm scan of a large tree."""
-    if len(document.get("violations", ())) > 500:
-        text = json.dumps(document, separators=(",", ":"))
-    else:
-        text = json.dumps(document, indent=2)
-    write_atomic(path, (text + "\n").encode("utf-8"))
+    """Write atomically: a reader never sees half a report.
+
+    A report with many violations is written compact: ``indent`` makes ``json`` use its
+    pure-Python encoder, which cost as much as a warm scan of a large tree.
+
+    Always valid UTF-8: a file name that is not valid UTF-8 reaches us with its raw bytes
+    as lone surrogates (``surrogateescape``), which JSON would carry as ``\\udcXX``
+    escapes that strict readers reject; such a byte is written as the four characters
+    ``\\xNN`` instead (``caf\\xe9.py``; the README says so).
+    """
+    compact = len(document.get("violations", ())) > 500
+
+    def dump(doc: Any) -> str:
+        if compact:
+            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    text = dump(document)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # rare: only then walk the document
+        data = dump(_printable(document)).encode("utf-8", "backslashreplace")
+    write_atomic(path, data)
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with each lone surrogate of its strings as ``\\xNN`` (its raw byte)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                raw = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # not from a file name: say the code point
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+            return raw.decode("utf-8", "backslashreplace")
+        return value
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _shorten(text: str | None, width: int = 90) -> str:

@@ -150,6 +150,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
 
     for rel, message in out.dir_errors:
         result.errors.append({"file": rel, "message": message})
+    results = _outside(results, [rel for rel, _m in out.dir_errors])
     areas = settings.areas
     for rel in sorted(results):
         _digest, hits, error = results[rel]
@@ -167,3 +168,13 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _outside(results: dict, unlisted: list[str]) -> dict:
+    """The cached results minus those under folders that could not be listed this time:
+    what they hold now is unknown (a scan error says so), so their old violations and
+    references are not reported as if they had been read."""
+    if not unlisted:
+        return results
+    prefixes = tuple("" if d in ("", ".") else d + "/" for d in unlisted)
+    return {rel: r for rel, r in results.items() if not rel.startswith(prefixes)}

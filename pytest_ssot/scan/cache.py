@@ -55,7 +55,7 @@ def load_cache(path: Path | None, fingerprint: str) -> tuple[int, bytes, dict, b
     if path is None:
         return empty
     try:
-        doc = marshal.loads(path.read_bytes())
+        doc = marshal.loads(_read_regular(path))
     except (OSError, ValueError, EOFError, TypeError):
         return empty
     if (not isinstance(doc, tuple) or len(doc) != 5 or doc[0] != fingerprint
@@ -63,6 +63,21 @@ def load_cache(path: Path | None, fingerprint: str) -> tuple[int, bytes, dict, b
             or not isinstance(doc[3], dict) or not isinstance(doc[4], bytes)):
         return empty
     return doc[1], doc[2], doc[3], doc[4]
+
+
+def _read_regular(path: Path) -> bytes:
+    """The cache file's bytes; ``OSError`` unless it is a regular file (a FIFO put in its
+    place must not hang the run: SPEC 12)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
 
 
 def decode(blob: bytes) -> dict:
@@ -76,8 +91,9 @@ def decode(blob: bytes) -> dict:
 def _clock_skew(cache_path: Path) -> int:
     """How far our clock is ahead of the file system's, as the cache's directory sees it."""
     try:
-        fd = os.open(cache_path.with_name("scan.stamp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                     0o644)
+        # O_NONBLOCK: a FIFO in its place fails at once (ENXIO) instead of blocking.
+        fd = os.open(cache_path.with_name("scan.stamp"),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o644)
         try:
             local = time.time_ns()
             os.write(fd, b"x")

@@ -10,7 +10,7 @@ import os
 import re
 import unicodedata
 
-from .files import module_name
+from .files import module_name, read_source
 from .rules import Matcher
 from .source import IDENT_ESCAPES, analyze
 
@@ -420,19 +420,7 @@ class Filter:
                 cached: tuple | None) -> tuple[str | None, list | None, str | None, bool]:
         """``(digest, hits, error, parsed)``; ``hits is None``: same content as cached."""
         try:
-            fd = os.open(abspath, os.O_RDONLY)
-            try:
-                data = os.read(fd, size + 1)
-                if len(data) > size:  # grew since the stat: read the rest
-                    chunks = [data]
-                    while True:
-                        more = os.read(fd, 1 << 20)
-                        if not more:
-                            break
-                        chunks.append(more)
-                    data = b"".join(chunks)
-            finally:
-                os.close(fd)
+            data = read_source(abspath)  # regular files only, size-limited (SPEC 12)
         except OSError as exc:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
         module, is_package = module_name(rel, self.src_layout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import marshal
 import os
+import signal
 import struct
 from array import array
 from dataclasses import dataclass, field
@@ -285,8 +286,6 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
 def run_parallel(job: Job, units: list, n_jobs: int,
                  progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
     """``n_jobs - 1`` forked workers and this process share the units, interleaved."""
-    import selectors
-
     shares: list[list] = [units[k::n_jobs] for k in range(n_jobs)]
     own = shares.pop()  # the parent walks a share too instead of waiting
     workers = []
@@ -311,6 +310,24 @@ def run_parallel(job: Job, units: list, n_jobs: int,
                 os._exit(code)
         os.close(w)
         workers.append((pid, r))
+    try:
+        return _collect(job, own, shares, workers, progress, expected)
+    except BaseException:
+        # Ctrl-C (or any failure) in this process: the workers must not outlive it.
+        for pid, _r in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        raise
+
+
+def _collect(job: Job, own: list, shares: list[list], workers: list[tuple[int, int]],
+             progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
+    """Walk this process's share, then merge what each worker sends."""
+    import selectors
+
     done = 0
 
     def own_tick(n: int) -> None:
@@ -342,11 +359,14 @@ def run_parallel(job: Job, units: list, n_jobs: int,
                 if progress:
                     progress(done, max(expected, done))
     sel.close()
-    for pid, r in workers:
+    for (pid, r), part in zip(workers, shares):
         os.close(r)
         _, status = os.waitpid(pid, 0)
         buf = bufs[r]
         if status != 0 or buf[:1] != b"R":
-            raise RuntimeError(f"pytest-ssot scan worker {pid} died (status {status})")
+            # Killed (the OOM killer, a stray signal): walk its share here instead, so the
+            # result is still complete and the user sees no worker's death.
+            total.merge(job.run(part))
+            continue
         total.merge(marshal.loads(bytes(buf[1:])))
     return total
