@@ -102,3 +102,16 @@ def test_too_many_open_files_is_one_clear_error(project: Path, capsys,
     assert "too many open files starting 2 workers" in err and "--jobs" in err
     assert "Traceback" not in out + err
     assert (project / "chat" / "app" / "a.py").read_text() == LEGACY
+
+
+def test_special_files_never_hang_the_readers_index(project: Path, capsys) -> None:
+    import os
+
+    (project / "chat" / "app" / "m.py").write_text(
+        "import chat.ws.manager as m\n\nx = m.WebSocketManager\n")  # asks the index
+    os.mkfifo(project / "chat" / "app" / "pipe.py")
+    (project / "chat" / "app" / "zero.py").symlink_to("/dev/zero")
+    code, out, err = run(capsys)
+    assert "Traceback" not in out + err
+    assert (project / "chat" / "app" / "m.py").read_text().startswith(
+        "import chat.ws.websocket_manager as m\n")

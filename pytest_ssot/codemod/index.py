@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterable
 
@@ -42,6 +43,28 @@ def _files(settings: SsotConfig, root: Path) -> Iterable[tuple[str, str]]:
                     yield os.path.join(dirpath, name), rel
 
 
+_SIZE_LIMIT = 4 * 1024 * 1024  # the scan's own limit: a larger file is no reader either
+
+
+def _read_regular(path: str) -> bytes | None:
+    """The bytes of a regular file; ``None`` for a FIFO, a device (or a link to one), a
+    file past the size limit, or one that cannot be read: never a hang."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _SIZE_LIMIT:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(_SIZE_LIMIT + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
                  ) -> Readers:
     """For each ``(module, name)`` in ``wanted``, the files (rootdir-relative) other than
@@ -61,10 +84,8 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
         by_module.setdefault(m, set()).add(n)
     src_layout = (root / "src").is_dir()
     for abspath, rel in _files(settings, root):
-        try:
-            with open(abspath, "rb") as fh:
-                data = fh.read(16 * 1024 * 1024)
-        except OSError:
+        data = _read_regular(abspath)
+        if data is None:
             continue
         leaves = set(leaf.findall(data))
         if not leaves or not word.search(data):
