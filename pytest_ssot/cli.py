@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     p_fix.add_argument("--diff", action="store_true",
                        help="print a unified diff of the changes (implies nothing is written)")
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
+    p_fix.add_argument("--jobs", type=_jobs, default=None,
+                       help="worker processes (default and most: the cores, the files)")
     from .discover import add_arguments as discover_arguments, run as discover
     from .history.command import add_arguments as history_arguments
 
@@ -107,6 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "history":
         return _history(args)
     return _fix(args)
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number >= 1 (capped later at the cores and the files)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
+    return n
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -151,42 +164,16 @@ def _ini(root: Path) -> dict:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    from .codemod import fix
-    from .scan import scan
+    from .codemod.command import run
 
     got = _settings(args)
     if isinstance(got, int):
         return got
     root, settings = got
-    missing = [p for p in args.paths if not Path(p).exists()]
-    if missing:
-        print(f"pytest-ssot fix: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
     # The identity probes import the project as the test session would.
     extra = [str((root / p).resolve()) for p in _ini(root).get("pythonpath", [])]
     base = str(root / "src") if (root / "src").is_dir() else str(root)
-    sys_path = [*extra, base, *sys.path]
-    try:
-        result = scan(settings, root, cache_path=_cache_path(root, settings))
-    except ConfigError as exc:
-        print(f"pytest-ssot: {exc}", file=sys.stderr)
-        return 2
-    write = not (args.check or args.diff)
-    outcome = fix(settings, root, only=[Path(p) for p in args.paths], write=write,
-                  sys_path=sys_path, result=result)
-    if args.diff:
-        sys.stdout.write(outcome.diff())
-    for u in outcome.unsafe:
-        print(f"{u.file}:{u.line}: {u.reason}")
-    for e in outcome.errors:
-        print(f"{e.file}:{e.line}: error: {e.reason}")
-    verb = "would rewrite" if not write else "rewrote"
-    print(f"pytest-ssot fix: {verb} {outcome.rewritten} reference(s) in "
-          f"{len(outcome.changed)} file(s); {len(outcome.unsafe)} left for a person "
-          f"(listed above); {len(outcome.errors)} file(s) could not be read or parsed")
-    if args.check and outcome.changed:
-        return 1
-    return 0
+    return run(args, root, settings, [*extra, base, *sys.path], _cache_path(root, settings))
 
 
 if __name__ == "__main__":

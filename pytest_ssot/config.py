@@ -42,7 +42,7 @@ _TOP_KEYS = {
 }
 _CONTRACT_KEYS = {
     "name", "canonical", "legacy", "factories", "allow", "alias_scope",
-    "deprecation_warnings", "max_import_ms",
+    "deprecation_warnings", "max_import_ms", "replacements",
 }
 _GOLDEN_KEYS = {"required", "min_tests"}
 
@@ -64,6 +64,8 @@ class Contract:
     deprecation_warnings: tuple[SsotPath, ...] = ()
     max_import_ms: float = 0.0
     source: str = "pyproject.toml"
+    # factory path -> the callable its calls become (``pytest-ssot fix``, SPEC 11)
+    replacements: tuple[tuple[SsotPath, SsotPath], ...] = ()
 
     @property
     def effective_alias_scope(self) -> tuple[str, ...]:
@@ -82,6 +84,7 @@ class Contract:
             "alias_scope": list(self.alias_scope),
             "deprecation_warnings": [str(p) for p in self.deprecation_warnings],
             "max_import_ms": self.max_import_ms,
+            "replacements": {str(k): str(v) for k, v in self.replacements},
         }
 
 
@@ -224,9 +227,47 @@ def contract_from_mapping(data: object, file: str, table: str) -> Contract:
                 raise ConfigError(f"{key_where(key)}: {str(p)!r} is listed twice "
                                   f"(also in '{seen[p]}'); each path may appear once")
             seen[p] = key
+    replacements = _replacements(data.get("replacements", {}), factories,
+                                 key_where("replacements"))
     return Contract(name=name, canonical=canonical, legacy=legacy, factories=factories,
                     allow=allow, alias_scope=scope, deprecation_warnings=categories,
-                    max_import_ms=max_ms, source=file)
+                    max_import_ms=max_ms, source=file, replacements=replacements)
+
+
+def _replacements(value: object, factories: tuple[SsotPath, ...], where: str
+                  ) -> tuple[tuple[SsotPath, SsotPath], ...]:
+    """``{factory path: "module:callable"}``. A key is a declared factory ``F:f``, or a
+    function ``F:f`` of a declared factory *module* ``F`` (one module has many callables)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a table of factory path = \"module:callable\", "
+                          f"got {_type_name(value)} {value!r}")
+    modules = {f.module for f in factories if f.attr is None}
+    out = []
+    for key, target in value.items():
+        try:
+            factory = parse_path(key)
+        except PathSyntaxError as exc:
+            raise ConfigError(f"{where}: key {key!r}: {exc}") from None
+        if factory not in factories and not (factory.attr and factory.module in modules):
+            declared = ", ".join(repr(str(f)) for f in factories) or "none"
+            raise ConfigError(f"{where}: {key!r} is not a factory of this contract (declared "
+                              f"in 'factories': {declared}; a factory module's function is "
+                              "'module:function')")
+        if factory.attr is None:
+            raise ConfigError(f"{where}: {key!r} is a module: name the function whose calls "
+                              f"are replaced, as '{key}:function'")
+        if not isinstance(target, str):
+            raise ConfigError(f"{where}: {key!r}: expected a 'module:callable' string, got "
+                              f"{_type_name(target)} {target!r}")
+        try:
+            callable_ = parse_path(target)
+        except PathSyntaxError as exc:
+            raise ConfigError(f"{where}: {key!r}: {exc}") from None
+        if callable_.attr is None:
+            raise ConfigError(f"{where}: {key!r}: {target!r} must name a callable as "
+                              "'module:callable'")
+        out.append((factory, callable_))
+    return tuple(out)
 
 
 def _contains(path: SsotPath, canonical: SsotPath) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,8 @@ PROJECT = {
         name = "ws"
         canonical = "chat.ws.websocket_manager:WebSocketManager"
         legacy = ["chat.ws.manager", "chat.ws.unified_manager", "chat.ws:WebSocketManager"]
-        factories = ["chat.ws:create_manager"]
+        factories = ["chat.ws:create_manager", "chat.ws:make_manager"]
+        replacements = {"chat.ws:create_manager" = "chat.ws.registry:get_manager"}
     """,
     "chat/__init__.py": "",
     "chat/app/__init__.py": "",
@@ -40,7 +42,7 @@ PROJECT = {
                 warnings.warn("moved", DeprecationWarning, stacklevel=2)
                 from .websocket_manager import WebSocketManager
                 return WebSocketManager
-            if name == "create_manager":
+            if name in ("create_manager", "make_manager"):
                 warnings.warn("use the registry", DeprecationWarning, stacklevel=2)
                 return _create
             raise AttributeError(name)
@@ -52,6 +54,11 @@ PROJECT = {
 
         class UserContext:
             pass
+    """,
+    "chat/ws/registry.py": """
+        def get_manager(user=None):
+            from .websocket_manager import WebSocketManager
+            return WebSocketManager()
     """,
     "chat/ws/manager.py": """
         import warnings
@@ -106,21 +113,22 @@ CASES = {
         "def f():\n    import chat.ws.manager as m\n",
         "def f():\n    import chat.ws.websocket_manager as m\n", None),
     "namespace_at_module_level": (
-        "from chat.ws import manager\n\nx = manager.WebSocketManager\n", None,
-        "is bound to `manager` in the module's (or a class's) namespace"),
+        "from chat.ws import manager\n\nx = manager.WebSocketManager\n",
+        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n",
+        None),
     "namespace_import_as_at_module_level": (
-        "import chat.ws.manager as m\n", None,
-        "importers may read other names through it"),
+        "import chat.ws.manager as m\n", "import chat.ws.websocket_manager as m\n", None),
+    "namespace_in_class_body": (
+        "class K:\n    import chat.ws.manager as m\n", None, "module bound in a class body"),
     "namespace_other_name": (
         "def f():\n    from chat.ws import manager\n    return manager.legacy_only\n", None,
-        "`manager.legacy_only`: chat.ws.manager.legacy_only is not any object of "
-        "chat.ws.websocket_manager"),
+        "not the same object in the canonical module: `chat.ws.manager.legacy_only`"),
     "namespace_used_bare": (
         "def f():\n    from chat.ws import manager\n    print(manager)\n", None,
-        "module chat.ws.manager is used other than as `manager.<name>`"),
+        "the legacy module itself is used as an object: `manager` is used other than as "
+        "`manager.<name>`"),
     "plain_dotted_import": (
-        "import chat.ws.manager\n", None,
-        "`import chat.ws.manager` binds the package path"),
+        "import chat.ws.manager\n", "import chat.ws.websocket_manager\n", None),
     "patch_attribute_of_object": (
         'patch("chat.ws.manager.WebSocketManager.send")\n',
         'patch("chat.ws.websocket_manager.WebSocketManager.send")\n', None),
@@ -129,10 +137,86 @@ CASES = {
         "patch('chat.ws.websocket_manager.WebSocketManager.send')\n", None),
     "patch_namespace_binding": (
         'patch("chat.ws.manager.WebSocketManager")\n', None,
-        "patching it there is not the same as patching the canonical module"),
+        "string names the legacy module or a name in its namespace"),
     "factory": (
-        "from chat.ws import create_manager\n", None,
-        "chat.ws:create_manager is a deprecated factory"),
+        "from chat.ws import make_manager\n", None,
+        "factory without a declared replacement"),
+    "factory_chain_without_replacement": (
+        "import chat.ws as wc\n\ndef f():\n    return wc.make_manager(1)\n", None,
+        "factory without a declared replacement"),
+    # --- attribute chains (SPEC 5 Chains), rewritten to a canonical name bound right
+    # after the import they go through; the import goes when nothing else uses it
+    "chain_through_package": (
+        "import chat.ws as wc\n\nx = wc.WebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
+        None),
+    "chain_keeps_import_still_used": (
+        "import chat.ws as wc\n\ndef f():\n    return wc.WebSocketManager().send(), "
+        "wc.make_manager\n",
+        "import chat.ws as wc\nfrom chat.ws.websocket_manager import WebSocketManager\n\n"
+        "def f():\n    return WebSocketManager().send(), wc.make_manager\n",
+        "factory without a declared replacement"),
+    "chain_plain_import": (
+        "import chat.ws.manager\n\nx = chat.ws.manager.WebSocketManager.send\n",
+        "import chat.ws.websocket_manager\n\nx = chat.ws.websocket_manager.WebSocketManager.send\n",
+        None),
+    "chain_plain_import_other_name": (
+        "import chat.ws.manager\n\nx = chat.ws.manager.WebSocketManager\n"
+        "y = chat.ws.manager.legacy_only\n",
+        "import chat.ws.manager\nfrom chat.ws.websocket_manager import WebSocketManager\n\n"
+        "x = WebSocketManager\ny = chat.ws.manager.legacy_only\n",
+        "not the same object in the canonical module"),
+    "chain_in_function": (
+        "def f():\n    import chat.ws as wc\n    return wc.WebSocketManager\n",
+        "def f():\n    from chat.ws.websocket_manager import WebSocketManager\n"
+        "    return WebSocketManager\n", None),
+    "chain_name_clash": (
+        "import chat.ws as wc\n\nWebSocketManager = 1\nx = wc.WebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager as WebSocketManager_\n\n"
+        "WebSocketManager = 1\nx = WebSocketManager_\n", None),
+    "chain_reuses_canonical_import": (
+        "from chat.ws.websocket_manager import WebSocketManager\nimport chat.ws as wc\n\n"
+        "x = wc.WebSocketManager\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
+        None),
+    "getattr_literal": (
+        "import chat.ws as wc\n\nx = getattr(wc, 'WebSocketManager')\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
+        None),
+    "setattr_namespace": (
+        "import chat.ws as wc\n\ndef t():\n    setattr(wc, 'WebSocketManager', None)\n", None,
+        "writes or patches a name in the legacy namespace"),
+    "patch_object_rewritten": (
+        "from unittest import mock\nimport chat.ws as wc\n\n"
+        "def t():\n    with mock.patch.object(wc, 'WebSocketManager'):\n        pass\n",
+        "from unittest import mock\nfrom chat.ws import websocket_manager\n\n"
+        "def t():\n    with mock.patch.object(websocket_manager, 'WebSocketManager'):\n"
+        "        pass\n", None),
+    "string_annotation": (
+        "from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n    import chat.ws as wct\n\n"
+        "def f(m: \"wct.WebSocketManager\") -> \"wct.WebSocketManager\":\n"
+        "    return cast('wct.WebSocketManager', m)\n",
+        "from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n"
+        "    from chat.ws.websocket_manager import WebSocketManager\n\n"
+        "def f(m: \"WebSocketManager\") -> \"WebSocketManager\":\n"
+        "    return cast('WebSocketManager', m)\n", None),
+    "chain_store": (
+        "def f():\n    import chat.ws as wc\n    wc.WebSocketManager = None\n", None,
+        "writes or patches a name in the legacy namespace"),
+    # --- factories with `replacements`: the calls become calls of the replacement
+    "factory_replaced": (
+        "from chat.ws import create_manager\n\nm = create_manager(1)\n",
+        "from chat.ws.registry import get_manager\n\nm = get_manager(1)\n", None),
+    "factory_replaced_alias": (
+        "from chat.ws import create_manager as mk\n\nm = mk(user=1)\n",
+        "from chat.ws.registry import get_manager as mk\n\nm = mk(user=1)\n", None),
+    "factory_replaced_through_chain": (
+        "import chat.ws as wc\n\nm = wc.create_manager(1)\n",
+        "from chat.ws.registry import get_manager\n\nm = get_manager(1)\n", None),
+    "factory_replaced_with_legacy_name": (
+        "from chat.ws import WebSocketManager, create_manager\n",
+        "from chat.ws.websocket_manager import WebSocketManager\n"
+        "from chat.ws.registry import get_manager\n", None),
     "inside_function_split": (
         "def f():\n    from chat.ws.manager import WebSocketManager, legacy_only\n"
         "    return WebSocketManager, legacy_only\n",
@@ -143,7 +227,7 @@ CASES = {
         "from chat.ws.manager import WebSocketManager  # ssot: ignore\n", None, None),
     "second_definition": (
         "class WebSocketManager:\n    pass\n", None,
-        "a second implementation of WebSocketManager: delete it and import"),
+        "a second implementation: delete it and import the canonical"),
 }
 
 
@@ -158,23 +242,33 @@ def run_fix(root: Path, write: bool = True):
     return fix(settings_, root, write=write, sys_path=[str(root), *sys.path])
 
 
+@pytest.fixture(scope="module")
+def all_cases(tmp_path_factory: pytest.TempPathFactory):
+    """Every case in its own module of one project, fixed in one run (then once more)."""
+    root = tmp_path_factory.mktemp("cases")
+    write_tree(root, PROJECT)
+    for name, (before, _after, _reason) in CASES.items():
+        (root / "chat" / "app" / f"case_{name}.py").write_text(before)
+    first = run_fix(root)
+    return root, first, run_fix(root)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_before_after(project: Path, case: str) -> None:
+def test_before_after(all_cases, case: str) -> None:
+    root, result, again = all_cases
     before, after, reason = CASES[case]
-    target = project / "chat" / "app" / "mod.py"
-    target.write_text(before)
-    result = run_fix(project)
+    rel = f"chat/app/case_{case}.py"
+    target = root / rel
     assert target.read_text() == (after if after is not None else before)
-    reasons = " | ".join(u.reason for u in result.unsafe)
+    reasons = " | ".join(u.render() for u in result.unsafe if u.file == rel)
     if reason is None:
-        assert result.unsafe == [], reasons
+        assert reasons == ""
     else:
         assert reason in reasons
-    assert result.errors == []
+    assert [e for e in result.errors if e.file == rel] == []
     # the rewritten file still compiles, and a second run changes nothing
     compile(target.read_text(), str(target), "exec")
-    again = run_fix(project)
-    assert again.changed == {} and target.read_text() == (after or before)
+    assert rel not in again.changed
 
 
 def test_untouched_lines_are_byte_identical(project: Path) -> None:
@@ -194,7 +288,8 @@ def test_check_and_diff_change_nothing(project: Path) -> None:
     target.chmod(mode)
     cli = [sys.executable, "-m", "pytest_ssot.cli", "fix"]
     out = subprocess.run([*cli, "--check"], cwd=project, capture_output=True, text=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(project)})
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             [str(project), *filter(None, [os.environ.get("PYTHONPATH")])])})
     assert out.returncode == 1, out.stdout + out.stderr
     assert "would rewrite 1 reference(s) in 1 file(s)" in out.stdout
     out = subprocess.run([*cli, "--diff"], cwd=project, capture_output=True, text=True)
@@ -231,8 +326,8 @@ def test_unparsable_file_is_reported_and_never_written(project: Path) -> None:
     target.write_text(source)
     result = run_fix(project)
     assert target.read_text() == source
-    assert [(e.file, e.reason[:12]) for e in result.errors] == [("chat/app/broken.py",
-                                                                 "SyntaxError:")]
+    assert [(e.file, e.line, e.reason, e.detail[:12]) for e in result.errors] == [
+        ("chat/app/broken.py", 2, "does not parse", "SyntaxError:")]
 
 
 def test_absent_legacy_module_cannot_be_proven(project: Path) -> None:
@@ -241,15 +336,18 @@ def test_absent_legacy_module_cannot_be_proven(project: Path) -> None:
     target.write_text("from chat.ws.unified_manager import UnifiedWebSocketManager\n")
     result = run_fix(project)
     assert target.read_text() == "from chat.ws.unified_manager import UnifiedWebSocketManager\n"
-    assert "No module named 'chat.ws.unified_manager'" in result.unsafe[0].reason
+    assert "No module named 'chat.ws.unified_manager'" in result.unsafe[0].render()
 
 
 # --------------------------------------------------------------------------- round trips
 
-LINES = [c[0] for k, c in sorted(CASES.items()) if "patch(" not in c[0]]
+# Not the forms that patch or write the legacy namespace: the check below calls the module's
+# functions, and one that writes the shared legacy module changes what the others return.
+LINES = [c[0] for k, c in sorted(CASES.items())
+         if "patch" not in c[0] and "setattr" not in c[0] and "= None" not in c[0]]
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(LINES), min_size=1, max_size=6))
 def test_round_trip(project: Path, lines: list[str]) -> None:
@@ -265,35 +363,51 @@ def test_round_trip(project: Path, lines: list[str]) -> None:
 
     result = run(settings_, project, only=[after], sys_path=[str(project), *sys.path])
     assert run(settings_, project, only=[after], sys_path=[str(project), *sys.path]).changed == {}
-    # Listed lines refer to the file as it was (a split shifts later lines), so compare
-    # lines with references, which a rewrite never adds.
-    left = {v.line for v in scan(settings_, project).violations
-            if v.file.endswith("gen_after.py")}
-    listed = {u.line for u in result.unsafe if u.file.endswith("gen_after.py")}
-    assert len(left) <= len(listed), (left, listed)
-    assert bool(left) == bool(listed)
+    # the scan finds exactly the listed leftovers, at the lines listed (after the rewrite)
+    left = sorted((v.line, v.path) for v in scan(settings_, project).violations
+                  if v.file.endswith("gen_after.py"))
+    listed = sorted((u.line, u.path) for u in result.unsafe if u.file.endswith("gen_after.py"))
+    assert left == listed
     check = textwrap.dedent("""
         import importlib, inspect, sys, warnings
         warnings.simplefilter("ignore")
         b = importlib.import_module("chat.app.gen_before")
         a = importlib.import_module("chat.app.gen_after")
+        canonical = importlib.import_module("chat.ws.websocket_manager")
+        factory = importlib.import_module("chat.ws")._create
+        replacement = importlib.import_module("chat.ws.registry").get_manager
         names = {n for n in vars(b) if not n.startswith("__")}
-        assert names == {n for n in vars(a) if not n.startswith("__")}, names
+        now = {n for n in vars(a) if not n.startswith("__")}
+        # a name the rewrite removes is an import nobody reads any more (a module) or a
+        # factory renamed to its replacement; a name it adds is canonical or the replacement
+        assert all(inspect.ismodule(getattr(b, n)) or getattr(b, n) is factory
+                   for n in names - now), names - now
+        assert all(any(getattr(a, n) is o for o in vars(canonical).values())
+                   or getattr(a, n) is replacement for n in now - names), now - names
 
         def same(x, y):
             if isinstance(x, tuple):
                 return len(x) == len(y) and all(same(i, j) for i, j in zip(x, y))
+            if x is factory:  # the project vouches for the replacement (`replacements`)
+                return y is factory or y is replacement
+            if type(x).__module__ == canonical.__name__:  # a new instance per call
+                return type(x) is type(y)
             return x is y or (isinstance(x, str) and x == y)
 
         bad = []
-        for n in names:
+        for n in names & now:
             x, y = getattr(b, n), getattr(a, n)
             if getattr(x, "__module__", None) == b.__name__:
                 # defined in the file: a function's imports run when it is called
                 if inspect.isfunction(x) and not inspect.signature(x).parameters:
                     if not same(x(), y()):
                         bad.append(n)
-            elif x is not y:
+            elif inspect.ismodule(x) and x is not y:
+                # a module binding moves whole to the canonical module (proven: every
+                # name the file reads through it is the same object there)
+                if y is not canonical:
+                    bad.append(n)
+            elif not same(x, y):
                 bad.append(n)
         assert not bad, bad
     """)
@@ -308,13 +422,24 @@ def test_example_project_migrates_end_to_end(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "chat_backend"
     root = tmp_path / "chat_backend"
     shutil.copytree(example, root, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
+    # The project vouches for the factory's replacement, and un-silences its last use.
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'factories = ["chat.app.websocket_core:create_websocket_manager"]',
+        'factories = ["chat.app.websocket_core:create_websocket_manager"]\n'
+        'replacements = {"chat.app.websocket_core:create_websocket_manager" = '
+        '"chat.app.websocket_core.registry:get_websocket_manager"}'))
+    notifications = root / "chat" / "app" / "services" / "notifications.py"
+    notifications.write_text(notifications.read_text().replace(
+        "  # ssot: ignore[ws-manager]", ""))
     cli = [sys.executable, "-m", "pytest_ssot.cli"]
     before = subprocess.run([*cli, "scan", "--strict"], cwd=root, capture_output=True,
                             text=True)
     assert before.returncode == 1
     out = subprocess.run([*cli, "fix"], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "rewrote 2 reference(s) in 2 file(s); 0 left for a person" in out.stdout
+    assert "rewrote 4 reference(s) in 3 file(s); 0 left for a person" in out.stdout
+    assert "return get_websocket_manager(UserContext(user_id))" in notifications.read_text()
     after = subprocess.run([*cli, "scan", "--strict"], cwd=root, capture_output=True,
                            text=True)
     assert after.returncode == 0, after.stdout
@@ -323,3 +448,21 @@ def test_example_project_migrates_end_to_end(tmp_path: Path) -> None:
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                            cwd=root, capture_output=True, text=True)
     assert tests.returncode == 0, tests.stdout[-2000:]
+
+
+def test_module_binding_read_by_another_file_is_listed_naming_it(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    app = tmp_path / "chat" / "app"
+    (app / "a.py").write_text("import chat.ws.manager as m\n\nx = m.WebSocketManager\n")
+    (app / "b.py").write_text("from chat.app.a import m\n\nprint(m.legacy_only)\n")
+    (app / "c.py").write_text("from chat.ws import manager\n\nx = manager.WebSocketManager\n")
+    (app / "d.py").write_text("import chat.app.c\n\ny = chat.app.c.manager.legacy_only\n")
+    (app / "e.py").write_text("from chat.ws import manager\n\nx = manager.WebSocketManager\n")
+    result = run_fix(tmp_path)
+    listed = {(u.file, u.reason) for u in result.unsafe}
+    assert ("chat/app/a.py", "module bound at module level and read by chat/app/b.py") in listed
+    assert ("chat/app/c.py", "module bound at module level and read by chat/app/d.py") in listed
+    assert (app / "a.py").read_text().startswith("import chat.ws.manager as m\n")
+    # nobody reads e.manager: the binding moves to the canonical module
+    assert (app / "e.py").read_text() == (
+        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n")

@@ -118,3 +118,30 @@ def test_config_errors_name_file_table_key(tmp_path: Path, body: str, message: s
     assert message in text
     assert "pyproject.toml" in text
     assert "[tool.pytest-ssot" in text or "TOML" in text
+
+
+FACTORY_CONTRACT = CONTRACT + 'factories = ["pkg:make", "pkg.factory"]\n'
+
+
+def test_replacements_are_read(tmp_path: Path) -> None:
+    body = ("[tool.pytest-ssot]\n" + FACTORY_CONTRACT
+            + 'replacements = {"pkg:make" = "pkg.registry:get", "pkg.factory:build" = "x:Y"}\n')
+    contract = load_config(write(tmp_path, body), with_entry_points=False).contracts[0]
+    assert contract.replacements == ((SsotPath("pkg", "make"), SsotPath("pkg.registry", "get")),
+                                     (SsotPath("pkg.factory", "build"), SsotPath("x", "Y")))
+
+
+@pytest.mark.parametrize("value, message", [
+    ('["pkg:make"]', "expected a table of factory path"),
+    ('{"pkg:other" = "a:b"}', "'pkg:other' is not a factory of this contract"),
+    ('{"pkg.factory" = "a:b"}', "is a module: name the function"),
+    ('{"pkg:make" = "a.b"}', "must name a callable as 'module:callable'"),
+    ('{"pkg:make" = "a:b:c"}', "not a valid path"),
+    ('{"pkg:make" = 1}', "expected a 'module:callable' string"),
+    ('{"pkg::make" = "a:b"}', "not a valid path"),
+])
+def test_bad_replacements(tmp_path: Path, value: str, message: str) -> None:
+    body = "[tool.pytest-ssot]\n" + FACTORY_CONTRACT + f"replacements = {value}\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, body), with_entry_points=False)
+    assert message in str(err.value) and "key 'replacements'" in str(err.value)

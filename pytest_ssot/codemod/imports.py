@@ -1,0 +1,224 @@
+"""Rewrite of import statements, each parsed alone with libcst (its layout and comments
+kept): ``from legacy import X`` to the canonical module (split
+when only some names move), a legacy module bound to a name (``import M as x``,
+``from P import L``, ``import M``) moved whole when ``plan`` proved it, factory imports
+to their replacement, imports added after the one they replace, imports left unused
+removed."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from .base import Base, alias_names, dotted, make_alias
+from .edits import Text
+from .identity import Identity
+from .plan import FilePlan
+from .result import Reason
+
+__all__ = ["ImportsRewrite", "import_edits"]
+
+
+class ImportsRewrite(Base):
+    def leave_SimpleStatementLine(
+            self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine,
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel | cst.RemovalSentinel:
+        line = self.line_of(original)
+        extra, self._extra = self._extra, []
+        for stmt in self.plan.inserts.get(line, ()):
+            extra.append(cst.parse_statement(stmt))  # type: ignore[arg-type]
+            self.inserted.add(line)
+        body = [s for s in updated.body if not isinstance(s, cst.RemovalSentinel)]
+        if not body:
+            if extra:
+                first = extra[0].with_changes(leading_lines=updated.leading_lines)
+                return cst.FlattenSentinel([first, *extra[1:]])
+            return cst.RemoveFromParent()
+        if len(body) != len(updated.body):
+            last = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+            updated = updated.with_changes(body=[*body[:-1], last])
+        if extra:
+            return cst.FlattenSentinel([updated, *extra])
+        return updated
+
+    def _drop(self, line: int, node: cst.Import | cst.ImportFrom,
+              names: Sequence[cst.ImportAlias]) -> list[cst.ImportAlias]:
+        """The aliases that stay (``plan.remove`` names the unused ones)."""
+        keep = []
+        for a in names:
+            local = (a.asname.name.value if a.asname  # type: ignore[union-attr]
+                     else dotted(a.name).partition(".")[0] if isinstance(node, cst.Import)
+                     else dotted(a.name))
+            if (line, local) in self.plan.remove:
+                self.removed.add((line, local))
+                continue
+            keep.append(a)
+        return keep
+
+    # ------------------------------------------------------------------ from-imports
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
+                         ) -> cst.ImportFrom | cst.RemovalSentinel:
+        hits = self.violations(original, "import")
+        line = self.line_of(original)
+        if not hits:
+            if not self.plan.remove or isinstance(updated.names, cst.ImportStar):
+                return updated
+            keep = self._drop(line, original, list(updated.names))
+            if not keep:
+                return cst.RemoveFromParent()
+            if len(keep) == len(updated.names):
+                return updated
+            return updated.with_changes(
+                names=[*keep[:-1], keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        level = len(original.relative)
+        target = self.resolve_relative(level, dotted(original.module) or None)
+        names = alias_names(original)
+        if target is None:
+            return updated
+        if names is None:
+            for v in hits:
+                self.plan.refuse(line, v.path, Reason.STAR, f"from {target} import *")
+            return updated
+        movable: dict[int, tuple[str, str, str]] = {}  # alias -> (module, name, local)
+        for i, (name, local) in enumerate(names):
+            full = f"{target}.{name}"
+            moved = self.plan.factory_alias.get((line, local))
+            if moved is not None and moved[0] != target:
+                movable[i] = moved
+                continue
+            for v in hits:
+                if v.role != "legacy":
+                    continue
+                p = v.path
+                if ":" in p:  # an attribute entry: from P import A
+                    mod, attr = p.split(":")
+                    if (mod, attr) != (target, name):
+                        continue
+                    got, why = self.same(mod, attr, v, local)
+                elif target == p or target.startswith(p + "."):  # from L import X
+                    got, why = self.same(target, name, v, local)
+                elif full == p:  # from P import L: a legacy module as a name
+                    new, reason, detail = self.plan.namespace.get(
+                        (line, local), (None, Reason.NO_RULE, ""))
+                    if new is None:
+                        self.plan.refuse(line, p, reason, detail)
+                    else:
+                        parent, _, leaf = new.rpartition(".")
+                        movable[i] = (parent, leaf, local)
+                    break
+                else:
+                    continue
+                if got is not None:
+                    movable[i] = (self.canonical(v)[0], got, local)
+                else:
+                    self.plan.refuse(line, p, self.why(why), f"{name}: {why}")
+                break
+        if movable:
+            moved_paths = set()
+            for v in hits:
+                if v.role == "factory" and any(
+                        (line, names[i][1]) in self.plan.factory_alias for i in movable):
+                    moved_paths.add(v.path)
+            for v in hits:
+                if v.role == "legacy" and (line, v.path) not in self.plan.reasons:
+                    self.plan.handled.add((line, v.path))
+                elif v.path in moved_paths:
+                    self.plan.handled.add((line, v.path))
+        moved: dict[str, list[cst.ImportAlias]] = {}
+        for i, (cmod, cname, local) in movable.items():
+            moved.setdefault(cmod, []).append(make_alias(cname, local))
+        keep = [a for i, a in enumerate(updated.names) if i not in movable]  # type: ignore[arg-type]
+        keep = self._drop(line, original, keep)
+        new_statements = [cst.ImportFrom(module=cst.parse_expression(m), names=aliases)
+                          for m, aliases in moved.items()]
+        if not keep:
+            if not new_statements:
+                return cst.RemoveFromParent()
+            first = new_statements.pop(0)
+            result = updated.with_changes(module=first.module, relative=[],
+                                          names=_reuse(updated, first.names))
+        elif len(keep) == len(updated.names):  # type: ignore[arg-type]
+            result = updated
+        else:
+            last = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            result = updated.with_changes(names=[*keep[:-1], last])
+        self._extra.extend(cst.SimpleStatementLine(body=[s]) for s in new_statements)
+        return result
+
+    # ------------------------------------------------------------------ import M [as x]
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import
+                     ) -> cst.Import | cst.RemovalSentinel:
+        line = self.line_of(original)
+        hits = self.violations(original, "import")
+        new_names = list(updated.names)
+        for i, alias in enumerate(original.names):
+            name = dotted(alias.name)
+            local = (alias.asname.name.value if alias.asname  # type: ignore[union-attr]
+                     else name.partition(".")[0])
+            new, reason, detail = self.plan.namespace.get((line, local), (None, "", ""))
+            if new is not None and any(v.path == name for v in hits):
+                new_names[i] = new_names[i].with_changes(name=cst.parse_expression(new))
+        keep = self._drop(line, original, new_names)
+        if not keep:
+            return cst.RemoveFromParent()
+        if len(keep) != len(new_names):
+            keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(names=keep)
+
+
+def _reuse(original: cst.ImportFrom, names: Sequence[cst.ImportAlias]
+           ) -> Sequence[cst.ImportAlias]:
+    """Keep the original aliases' commas and layout where the count is unchanged."""
+    old = list(original.names)  # type: ignore[arg-type]
+    if len(old) != len(names):
+        return names
+    return [o.with_changes(name=n.name, asname=n.asname) for o, n in zip(old, names)]
+
+
+class _Statement(ImportsRewrite):
+    """The import rewrite of one statement, parsed alone."""
+
+
+def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[int], set]:
+    """Rewrite, with libcst, each import statement the plan touches, one statement at a
+    time (a few lines to parse, not the file). ``(lines with inserts done, removals done)``.
+    Raises ``RuntimeError`` for a statement that shares its line with another one."""
+    touched = {line for line, _local in plan.remove} | set(plan.inserts)
+    touched |= {line for line, vs in plan.lines.items() if any(v.kind == "import" for v in vs)}
+    inserted: set[int] = set()
+    removed: set = set()
+    for line in sorted(touched):
+        found = plan.facts.imports.get(line)
+        if found is None:
+            continue  # not an import statement (the scan's import inside a string, ...)
+        (l1, c1, l2, c2), alone = found
+        first = text.lines[l1 - 1]
+        start, end = text.col(l1, c1), text.col(l2, c2)
+        head, tail = first[:start], text.lines[l2 - 1][end:]
+        if head.strip() or (tail.strip() and not tail.strip().startswith("#")):
+            if line in plan.inserts or any(k[0] == line for k in plan.remove):
+                raise RuntimeError(f"the import at line {line} shares its line")
+            continue  # `if x: import y` or `a; import y`: left as it is (listed)
+        snippet = first[start:] + "".join(text.lines[l1:l2])
+        module = cst.parse_module(snippet)
+        rewriter = _Statement(plan, identity, offset=l1 - 1)
+        new = MetadataWrapper(module, unsafe_skip_copy=True).visit(rewriter)
+        inserted |= rewriter.inserted
+        removed |= rewriter.removed
+        if new.code == module.code:
+            continue
+        out = []
+        for stmt in new.body:
+            out.append(head + new.code_for_node(stmt))
+        code = "".join(out)
+        if not code:
+            newline = "\r\n" if snippet.endswith("\r\n") else "\n"
+            code = f"{head}pass{newline}" if alone else ""
+        elif not snippet.endswith(("\n", "\r")):
+            code = code.rstrip("\r\n")
+        text.replace_lines(l1, l2, code)
+    return inserted, removed

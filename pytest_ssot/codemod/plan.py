@@ -1,0 +1,366 @@
+"""What to do with one file, decided before any byte changes: which bindings move to the
+canonical module, which chains become which name, which imports are added (right after
+the import they replace, in the same scope) or removed, which names are renamed.
+
+Inputs are facts, never guesses: the file's own bindings (``facts``), the probes' identity
+answers (``identity``), the project-wide readers (``index``) and the contract's declared
+``replacements``. Everything refused records its reason, at the reference's line.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ..config import Contract
+from ..paths import SsotPath
+from ..scan import Violation
+from ..scan.rules import Matcher
+from ..scan.source import _resolve_relative
+from .facts import Binding, Facts, read_facts
+from .identity import Identity, Question
+from .index import Readers
+from .result import Reason
+
+__all__ = ["FilePlan", "prepare", "decide"]
+
+
+@dataclass
+class FilePlan:
+    rel: str
+    module: str | None
+    package: str | None
+    lines: dict[int, list[Violation]]
+    contracts: dict[str, Contract]
+    facts: Facts
+    questions: set[Question] = field(default_factory=set)
+    wants: set[tuple[str, str]] = field(default_factory=set)  # (module, name) readers asked
+    # decisions
+    namespace: dict[tuple[int, str], tuple[str | None, str, str]] = field(default_factory=dict)
+    chain_new: dict[tuple[int, str], str] = field(default_factory=dict)
+    # patch.object(x, "n"): (line, text) -> (the object's new source, the new name or None)
+    arg_new: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
+    inserts: dict[int, list[str]] = field(default_factory=dict)
+    renames: dict[str, str] = field(default_factory=dict)
+    factory_alias: dict[tuple[int, str], tuple[str, str, str]] = field(default_factory=dict)
+    remove: set[tuple[int, str]] = field(default_factory=set)
+    reasons: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
+    handled: set[tuple[int, str]] = field(default_factory=set)
+
+    def has(self, line: int, path: str, kinds: tuple[str, ...]) -> bool:
+        return any(v.path == path and v.kind in kinds for v in self.lines.get(line, ()))
+
+    def refuse(self, line: int, path: str, reason: str, detail: str = "") -> None:
+        self.reasons.setdefault((line, path), (reason, detail))
+
+
+def _canonical(c: Contract) -> tuple[str, str]:
+    return c.canonical.module, (c.canonical.attr or c.canonical.module.rpartition(".")[2])
+
+
+def _replacement(c: Contract, module: str, attr: str | None) -> SsotPath | None:
+    if attr is None:
+        return None
+    key = SsotPath(module, attr)
+    for factory, target in c.replacements:
+        if factory == key:
+            return target
+    return None
+
+
+def _why(why: str) -> str:
+    return Reason.NOT_SAME if "is not any object" in why else Reason.UNRESOLVED
+
+
+# --------------------------------------------------------------------------- phase 1
+
+
+def prepare(rel: str, source: bytes, module: str | None, is_package: bool,
+            violations: list[Violation], contracts: dict[str, Contract],
+            matcher: Matcher) -> FilePlan:
+    """Read the file's facts and every question the decisions may ask (a superset).
+    Raises ``SyntaxError``/``ValueError`` when it does not parse."""
+    package = module if is_package else (module.rpartition(".")[0] if module else None)
+    lines: dict[int, list[Violation]] = {}
+    for v in violations:
+        lines.setdefault(v.line, []).append(v)
+    tree = ast.parse(source)
+    facts = read_facts(tree, matcher, package, source)
+    plan = FilePlan(rel, module, package, lines, contracts, facts)
+    _import_questions(plan)
+    for c in facts.chains:
+        if c.entry.role == "legacy" and c.attr is not None:
+            plan.questions.add((c.module, c.attr, contracts[c.entry.contract].canonical.module))
+        if c.binding.scope == "module" and module:
+            plan.wants.add((module, c.binding.local))
+    for b in facts.bindings:
+        for e in matcher.module_entries.get(b.plain or b.qualified, ()):
+            if e.role != "legacy":
+                continue
+            cmod = contracts[e.contract].canonical.module
+            plan.questions.update((e.path.module, a, cmod)
+                                  for a in facts.uses.get(b.local) or ())
+            if b.scope == "module" and module:
+                plan.wants.add((module, b.local))
+    return plan
+
+
+def _import_questions(plan: FilePlan) -> None:
+    """Questions of the from-import and string rewrites."""
+    contracts = plan.contracts
+    for line, level, module, names in plan.facts.from_imports:
+        target = _resolve_relative(level, module, plan.package)
+        for v in plan.lines.get(line, ()):
+            if v.role != "legacy" or not target:
+                continue
+            cmod = contracts[v.contract].canonical.module
+            mod, _, attr = v.path.partition(":")
+            for name in names:
+                if (target == mod or target.startswith(mod + ".")) and not attr:
+                    plan.questions.add((target, name, cmod))
+            if attr:
+                plan.questions.add((mod, attr, cmod))
+    for (line, *_rest), value in plan.facts.strings:
+        for v in plan.lines.get(line, ()):
+            if v.role != "legacy" or v.kind != "string":
+                continue
+            cmod = contracts[v.contract].canonical.module
+            legacy = v.path.replace(":", ".")
+            mod, _, attr = v.path.partition(":")
+            rest = value[len(legacy):].lstrip(".").split(".")
+            if value.startswith(legacy) and rest and rest[0]:
+                plan.questions.add((mod, rest[0], cmod) if not attr else (mod, attr, cmod))
+
+
+# --------------------------------------------------------------------------- phase 2
+
+
+def decide(plan: FilePlan, identity: Identity, readers: Readers, matcher: Matcher) -> None:
+    facts = plan.facts
+    accepted: set[int] = set()  # id() of bindings moved whole to the canonical module
+    for b in facts.bindings:
+        legacy = b.plain or b.qualified
+        for e in matcher.module_entries.get(legacy, ()):
+            if e.role == "legacy" and plan.has(b.line, legacy, ("import",)):
+                if _namespace(plan, b, e.contract, legacy, identity, readers):
+                    accepted.add(id(b))
+                break
+    _factory_imports(plan, matcher)
+    _chains(plan, identity, readers, accepted)
+
+
+def _readers_of(plan: FilePlan, b: Binding, readers: Readers) -> list[str]:
+    if b.scope != "module" or not plan.module:
+        return []
+    return readers.get((plan.module, b.local), [])
+
+
+def _read_reason(who: list[str]) -> tuple[str, str]:
+    more = f"and {len(who) - 1} other file(s)" if len(who) > 1 else ""
+    return Reason.READ_ELSEWHERE.format(who[0]), more
+
+
+def _namespace(plan: FilePlan, b: Binding, contract: str, legacy: str,
+               identity: Identity, readers: Readers) -> bool:
+    """A legacy module bound to a name: move the binding to the canonical module when
+    every use reads a name that is the same object there, and nobody reads the binding
+    from outside."""
+    cmod, _ = _canonical(plan.contracts[contract])
+    key = (b.line, b.local)
+
+    def refuse(reason: str, detail: str = "") -> bool:
+        plan.namespace[key] = (None, reason, detail)
+        plan.refuse(b.line, legacy, reason, detail)
+        return False
+
+    if b.scope == "class":
+        return refuse(Reason.CLASS_BODY, f"`{b.local}`")
+    who = _readers_of(plan, b, readers)
+    if who:
+        return refuse(*_read_reason(who))
+    # the chains through this name in this scope (one name bound twice is one decision)
+    via = [c for c in plan.facts.chains
+           if c.binding.scope_id == b.scope_id and c.binding.local == b.local]
+    if b.plain:
+        if cmod.partition(".")[0] != legacy.partition(".")[0]:
+            return refuse(Reason.OTHER_TOP, f"`import {legacy}` binds `{b.local}`")
+        via = [c for c in via if str(c.entry.path) == legacy]
+        names = []
+        for c in via:
+            if c.attr is None:
+                return refuse(Reason.USED_BARE, f"`{c.text}`")
+            if c.store:
+                return refuse(Reason.NAMESPACE_WRITE, f"`{c.text}`")
+            names.append(c.attr)
+    else:
+        if b.local in plan.facts.uses and plan.facts.uses[b.local] is None:
+            return refuse(Reason.USED_BARE, f"`{b.local}` is used other than as "
+                                            f"`{b.local}.<name>`")
+        names = sorted(plan.facts.uses.get(b.local) or ())
+        if any(c.store for c in via):
+            return refuse(Reason.NAMESPACE_WRITE, f"`{b.local}`")
+    for a in names:
+        got, why = identity.same(legacy, a, cmod, prefer=[a])
+        if got != a:
+            return refuse(_why(why) if got is None else Reason.NOT_SAME,
+                          f"`{legacy}.{a}`" + (f": {why}" if why else f" is {got} there"))
+    if b.from_import and "." not in cmod:
+        return refuse(Reason.TOP_LEVEL, cmod)
+    plan.namespace[key] = (cmod, "", "")
+    plan.handled.add((b.line, legacy))
+    for c in via:
+        if b.plain:
+            plan.chain_new[(c.line, c.text)] = f"{cmod}.{c.attr}"
+        plan.handled.add((c.line, str(c.entry.path)))
+    return True
+
+
+def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
+    """``from F import f [as g]`` of a factory with a declared replacement: the import
+    names the replacement; the local name follows it when nothing else holds the name."""
+    facts = plan.facts
+    for b in facts.bindings:
+        if b.plain is not None:
+            continue
+        module, _, name = b.qualified.rpartition(".")
+        entries = [e for e in matcher.attr_entries.get(b.qualified, ()) if e.role == "factory"]
+        entries += [e for e in matcher.module_entries.get(module, ()) if e.role == "factory"]
+        for e in entries:
+            path = str(e.path)
+            if not plan.has(b.line, path, ("import",)):
+                continue
+            target = _replacement(plan.contracts[e.contract], module, name)
+            if target is None:
+                plan.refuse(b.line, path, Reason.FACTORY, path)
+                continue
+            new_local = b.local
+            if (b.local == name and facts.sole.get(b.local) is b
+                    and target.attr not in facts.identifiers and b.local not in facts.in_strings):
+                new_local = target.attr  # type: ignore[assignment]
+                plan.renames[b.local] = new_local
+            plan.factory_alias[(b.line, b.local)] = (target.module, target.attr, new_local)  # type: ignore[assignment]
+            plan.handled.add((b.line, path))
+            for line, vs in plan.lines.items():
+                for v in vs:
+                    if v.kind == "call" and v.path == path:
+                        plan.handled.add((line, path))
+            break
+
+
+def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[int]) -> None:
+    facts = plan.facts
+    added: dict[tuple[str, str, int], tuple[str, int]] = {}  # -> (local, after line)
+    taken: set[tuple[int, str]] = set()  # (scope id, or 0 for the module, local)
+    rewritten: dict[int, int] = {}  # id(binding) -> chains rewritten through it
+    own: set[tuple[int, str]] = set()  # (line, text) of the chains rewritten here
+    bindings = {id(b): b for b in facts.bindings}
+    for c in facts.chains:
+        path = str(c.entry.path)
+        if (c.line, c.text) in own:
+            # the same chain twice on a line: one edit each, one decision
+            rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
+            continue
+        if id(c.binding) in accepted or (c.line, path) in plan.handled:
+            continue
+        if not plan.has(c.line, path, ("attribute", "call")):
+            continue  # suppressed (or not a reference for the scan): left alone
+        contract = plan.contracts[c.entry.contract]
+        if c.store or c.form == "namespace-write" or (
+                c.form == "patch" and c.entry.role == "factory"):
+            plan.refuse(c.line, path, Reason.NAMESPACE_WRITE, f"`{c.text}`")
+            continue
+        if c.attr is None:
+            plan.refuse(c.line, path, Reason.USED_BARE, f"`{c.text}`")
+            continue
+        if c.entry.role == "factory":
+            repl = _replacement(contract, c.module, c.attr)
+            if repl is None:
+                plan.refuse(c.line, path, Reason.FACTORY, f"`{c.text}`")
+                continue
+            target = (repl.module, repl.attr or "")
+        else:
+            cmod, cname = _canonical(contract)
+            got, why = identity.same(c.module, c.attr, cmod, prefer=[c.attr, cname])
+            if got is None:
+                plan.refuse(c.line, path, _why(why), why)
+                continue
+            target = (cmod, got)
+        if c.form == "patch":
+            # ``patch.object(legacy, "X")`` -> ``patch.object(canonical_module, "Y")``: the
+            # very object, patched where it lives (and where this fix points every reader)
+            parent, _, leaf = target[0].rpartition(".")
+            if not parent:
+                plan.refuse(c.line, path, Reason.TOP_LEVEL, target[0])
+                continue
+            local = _bind(plan, identity, (parent, leaf), c.binding, c.line, added, taken)
+            if local is None:
+                plan.refuse(c.line, path, Reason.CLASH, f"`{leaf}`")
+                continue
+            plan.arg_new[(c.line, c.text)] = (local, target[1] if target[1] != c.attr else None)
+        else:
+            local = _bind(plan, identity, target, c.binding, c.line, added, taken)
+            if local is None:
+                plan.refuse(c.line, path, Reason.CLASH, f"`{target[1]}`")
+                continue
+            plan.chain_new[(c.line, c.text)] = local
+        plan.handled.add((c.line, path))
+        own.add((c.line, c.text))
+        rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
+    # an import whose every use was rewritten goes, unless another file reads it
+    for key, n in rewritten.items():
+        b = bindings[key]
+        if facts.sole.get(b.local) is not b or facts.loads.get(b.local, 0) != n:
+            continue
+        if _readers_of(plan, b, readers):
+            continue
+        plan.remove.add((b.line, b.local))
+        legacy = b.plain or b.qualified
+        plan.handled.add((b.line, legacy))
+        for (line, p) in list(plan.reasons):
+            if line == b.line and p == legacy:
+                del plan.reasons[(line, p)]
+
+
+def _bind(plan: FilePlan, identity: Identity, target: tuple[str, str], after: Binding,
+          use_line: int,
+          added: dict[tuple[str, str, int], tuple[str, int]],
+          taken: set[tuple[int, str]]) -> str | None:
+    """A local name for ``module.name`` in scope at a use on ``use_line`` through the
+    import ``after``: an existing sole import of it at module level above the use, one
+    added before above the use, or a new import right after ``after``."""
+    module, name = target
+    facts = plan.facts
+    for b in facts.bindings:
+        if (not b.toplevel or b.plain is not None or b.line >= use_line
+                or facts.sole.get(b.local) is not b or (b.line, b.local) in plan.remove):
+            continue
+        if b.qualified == f"{module}.{name}":
+            return b.local
+        # an import of another path to the very object (proven), or one this run moves
+        # to it: the name it binds is the object
+        moved = plan.factory_alias.get((b.line, b.local))
+        if moved is not None and moved[:2] == (module, name):
+            return moved[2]
+        bmod, _, battr = b.qualified.rpartition(".")
+        answer = identity.answers.get((bmod, battr, module))
+        if isinstance(answer, list) and name in answer:
+            return b.local
+    # a name added at module level is fresh (no other binding in the file): seen everywhere
+    for key in ((module, name, 0), (module, name, after.line)):
+        if key in added and added[key][1] < use_line:
+            return added[key][0]
+    module_level = after.toplevel  # bound whenever the module is (not under if/try)
+    for local in (name, f"{name}_"):
+        if local in facts.identifiers or (0, local) in taken:
+            continue
+        if module_level and any(local == t for _s, t in taken):
+            continue
+        if (after.scope_id, local) not in taken:
+            break
+    else:
+        return None
+    taken.add((0 if module_level else after.scope_id, local))
+    added[(module, name, 0 if module_level else after.line)] = (local, after.line)
+    stmt = f"from {module} import {name}" + (f" as {local}" if local != name else "")
+    plan.inserts.setdefault(after.line, []).append(stmt)
+    return local

@@ -1,0 +1,117 @@
+"""`pytest-ssot fix` under faults (issue 11, item 7): read-only files, folders it cannot
+write, files that do not parse, nonsense `--jobs`, too many open files. Each: one clear
+line per file, the run goes on for the others, and the exit code is not 0."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from pytest_ssot.cli import main
+from pytest_ssot.codemod import driver
+from test_codemod import PROJECT
+from helpers import write_tree
+
+LEGACY = "from chat.ws.manager import WebSocketManager\n"
+FIXED = "from chat.ws.websocket_manager import WebSocketManager\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write_tree(tmp_path, PROJECT)
+    for name in ("a.py", "b.py"):
+        (tmp_path / "chat" / "app" / name).write_text(LEGACY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["fix", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_read_only_file_is_listed_not_rewritten(project: Path, capsys) -> None:
+    a = project / "chat" / "app" / "a.py"
+    a.chmod(0o444)
+    code, out, err = run(capsys)
+    assert code == 1, out + err
+    assert a.read_text() == LEGACY and a.stat().st_mode & 0o777 == 0o444
+    assert "chat/app/a.py:1: error: not writable: read-only file (mode 0444)" in out
+    assert (project / "chat" / "app" / "b.py").read_text() == FIXED  # the others go on
+    assert "Traceback" not in out + err
+    # the reference it could not write is still counted as left, at its own line
+    assert "rewrote 1 reference(s) in 1 file(s)" in out
+
+
+def test_folder_that_cannot_be_written_is_one_line_per_file(
+        project: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = driver.write_atomic
+
+    def refuse(path: Path, data: bytes, **kw: object) -> None:
+        if path.name == "a.py":  # as root a chmod'ed folder is still writable: simulate
+            raise PermissionError(errno.EACCES, "Permission denied", str(path.parent))
+        real(path, data, **kw)
+
+    monkeypatch.setattr(driver, "write_atomic", refuse)
+    code, out, err = run(capsys)
+    assert code == 1
+    assert "chat/app/a.py:1: error: not writable: cannot write: Permission denied" in out
+    assert (project / "chat" / "app" / "b.py").read_text() == FIXED
+    assert "Traceback" not in out + err
+
+
+def test_unparsable_file_names_its_line_and_fails(project: Path, capsys) -> None:
+    (project / "chat" / "app" / "broken.py").write_text(LEGACY + "\ndef (:\n")
+    code, out, err = run(capsys)
+    assert code == 1
+    assert "chat/app/broken.py:3: error: does not parse: SyntaxError: invalid syntax" in out
+    assert (project / "chat" / "app" / "a.py").read_text() == FIXED
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_whole_number_from_one(project: Path, capsys, jobs: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["fix", "--jobs", jobs])
+    assert exc.value.code == 2
+    assert "--jobs: expected a whole number >= 1" in capsys.readouterr().err
+    assert (project / "chat" / "app" / "a.py").read_text() == LEGACY
+
+
+def test_jobs_is_capped_at_files_and_cores() -> None:
+    assert driver.effective_jobs(200, 3) <= 3
+    assert driver.effective_jobs(None, 0) == 1
+    assert driver.effective_jobs(1, 500) == 1
+
+
+def test_too_many_open_files_is_one_clear_error(project: Path, capsys,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    def no_fds(*_a: object, **_k: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    monkeypatch.setattr(multiprocessing.get_context("fork"), "Pool", no_fds)
+    code, out, err = run(capsys)
+    assert code == 1
+    assert "too many open files starting 2 workers" in err and "--jobs" in err
+    assert "Traceback" not in out + err
+    assert (project / "chat" / "app" / "a.py").read_text() == LEGACY
+
+
+def test_special_files_never_hang_the_readers_index(project: Path, capsys) -> None:
+    import os
+
+    (project / "chat" / "app" / "m.py").write_text(
+        "import chat.ws.manager as m\n\nx = m.WebSocketManager\n")  # asks the index
+    os.mkfifo(project / "chat" / "app" / "pipe.py")
+    (project / "chat" / "app" / "zero.py").symlink_to("/dev/zero")
+    code, out, err = run(capsys)
+    assert "Traceback" not in out + err
+    assert (project / "chat" / "app" / "m.py").read_text().startswith(
+        "import chat.ws.websocket_manager as m\n")
