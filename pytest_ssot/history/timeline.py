@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import SsotConfig
-from ..scan import ScanResult, Violation
+from ..scan import ScanResult
 from ..scan.defining import follow
-from ..scan.files import Excluder, area_of, module_name, roots
+from ..scan.files import Excluder, module_name, roots
 from ..scan.rules import Matcher
 from .blobs import BlobCache, analyse_all, job_for, needs_parse
 from .git import Commit, GitError, Repo
@@ -422,15 +422,5 @@ def _result(settings: SsotConfig, names: list[str], src_layout: bool, defkey: st
     areas = settings.areas
     for rel, sha in sorted(f for f in files if f[1] in dirty):
         hits, error = entries[sha][(*module_name(rel, src_layout), defkey)]
-        if error:
-            result.errors.append({"file": rel, "message": error})
-        if not hits:
-            continue
-        area = area_of(rel, areas)
-        for contract, role, path, fix, kind, line, text in hits:
-            if role == "canonical":
-                result.canonical[contract] = result.canonical.get(contract, 0) + 1
-                continue
-            result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
-                                               area, text))
+        result.add_file(rel, hits, error, areas)
     return result

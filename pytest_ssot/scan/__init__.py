@@ -60,6 +60,22 @@ class ScanResult:
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
+    def add_file(self, rel: str, hits: list, error: str | None,
+                 areas: dict[str, str]) -> None:
+        """Count one file's cached or fresh outcome: its error, its canonical references
+        and its violations (``hits`` as the cache stores them)."""
+        if error:
+            self.errors.append({"file": rel, "message": error})
+        if not hits:
+            return
+        area = area_of(rel, areas)
+        for contract, role, path, fix, kind, line, text in hits:
+            if role == "canonical":
+                self.canonical[contract] = self.canonical.get(contract, 0) + 1
+                continue
+            self.violations.append(Violation(contract, rel, line, kind, role, path, fix,
+                                             area, text))
+
     def counts(self, contract: str) -> dict[str, int]:
         """Violations per file for one contract (what the baseline stores)."""
         out: dict[str, int] = {}
@@ -154,17 +170,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     areas = settings.areas
     for rel in sorted(results):
         _digest, hits, error = results[rel]
-        if error:
-            result.errors.append({"file": rel, "message": error})
-        if not hits:
-            continue
-        area = area_of(rel, areas)
-        for contract, role, path, fix, kind, line, text in hits:
-            if role == "canonical":
-                result.canonical[contract] = result.canonical.get(contract, 0) + 1
-                continue
-            result.violations.append(Violation(contract, rel, line, kind, role, path, fix,
-                                               area, text))
+        result.add_file(rel, hits, error, areas)
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
