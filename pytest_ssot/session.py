@@ -244,7 +244,7 @@ class SsotSessionPlugin:
         target = self.config.getoption("ssot_report")
         if not target:
             return
-        from .report import build_report, write_json
+        from .report import write_json
 
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
@@ -256,9 +256,7 @@ class SsotSessionPlugin:
             doc = build_sarif(violation_dicts(scan, held) if scan else [],
                               scan.errors if scan else [], self.settings.contracts)
         else:
-            doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                               self.reference_checks() if scan else None, held,
-                               self.readiness() if scan else None)
+            doc = self._report_doc(scan, held)
         try:
             write_json(path, doc)
         except OSError as exc:  # checked before the run; the disk can still fill up
@@ -268,15 +266,20 @@ class SsotSessionPlugin:
             return
         self._report_path = path
 
-    def _write_html(self, session: pytest.Session) -> None:
+    def _report_doc(self, scan, held) -> dict:
+        """The JSON report's document (SPEC 6): what ``--ssot-report`` writes and the
+        dashboard shows."""
         from .report import build_report
+
+        return build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
+                            self.reference_checks() if scan else None, held,
+                            self.readiness() if scan else None)
+
+    def _write_html(self, session: pytest.Session) -> None:
         from .report.html import session_page_data, write_page
 
         scan = self.scan_result() if self.settings.contracts else None
-        doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                           self.reference_checks() if scan else None,
-                           self.held() if scan is not None else None,
-                           self.readiness() if scan else None)
+        doc = self._report_doc(scan, self.held() if scan is not None else None)
         history = None
         cache = getattr(self.config, "cache", None)
         if cache is not None:  # the last `pytest-ssot history` keeps its series there
