@@ -254,3 +254,25 @@ def test_default_excluded_names_spare_packages(tmp_path: Path) -> None:
     got = scan(cfg, tmp_path, cache_path=cache)
     assert sorted(v.file for v in got.violations) == ["app/build/m.py", "app/dist/m.py",
                                                       "build/m.py"]
+
+
+def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    import pytest_ssot.scan.walk as walk_module
+
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.py").write_text("import app.old\n")
+    forks = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(walk_module.os, "fork", fork)
+    cfg = load_config(tmp_path, with_entry_points=False)
+    result = scan(cfg, tmp_path, jobs=200)
+    assert sorted(v.file for v in result.violations) == ["a/m.py", "b/m.py", "c/m.py"]
+    assert len(forks) < min(os.cpu_count() or 1, 4)  # workers = processes - 1 (the parent)

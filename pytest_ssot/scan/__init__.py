@@ -141,11 +141,15 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
             pass  # outside the rootdir
     job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir)
 
-    n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    # More processes than cores, or than units of work, only cost forks (--jobs 200 on
+    # three files used to fork 199 workers).
+    cores = os.cpu_count() or 1
+    n_jobs = min(jobs, cores) if jobs is not None else cores
     parallel = n_jobs > 1 and hasattr(os, "fork") and (known >= _PARALLEL_MIN_FILES
                                                        or not known)
     units = units_of_work(job, top, want=8 * n_jobs if parallel else 0)
-    if parallel:
+    n_jobs = min(n_jobs, len(units))
+    if parallel and n_jobs > 1:
         out = run_parallel(job, units, n_jobs, progress, known)
     else:
         done = [0]
