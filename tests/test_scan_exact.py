@@ -199,6 +199,8 @@ def test_pragma_must_be_on_the_statement_line_and_a_comment() -> None:
     "X = 1  # from chat.ws import manager\n",
     '"""Docs.\n\n# chat.ws.manager was the old home\n"""\n',
     'X = "chat.ws." "manager is gone"\n',
+    'log.info("moved to chat.ws."\n         "manager in 2.0")\n',
+    'X = ("chat.ws.man" "ager is gone")\n',
 ])
 def test_the_pre_filter_skips_mentions_it_can_rule_out(code: str) -> None:
     assert run(code) == []
@@ -210,6 +212,15 @@ def test_the_pre_filter_skips_mentions_it_can_rule_out(code: str) -> None:
     ('"""doc\n#"""; import chat.ws.manager\n', 2),  # the "#" is in a closing string
     ('X = "chat.ws.manager\\\n.send"\n', 1),  # a backslash-newline inside the string
     ('X = ("\\\nchat.ws.manager")\n', 1),  # found by 3,000 generated files
+    # one literal in pieces (implicit concatenation, a continuation): one string
+    ('patch("chat.ws." "manager.send")\n', 1),
+    ('@mock.patch("chat.ws."  # the old home\n            "manager.send")\ndef t(): pass\n', 1),
+    ('X = ("chat.w" "s.manager")\n', 1),
+    ('X = "chat.ws.man\\\nager"\n', 1),
+    ('X = ("chat.ws."\n     r"manager")\n', 1),
+    ('X = ("chat.ws" "" ".WebSocketManager.send")\n', 1),
+    ('import chat.ws\nx: "chat.ws." "WebSocketManager | None"\n', 2),
+    ('import chat.ws\nx: "Optional[" "Dict[str, chat.ws.WebSocketManager]]"\n', 2),
 ])
 def test_the_pre_filter_keeps_what_only_looks_dead(code: str, line: int) -> None:
     assert [h[3] for h in run(code)] == [line]
@@ -388,7 +399,9 @@ def test_decoy_files_report_nothing(decoys: list[str]) -> None:
 # The oracle is the parser: whenever it finds a reference, the pre-filter must have let
 # the file through.
 CONTENT = ["chat.ws.manager", "chat.ws.", "manager", ".send", "WebSocketManager", "chat.ws",
-           " ", "#", "x", ":", "\\x2e", '\\"', "\\'", " is gone", "'", '"']
+           " ", "#", "x", ":", "\\x2e", '\\"', "\\'", " is gone", "'", '"',
+           # pieces of a literal joined by implicit concatenation, and annotation code
+           "chat.w", "s.manager", "Optional[", "Dict[str, ", "]", " | None"]
 
 
 @st.composite
@@ -404,13 +417,15 @@ def literals(draw) -> str:
 
 @st.composite
 def statements(draw) -> str:
-    kind = draw(st.sampled_from(["assign", "call", "import", "pass"]))
+    kind = draw(st.sampled_from(["assign", "call", "import", "pass", "annotation"]))
     if kind == "import":
         return draw(st.sampled_from([c for c, _ in IMPORTS if "\n" not in c]))
     if kind == "pass":
         return "pass"
-    sep = draw(st.sampled_from([" ", "", "\n    "]))
+    sep = draw(st.sampled_from([" ", "", "\n    ", "  # note\n    ", " \\\n    "]))
     expr = sep.join(draw(st.lists(literals(), min_size=1, max_size=3)))
+    if kind == "annotation":
+        return f"x: ({expr})"
     return f"X = ({expr})" if kind == "assign" else f"f({expr})"
 
 

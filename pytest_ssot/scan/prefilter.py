@@ -49,15 +49,22 @@ _LIST_BYTES = _PATH_BYTES | _SPACE | frozenset(b",()")
 
 # Comments and string literals, leftmost first (C speed). Used only to prove that a word
 # that looks like code sits inside a comment or a plain string; an f-string's braces hold
-# code, so a word inside an f-string is never ruled out this way.
+# code, so a word inside an f-string is never ruled out this way. Every alternative starts
+# with a literal byte (``#``, a quote) so the engine skips ahead to those bytes; a string's
+# prefix letters are read back from the bytes before its quote. The loops are unrolled
+# (``[^"\\]*(?:\\.[^"\\]*)*``): an alternation per byte is several times slower.
 _TOKENS = re.compile(
     rb"(#[^\r\n]*)"
-    rb"|([rRbBuUfF]{0,2})('''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)"
-    rb'|"""(?:[^"\\]|\\.|"(?!""))*(?:"""|\Z)'
-    rb"|'(?:[^'\\\r\n]|\\(?:\r\n|.))*(?:'|(?=[\r\n])|\Z)"
-    rb'|"(?:[^"\\\r\n]|\\(?:\r\n|.))*(?:"|(?=[\r\n])|\Z))',
+    rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:'''|\Z)"
+    rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""|\Z)'
+    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*(?:'|(?=[\r\n])|\Z)"
+    rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*(?:"|(?=[\r\n])|\Z)',
     re.S)
-
+_PREFIX_BYTES = frozenset(b"rRbBuUfF")
+# What may stand between two pieces of one literal (``"a" "b"``), comments aside.
+_GAP = b" \t\f\r\n\\"
+_PATH_TABLE = bytes(sorted(_PATH_BYTES))
+_CONTINUATION = re.compile(rb"\\(?:\r\n|\r|\n)")
 
 class _Word:
     """What the entries ending in one word need around it (``c``: the entry's parent's last
@@ -94,42 +101,75 @@ def _ident_before(data: bytes, end: int) -> tuple[bytes, int]:
     return data[j:i], j
 
 
+def _whole(text: bytes, word: bytes) -> list[int]:
+    """Where ``word`` stands in ``text`` with no identifier byte on either side."""
+    out = []
+    n = len(word)
+    pos = text.find(word)
+    while pos >= 0:
+        end = pos + n
+        if ((pos == 0 or text[pos - 1] not in _IDENT_BYTES)
+                and (end >= len(text) or text[end] not in _IDENT_BYTES)):
+            out.append(pos)
+        pos = text.find(word, pos + 1)
+    return out
+
+
 class _FileWords:
     """One file's bytes, with what the rules ask of them computed once."""
 
-    __slots__ = ("data", "module", "_aliases", "_spans")
+    __slots__ = ("data", "module", "words", "_aliases", "_spans", "_trusted")
 
-    def __init__(self, data: bytes, module: str | None = None) -> None:
+    def __init__(self, data: bytes, module: str | None = None,
+                 words: "list[_Word] | None" = None) -> None:
         self.data = data
         self.module = module  # when known: a definition needs the canonical's package
+        self.words = words or []
         self._aliases: dict[bytes, set[bytes]] = {}
         self._spans: tuple[list[int], list[tuple[int, int, bytes]]] | None = None
+        self._trusted = True
 
     def enclosing_token(self, pos: int) -> tuple[int, int, bytes] | None:
         """``(start, end, kind)`` of the comment (kind ``b"#"``) or string literal (kind:
         its prefix, lower case) that holds ``pos``, or ``None`` in code."""
-        if self._spans is None:
-            starts: list[int] = []
-            spans: list[tuple[int, int, bytes]] = []
-            for m in _TOKENS.finditer(self.data):
-                kind = b"#" if m.group(1) is not None else (m.group(2) or b"").lower()
-                if b"f" in kind:
-                    text = m.group(0)
-                    if text.count(b"{") != text.count(b"}"):
-                        # Python 3.12 lets an f-string's braces hold its own quote: this
-                        # lexer would cut it there. Trust nothing it says about this file.
-                        self._spans = ([], [])
-                        return (0, len(self.data), b"f")
-                starts.append(m.start())
-                spans.append((m.start(), m.end(), kind))
-            self._spans = (starts, spans)
-        starts, spans = self._spans
+        starts, spans = self._tokens()
+        if not self._trusted:
+            return (0, len(self.data), b"f")  # all of it may be code
         import bisect
 
         k = bisect.bisect_right(starts, pos) - 1
         if k >= 0 and spans[k][0] <= pos < spans[k][1]:
             return spans[k]
         return None
+
+    def _tokens(self) -> tuple[list[int], list[tuple[int, int, bytes]]]:
+        """Comments and literals as ``(starts, [(start, end, kind)])``, lexed once; kind
+        ``b"#"`` for a comment, else the literal's prefix in lower case."""
+        if self._spans is not None:
+            return self._spans
+        data = self.data
+        starts: list[int] = []
+        spans: list[tuple[int, int, bytes]] = []
+        for m in _TOKENS.finditer(data):
+            start, end = m.span()
+            if m.group(1) is not None:
+                kind = b"#"
+            else:
+                k = start
+                while k > 0 and start - k < 2 and data[k - 1] in _PREFIX_BYTES:
+                    k -= 1
+                kind = data[k:start].lower()
+                if b"f" in kind:
+                    text = data[start:end]
+                    if text.count(b"{") != text.count(b"}"):
+                        # Python 3.12 lets an f-string's braces hold its own quote: this
+                        # lexer would cut it there. Trust nothing it says about this file.
+                        self._trusted = False
+                start = k
+            starts.append(start)
+            spans.append((start, end, kind))
+        self._spans = (starts, spans)
+        return self._spans
 
     def code_or_annotation(self, w: "_Word", pos: int, prev: bytes) -> bool:
         """A word that looks like code at ``pos`` (after ``prev.``): still a reference only
@@ -141,7 +181,161 @@ class _FileWords:
             return False
         if b"\\" in self.data[token[0]:token[1]]:
             return True  # an escape or a continuation may leave only a dotted path
+        if self.joined_before(token[0]):
+            return self.pieces_live(pos)  # annotation code is read from the first piece
         return self._annotation_like(token[0])
+
+    # ------------------------------------------------------------------ joined literals
+    # ``"chat.ws." "manager.send"`` is one literal (SPEC 5: an implicit concatenation is one
+    # string), and so is ``"chat.ws.man\<newline>ager"``. A reference can be split
+    # anywhere across the pieces, even inside a word, so a piece is never judged alone.
+
+    def joined_before(self, q: int) -> bool:
+        """Can the literal whose prefix starts at ``q`` continue an earlier one? Only
+        spaces, line ends, continuations and comments back to a quote. A cheap test
+        before the lexer is asked; ``True`` when unsure."""
+        data = self.data
+        k = q
+        while True:
+            crossed = False
+            while k > 0 and data[k - 1] in _SPACE:
+                crossed = crossed or data[k - 1] in b"\r\n"
+                k -= 1
+            if k == 0:
+                return False
+            if data[k - 1] in _QUOTES:
+                return True
+            if not crossed:
+                return False
+            line = max(data.rfind(b"\n", 0, k), data.rfind(b"\r", 0, k)) + 1
+            hash_at = data.find(b"#", line, k)
+            if hash_at < 0:
+                return False
+            if b'"' in data[line:hash_at] or b"'" in data[line:hash_at]:
+                return True  # ``"a"  # note``, or a ``#`` inside a string: unsure
+            k = hash_at  # a comment line: look before it
+
+    def joined_after(self, e: int) -> bool:
+        """Can another literal follow the literal that closes right before ``e``, with
+        only spaces, line ends, continuations and comments between?"""
+        data = self.data
+        n = len(data)
+        k = e
+        while True:
+            while k < n and data[k] in _SPACE:
+                k += 1
+            if k < n and data[k] == 35:  # a comment: to its line end
+                ends = [x for x in (data.find(b"\n", k), data.find(b"\r", k)) if x >= 0]
+                if not ends:
+                    return False
+                k = min(ends)
+                continue
+            break
+        p = k
+        while p < n and p - k < 2 and data[p] in _PREFIX_BYTES:
+            p += 1
+        return p < n and data[p] in _QUOTES
+
+    def _pieces(self, pos: int) -> list[tuple[int, int, bytes]] | None:
+        """The literal pieces that may form one literal with the piece holding ``pos``:
+        consecutive literals with only spaces, line ends, continuations and comments
+        between. This may join more than Python does (a line end outside brackets ends a
+        statement); the caller judges every stretch. ``[]``: ``pos`` is in no literal;
+        ``None``: the lexer is not trusted on this file."""
+        starts, spans = self._tokens()
+        if not self._trusted:
+            return None
+        import bisect
+
+        k = bisect.bisect_right(starts, pos) - 1
+        if k < 0 or pos >= spans[k][1] or spans[k][2] == b"#":
+            return []
+        data = self.data
+        lo = hi = k
+        edge = spans[k][0]
+        j = k - 1
+        while j >= 0 and not data[spans[j][1]:edge].strip(_GAP):
+            edge = spans[j][0]
+            if spans[j][2] != b"#":
+                lo = j
+            j -= 1
+        edge = spans[k][1]
+        j = k + 1
+        while j < len(spans) and not data[edge:spans[j][0]].strip(_GAP):
+            edge = spans[j][1]
+            if spans[j][2] != b"#":
+                hi = j
+            j += 1
+        return [sp for sp in spans[lo:hi + 1] if sp[2] != b"#"]
+
+    def _body(self, piece: tuple[int, int, bytes]) -> bytes:
+        """A piece's value as bytes: quotes and prefix off, continuations out unless raw."""
+        start, end, kind = piece
+        body = self.data[start + len(kind):end]
+        quote = body[:3] if body[:3] in (b'"""', b"'''") else body[:1]
+        body = body[len(quote):]
+        if body.endswith(quote) and len(body) >= len(quote):
+            body = body[:-len(quote)]
+        if b"r" not in kind and b"\\" in body:
+            body = _CONTINUATION.sub(b"", body)
+        return body
+
+    def pieces_live(self, pos: int) -> bool:
+        """Can the literal made of the pieces around ``pos`` hold a reference? Judged on
+        every stretch of pieces that can be one literal: bytes and f-string pieces never
+        make a reference; a stretch of dotted-path pieces is a string; any stretch is
+        code when one of its pieces stands where an annotation does."""
+        pieces = self._pieces(pos)
+        if pieces is None:
+            return True
+        runs: list[list[tuple[int, int, bytes]]] = [[]]
+        for piece in pieces:
+            if b"b" in piece[2] or b"f" in piece[2]:
+                runs.append([])
+            else:
+                runs[-1].append(piece)
+        for run in runs:
+            if not run:
+                continue
+            bodies = [self._body(p) for p in run]
+            stretch: list[bytes] = []
+            for body in [*bodies, None]:
+                if body is not None and not body.translate(None, _PATH_TABLE):
+                    stretch.append(body)
+                    continue
+                if stretch and self._path_live(b"".join(stretch)):
+                    return True
+                stretch = []
+            if (self._code_live(b"".join(bodies))
+                    and any(self._annotation_like(p[0]) for p in run)):
+                return True
+        return False
+
+    def _path_live(self, text: bytes) -> bool:
+        """A literal that is a dotted path: the string rules of ``_in_string``."""
+        for w in self.words:
+            for k in _whole(text, w.word):
+                run = text[:k]
+                if not run:
+                    if w.single or (k + len(w.word) == len(text)
+                                    and any(self._spelled(c) for c in w.parents)):
+                        return True
+                    continue
+                prev = run[:-1].rpartition(b".")[2]
+                if any(prev in self.aliases(c) for c in w.parents):
+                    return True
+        return False
+
+    def _code_live(self, text: bytes) -> bool:
+        """Code inside a literal: a word after a dot (a chain) may be a reference."""
+        for w in self.words:
+            for k in _whole(text, w.word):
+                i = k
+                while i > 0 and text[i - 1] in _SPACE:
+                    i -= 1
+                if i > 0 and text[i - 1] == 46:
+                    return True
+        return False
 
     def aliases(self, parent: bytes) -> set[bytes]:
         """Names an import binds to a module whose last name is ``parent``: ``parent``
@@ -245,6 +439,12 @@ class _FileWords:
         nxt = data[j] if j < len(data) else None
         if nxt == 92:  # a backslash: an escape or a continuation, let the parser decide
             return True
+        if nxt == quote and self._docstring(q):
+            return False  # pieces joined to a docstring are the docstring
+        closes = j + (3 if p < i - 1 else 1)  # after the closing quote(s), if they close
+        if self.joined_before(q) or (nxt == quote and data[j:closes] == data[p:i]
+                                     and self.joined_after(closes)):
+            return self.pieces_live(start)
         if nxt != quote:
             # Not a whole dotted path: no string reference. Still code when the literal is
             # a string annotation (``"ws.A | None"``), a ``cast`` or a ``bound=``.
@@ -253,8 +453,6 @@ class _FileWords:
             prev = run[:-1].rpartition(b".")[2]
             return (any(prev in self.aliases(c) for c in w.parents)
                     and self._annotation_like(q))
-        if self._docstring(q):
-            return False
         if not run:
             if w.single:
                 return True  # "w" or "w.x": the single-identifier module
@@ -362,12 +560,11 @@ class Filter:
                 w.packages.add(c.canonical.module.partition(".")[0])
         self.words = sorted(words.values(), key=lambda w: w.word)
         self.anchors = _anchors([w.word for w in self.words])
-
     def _referable(self, data: bytes, module: str | None = None) -> bool:
         find = data.find
-        if all(find(a) < 0 for a in self.anchors):
-            return False  # every word holds an anchor: no word, no reference
         text: _FileWords | None = None
+        if all(find(a) < 0 for a in self.anchors):
+            return self._split(data, text, module)  # no whole word: no other reference
         size = len(data)
         for w in self.words:
             word = w.word
@@ -378,10 +575,26 @@ class Filter:
                 if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
                         and (end >= size or data[end] not in _IDENT_BYTES)):
                     if text is None:
-                        text = _FileWords(data, module)
+                        text = _FileWords(data, module, self.words)
                     if text.live(w, pos, end):
                         return True
                 pos = find(word, pos + 1)
+        return self._split(data, text, module)
+
+    def _split(self, data: bytes, text: _FileWords | None, module: str | None) -> bool:
+        """Can a word split by a backslash-newline inside a literal make a reference
+        (``"chat.ws.man\\<newline>ager"``)? Such a literal holds no whole word."""
+        pos = data.find(b"\\")
+        while pos >= 0:
+            after = pos + (3 if data[pos + 1:pos + 3] == b"\r\n" else 2)
+            if (data[pos + 1:pos + 2] in (b"\n", b"\r") and pos > 0
+                    and data[pos - 1] in _PATH_BYTES and after < len(data)
+                    and data[after] in _PATH_BYTES):
+                if text is None:
+                    text = _FileWords(data, module, self.words)
+                if text.pieces_live(pos - 1):
+                    return True
+            pos = data.find(b"\\", pos + 1)
         return False
 
     def needs_parse(self, data: bytes, module: str | None = None) -> bool:
