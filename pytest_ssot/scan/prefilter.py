@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from .files import module_name, read_source
+from .lexer import PREFIX_BYTES, TOKENS, fstring_closed, literal_kind
 from .rules import Matcher
 from .source import IDENT_ESCAPES, analyze
 
@@ -47,20 +48,6 @@ _SPACE = frozenset(b" \t\r\n\\\f")
 _LIST_BYTES = _PATH_BYTES | _SPACE | frozenset(b",()")
 
 
-# Comments and string literals, leftmost first (C speed). Used only to prove that a word
-# that looks like code sits inside a comment or a plain string; an f-string's braces hold
-# code, so a word inside an f-string is never ruled out this way. Every alternative starts
-# with a literal byte (``#``, a quote) so the engine skips ahead to those bytes; a string's
-# prefix letters are read back from the bytes before its quote. The loops are unrolled
-# (``[^"\\]*(?:\\.[^"\\]*)*``): an alternation per byte is several times slower.
-_TOKENS = re.compile(
-    rb"(#[^\r\n]*)"
-    rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:'''|\Z)"
-    rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""|\Z)'
-    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*(?:'|(?=[\r\n])|\Z)"
-    rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*(?:"|(?=[\r\n])|\Z)',
-    re.S)
-_PREFIX_BYTES = frozenset(b"rRbBuUfF")
 # What may stand between two pieces of one literal (``"a" "b"``), comments aside.
 _GAP = b" \t\f\r\n\\"
 _PATH_TABLE = bytes(sorted(_PATH_BYTES))
@@ -99,6 +86,11 @@ def _ident_before(data: bytes, end: int) -> tuple[bytes, int]:
     while j > 0 and data[j - 1] in _IDENT_BYTES:
         j -= 1
     return data[j:i], j
+
+
+_AS_PATTERNS: dict[bytes, "re.Pattern[bytes]"] = {}
+# a backslash-newline with a path byte right after it (and, checked apart, right before)
+_CUT = re.compile(rb"\\(?:\r\n|\r|\n)(?=[A-Za-z0-9_.])")
 
 
 def _whole(text: bytes, word: bytes) -> list[int]:
@@ -150,21 +142,18 @@ class _FileWords:
         data = self.data
         starts: list[int] = []
         spans: list[tuple[int, int, bytes]] = []
-        for m in _TOKENS.finditer(data):
+        for m in TOKENS.finditer(data):
             start, end = m.span()
             if m.group(1) is not None:
                 kind = b"#"
             else:
-                k = start
-                while k > 0 and start - k < 2 and data[k - 1] in _PREFIX_BYTES:
-                    k -= 1
+                k = literal_kind(data, start)
                 kind = data[k:start].lower()
-                if b"f" in kind:
-                    text = data[start:end]
-                    if text.count(b"{") != text.count(b"}"):
-                        # Python 3.12 lets an f-string's braces hold its own quote: this
-                        # lexer would cut it there. Trust nothing it says about this file.
-                        self._trusted = False
+                if b"f" in kind and b"{" in data[start:end] and not fstring_closed(
+                        data[k:end]):
+                    # Python 3.12 lets an f-string's braces hold its own quote: this
+                    # lexer may have cut it there. Trust nothing it says about this file.
+                    self._trusted = False
                 start = k
             starts.append(start)
             spans.append((start, end, kind))
@@ -232,7 +221,7 @@ class _FileWords:
                 continue
             break
         p = k
-        while p < n and p - k < 2 and data[p] in _PREFIX_BYTES:
+        while p < n and p - k < 2 and data[p] in PREFIX_BYTES:
             p += 1
         return p < n and data[p] in _QUOTES
 
@@ -343,10 +332,16 @@ class _FileWords:
         got = self._aliases.get(parent)
         if got is None:
             got = {parent}
-            for m in re.finditer(rb"(?<![A-Za-z0-9_])" + re.escape(parent)
-                                 + rb"[ \t\\\r\n]+as[ \t\\\r\n]+([A-Za-z_][A-Za-z0-9_]*)",
-                                 self.data):
-                got.add(m.group(1))
+            data = self.data
+            pattern = _AS_PATTERNS.get(parent)
+            if pattern is None:
+                # the literal first: the engine finds it as fast as ``bytes.find``
+                pattern = _AS_PATTERNS[parent] = re.compile(
+                    re.escape(parent) + rb"[ \t\\\r\n]+as[ \t\\\r\n]+([A-Za-z_][A-Za-z0-9_]*)")
+            for m in pattern.finditer(data):
+                start = m.start()
+                if start == 0 or data[start - 1] not in _IDENT_BYTES:
+                    got.add(m.group(1))
             self._aliases[parent] = got
         return got
 
@@ -584,17 +579,15 @@ class Filter:
     def _split(self, data: bytes, text: _FileWords | None, module: str | None) -> bool:
         """Can a word split by a backslash-newline inside a literal make a reference
         (``"chat.ws.man\\<newline>ager"``)? Such a literal holds no whole word."""
-        pos = data.find(b"\\")
-        while pos >= 0:
-            after = pos + (3 if data[pos + 1:pos + 3] == b"\r\n" else 2)
-            if (data[pos + 1:pos + 2] in (b"\n", b"\r") and pos > 0
-                    and data[pos - 1] in _PATH_BYTES and after < len(data)
-                    and data[after] in _PATH_BYTES):
+        if b"\\" not in data:
+            return False
+        for m in _CUT.finditer(data):
+            pos = m.start()
+            if pos > 0 and data[pos - 1] in _PATH_BYTES:
                 if text is None:
                     text = _FileWords(data, module, self.words)
                 if text.pieces_live(pos - 1):
                     return True
-            pos = data.find(b"\\", pos + 1)
         return False
 
     def needs_parse(self, data: bytes, module: str | None = None) -> bool:

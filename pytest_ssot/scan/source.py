@@ -8,11 +8,13 @@ an error entry, never skipped.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
 from typing import Any, Callable
 
+from .lexer import statement_starts
 from .rules import Entry, Hit, Matcher
 
 __all__ = ["analyze", "import_bindings", "pragmas"]
@@ -436,53 +438,87 @@ def import_bindings(stmt: ast.Import | ast.ImportFrom, package: str | None
     return out
 
 
+def _parse(source: bytes) -> tuple[ast.Module | None, str | None]:
+    try:
+        return ast.parse(source), None
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        return None, f"{type(exc).__name__}: {exc.msg}{where}"
+    except (ValueError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: bool,
             *, always_resolve: bool = False) -> tuple[list[Hit], str | None]:
     """Every reference in one file; or ``([], "SyntaxError: ...")`` when it does not parse.
 
-    Scope analysis (``_Bindings``) runs only when a chain or a call starts with a name an
-    import binds to something an entry is reached through; ``always_resolve`` runs it on
-    every file (the tests' oracle: the answer must be the same).
+    Only the top-level statements that spell a name of interest are parsed (``_Parts``);
+    the others become ``pass`` on the same lines, so lines and columns stay those of the
+    file. Scope analysis (``_Bindings``) runs only when a chain or a call starts with a
+    name an import binds to something an entry is reached through. ``always_resolve``
+    parses the whole file and runs the scope analysis on every statement (the tests'
+    oracle: the answer must be the same).
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        where = f" (line {exc.lineno})" if exc.lineno else ""
-        return [], f"{type(exc).__name__}: {exc.msg}{where}"
-    except (ValueError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
-        return [], f"{type(exc).__name__}: {exc}"
     package = module if is_package else (module.rpartition(".")[0] if module else None)
-    reader = _Reader(source, matcher, module, package)
     skipper = None if always_resolve else _Skipper.make(source)
-    try:
+    parts = _Parts.make(source, skipper) if skipper is not None else None
+    names = set(matcher.tokens)
+    while True:
+        if parts is not None:
+            tree, error = _parse(parts.keeping(names))
+            if error is not None:
+                parts = None  # the whole file says where and what
+                continue
+        else:
+            tree, error = _parse(source)
+            if error is not None:
+                return [], error
+        assert tree is not None
+        try:
+            result = _walk(tree, source, matcher, module, package, skipper, names, parts,
+                           always_resolve)
+        except RecursionError:
+            return [], "RecursionError: the code is nested too deeply to analyse"
+        if isinstance(result, set):
+            names |= result  # statements left out spell names that matter: parse again
+            continue
+        return result, None
+
+
+def _walk(tree: ast.Module, source: bytes, matcher: Matcher, module: str | None,
+          package: str | None, skipper: "_Skipper | None", parsed: set[str],
+          parts: "_Parts | None", always_resolve: bool) -> "list[Hit] | set[str]":
+    """The references in ``tree``; or, when ``tree`` leaves out statements that spell
+    names the walk needs (``parsed``: what it was made with), those names."""
+    reader = _Reader(source, matcher, module, package)
+    if skipper is not None:
+        wanted = matcher.tokens | _factory_names(tree, matcher, package)
+        if parts is not None and parts.left_out(wanted - parsed):
+            return wanted | parsed
+        reader.skip = skipper.without(wanted)
+    reader.body(tree.body, True, True)
+    hits = reader.hits
+    wanted = {n.id for n, *_ in reader.chains} | {f.id for f, *_ in reader.calls}
+    tracked = wanted if always_resolve else wanted & reader.relevant
+    if tracked:
+        if parts is not None and parts.left_out(tracked - parsed):
+            return tracked | parsed
+        needed = set(reader.needed)
+        for func, _call, _line, _text, scopes in reader.calls:
+            if func.id in tracked:
+                needed.update(scopes)
+        bindings = _Bindings(tracked, package, reader.inner,
+                             None if always_resolve else needed)
         if skipper is not None:
-            reader.skip = skipper.without(matcher.tokens | _factory_names(tree, matcher,
-                                                                          package))
-        reader.body(tree.body, True, True)
-        hits = reader.hits
-        wanted = {n.id for n, *_ in reader.chains} | {f.id for f, *_ in reader.calls}
-        tracked = wanted & reader.relevant
-        if always_resolve:
-            tracked = wanted
-        if tracked:
-            needed = set(reader.needed)
-            for func, _call, _line, _text, scopes in reader.calls:
-                if func.id in tracked:
-                    needed.update(scopes)
-            bindings = _Bindings(tracked, package, reader.inner,
-                                 None if always_resolve else needed)
-            if skipper is not None:
-                bindings.skip = skipper.without(tracked)
-            bindings.run(tree)
-            hits.extend(_resolve_chains(reader, bindings.seen, matcher))
-    except RecursionError:
-        return [], "RecursionError: the code is nested too deeply to analyse"
+            bindings.skip = skipper.without(tracked)
+        bindings.run(tree)
+        hits.extend(_resolve_chains(reader, bindings.seen, matcher))
     if hits:
         marks = pragmas(source)
         if marks:
             hits = [h for h in hits if not _suppressed(h, marks)]
     hits.sort(key=lambda h: (h.line, h.entry.contract, str(h.entry.path), h.kind))
-    return hits, None
+    return hits
 
 
 def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> list[Hit]:
@@ -547,12 +583,12 @@ class _Skipper:
     that spells a letter, no lone CR line end; other files get no skipping (same answer,
     slower)."""
 
-    __slots__ = ("source", "starts", "_cache")
+    __slots__ = ("source", "_offsets", "_lines")
 
-    def __init__(self, source: bytes, starts: list[int]) -> None:
+    def __init__(self, source: bytes) -> None:
         self.source = source
-        self.starts = starts  # byte offset of each line's start, and the end
-        self._cache: dict[frozenset[str], "re.Pattern[bytes]"] = {}
+        self._offsets: dict[str, list[int]] = {}  # name -> where it is a whole word
+        self._lines: dict[frozenset[str], list[int]] = {}
 
     @classmethod
     def make(cls, source: bytes) -> "_Skipper | None":
@@ -571,28 +607,46 @@ class _Skipper:
                 return None
             if unicodedata.normalize("NFKC", text) != text:
                 return None
-        starts = [0]
-        find = source.find
-        pos = find(b"\n")
-        while pos >= 0:
-            starts.append(pos + 1)
-            pos = find(b"\n", pos + 1)
-        starts.append(len(source))
-        return cls(source, starts)
+        return cls(source)
+
+    def offsets(self, names: "set[str] | frozenset[str]") -> list[int]:
+        """Where any of ``names`` stands as a whole word, in order."""
+        source = self.source
+        size = len(source)
+        out: list[int] = []
+        for name in names:
+            found = self._offsets.get(name)
+            if found is None:
+                found = []
+                word = name.encode()
+                n = len(word)
+                pos = source.find(word)
+                while pos >= 0:
+                    end = pos + n
+                    if ((pos == 0 or source[pos - 1] not in _IDENT)
+                            and (end >= size or source[end] not in _IDENT)):
+                        found.append(pos)
+                    pos = source.find(word, end)
+                self._offsets[name] = found
+            out += found
+        out.sort()
+        return out
 
     def without(self, names: "set[str] | frozenset[str]") -> Callable[[ast.stmt], bool]:
         """``skip(stmt)``: ``True`` when the statement's lines spell none of ``names``."""
         key = frozenset(names)
-        pattern = self._cache.get(key)
-        if pattern is None:
-            alternatives = b"|".join(sorted(re.escape(n.encode()) for n in key)) or b"(?!)"
-            pattern = re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives
-                                 + rb")(?![A-Za-z0-9_])")
-            self._cache[key] = pattern
-        search = pattern.search
-        starts = self.starts
-        source = self.source
-        last = len(starts) - 1
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = []
+            line = 1
+            last = 0
+            count = self.source.count
+            for pos in self.offsets(key):
+                line += count(b"\n", last, pos)
+                last = pos
+                lines.append(line)
+            self._lines[key] = lines
+        after = bisect.bisect_left
 
         def skip(stmt: ast.stmt) -> bool:
             first = getattr(stmt, "lineno", None)
@@ -601,13 +655,62 @@ class _Skipper:
             decorators = getattr(stmt, "decorator_list", None)
             if decorators:
                 first = min(first, *(d.lineno for d in decorators))
-            end = stmt.end_lineno or first
-            return search(source, starts[min(first - 1, last)],
-                          starts[min(end, last)]) is None
+            i = after(lines, first)
+            return i == len(lines) or lines[i] > (stmt.end_lineno or first)
 
         return skip
 
 
+class _Parts:
+    """A file's top-level statements, so that only those spelling names of interest are
+    parsed. The others would be skipped by the walk anyway (``_Skipper``): they become
+    ``pass`` on their first line and blank lines after, so that the lines and columns of
+    what is parsed are those of the file (and a string that was not first stays not
+    first: no new docstring). Made only for sources the skipper trusts."""
+
+    __slots__ = ("source", "starts", "skipper", "kept")
+
+    def __init__(self, source: bytes, starts: list[int], skipper: _Skipper) -> None:
+        self.source = source
+        self.starts = starts
+        self.skipper = skipper
+        self.kept: set[int] = set()
+
+    @classmethod
+    def make(cls, source: bytes, skipper: _Skipper) -> "_Parts | None":
+        starts = statement_starts(source)
+        return cls(source, starts, skipper) if starts else None
+
+    def _spelling(self, names: "set[str] | frozenset[str]") -> set[int]:
+        """The statements whose text spells one of ``names``."""
+        starts = self.starts
+        found: set[int] = set()
+        for pos in self.skipper.offsets(names):
+            if pos >= starts[0]:
+                found.add(bisect.bisect_right(starts, pos) - 1)
+        return found
+
+    def keeping(self, names: "set[str] | frozenset[str]") -> bytes:
+        """The source with every top-level statement that spells none of ``names`` made
+        ``pass``."""
+        self.kept = self._spelling(names)
+        source = self.source
+        starts = self.starts
+        out = [source[:starts[0]]]  # comments and blank lines before the first statement
+        for i, start in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else len(source)
+            if i in self.kept:
+                out.append(source[start:end])
+            else:
+                out.append(b"pass" + b"\n" * source.count(b"\n", start, end))
+        return b"".join(out)
+
+    def left_out(self, names: "set[str] | frozenset[str]") -> bool:
+        """Does a statement left out of the last ``keeping`` spell one of ``names``?"""
+        return bool(self._spelling(names) - self.kept)
+
+
+_IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _UNBOUND = "<unbound>"
 
 

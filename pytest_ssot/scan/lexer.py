@@ -1,0 +1,139 @@
+"""Comments, string literals and top-level statements found in raw bytes, at C speed.
+
+Pure: no pytest. Two users: the pre-filter asks whether a word sits in a comment or a
+plain string; the analysis asks where the top-level statements of a file start, so that
+it parses only those that can matter (``source.analyze``). Neither trusts this lexer
+blindly: where it can be wrong (Python 3.12's f-strings may hold their own quote) it says
+so, and the callers fall back to the parser.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+__all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "statement_starts"]
+
+# Comments and string literals, leftmost first. Every alternative starts with a literal
+# byte (``#``, a quote) so the engine skips ahead to those bytes; a string's prefix letters
+# are read back from the bytes before its quote (``literal_kind``). The loops are unrolled
+# (``[^"\\]*(?:\\.[^"\\]*)*``): an alternation per byte is several times slower. A string
+# left open at a line end (single quotes) or at the end of the file ends there.
+TOKENS = re.compile(
+    rb"(#[^\r\n]*)"
+    rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:'''|\Z)"
+    rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""|\Z)'
+    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*(?:'|(?=[\r\n])|\Z)"
+    rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*(?:"|(?=[\r\n])|\Z)',
+    re.S)
+PREFIX_BYTES = frozenset(b"rRbBuUfF")
+
+# Python 3.12 (PEP 701) lets an f-string's replacement fields hold its own quote; before,
+# an f-string was lexed like any string and parsed afterwards.
+_NESTED_QUOTES = sys.version_info >= (3, 12)
+_FSTRING_MARKS = re.compile(rb"[{}'\"]")
+
+
+def literal_kind(data: bytes, quote_at: int) -> int:
+    """Where the literal whose quote is at ``quote_at`` starts (its prefix letters)."""
+    k = quote_at
+    while k > 0 and quote_at - k < 2 and data[k - 1] in PREFIX_BYTES:
+        k -= 1
+    return k
+
+
+def fstring_closed(text: bytes) -> bool:
+    """Is the lexed f-string ``text`` (prefix, quotes and all) surely whole? On Python
+    3.12+ the lexer cuts it at the first quote like its own, even one inside a
+    replacement field; then a field is still open where the text ends. Strings nested in
+    fields (in the other quotes) are skipped; a field left open, or braces that do not
+    pair, make it unsure."""
+    if not _NESTED_QUOTES:
+        return True
+    body = text.lstrip(b"rRbBuUfF")
+    q = body[:1]
+    depth = 0
+    pos = len(text) - len(body) + 1
+    while True:
+        m = _FSTRING_MARKS.search(text, pos)
+        if m is None:
+            return depth == 0
+        ch = m.group()
+        i = m.start()
+        pos = i + 1
+        if ch == b"{":
+            if depth == 0 and text[i + 1:i + 2] == b"{":
+                pos = i + 2  # ``{{``: a literal brace
+            else:
+                depth += 1
+        elif ch == b"}":
+            if depth > 0:
+                depth -= 1
+            elif text[i + 1:i + 2] == b"}":
+                pos = i + 2
+            else:
+                return False  # a lone ``}``: not an f-string the lexer can vouch for
+        elif depth > 0:
+            if ch == q:
+                return False  # its own quote inside a field: the lexer cut it there
+            close = text.find(ch, i + 1)  # a string in the other quotes, inside a field
+            if close < 0:
+                return False
+            pos = close + 1
+
+
+def _blank(m: "re.Match[bytes]") -> bytes:
+    return b" " * (m.end() - m.start())
+
+
+def _has_fstring(source: bytes) -> bool:
+    return any(p in source for p in (b'f"', b"f'", b'F"', b"F'"))
+
+
+_LINE_START = re.compile(rb"^[^ \t\f\r\n]", re.M)
+_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+_CLAUSES = re.compile(rb"(?:else|elif|except|finally)(?![A-Za-z0-9_])")
+
+
+def statement_starts(source: bytes) -> list[int] | None:
+    """Byte offsets where the file's top-level statements start (a decorated definition
+    at its first decorator; ``else``/``except``/... clauses stay with their statement),
+    in order. ``None`` when the lexer cannot be sure: brackets that do not pair, or an
+    f-string it may have cut (Python 3.12+). Only column-0 lines outside literals,
+    comments, brackets and backslash continuations start a statement."""
+    if _NESTED_QUOTES and _has_fstring(source):
+        for m in TOKENS.finditer(source):
+            start, end = m.span()
+            if m.group(1) is None:
+                k = literal_kind(source, start)
+                if (k < start and b"f" in source[k:start].lower()
+                        and b"{" in source[start:end] and not fstring_closed(source[k:end])):
+                    return None
+    # Comments and literals blanked out, newlines too: what is left is code, and a line
+    # start inside a literal is no line start.
+    masked = TOKENS.sub(_blank, source)
+    starts: list[int] = []
+    depth = 0
+    last = 0
+    after_decorator = False
+    for m in _LINE_START.finditer(masked):
+        p = m.start()
+        seg = masked[last:p].translate(None, _BRACKETS)
+        last = p
+        depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
+        if depth < 0:
+            return None
+        if depth > 0:
+            continue
+        if p >= 2 and masked[p - 2] == 92 or p >= 3 and masked[p - 3:p] == b"\\\r\n":
+            continue  # after a backslash continuation: the same logical line
+        if after_decorator:  # the decorated definition, or one more decorator
+            after_decorator = masked[p] == 64
+            continue
+        if _CLAUSES.match(masked, p):
+            continue  # ``else:``, ``except ...:``: part of the statement above
+        after_decorator = masked[p] == 64
+        starts.append(p)
+    seg = masked[last:].translate(None, _BRACKETS)
+    depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
+    return starts if depth == 0 else None  # brackets left open: the parser will say
