@@ -83,7 +83,11 @@ def fstring_closed(text: bytes) -> bool:
 
 
 def _blank(m: "re.Match[bytes]") -> bytes:
-    return b" " * (m.end() - m.start())
+    """A comment becomes spaces; a literal ``_`` and spaces (a line that starts with a
+    literal, such as a docstring, starts with something)."""
+    if m.group(1) is not None:
+        return b" " * (m.end() - m.start())
+    return b"_" + b" " * (m.end() - m.start() - 1)
 
 
 def _has_fstring(source: bytes) -> bool:
