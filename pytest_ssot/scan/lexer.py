@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "statement_starts"]
+__all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "tokens",
+           "statement_starts"]
 
 # Comments and string literals, leftmost first. Every alternative starts with a literal
 # byte (``#``, a quote) so the engine skips ahead to those bytes; a string's prefix letters
@@ -82,16 +83,7 @@ def fstring_closed(text: bytes) -> bool:
             pos = close + 1
 
 
-def _blank(m: "re.Match[bytes]") -> bytes:
-    """A comment becomes spaces; a literal ``_`` and spaces (a line that starts with a
-    literal, such as a docstring, starts with something)."""
-    if m.group(1) is not None:
-        return b" " * (m.end() - m.start())
-    return b"_" + b" " * (m.end() - m.start() - 1)
-
-
-def _has_fstring(source: bytes) -> bool:
-    return any(p in source for p in (b'f"', b"f'", b'F"', b"F'"))
+_SPACES = b" " * 4096
 
 
 _LINE_START = re.compile(rb"^[^ \t\f\r\n]", re.M)
@@ -99,23 +91,58 @@ _BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
 _CLAUSES = re.compile(rb"(?:else|elif|except|finally)(?![A-Za-z0-9_])")
 
 
-def statement_starts(source: bytes) -> list[int] | None:
+Span = tuple  # (start: the prefix or ``#``, end, kind: b"#" or the prefix in lower case)
+
+
+def tokens(source: bytes) -> tuple[list[int], list[Span], bool]:
+    """Comments and literals, in order: ``(starts, spans, trusted)``. ``trusted`` is
+    ``False`` when an f-string may have been cut (``fstring_closed``): then the spans may
+    be wrong anywhere after it."""
+    starts: list[int] = []
+    spans: list[Span] = []
+    trusted = True
+    for m in TOKENS.finditer(source):
+        start, end = m.span()
+        if source[start] == 35:  # ``#``
+            kind = b"#"
+        elif start and source[start - 1] in PREFIX_BYTES:
+            k = literal_kind(source, start)
+            kind = source[k:start].lower()
+            if (trusted and b"f" in kind and b"{" in source[start:end]
+                    and not fstring_closed(source[k:end])):
+                trusted = False
+            start = k
+        else:
+            kind = b""
+        starts.append(start)
+        spans.append((start, end, kind))
+    return starts, spans, trusted
+
+
+def statement_starts(source: bytes, lexed: tuple[list[int], list[Span], bool] | None = None
+                     ) -> list[int] | None:
     """Byte offsets where the file's top-level statements start (a decorated definition
     at its first decorator; ``else``/``except``/... clauses stay with their statement),
     in order. ``None`` when the lexer cannot be sure: brackets that do not pair, or an
     f-string it may have cut (Python 3.12+). Only column-0 lines outside literals,
-    comments, brackets and backslash continuations start a statement."""
-    if _NESTED_QUOTES and _has_fstring(source):
-        for m in TOKENS.finditer(source):
-            start, end = m.span()
-            if m.group(1) is None:
-                k = literal_kind(source, start)
-                if (k < start and b"f" in source[k:start].lower()
-                        and b"{" in source[start:end] and not fstring_closed(source[k:end])):
-                    return None
+    comments, brackets and backslash continuations start a statement. ``lexed``: what
+    ``tokens`` gave for this source, when it is known already."""
+    _starts, spans, trusted = lexed if lexed is not None else tokens(source)
+    if not trusted:
+        return None
     # Comments and literals blanked out, newlines too: what is left is code, and a line
-    # start inside a literal is no line start.
-    masked = TOKENS.sub(_blank, source)
+    # start inside a literal is no line start. A literal keeps one mark (``_``): a line
+    # that starts with a literal (a docstring) starts with something.
+    parts = []
+    last = 0
+    for start, end, kind in spans:
+        parts.append(source[last:start])
+        n = end - start
+        blank = _SPACES[:n] if n <= len(_SPACES) else b" " * n
+        parts.append(blank if kind == b"#" else b"_" + blank[1:])
+        last = end
+    parts.append(source[last:])
+    masked = b"".join(parts)
     starts: list[int] = []
     depth = 0
     last = 0

@@ -10,7 +10,8 @@ import re
 import unicodedata
 
 from .files import module_name, read_source
-from .lexer import PREFIX_BYTES, TOKENS, fstring_closed, literal_kind
+from . import lexer
+from .lexer import PREFIX_BYTES
 from .rules import Matcher
 from .source import IDENT_ESCAPES, analyze
 
@@ -118,7 +119,7 @@ class _FileWords:
         self.module = module  # when known: a definition needs the canonical's package
         self.words = words or []
         self._aliases: dict[bytes, set[bytes]] = {}
-        self._spans: tuple[list[int], list[tuple[int, int, bytes]]] | None = None
+        self._spans: tuple[list[int], list[tuple[int, int, bytes]], bool] | None = None
         self._trusted = True
 
     def enclosing_token(self, pos: int) -> tuple[int, int, bytes] | None:
@@ -137,27 +138,16 @@ class _FileWords:
     def _tokens(self) -> tuple[list[int], list[tuple[int, int, bytes]]]:
         """Comments and literals as ``(starts, [(start, end, kind)])``, lexed once; kind
         ``b"#"`` for a comment, else the literal's prefix in lower case."""
-        if self._spans is not None:
-            return self._spans
-        data = self.data
-        starts: list[int] = []
-        spans: list[tuple[int, int, bytes]] = []
-        for m in TOKENS.finditer(data):
-            start, end = m.span()
-            if m.group(1) is not None:
-                kind = b"#"
-            else:
-                k = literal_kind(data, start)
-                kind = data[k:start].lower()
-                if b"f" in kind and b"{" in data[start:end] and not fstring_closed(
-                        data[k:end]):
-                    # Python 3.12 lets an f-string's braces hold its own quote: this
-                    # lexer may have cut it there. Trust nothing it says about this file.
-                    self._trusted = False
-                start = k
-            starts.append(start)
-            spans.append((start, end, kind))
-        self._spans = (starts, spans)
+        if self._spans is None:
+            self._spans = lexer.tokens(self.data)
+            # Python 3.12 lets an f-string's braces hold its own quote: this lexer may
+            # have cut it there. Trust nothing it says about this file then.
+            self._trusted = self._spans[2]
+        return self._spans[0], self._spans[1]
+
+    def lexed(self) -> "tuple[list[int], list[tuple[int, int, bytes]], bool] | None":
+        """What the lexer said of this file, if it was asked (the parser's side reuses
+        it)."""
         return self._spans
 
     def code_or_annotation(self, w: "_Word", pos: int, prev: bytes) -> bool:
@@ -553,11 +543,13 @@ class Filter:
                 w = words.setdefault(word, _Word(word))
                 w.definition = True
                 w.packages.add(c.canonical.module.partition(".")[0])
+        self._text: _FileWords | None = None  # the last file's, for the parser's side
         self.words = sorted(words.values(), key=lambda w: w.word)
         self.anchors = _anchors([w.word for w in self.words])
     def _referable(self, data: bytes, module: str | None = None) -> bool:
         find = data.find
         text: _FileWords | None = None
+        self._text = None
         if all(find(a) < 0 for a in self.anchors):
             return self._split(data, text, module)  # no whole word: no other reference
         size = len(data)
@@ -570,7 +562,7 @@ class Filter:
                 if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
                         and (end >= size or data[end] not in _IDENT_BYTES)):
                     if text is None:
-                        text = _FileWords(data, module, self.words)
+                        text = self._text = _FileWords(data, module, self.words)
                     if text.live(w, pos, end):
                         return True
                 pos = find(word, pos + 1)
@@ -620,9 +612,11 @@ class Filter:
             except (SyntaxError, UnicodeDecodeError, LookupError):
                 return True
             normalized = unicodedata.normalize("NFKC", text)
-            if normalized != text and self._referable(normalized.encode("utf-8", "replace"),
-                                                             module):
-                return True
+            if normalized != text:
+                referable = self._referable(normalized.encode("utf-8", "replace"), module)
+                self._text = None  # lexed other bytes: nothing to hand over
+                if referable:
+                    return True
         return False
 
     def examine(self, abspath: str, rel: str, size: int,
@@ -640,7 +634,9 @@ class Filter:
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         if cached is not None and cached[0] == digest:
             return digest, None, None, False
-        hits, error = analyze(data, self.matcher, module, is_package)
+        text = self._text
+        hits, error = analyze(data, self.matcher, module, is_package,
+                              lexed=text.lexed() if text is not None else None)
         flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
                  h.line, h.text] for h in hits]
         return digest, flat, error, True

@@ -14,6 +14,7 @@ import re
 import tokenize
 from typing import Any, Callable
 
+from . import lexer
 from .lexer import statement_starts
 from .rules import Entry, Hit, Matcher
 
@@ -26,26 +27,42 @@ IDENT_ESCAPES = re.compile(
     rb"|U0000(?:2[eE]|3[0-9]|[4-7][0-9a-fA-F])|N\{|[0-7]{2,3})")
 
 
-def pragmas(source: bytes) -> dict[int, frozenset[str] | None]:
+def _comments(source: bytes, lexed: "tuple | None") -> "list[tuple[int, str]]":
+    """``(line, text)`` of every comment. From the lexer's spans when they are trusted
+    and lines end in ``\n`` (``lexed`` is then given), else from ``tokenize``."""
+    if lexed is not None:
+        out = []
+        line = 1
+        last = 0
+        for start, end, kind in lexed[1]:
+            if kind == b"#" and b"ssot:" in source[start:end]:
+                line += source.count(b"\n", last, start)
+                last = start
+                out.append((line, source[start:end].decode("utf-8", "replace")))
+        return out
+    try:
+        return [(tok.start[0], tok.string)
+                for tok in tokenize.tokenize(io.BytesIO(source).readline)
+                if tok.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        return []  # the parse error is reported by analyze()
+
+
+def pragmas(source: bytes, lexed: "tuple | None" = None
+            ) -> dict[int, frozenset[str] | None]:
     """``{line: None (all contracts) | {names}}`` for real ``# ssot: ignore`` comments."""
     if b"ssot:" not in source:
         return {}
     found: dict[int, frozenset[str] | None] = {}
-    try:
-        for tok in tokenize.tokenize(io.BytesIO(source).readline):
-            if tok.type != tokenize.COMMENT:
-                continue
-            m = _PRAGMA.search(tok.string)
-            if not m:
-                continue
-            line = tok.start[0]
-            if m.group(1) is None:
-                found[line] = None
-            elif found.get(line, frozenset()) is not None:
-                names = frozenset(n.strip() for n in m.group(1).split(",") if n.strip())
-                found[line] = (found.get(line) or frozenset()) | names
-    except (tokenize.TokenError, SyntaxError):
-        pass  # the parse error is reported by analyze()
+    for line, comment in _comments(source, lexed):
+        m = _PRAGMA.search(comment)
+        if not m:
+            continue
+        if m.group(1) is None:
+            found[line] = None
+        elif found.get(line, frozenset()) is not None:
+            names = frozenset(n.strip() for n in m.group(1).split(",") if n.strip())
+            found[line] = (found.get(line) or frozenset()) | names
     return found
 
 
@@ -449,7 +466,8 @@ def _parse(source: bytes) -> tuple[ast.Module | None, str | None]:
 
 
 def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: bool,
-            *, always_resolve: bool = False) -> tuple[list[Hit], str | None]:
+            *, always_resolve: bool = False, lexed: "tuple | None" = None
+            ) -> tuple[list[Hit], str | None]:
     """Every reference in one file; or ``([], "SyntaxError: ...")`` when it does not parse.
 
     Only the top-level statements that spell a name of interest are parsed (``_Parts``);
@@ -457,11 +475,20 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
     file. Scope analysis (``_Bindings``) runs only when a chain or a call starts with a
     name an import binds to something an entry is reached through. ``always_resolve``
     parses the whole file and runs the scope analysis on every statement (the tests'
-    oracle: the answer must be the same).
+    oracle: the answer must be the same). ``lexed``: ``lexer.tokens(source)`` when the
+    caller has it already.
     """
     package = module if is_package else (module.rpartition(".")[0] if module else None)
     skipper = None if always_resolve else _Skipper.make(source)
-    parts = _Parts.make(source, skipper) if skipper is not None else None
+    parts = None
+    if skipper is not None:
+        if lexed is None:
+            lexed = lexer.tokens(source)
+        parts = _Parts.make(source, skipper, lexed)
+        if not lexed[2]:
+            lexed = None  # not trusted: comments come from ``tokenize``
+    else:
+        lexed = None  # lines may end in a lone CR: comments come from ``tokenize``
     names = set(matcher.tokens)
     while True:
         if parts is not None:
@@ -476,7 +503,7 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
         assert tree is not None
         try:
             result = _walk(tree, source, matcher, module, package, skipper, names, parts,
-                           always_resolve)
+                           always_resolve, lexed)
         except RecursionError:
             return [], "RecursionError: the code is nested too deeply to analyse"
         if isinstance(result, set):
@@ -487,7 +514,8 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
 
 def _walk(tree: ast.Module, source: bytes, matcher: Matcher, module: str | None,
           package: str | None, skipper: "_Skipper | None", parsed: set[str],
-          parts: "_Parts | None", always_resolve: bool) -> "list[Hit] | set[str]":
+          parts: "_Parts | None", always_resolve: bool, lexed: "tuple | None"
+          ) -> "list[Hit] | set[str]":
     """The references in ``tree``; or, when ``tree`` leaves out statements that spell
     names the walk needs (``parsed``: what it was made with), those names."""
     reader = _Reader(source, matcher, module, package)
@@ -514,7 +542,7 @@ def _walk(tree: ast.Module, source: bytes, matcher: Matcher, module: str | None,
         bindings.run(tree)
         hits.extend(_resolve_chains(reader, bindings.seen, matcher))
     if hits:
-        marks = pragmas(source)
+        marks = pragmas(source, lexed)
         if marks:
             hits = [h for h in hits if not _suppressed(h, marks)]
     hits.sort(key=lambda h: (h.line, h.entry.contract, str(h.entry.path), h.kind))
@@ -677,8 +705,8 @@ class _Parts:
         self.kept: set[int] = set()
 
     @classmethod
-    def make(cls, source: bytes, skipper: _Skipper) -> "_Parts | None":
-        starts = statement_starts(source)
+    def make(cls, source: bytes, skipper: _Skipper, lexed: tuple) -> "_Parts | None":
+        starts = statement_starts(source, lexed)
         return cls(source, starts, skipper) if starts else None
 
     def _spelling(self, names: "set[str] | frozenset[str]") -> set[int]:
