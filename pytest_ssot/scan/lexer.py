@@ -21,11 +21,12 @@ __all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "tokens",
 # (``[^"\\]*(?:\\.[^"\\]*)*``): an alternation per byte is several times slower. A string
 # left open at a line end (single quotes) or at the end of the file ends there.
 TOKENS = re.compile(
+    rb"(?=[#'\"])(?:"  # the first byte told at once: the engine skips to the next candidate
     rb"(#[^\r\n]*)"
     rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:'''|\Z)"
     rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""|\Z)'
     rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*(?:'|(?=[\r\n])|\Z)"
-    rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*(?:"|(?=[\r\n])|\Z)',
+    rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*(?:"|(?=[\r\n])|\Z))',
     re.S)
 PREFIX_BYTES = frozenset(b"rRbBuUfF")
 

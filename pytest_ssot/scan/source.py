@@ -74,6 +74,8 @@ class Segments:
         self._lines: list[bytes] | None = None
 
     def _get_lines(self) -> list[bytes]:
+        if self._lines is None and self._source.isascii():
+            self._ascii_lines()
         if self._lines is None:
             import importlib.util
 
@@ -85,6 +87,11 @@ class Segments:
             # made every line end a \n already.
             self._lines = [ln.encode("utf-8", "surrogatepass") for ln in text.split("\n")]
         return self._lines
+
+    def _ascii_lines(self) -> None:
+        """ASCII decodes to itself whatever the coding line says: only the line ends are
+        made ``\n``, as Python reads them."""
+        self._lines = self._source.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
 
     def text(self, node: ast.AST) -> str:
         """The node's source with runs of whitespace collapsed to one space."""
@@ -520,7 +527,8 @@ def _walk(tree: ast.Module, source: bytes, matcher: Matcher, module: str | None,
     names the walk needs (``parsed``: what it was made with), those names."""
     reader = _Reader(source, matcher, module, package)
     if skipper is not None:
-        wanted = matcher.tokens | _factory_names(tree, matcher, package)
+        wanted = matcher.tokens | _factory_names(tree, matcher, package,
+                                                 skipper.without(matcher.tokens))
         if parts is not None and parts.left_out(wanted - parsed):
             return wanted | parsed
         reader.skip = skipper.without(wanted)
@@ -582,15 +590,19 @@ def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> 
     return hits
 
 
-def _factory_names(tree: ast.Module, matcher: Matcher, package: str | None) -> set[str]:
+def _factory_names(tree: ast.Module, matcher: Matcher, package: str | None,
+                   skip: "Callable[[ast.stmt], bool] | None" = None) -> set[str]:
     """Names from-imports bind to a factory anywhere in the file (statements only): their
-    calls hold no entry's word."""
+    calls hold no entry's word. ``skip``: statements that spell no entry name (such an
+    import names no factory: it spells the factory's module or its name)."""
     if not (matcher.factory_attrs or matcher.factory_modules):
         return set()
     names: set[str] = set()
     stack: list[ast.AST] = list(tree.body)
     while stack:
         n = stack.pop()
+        if skip is not None and skip(n):  # type: ignore[arg-type]
+            continue
         t = type(n)
         if t is ast.ImportFrom:
             for name, value in import_bindings(n, package):  # type: ignore[arg-type]
@@ -611,11 +623,12 @@ class _Skipper:
     that spells a letter, no lone CR line end; other files get no skipping (same answer,
     slower)."""
 
-    __slots__ = ("source", "_offsets", "_lines")
+    __slots__ = ("source", "_offsets", "_sets", "_lines")
 
     def __init__(self, source: bytes) -> None:
         self.source = source
         self._offsets: dict[str, list[int]] = {}  # name -> where it is a whole word
+        self._sets: dict[frozenset[str], list[int]] = {}
         self._lines: dict[frozenset[str], list[int]] = {}
 
     @classmethod
@@ -639,6 +652,13 @@ class _Skipper:
 
     def offsets(self, names: "set[str] | frozenset[str]") -> list[int]:
         """Where any of ``names`` stands as a whole word, in order."""
+        key = frozenset(names)
+        got = self._sets.get(key)
+        if got is None:
+            got = self._sets[key] = self._find(key)
+        return got
+
+    def _find(self, names: frozenset[str]) -> list[int]:
         source = self.source
         size = len(source)
         out: list[int] = []
@@ -834,9 +854,12 @@ class _Bindings:
         self.block(body, state, scope)
 
     def declare(self, scope: _Scope, body: list[ast.stmt]) -> None:
-        """The scope's local names among the tracked ones, and its global/nonlocal ones."""
+        """The scope's local names among the tracked ones, and its global/nonlocal ones.
+        A statement that spells no tracked name binds none (``skip``)."""
         tracked = self.tracked
-        stack: list[ast.AST] = list(body)
+        skip = self.skip
+        stack: list[ast.AST] = list(body) if skip is None else [
+            st for st in body if not skip(st)]
         while stack:
             n = stack.pop()
             t = type(n)
