@@ -2,7 +2,7 @@
 
     python -m pip install ruff sqlalchemy      # the peer, and one of the targets
     python benchmarks/differential_ruff.py [--targets stdlib numpy ...] [--show 10]
-                                           [--work DIR]
+                                           [--work DIR] [--oracle]
 
 For each target (the running Python's stdlib, and installed packages: numpy, scipy, pip,
 SQLAlchemy, moto, botocore), the `*.py` files are copied into a fresh project folder
@@ -26,6 +26,9 @@ line. Each difference is classified:
   not read), else `import` or `attribute` by the statement that holds it: a miss;
 - ours-only: by our kind (`string`, `call`, `definition`, `attribute`, `import`) and form
   (`literal-name` for `getattr(x, "A")`-like forms, `string-annotation`, `relative`, ...).
+
+`--oracle` also runs, in this process, our fast path (pre-filter, partial parse, skipping)
+and the whole walk on every file, which must agree.
 
 All differences go to `<work>/<target>.differences.txt`; the terminal shows counts and
 `--show` examples per class. Exit 1 if any ruff hit outside the shims and unparsable files
@@ -334,12 +337,64 @@ def compare(name: str, project: Path, contracts: list[dict], ruff_hits: list, re
     return misses == 0, summary
 
 
+def oracle(project: Path, shown: int) -> dict:
+    """Our fast path (the pre-filter, the partial parse, the skipping) against the whole
+    walk (every statement parsed and walked, scope analysis everywhere) on every file of
+    the project, as the scan reads them: any difference is a bug of the fast path."""
+    sys.path.insert(0, str(HERE.parent))
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan.defining import defining_modules
+    from pytest_ssot.scan.files import module_name
+    from pytest_ssot.scan.prefilter import Filter
+    from pytest_ssot.scan.rules import Matcher
+    from pytest_ssot.scan.source import analyze
+
+    settings = load_config(project, with_entry_points=False)
+    assert settings is not None
+    matcher = Matcher(settings.contracts,
+                      defining=defining_modules(settings.contracts, project, False, None))
+    filt = Filter(matcher)
+    files = checked = 0
+    wrong: list[str] = []
+    t = time.perf_counter()
+    for dirpath, _dirs, names in os.walk(project):
+        for n in names:
+            if not n.endswith(".py"):
+                continue
+            path = Path(dirpath) / n
+            rel = path.relative_to(project).as_posix()
+            module, is_package = module_name(rel, False)
+            if matcher.is_shim(module):
+                continue
+            data = path.read_bytes()
+            files += 1
+            full, full_error = analyze(data, matcher, module, is_package, always_resolve=True)
+            if filt.needs_parse(data, module):
+                checked += 1
+                fast, fast_error = analyze(data, matcher, module, is_package)
+            else:
+                fast, fast_error = [], None
+                if full_error is not None:
+                    continue  # not parsed: its syntax error is not reported (README)
+            a = [(str(h.entry.path), h.kind, h.line) for h in fast]
+            b = [(str(h.entry.path), h.kind, h.line) for h in full]
+            if a != b or (fast_error is None) != (full_error is None):
+                wrong.append(f"{rel}: fast {a[:5]} {fast_error} | whole {b[:5]} {full_error}")
+    for line in wrong[:shown]:
+        print(f"  oracle: {line}")
+    print(f"  oracle: {files} files, {checked} through the pre-filter, {len(wrong)} differ "
+          f"from the whole walk ({time.perf_counter() - t:.1f} s)")
+    return {"oracle_files": files, "oracle_differ": len(wrong)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     ap.add_argument("--show", type=int, default=5, help="examples per class of difference")
     ap.add_argument("--work", type=Path, default=HERE / "_work" / "differential")
     ap.add_argument("--json", type=Path, default=None, help="write the summary as JSON")
+    ap.add_argument("--oracle", action="store_true",
+                    help="also compare our fast path with the whole walk on every file")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     ok = True
@@ -357,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         good, summary = compare(name, project, contracts, hits, report, max(args.show, 0),
                                 args.work / f"{name}.differences.txt")
         summary.update(files=n, ruff_s=round(ruff_wall, 2), ours_s=round(ours_wall, 2))
+        if args.oracle:
+            summary.update(oracle(project, max(args.show, 0)))
+            ok &= summary["oracle_differ"] == 0
         print(f"  wall: ruff {ruff_wall:.2f} s, pytest-ssot {ours_wall:.2f} s (cold, 1 run)")
         summaries[name] = summary
         ok &= good

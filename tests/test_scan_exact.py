@@ -201,6 +201,7 @@ def test_pragma_must_be_on_the_statement_line_and_a_comment() -> None:
     'X = "chat.ws." "manager is gone"\n',
     'log.info("moved to chat.ws."\n         "manager in 2.0")\n',
     'X = ("chat.ws.man" "ager is gone")\n',
+    'X = "\\x41BC \\141"  # escapes that spell no entry name\n',
 ])
 def test_the_pre_filter_skips_mentions_it_can_rule_out(code: str) -> None:
     assert run(code) == []
@@ -219,6 +220,11 @@ def test_the_pre_filter_skips_mentions_it_can_rule_out(code: str) -> None:
     ('X = "chat.ws.man\\\nager"\n', 1),
     ('X = ("chat.ws."\n     r"manager")\n', 1),
     ('X = ("chat.ws" "" ".WebSocketManager.send")\n', 1),
+    # escapes that spell letters or dots: the parser reads the path
+    ('X = "chat.ws.m\\x61nager"\n', 1),
+    ('X = "chat.ws.m\\141nager"\n', 1),
+    ('X = "chat\\x2ews\\u002emanager"\n', 1),
+    ('import chat.ws as w\nX = "\\x41"\nw.\uff4danager\n', 3),  # NFKC and an escape
     ('import chat.ws\nx: "chat.ws." "WebSocketManager | None"\n', 2),
     ('import chat.ws\nx: "Optional[" "Dict[str, chat.ws.WebSocketManager]]"\n', 2),
 ])

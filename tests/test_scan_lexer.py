@@ -75,6 +75,12 @@ CASES = [
     ("a class body with a method that uses the module",
      "from chat import ws\nclass A:\n    x = 1\n    def m(self):\n        return ws.WebSocketManager\n",
      [(WSM, "attribute", 5)]),
+    ("a fullwidth name is the ASCII one (NFKC): it shadows the module",
+     "from chat import ws as w\n\uff57 = None\nw.WebSocketManager\n", []),
+    ("an escape that spells letters is read as the parser reads it",
+     'from chat import ws as w\nX = "\\x41"\nw.WebSocketManager\n', [(WSM, "attribute", 3)]),
+    ("a path spelled by escapes only",
+     'import os\nX = "\\x63hat.\\x77s.m\\x61nager"\n', [(MM, "string", 2)]),
     ("a string at column 0 after a multi-line string",
      'X = """a\nb"""\n"chat.ws.manager"\n', [(MM, "string", 3)]),
 ]
@@ -83,6 +89,13 @@ CASES = [
 @pytest.mark.parametrize("code, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_partial_parse_equals_the_whole_file(code: str, expected: list) -> None:
     assert both(code) == expected
+
+
+def test_a_latin1_file_is_read_in_parts_too() -> None:
+    code = "# -*- coding: latin-1 -*-\nX = 'caf\xe9'\nfrom chat import ws as w\nw = 1\n" \
+           "import chat.ws.manager\n"
+    hits, error = analyze(code.encode("latin-1"), MATCHER, "m", False)
+    assert error is None and [(str(h.entry.path), h.line) for h in hits] == [(MM, 5)]
 
 
 def test_a_syntax_error_where_a_reference_is_is_reported_at_its_line() -> None:

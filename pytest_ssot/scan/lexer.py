@@ -13,7 +13,7 @@ import re
 import sys
 
 __all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "tokens",
-           "statement_starts"]
+           "statement_starts", "ascii_compatible"]
 
 # Comments and string literals, leftmost first. Every alternative starts with a literal
 # byte (``#``, a quote) so the engine skips ahead to those bytes; a string's prefix letters
@@ -90,6 +90,22 @@ _SPACES = b" " * 4096
 _LINE_START = re.compile(rb"^[^ \t\f\r\n]", re.M)
 _BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
 _CLAUSES = re.compile(rb"(?:else|elif|except|finally)(?![A-Za-z0-9_])")
+
+
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+_ASCII_SUPERSETS = re.compile(r"^(utf[-_]?8(?:[-_]sig)?|ascii|us[-_]ascii|latin[-_]?1|"
+                              r"iso[-_]?8859[-_]?\d+|cp125\d|windows[-_]125\d|l\d|"
+                              r"iso[-_]latin[-_]\d)$", re.IGNORECASE)
+
+
+def ascii_compatible(source: bytes) -> bool:
+    """Is every ASCII byte of ``source`` the character it looks like? Its encoding (PEP
+    263's coding line, else UTF-8) is an ASCII superset."""
+    head = source[:400]
+    if b"coding" not in head:
+        return True
+    m = _CODING.search(b"\n".join(head.splitlines()[:2]))
+    return m is None or bool(_ASCII_SUPERSETS.match(m.group(1).decode("ascii", "replace")))
 
 
 Span = tuple  # (start: the prefix or ``#``, end, kind: b"#" or the prefix in lower case)

@@ -17,11 +17,6 @@ from .source import IDENT_ESCAPES, analyze
 
 __all__ = ["Filter"]
 
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
-_ASCII_SUPERSETS = re.compile(r"^(utf[-_]?8(?:[-_]sig)?|ascii|us[-_]ascii|latin[-_]?1|"
-                              r"iso[-_]?8859[-_]?\d+|cp125\d|windows[-_]125\d|l\d|"
-                              r"iso[-_]latin[-_]\d)$", re.IGNORECASE)
-
 
 _IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _PATH_BYTES = _IDENT_BYTES | {ord(".")}
@@ -87,6 +82,19 @@ def _ident_before(data: bytes, end: int) -> tuple[bytes, int]:
     while j > 0 and data[j - 1] in _IDENT_BYTES:
         j -= 1
     return data[j:i], j
+
+
+def _unescape(m: "re.Match[bytes]") -> bytes:
+    """An escape (``IDENT_ESCAPES``) as the character it spells, when that is an
+    identifier character or a dot; else as written."""
+    esc = m.group()
+    if esc[1:2] in (b"x", b"u", b"U"):
+        code = int(esc[2:], 16)
+    elif esc[1:2].isdigit():
+        code = int(esc[1:], 8)
+    else:
+        return esc
+    return bytes([code]) if code < 128 and code in _PATH_BYTES else esc
 
 
 _AS_PATTERNS: dict[bytes, "re.Pattern[bytes]"] = {}
@@ -590,33 +598,37 @@ class Filter:
         parent, a whole dotted-path string or annotation code, ``class``/``def``), except
         through (a) identifiers that NFKC-normalise to the words (non-ASCII source),
         (b) string escapes that spell identifier characters, (c) an encoding that is not an
-        ASCII superset. Each of those sends the file to the parser, which also reports
-        undecodable files.
+        ASCII superset. For (a) and (b) the same rules run again on the text as the parser
+        reads it (escapes spelled out, NFKC applied); (c), a named escape (``\\N{...}``)
+        and an undecodable file go to the parser, which also reports undecodable files.
         """
         if self._referable(data, module):
             return True
-        if b"\\" in data and IDENT_ESCAPES.search(data):
+        if not lexer.ascii_compatible(data):
             return True
-        head = data[:400]
-        if b"coding" in head:
-            m = _CODING.search(b"\n".join(head.splitlines()[:2]))
-            if m and not _ASCII_SUPERSETS.match(m.group(1).decode("ascii", "replace")):
-                return True
-        if not data.isascii():
+        # What the parser reads where the bytes differ: escapes that spell identifier
+        # characters in literals, identifiers that NFKC makes ASCII.
+        text = data
+        if b"\\" in data and IDENT_ESCAPES.search(data):
+            if b"\\N{" in data:
+                return True  # a named character: the parser decides
+            text = IDENT_ESCAPES.sub(_unescape, data)
+        if not text.isascii():
             import io
             import tokenize
 
             try:
                 encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-                text = data.decode(encoding)
+                decoded = text.decode(encoding)
             except (SyntaxError, UnicodeDecodeError, LookupError):
                 return True
-            normalized = unicodedata.normalize("NFKC", text)
-            if normalized != text:
-                referable = self._referable(normalized.encode("utf-8", "replace"), module)
-                self._text = None  # lexed other bytes: nothing to hand over
-                if referable:
-                    return True
+            normalized = unicodedata.normalize("NFKC", decoded)
+            if normalized != decoded:
+                text = normalized.encode("utf-8", "replace")
+        if text is not data:
+            referable = self._referable(text, module)
+            self._text = None  # lexed other bytes: nothing to hand over
+            return referable
         return False
 
     def examine(self, abspath: str, rel: str, size: int,

@@ -15,7 +15,7 @@ import tokenize
 from typing import Any, Callable
 
 from . import lexer
-from .lexer import statement_starts
+from .lexer import ascii_compatible, statement_starts
 from .rules import Entry, Hit, Matcher
 
 __all__ = ["analyze", "import_bindings", "pragmas"]
@@ -492,8 +492,8 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
         if lexed is None:
             lexed = lexer.tokens(source)
         parts = _Parts.make(source, skipper, lexed)
-        if not lexed[2]:
-            lexed = None  # not trusted: comments come from ``tokenize``
+        if not lexed[2] or not source.isascii():
+            lexed = None  # comments come from ``tokenize`` (it decodes them exactly)
     else:
         lexed = None  # lines may end in a lone CR: comments come from ``tokenize``
     names = set(matcher.tokens)
@@ -618,37 +618,33 @@ def _factory_names(tree: ast.Module, matcher: Matcher, package: str | None,
 
 class _Skipper:
     """Which statements provably hold nothing of interest: their lines spell none of a
-    set of names as a whole word. Exact only for sources whose bytes spell every
-    identifier and string as the parser reads it: ASCII or NFKC-stable UTF-8, no escape
-    that spells a letter, no lone CR line end; other files get no skipping (same answer,
-    slower)."""
+    set of names as a whole word. Where the bytes may spell a name otherwise than the
+    parser reads it (an escape that spells a letter in a literal, a non-ASCII character
+    that NFKC may turn into one) the place counts as spelling every name. Made for
+    sources in an ASCII-compatible encoding whose lines end in ``\n`` (``\r\n``
+    too); other files get no skipping (same answer, slower)."""
 
-    __slots__ = ("source", "_offsets", "_sets", "_lines")
+    __slots__ = ("source", "wild", "_offsets", "_sets", "_lines")
 
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, wild: list[int]) -> None:
         self.source = source
+        self.wild = wild  # where any name may be spelled
         self._offsets: dict[str, list[int]] = {}  # name -> where it is a whole word
         self._sets: dict[frozenset[str], list[int]] = {}
         self._lines: dict[frozenset[str], list[int]] = {}
 
     @classmethod
     def make(cls, source: bytes) -> "_Skipper | None":
-        if b"\\" in source and IDENT_ESCAPES.search(source):
-            return None
         if b"\r" in source and b"\r" in source.replace(b"\r\n", b""):
-            return None
+            return None  # lone CR line ends: lines are not counted by ``\n``
+        wild: list[int] = []
+        if b"\\" in source:
+            wild += [m.start() for m in IDENT_ESCAPES.finditer(source)]
         if not source.isascii():
-            import unicodedata
-
-            if source.startswith(b"\xef\xbb\xbf") or b"coding" in source[:400]:
+            if not ascii_compatible(source):
                 return None
-            try:
-                text = source.decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-            if unicodedata.normalize("NFKC", text) != text:
-                return None
-        return cls(source)
+            wild += [m.start() for m in _NON_ASCII.finditer(source)]
+        return cls(source, wild)
 
     def offsets(self, names: "set[str] | frozenset[str]") -> list[int]:
         """Where any of ``names`` stands as a whole word, in order."""
@@ -661,7 +657,7 @@ class _Skipper:
     def _find(self, names: frozenset[str]) -> list[int]:
         source = self.source
         size = len(source)
-        out: list[int] = []
+        out: list[int] = list(self.wild) if names else []
         for name in names:
             found = self._offsets.get(name)
             if found is None:
@@ -695,16 +691,18 @@ class _Skipper:
                 lines.append(line)
             self._lines[key] = lines
         after = bisect.bisect_left
+        count = len(lines)
+        defs = _DEFS
 
         def skip(stmt: ast.stmt) -> bool:
-            first = getattr(stmt, "lineno", None)
-            if first is None:
-                return False  # made up by us (a lambda's body)
-            decorators = getattr(stmt, "decorator_list", None)
-            if decorators:
-                first = min(first, *(d.lineno for d in decorators))
+            try:
+                first = stmt.lineno
+            except AttributeError:
+                return False  # made up by us (a lambda's body), or a ``case``
+            if type(stmt) in defs and stmt.decorator_list:  # type: ignore[attr-defined]
+                first = min(first, *(d.lineno for d in stmt.decorator_list))  # type: ignore[attr-defined]
             i = after(lines, first)
-            return i == len(lines) or lines[i] > (stmt.end_lineno or first)
+            return i == count or lines[i] > (stmt.end_lineno or first)
 
         return skip
 
@@ -759,6 +757,7 @@ class _Parts:
 
 
 _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
 _UNBOUND = "<unbound>"
 
 
