@@ -79,6 +79,13 @@ CASES = [
      "from chat import ws as w\n\uff57 = None\nw.WebSocketManager\n", []),
     ("an escape that spells letters is read as the parser reads it",
      'from chat import ws as w\nX = "\\x41"\nw.WebSocketManager\n', [(WSM, "attribute", 3)]),
+    ("a function that imports the module for the whole module (global)",
+     "def f():\n    global w\n    from chat import ws as w\n\ndef g():\n"
+     "    return w.WebSocketManager\n", [(WSM, "attribute", 6)]),
+    ("a function that imports the module for its enclosing function (nonlocal)",
+     "def outer():\n    w = None\n    def inner():\n        nonlocal w\n"
+     "        from chat import ws as w\n    def use():\n        return w.WebSocketManager\n",
+     [(WSM, "attribute", 7)]),
     ("a path spelled by escapes only",
      'import os\nX = "\\x63hat.\\x77s.m\\x61nager"\n', [(MM, "string", 2)]),
     ("a string at column 0 after a multi-line string",

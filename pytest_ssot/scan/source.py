@@ -207,8 +207,8 @@ class _Reader:
         for index, stmt in enumerate(stmts):
             if (index == 0 and has_doc and type(stmt) is ast.Expr and _is_str(stmt.value)):
                 continue  # a docstring
-            if skip is not None and skip(stmt):
-                continue
+            if skip is not None and type(stmt) not in _DECLARATIONS and skip(stmt):
+                continue  # (a ``global`` or ``nonlocal`` is never skipped: see ``stmt``)
             self.stmt(stmt, defs)
 
     def import_values(self, stmt: ast.Import | ast.ImportFrom
@@ -433,6 +433,7 @@ class _Reader:
         self.expr(tree.body, line, True, inner)
 
 
+_DECLARATIONS = (ast.Global, ast.Nonlocal)
 _MODULE_LEVEL_BLOCKS = (ast.If, ast.Try) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 
 
@@ -496,10 +497,12 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
             lexed = None  # comments come from ``tokenize`` (it decodes them exactly)
     else:
         lexed = None  # lines may end in a lone CR: comments come from ``tokenize``
-    names = set(matcher.tokens)
+    # What the first walk needs (``_walk``): the entries' last names, and the statements
+    # that may bind a name through which they are reached.
+    names = set(matcher.words)
     while True:
         if parts is not None:
-            tree, error = _parse(parts.keeping(names))
+            tree, error = _parse(parts.keeping(names, matcher.tokens))
             if error is not None:
                 parts = None  # the whole file says where and what
                 continue
@@ -527,11 +530,14 @@ def _walk(tree: ast.Module, source: bytes, matcher: Matcher, module: str | None,
     names the walk needs (``parsed``: what it was made with), those names."""
     reader = _Reader(source, matcher, module, package)
     if skipper is not None:
-        wanted = matcher.tokens | _factory_names(tree, matcher, package,
-                                                 skipper.without(matcher.tokens))
+        # A reference spells an entry's last name (a chain, a string, an import, a class),
+        # or calls a name a from-import binds to a factory; an import that binds a name
+        # an entry is reached through spells a name of the entry's path.
+        wanted = matcher.words | _factory_names(tree, matcher, package,
+                                                skipper.without(matcher.tokens))
         if parts is not None and parts.left_out(wanted - parsed):
             return wanted | parsed
-        reader.skip = skipper.without(wanted)
+        reader.skip = skipper.without(wanted, matcher.tokens)
     reader.body(tree.body, True, True)
     hits = reader.hits
     wanted = {n.id for n, *_ in reader.chains} | {f.id for f, *_ in reader.calls}
@@ -640,6 +646,9 @@ class _Skipper:
         wild: list[int] = []
         if b"\\" in source:
             wild += [m.start() for m in IDENT_ESCAPES.finditer(source)]
+            # a backslash-newline inside a literal may cut a name in two
+            wild += [m.start() for m in _CUT.finditer(source)
+                     if m.start() and source[m.start() - 1] in _PATH]
         if not source.isascii():
             if not ascii_compatible(source):
                 return None
@@ -676,8 +685,8 @@ class _Skipper:
         out.sort()
         return out
 
-    def without(self, names: "set[str] | frozenset[str]") -> Callable[[ast.stmt], bool]:
-        """``skip(stmt)``: ``True`` when the statement's lines spell none of ``names``."""
+    def lines(self, names: "set[str] | frozenset[str]") -> list[int]:
+        """The lines where any of ``names`` stands as a whole word, in order."""
         key = frozenset(names)
         lines = self._lines.get(key)
         if lines is None:
@@ -690,9 +699,23 @@ class _Skipper:
                 last = pos
                 lines.append(line)
             self._lines[key] = lines
+        return lines
+
+    def without(self, names: "set[str] | frozenset[str]",
+                binders: "set[str] | frozenset[str] | None" = None
+                ) -> Callable[[ast.stmt], bool]:
+        """``skip(stmt)``: ``True`` when the statement's lines spell none of ``names``
+        and, with ``binders``, do not spell one of them together with ``import``,
+        ``global`` or ``nonlocal`` (such a statement may bind a name the walk needs)."""
+        spelled = self.lines(names)
+        binding = self.lines(binders) if binders else []
+        keyword = self.lines(_BINDING_KEYWORDS) if binding else []
         after = bisect.bisect_left
-        count = len(lines)
         defs = _DEFS
+
+        def has(lines: list[int], first: int, last: int) -> bool:
+            i = after(lines, first)
+            return i < len(lines) and lines[i] <= last
 
         def skip(stmt: ast.stmt) -> bool:
             try:
@@ -701,8 +724,10 @@ class _Skipper:
                 return False  # made up by us (a lambda's body), or a ``case``
             if type(stmt) in defs and stmt.decorator_list:  # type: ignore[attr-defined]
                 first = min(first, *(d.lineno for d in stmt.decorator_list))  # type: ignore[attr-defined]
-            i = after(lines, first)
-            return i == count or lines[i] > (stmt.end_lineno or first)
+            last = stmt.end_lineno or first
+            if has(spelled, first, last):
+                return False
+            return not (binding and has(binding, first, last) and has(keyword, first, last))
 
         return skip
 
@@ -736,10 +761,13 @@ class _Parts:
                 found.add(bisect.bisect_right(starts, pos) - 1)
         return found
 
-    def keeping(self, names: "set[str] | frozenset[str]") -> bytes:
-        """The source with every top-level statement that spells none of ``names`` made
-        ``pass``."""
-        self.kept = self._spelling(names)
+    def keeping(self, names: "set[str] | frozenset[str]",
+                binders: "set[str] | frozenset[str]") -> bytes:
+        """The source with every top-level statement made ``pass`` that spells none of
+        ``names`` and does not spell one of ``binders`` with ``import``, ``global`` or
+        ``nonlocal`` (``_Skipper.without``)."""
+        self.kept = self._spelling(names) | (self._spelling(binders)
+                                             & self._spelling(_BINDING_KEYWORDS))
         source = self.source
         starts = self.starts
         out = [source[:starts[0]]]  # comments and blank lines before the first statement
@@ -758,6 +786,11 @@ class _Parts:
 
 _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _NON_ASCII = re.compile(rb"[\x80-\xff]+")
+_CUT = re.compile(rb"\\(?:\r\n|\n)(?=[A-Za-z0-9_.])")
+_PATH = _IDENT | {ord(".")}
+# Statements that bind names across statements: an import binds a module, ``global`` and
+# ``nonlocal`` make a function's binding another scope's.
+_BINDING_KEYWORDS = frozenset({"import", "global", "nonlocal"})
 _UNBOUND = "<unbound>"
 
 
