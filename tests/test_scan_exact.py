@@ -336,6 +336,9 @@ FORMS: list[tuple[str, list[Ref], list[Ref] | str | None]] = [
     ("from chat.ws import create_manager as cm23\ndef f23(cm23):\n    return cm23()",
      [(*F_CREATE, "import", 0, True)], None),
     ("from chat import ws as w24\nlog.info('%s', 'w24.WebSocketManager is gone')", [], None),
+    ("def g27():\n    global w27\n    from chat import ws as w27\ndef h27():\n"
+     "    return w27.WebSocketManager", [(*A_WSM, "attribute", 4, False)], None),
+    ("x28 = (\n    'chat.ws.'\n    'manager.send'\n)", [(*M_MGR, "string", 1, True)], None),
 ]
 
 
