@@ -379,6 +379,13 @@ class _FileWords:
         before = data[i - 1] if i > 0 else None
         if before in _QUOTES:
             return self._in_string(w, i, start, end, run, before)  # type: ignore[arg-type]
+        if before is not None and before in _SPACE:
+            k = i
+            while k > 0 and data[k - 1] in _SPACE:
+                k -= 1
+            if k > 0 and data[k - 1] in _QUOTES and b"\\" in data[k:i] and \
+                    self.pieces_live(start):
+                return True  # ``"chat.w" "\<newline>s.w"``: a literal continued to here
         if run:
             if run[0] == 46:  # nothing named before the dot
                 # ``from .w import``, ``from ..c.w import``: a relative module; ``(a.c).w``:
