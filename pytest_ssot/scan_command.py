@@ -84,14 +84,13 @@ def run(args: argparse.Namespace) -> int:
               for c in settings.contracts}
     github = args.format == "github" or (args.format is None and in_github_actions())
     if github:
-        for line in annotations(result, held, strict):
-            print(line)
+        lines = list(annotations(result, held, strict))
     else:
-        for v, state in zip(result.violations, held.states):
-            mark = "" if state is None else f"  ({'new' if state == 'new' else 'baseline'})"
-            print(f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}{mark}")
-    for line in scan_lines(settings.contracts, result, checks, verbose=False):
-        print(line)
+        marks = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
+        lines = [f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}{marks[state]}"
+                 for v, state in zip(result.violations, held.states)]
+    lines += scan_lines(settings.contracts, result, checks, verbose=False)
+    sys.stdout.write("".join(line + "\n" for line in lines))  # one write, not one per line
     failed = [c for c in checks.values() if not c.passed]
     for check in failed:
         print(f"\n[ssot {check.contract}] {check.explanation}")
