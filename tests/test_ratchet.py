@@ -87,6 +87,28 @@ def test_moving_code_keeps_the_fingerprints_and_they_are_unique(refs, random) ->
     assert sorted(zip((v.file for v in before), fa)) == sorted(zip((v.file for v in after), fb))
 
 
+def test_the_scan_computes_the_same_fingerprints_when_it_reads_a_file(tmp_path: Path) -> None:
+    """The scan fingerprints each file's violations as it reads it (the cache keeps them);
+    they must be what ``fingerprints`` computes from the violations alone, or a baseline
+    written by one run would not hold the next."""
+    import dataclasses
+
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan import scan
+
+    write_tree(tmp_path, {**FILES, "pyproject.toml": PYPROJECT,
+                          "chat/d.py": "import chat.ws.manager\nimport chat.ws.manager\n"})
+    settings = load_config(tmp_path, with_entry_points=False)
+    cold = scan(settings, tmp_path, cache_path=tmp_path / "cache")
+    warm = scan(settings, tmp_path, cache_path=tmp_path / "cache")
+    stored = [v.fingerprint for v in cold.violations]
+    assert all(stored) and [v.fingerprint for v in warm.violations] == stored
+    bare = [dataclasses.replace(v, fingerprint="") for v in cold.violations]
+    assert fingerprints(bare) == stored
+    in_d = [v.fingerprint for v in cold.violations if v.file == "chat/d.py"]
+    assert len(in_d) == 2 and in_d[0] != in_d[1]  # two identical imports, two entries
+
+
 def test_the_swap_case_fails() -> None:
     """One reference removed, another added elsewhere in the same file: same count, but the
     new one is new and the old one is fixed."""

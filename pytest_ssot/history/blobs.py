@@ -14,6 +14,7 @@ from pathlib import Path
 from .._atomic import write_atomic
 from ..scan import CACHE_VERSION
 from ..scan.rules import Matcher
+from ..scan.fingerprint import rows
 from ..scan.source import analyze
 from ..scan.walk import Job
 
@@ -43,8 +44,7 @@ def analyze_blob(matcher: Matcher, data: bytes, module: str | None, is_package: 
                  ) -> tuple[Flat, str | None]:
     """The references of one file content, flattened as the scan cache stores them."""
     hits, error = analyze(data, matcher, module, is_package)
-    return ([[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line,
-              h.text] for h in hits], error)
+    return rows(hits), error
 
 
 Work = list  # [(blob id, content, [(module, is_package, defining key)])]

@@ -42,12 +42,17 @@ class Violation:
     area: str
     # The reference's source with runs of whitespace collapsed (see ``rules.Hit.text``).
     text: str = ""
+    # SPEC 7's name of it without its line (``fingerprint.number``); "" when not known
+    fingerprint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain fields (``dataclasses.asdict`` deep-copies: slow over many violations)."""
-        return {"contract": self.contract, "file": self.file, "line": self.line,
-                "kind": self.kind, "role": self.role, "path": self.path, "fix": self.fix,
-                "area": self.area, "text": self.text}
+        d = {"contract": self.contract, "file": self.file, "line": self.line,
+             "kind": self.kind, "role": self.role, "path": self.path, "fix": self.fix,
+             "area": self.area, "text": self.text}
+        if self.fingerprint:
+            d["fingerprint"] = self.fingerprint
+        return d
 
 
 @dataclass
@@ -69,12 +74,13 @@ class ScanResult:
         if not hits:
             return
         area = area_of(rel, areas)
-        for contract, role, path, fix, kind, line, text in hits:
+        for hit in hits:
+            contract, role, path, fix, kind, line, text = hit[:7]
             if role == "canonical":
                 self.canonical[contract] = self.canonical.get(contract, 0) + 1
                 continue
             self.violations.append(Violation(contract, rel, line, kind, role, path, fix,
-                                             area, text))
+                                             area, text, hit[7] if len(hit) > 7 else ""))
 
     def counts(self, contract: str) -> dict[str, int]:
         """Violations per file for one contract (what the baseline stores)."""

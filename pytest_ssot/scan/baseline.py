@@ -21,6 +21,7 @@ from typing import Mapping, Sequence
 from ..config import ConfigError, Contract
 from ..runtime import Check
 from . import ScanResult, Violation
+from .fingerprint import collapse, fingerprint
 
 __all__ = ["SCHEMA", "SCHEMA_1", "Baseline", "Held", "fingerprint", "fingerprints", "build",
            "render", "update", "load", "hold", "changes", "check_references", "check_scan_errors"]
@@ -28,34 +29,25 @@ __all__ = ["SCHEMA", "SCHEMA_1", "Baseline", "Held", "fingerprint", "fingerprint
 SCHEMA = "pytest-ssot-baseline/2"
 SCHEMA_1 = "pytest-ssot-baseline/1"
 UPDATE = "pytest --ssot-update-baseline"
-_FP_LEN = 16  # hex digits: 64 bits, no collision among the violations of one file
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def fingerprint(contract: str, kind: str, role: str, path: str, text: str, index: int) -> str:
-    import hashlib
-
-    key = "\0".join((contract, kind, role, path, _collapse(text), str(index)))
-    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
-                           digest_size=_FP_LEN // 2).hexdigest()
 
 
 def fingerprints(violations: Sequence[Violation]) -> list[str]:
     """The fingerprint of each violation, in the same order.
 
     Identical references in one file are numbered in line order, so that the second
-    ``import legacy`` of a file is a different entry from the first.
+    ``import legacy`` of a file is a different entry from the first. The scan computes
+    them when it reads a file (``Violation.fingerprint``); only violations made without
+    one are hashed here.
     """
+    if all(v.fingerprint for v in violations):
+        return [v.fingerprint for v in violations]
     order = sorted(range(len(violations)), key=lambda i: (violations[i].file,
                                                          violations[i].line))
     seen: dict[tuple[str, ...], int] = {}
     out = [""] * len(violations)
     for i in order:
         v = violations[i]
-        key = (v.file, v.contract, v.kind, v.role, v.path, _collapse(v.text))
+        key = (v.file, v.contract, v.kind, v.role, v.path, collapse(v.text))
         index = seen.get(key, 0)
         seen[key] = index + 1
         out[i] = fingerprint(v.contract, v.kind, v.role, v.path, v.text, index)
@@ -250,7 +242,7 @@ def _capped(lines: list[str], listed: int) -> list[str]:
 
 
 def _statement(v: Violation, width: int = 100) -> str:
-    text = _collapse(v.text) or f"{v.path} -> {v.fix}"
+    text = collapse(v.text) or f"{v.path} -> {v.fix}"
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from .files import module_name, read_source
+from .fingerprint import rows
 from . import lexer
 from .lexer import PREFIX_BYTES
 from .rules import Matcher
@@ -656,6 +657,4 @@ class Filter:
         text = self._text
         hits, error = analyze(data, self.matcher, module, is_package,
                               lexed=text.lexed() if text is not None else None)
-        flat = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind,
-                 h.line, h.text] for h in hits]
-        return digest, flat, error, True
+        return digest, rows(hits), error, True
