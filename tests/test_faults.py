@@ -429,6 +429,45 @@ def test_a_scan_worker_that_dies_costs_nothing(tmp_path: Path,
     assert len(result.violations) == 7 and result.errors == []
 
 
+def test_a_scan_worker_that_dies_midway_has_its_units_walked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers take units from a shared queue: one killed after taking some still costs
+    nothing, the parent walks again what no survivor reported."""
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, **{f"d{i}/e{j}/m.py": "import pkg.old\n"
+                                        for i in range(6) for j in range(4)}})
+    import pytest_ssot.scan.walk as walk
+
+    parent, real = os.getpid(), walk.Job.files
+    seen = [0]
+
+    def files(self, *args, **kwargs):
+        seen[0] += 1
+        if os.getpid() != parent and seen[0] == 3:  # a worker, after two folders
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(walk.Job, "files", files)
+    monkeypatch.setattr(walk, "_feed", _slow_feed(walk._feed))
+    result = _scan(tmp_path, jobs=2)
+    assert len(result.violations) == 25 and result.errors == []
+
+
+def _slow_feed(feed):  # type: ignore[no-untyped-def]
+    """The queue handed out slowly enough that the worker takes units before the parent
+    has taken them all."""
+    def slow(fd: int, count: int) -> None:
+        import time
+
+        try:
+            for i in range(count):
+                os.write(fd, __import__("array").array("I", [i]).tobytes())
+                time.sleep(0.01)
+        finally:
+            os.close(fd)
+    return slow
+
+
 def test_non_utf8_file_names_in_json_and_sarif(pytester: pytest.Pytester) -> None:
     project(pytester)
     (pytester.path / os.fsdecode(b"caf\xe9 #1.py")).write_bytes(b"import pkg.old\n")

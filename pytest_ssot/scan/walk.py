@@ -292,33 +292,42 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
 
 def run_parallel(job: Job, units: list, n_jobs: int,
                  progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
-    """``n_jobs - 1`` forked workers and this process share the units, interleaved."""
-    shares: list[list] = [units[k::n_jobs] for k in range(n_jobs)]
-    own = shares.pop()  # the parent walks a share too instead of waiting
+    """``n_jobs - 1`` forked workers and this process take units from one queue (a pipe
+    holding their indexes): whoever is free takes the next, so that no process waits for
+    another's heavier share (a fixed split left one process 45 % longer at work)."""
+    import threading
+
+    queue_r, queue_w = os.pipe()
     workers = []
-    for part in shares:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # worker
-            code = 0
-            try:
-                os.close(r)
-
-                def tick(n: int, _w: int = w) -> None:
-                    os.write(_w, b"P" + struct.pack("<I", n))
-
-                payload = marshal.dumps(job.run(part, tick if progress else None))
-                view = memoryview(b"R" + payload)
-                while view:
-                    view = view[os.write(w, view):]
-            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
-                code = 70
-            finally:
-                os._exit(code)
-        os.close(w)
-        workers.append((pid, r))
     try:
-        return _collect(job, own, shares, workers, progress, expected)
+        for _ in range(n_jobs - 1):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # worker
+                code = 0
+                try:
+                    os.close(queue_w)  # or the queue would never end
+                    os.close(r)
+
+                    def tick(n: int, _w: int = w) -> None:
+                        os.write(_w, b"P" + struct.pack("<I", n))
+
+                    taken: list[int] = []
+                    packed = job.run(_claims(queue_r, units, taken),
+                                     tick if progress else None)
+                    view = memoryview(b"R" + marshal.dumps((packed, taken)))
+                    while view:
+                        view = view[os.write(w, view):]
+                except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+                    code = 70
+                finally:
+                    os._exit(code)
+            os.close(w)
+            workers.append((pid, r))
+        # Fed from a thread: a pipe holds 64 KiB (16,384 indexes) before a write blocks.
+        feeder = threading.Thread(target=_feed, args=(queue_w, len(units)), daemon=True)
+        feeder.start()
+        return _collect(job, units, queue_r, workers, progress, expected)
     except BaseException:
         # Ctrl-C (or any failure) in this process: the workers must not outlive it.
         for pid, _r in workers:
@@ -328,11 +337,39 @@ def run_parallel(job: Job, units: list, n_jobs: int,
             except OSError:
                 pass
         raise
+    finally:
+        os.close(queue_r)
 
 
-def _collect(job: Job, own: list, shares: list[list], workers: list[tuple[int, int]],
+def _feed(fd: int, count: int) -> None:
+    """Write the indexes ``0 .. count - 1`` to the queue, then close it (its end)."""
+    try:
+        view = memoryview(array("I", range(count)).tobytes())
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        pass  # every reader is gone (Ctrl-C): nothing left to hand out
+    finally:
+        os.close(fd)
+
+
+def _claims(fd: int, units: list, taken: list[int]):  # type: ignore[no-untyped-def]
+    """The units this process takes from the queue, one at a time, until it is empty.
+    A read of 4 bytes from a pipe is atomic: no two processes get the same index."""
+    size = array("I").itemsize
+    while True:
+        got = os.read(fd, size)
+        if len(got) < size:
+            return
+        index = array("I", got)[0]
+        taken.append(index)
+        yield units[index]
+
+
+def _collect(job: Job, units: list, queue: int, workers: list[tuple[int, int]],
              progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
-    """Walk this process's share, then merge what each worker sends."""
+    """Walk units from the queue here too, then merge what each worker sends. The units
+    a dead worker took are walked again here."""
     import selectors
 
     done = 0
@@ -344,7 +381,8 @@ def _collect(job: Job, own: list, shares: list[list], workers: list[tuple[int, i
             progress(done, max(expected, done))
 
     total = Outcome()
-    total.merge(job.run(own, own_tick if progress else None))
+    covered: list[int] = []
+    total.merge(job.run(_claims(queue, units, covered), own_tick if progress else None))
     sel = selectors.DefaultSelector()
     bufs: dict[int, bytearray] = {}
     for _pid, r in workers:
@@ -366,14 +404,20 @@ def _collect(job: Job, own: list, shares: list[list], workers: list[tuple[int, i
                 if progress:
                     progress(done, max(expected, done))
     sel.close()
-    for (pid, r), part in zip(workers, shares):
+    lost = False
+    for pid, r in workers:
         os.close(r)
         _, status = os.waitpid(pid, 0)
         buf = bufs[r]
         if status != 0 or buf[:1] != b"R":
-            # Killed (the OOM killer, a stray signal): walk its share here instead, so the
-            # result is still complete and the user sees no worker's death.
-            total.merge(job.run(part))
+            lost = True  # killed (the OOM killer, a stray signal): its units are redone
             continue
-        total.merge(marshal.loads(bytes(buf[1:])))
+        packed, taken = marshal.loads(bytes(buf[1:]))
+        total.merge(packed)
+        covered += taken
+    if lost:
+        # Walk here what no surviving process reported, so that the result is still
+        # complete and the user sees no worker's death.
+        seen = set(covered)
+        total.merge(job.run([u for i, u in enumerate(units) if i not in seen]))
     return total
