@@ -500,8 +500,6 @@ def analyze(source: bytes, matcher: Matcher, module: str | None, is_package: boo
     # What the first walk needs (``_walk``): the entries' last names, and the statements
     # that may bind a name through which they are reached.
     names = set(matcher.words)
-    if parts is not None:
-        names |= parts.import_hints(matcher, package)
     while True:
         if parts is not None:
             tree, error = _parse(parts.keeping(names, matcher.tokens))
@@ -780,31 +778,6 @@ class _Parts:
             else:
                 out.append(b"pass" + b"\n" * source.count(b"\n", start, end))
         return b"".join(out)
-
-    def import_hints(self, matcher: Matcher, package: str | None) -> set[str]:
-        """Names the file's top-level imports bind to something an entry is reached
-        through, or to a factory: the walk will need the statements that spell them, so
-        they are parsed at once rather than on a second try. A hint only: a name missed
-        here is found by ``left_out``."""
-        source = self.source
-        starts = self.starts
-        pieces = []
-        for i, start in enumerate(starts):
-            if source.startswith((b"import ", b"from "), start):
-                end = starts[i + 1] if i + 1 < len(starts) else len(source)
-                pieces.append(source[start:end])
-        if not pieces:
-            return set()
-        tree, _error = _parse(b"\n".join(pieces))
-        if tree is None:
-            return set()
-        hints = set()
-        for stmt in tree.body:
-            if type(stmt) is ast.Import or type(stmt) is ast.ImportFrom:
-                for name, value in import_bindings(stmt, package):  # type: ignore[arg-type]
-                    if value is not None and matcher.binds(*value):
-                        hints.add(name)
-        return hints
 
     def left_out(self, names: "set[str] | frozenset[str]") -> bool:
         """Does a statement left out of the last ``keeping`` spell one of ``names``?"""
