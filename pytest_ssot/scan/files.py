@@ -36,29 +36,36 @@ def _not_regular(mode: int) -> str | None:
     return f"not a regular file ({kind}): only regular files are scanned"
 
 
-def read_source(abspath: str, limit: int = MAX_FILE_BYTES) -> bytes:
+_OPEN_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def read_source(abspath: str, limit: int = MAX_FILE_BYTES, *, regular: bool = False
+                ) -> bytes:
     """The bytes of one source file; ``OSError`` with a message for the user otherwise.
 
     Only regular files are read (a FIFO would block forever, ``/dev/zero`` never ends;
     a symlink to one is the same thing), and never more than ``limit`` bytes. The file is
-    checked before it is opened (opening some devices acts on them) and again on the open
+    checked before it is opened (opening some devices acts on them; ``regular``: the
+    caller's own ``stat`` just said it is a regular file) and again on the open
     descriptor (it may have been swapped in between); the open does not block.
     """
-    problem = _not_regular(os.stat(abspath).st_mode)
+    problem = None if regular else _not_regular(os.stat(abspath).st_mode)
     if problem is None:
-        fd = os.open(abspath, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(abspath, _OPEN_FLAGS)
         try:
             st = os.fstat(fd)
             problem = _not_regular(st.st_mode)
             if problem is None and st.st_size <= limit:
                 chunks, total = [], 0
+                want = min(st.st_size + 1, limit + 1)
                 while total <= limit:  # a file growing since the fstat: up to the limit
-                    chunk = os.read(fd, limit + 1 - total)
-                    if not chunk:
-                        return b"".join(chunks)
+                    chunk = os.read(fd, want)
                     chunks.append(chunk)
                     total += len(chunk)
+                    if len(chunk) < want:  # a short read of a regular file: its end
+                        return b"".join(chunks)
+                    want = limit + 1 - total
             if problem is None:
                 problem = (f"larger than the scan's size limit of {limit // 1024} KiB "
                            f"({max(st.st_size, limit + 1)} bytes): not read; exclude it "

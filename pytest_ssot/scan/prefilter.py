@@ -639,11 +639,14 @@ class Filter:
             return referable
         return False
 
-    def examine(self, abspath: str, rel: str, size: int,
-                cached: tuple | None) -> tuple[str | None, list | None, str | None, bool]:
-        """``(digest, hits, error, parsed)``; ``hits is None``: same content as cached."""
+    def examine(self, abspath: str, rel: str, size: int, cached: tuple | None,
+                regular: bool = False
+                ) -> tuple[str | None, list | None, str | None, bool]:
+        """``(digest, hits, error, parsed)``; ``hits is None``: same content as cached.
+        ``regular``: the caller's ``stat`` just found a regular file there."""
         try:
-            data = read_source(abspath)  # regular files only, size-limited (SPEC 12)
+            # regular files only, size-limited (SPEC 12)
+            data = read_source(abspath, regular=regular)
         except OSError as exc:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
         module, is_package = module_name(rel, self.src_layout)

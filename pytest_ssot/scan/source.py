@@ -534,7 +534,7 @@ def _walk(tree: ast.Module, source: bytes, matcher: Matcher, module: str | None,
         # or calls a name a from-import binds to a factory; an import that binds a name
         # an entry is reached through spells a name of the entry's path.
         wanted = matcher.words | _factory_names(tree, matcher, package,
-                                                skipper.without(matcher.tokens))
+                                                skipper.without((), matcher.tokens))
         if parts is not None and parts.left_out(wanted - parsed):
             return wanted | parsed
         reader.skip = skipper.without(wanted, matcher.tokens)
@@ -599,8 +599,8 @@ def _resolve_chains(reader: _Reader, seen: dict[int, set], matcher: Matcher) -> 
 def _factory_names(tree: ast.Module, matcher: Matcher, package: str | None,
                    skip: "Callable[[ast.stmt], bool] | None" = None) -> set[str]:
     """Names from-imports bind to a factory anywhere in the file (statements only): their
-    calls hold no entry's word. ``skip``: statements that spell no entry name (such an
-    import names no factory: it spells the factory's module or its name)."""
+    calls hold no entry's word. ``skip``: statements that do not spell a name of an entry
+    path with ``import`` (an import of a factory spells the factory's module or name)."""
     if not (matcher.factory_attrs or matcher.factory_modules):
         return set()
     names: set[str] = set()

@@ -126,6 +126,7 @@ class Job:
         now: list[int] = []
         add = now.append
         failed: dict[str, str] = {}
+        odd: set[str] = set()  # not regular files: ``read_source`` says what they are
         for name in names:
             try:
                 st = stat(base + name)
@@ -134,6 +135,8 @@ class Job:
                 add(-1)
                 add(-1)
                 continue
+            if st.st_mode & 0o170000 != 0o100000:  # S_ISREG, without a call per file
+                odd.add(name)
             add(st.st_size)
             add(st.st_mtime_ns)
         out.files += len(names)
@@ -160,7 +163,7 @@ class Job:
                 continue
             if before.get(name) == (size, mtime) and mtime != -1:
                 continue
-            if self.examine(base + name, rel, size, out):
+            if self.examine(base + name, rel, size, out, name not in odd):
                 # Permissions change without changing the mtime: look again next time.
                 now[2 * i + 1] = -1
                 unreadable = True
@@ -180,11 +183,13 @@ class Job:
             return {}
         return {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
 
-    def examine(self, abspath: str, rel: str, size: int, out: Outcome) -> bool:
+    def examine(self, abspath: str, rel: str, size: int, out: Outcome,
+                regular: bool = False) -> bool:
         """Read and, if it can hold a reference, parse one file. ``True``: it could not be
         read (not a property of its content: never trusted from the cache)."""
         cached = self.results.get(rel)
-        digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached)
+        digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached,
+                                                           regular)
         out.examined += 1
         out.parsed += did_parse
         if hits is None:  # same content as cached: only the stat changed
