@@ -562,26 +562,36 @@ class Filter:
         self._text: _FileWords | None = None  # the last file's, for the parser's side
         self.words = sorted(words.values(), key=lambda w: w.word)
         self.anchors = _anchors([w.word for w in self.words])
+        # anchor -> (word, where the anchor stands in it), each word under one anchor
+        plan: dict[bytes, list[tuple[_Word, int]]] = {a: [] for a in self.anchors}
+        for w in self.words:
+            anchor = next(a for a in self.anchors if a in w.word)
+            k = w.word.find(anchor)
+            while k >= 0:
+                plan[anchor].append((w, k))
+                k = w.word.find(anchor, k + 1)
+        self._plan = [(a, placed) for a, placed in plan.items() if placed]
     def _referable(self, data: bytes, module: str | None = None) -> bool:
         find = data.find
         text: _FileWords | None = None
         self._text = None
-        if all(find(a) < 0 for a in self.anchors):
-            return self._split(data, text, module)  # no whole word: no other reference
         size = len(data)
-        for w in self.words:
-            word = w.word
-            n = len(word)
-            pos = find(word)
+        # Every word holds its anchor: the anchors' places are the only places to look
+        # (one search per anchor, not one per word).
+        for anchor, placed in self._plan:
+            pos = find(anchor)
             while pos >= 0:
-                end = pos + n
-                if ((pos == 0 or data[pos - 1] not in _IDENT_BYTES)
-                        and (end >= size or data[end] not in _IDENT_BYTES)):
-                    if text is None:
-                        text = self._text = _FileWords(data, module, self.words)
-                    if text.live(w, pos, end):
-                        return True
-                pos = find(word, pos + 1)
+                for w, offset in placed:
+                    start = pos - offset
+                    end = start + len(w.word)
+                    if (start >= 0 and data.startswith(w.word, start)
+                            and (start == 0 or data[start - 1] not in _IDENT_BYTES)
+                            and (end >= size or data[end] not in _IDENT_BYTES)):
+                        if text is None:
+                            text = self._text = _FileWords(data, module, self.words)
+                        if text.live(w, start, end):
+                            return True
+                pos = find(anchor, pos + 1)
         return self._split(data, text, module)
 
     def _split(self, data: bytes, text: _FileWords | None, module: str | None) -> bool:
