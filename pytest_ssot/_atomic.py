@@ -9,7 +9,6 @@ run instead of a traceback after it (SPEC 12).
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -68,7 +67,7 @@ def _create_temp(folder: Path, name: str) -> tuple[int, str]:
     """A new, exclusive temporary file beside the target. Mode 0o666 as asked of
     ``open``: the process umask applies, as for any file the user creates."""
     for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                            0o666), tmp

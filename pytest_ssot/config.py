@@ -8,6 +8,7 @@ pytest usage error (exit code 4).
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -294,7 +295,48 @@ def _check_across(contracts: list[Contract]) -> None:
                             "cannot be both canonical and on its way out")
 
 
+def _group_may_be_declared(group: str) -> bool:
+    """Can an installed distribution declare entry points in ``group``? ``False`` is a
+    proof; ``True`` when unsure. Importing ``importlib.metadata`` costs a standalone
+    ``pytest-ssot scan`` about 35 ms (``email``, ``zipfile``, ``csv``...), most of a warm
+    run's fixed cost, for a group that is declared rarely: this reads what it would read,
+    the ``entry_points.txt`` of each ``*.dist-info``/``*.egg-info`` folder on ``sys.path``
+    (and ``EGG-INFO`` inside an ``*.egg`` folder). Anything else that can hold metadata
+    (a zip on ``sys.path``, a meta path finder of its own) answers ``True``."""
+    import importlib.machinery
+
+    for finder in sys.meta_path:
+        if (getattr(finder, "find_distributions", None) is not None
+                and finder is not importlib.machinery.PathFinder):
+            return True
+    needle = f"[{group}]".encode()
+    for entry in sys.path:
+        root = entry or "."
+        try:
+            children = os.listdir(root)
+        except NotADirectoryError:
+            return True  # a zip file: its metadata is not read here
+        except OSError:
+            continue  # not there: nothing installed there
+        egg = os.path.basename(root).lower().endswith(".egg")
+        for child in children:
+            low = child.lower()
+            if low.endswith((".dist-info", ".egg-info")) or (egg and low == "egg-info"):
+                try:
+                    with open(os.path.join(root, child, "entry_points.txt"), "rb") as fh:
+                        if needle in fh.read():
+                            return True
+                except (FileNotFoundError, NotADirectoryError):
+                    continue  # no entry points (an ``*.egg-info`` file holds none)
+                except OSError:
+                    return True  # unreadable: let importlib.metadata say
+    return False
+
+
 def _entry_point_contracts() -> list[Contract]:
+    if "importlib.metadata" not in sys.modules and not _group_may_be_declared(
+            ENTRY_POINT_GROUP):
+        return []
     from importlib.metadata import entry_points
 
     out: list[Contract] = []

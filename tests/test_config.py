@@ -145,3 +145,53 @@ def test_bad_replacements(tmp_path: Path, value: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, body), with_entry_points=False)
     assert message in str(err.value) and "key 'replacements'" in str(err.value)
+
+
+# --------------------------------------------------------------------------- entry points
+
+_SHOW = """
+import sys
+from pathlib import Path
+from pytest_ssot.config import load_config
+cfg = load_config(Path(sys.argv[1]))
+print([c.name for c in cfg.contracts], "importlib.metadata" in sys.modules)
+"""
+
+
+def _contracts_seen(project: Path, site: Path) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-c", _SHOW, str(project)], env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize("layout", ["dist-info", "egg-info", "egg", "upper-case"])
+def test_entry_point_contracts_outside_pytest(tmp_path: Path, layout: str) -> None:
+    """`pytest-ssot scan` reads shipped contracts as pytest does, however the distribution
+    holds its metadata; without one it does not import importlib.metadata at all."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = "own"\n'
+        'canonical = "pkg.canon:Canon"\n')
+    site = tmp_path / "site"
+    site.mkdir()
+    assert _contracts_seen(project, site) == "['own'] False"
+    meta = {"dist-info": site / "shipped-1.0.dist-info",
+            "egg-info": site / "shipped.egg-info",
+            "egg": site / "shipped-1.0.egg" / "EGG-INFO",
+            "upper-case": site / "Shipped-1.0.DIST-INFO"}[layout]
+    meta.mkdir(parents=True)
+    (meta / "METADATA" if layout != "egg" else meta / "PKG-INFO").write_text(
+        "Metadata-Version: 2.1\nName: shipped\nVersion: 1.0\n")
+    (meta / "entry_points.txt").write_text(
+        "[pytest_ssot.contracts]\nshipped = shipped_contracts:contracts\n")
+    code = site / "shipped-1.0.egg" if layout == "egg" else site
+    (code / "shipped_contracts.py").write_text(
+        "def contracts():\n    return [{'name': 'shipped', 'canonical': 'pkg.canon:Other'}]\n")
+    if layout == "egg":
+        site = code  # an egg folder is itself on sys.path
+    assert _contracts_seen(project, site) == "['own', 'shipped'] True"
