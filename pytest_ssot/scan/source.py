@@ -712,12 +712,15 @@ class _Skipper:
         keyword = self.lines(_BINDING_KEYWORDS) if binding else []
         after = bisect.bisect_left
         defs = _DEFS
+        pass_ = ast.Pass
 
         def has(lines: list[int], first: int, last: int) -> bool:
             i = after(lines, first)
             return i < len(lines) and lines[i] <= last
 
         def skip(stmt: ast.stmt) -> bool:
+            if type(stmt) is pass_:
+                return True  # holds nothing (and stands for every statement not parsed)
             try:
                 first = stmt.lineno
             except AttributeError:
