@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Callable
 
 from .files import module_name, read_source
 from .fingerprint import rows
@@ -120,16 +121,24 @@ def _whole(text: bytes, word: bytes) -> list[int]:
 class _FileWords:
     """One file's bytes, with what the rules ask of them computed once."""
 
-    __slots__ = ("data", "module", "words", "_aliases", "_spans", "_trusted")
+    __slots__ = ("data", "_module", "words", "_aliases", "_spans", "_trusted")
 
-    def __init__(self, data: bytes, module: str | None = None,
+    def __init__(self, data: bytes, module: "str | None | Callable[[], str | None]" = None,
                  words: "list[_Word] | None" = None) -> None:
         self.data = data
-        self.module = module  # when known: a definition needs the canonical's package
+        self._module = module  # (or how to know it) a definition needs the canonical's package
         self.words = words or []
         self._aliases: dict[bytes, set[bytes]] = {}
         self._spans: tuple[list[int], list[tuple[int, int, bytes]], bool] | None = None
         self._trusted = True
+
+    @property
+    def module(self) -> str | None:
+        """The file's module name, when known: worked out only if a ``class``/``def`` of a
+        word asks (most files never do)."""
+        if callable(self._module):
+            self._module = self._module()
+        return self._module
 
     def enclosing_token(self, pos: int) -> tuple[int, int, bytes] | None:
         """``(start, end, kind)`` of the comment (kind ``b"#"``) or string literal (kind:
@@ -659,8 +668,14 @@ class Filter:
             data = read_source(abspath, regular=regular)
         except OSError as exc:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
-        module, is_package = module_name(rel, self.src_layout)
-        if not self.needs_parse(data, module):
+        named: list[tuple[str | None, bool]] = []
+
+        def module_of() -> str | None:
+            if not named:
+                named.append(module_name(rel, self.src_layout))
+            return named[0][0]
+
+        if not self.needs_parse(data, module_of):  # type: ignore[arg-type]
             return None, [], None, False
         import hashlib  # only files that can hold a reference are hashed
 
@@ -668,6 +683,8 @@ class Filter:
         if cached is not None and cached[0] == digest:
             return digest, None, None, False
         text = self._text
+        module_of()
+        module, is_package = named[0]
         hits, error = analyze(data, self.matcher, module, is_package,
                               lexed=text.lexed() if text is not None else None)
         return digest, rows(hits), error, True
