@@ -10,6 +10,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.scan import ScanResult, Violation
@@ -308,3 +310,55 @@ def test_the_defining_module_is_followed_from_the_canonical_module(tmp_path) -> 
                    "js": ["chat.util.jsonlib"]}
     assert defining_modules([WS], tmp_path, False, {"ws": "chat.elsewhere"})["ws"][0] == \
         "chat.elsewhere"
+
+
+@pytest.mark.parametrize("code, live", [
+    ("importlib.import_module('simplejson')", True), ("__import__(\n    'simplejson')", True),
+    ("sys.modules['simplejson']", True), ("sys.modules.get('simplejson')", True),
+    ("sys.modules.setdefault ( 'simplejson', m)", True), ("mock.patch('simplejson.dumps')", True),
+    ("util.find_spec(name='simplejson')", True), ("import_module((('simplejson')))", True),
+    ("monkeypatch.setattr(  # why\n    'simplejson.dumps', f)", True),
+    ("find_library('simplejson')", False), ("d = {'simplejson': 1}", False),
+    ("x = 'simplejson.dumps'", False), ("log('x', 'simplejson')", False),
+    ("cfg['simplejson']", False), ("f(key='simplejson')", False),
+])
+def test_a_single_name_module_string_needs_an_import_like_place(code: str, live: bool) -> None:
+    """A top-level module name alone is a reference only where a module is named: the
+    pre-filter lets a file through only for those places (both answers checked against
+    the parser)."""
+    data = (code + "\n").encode()
+    found = [h for h in analyze(data, MATCHER, "app.mod", False)[0] if str(h.entry.path) == "simplejson"]
+    assert bool(found) == live
+    assert FILTER.needs_parse(data, "app.mod") == live
+
+
+_SINGLE = Matcher([JS])
+_SINGLE_FILTER = Filter(_SINGLE)
+
+
+@st.composite
+def _single_name_files(draw) -> bytes:
+    parts = ["simplejson", "simplejson.dumps", ".dumps", "x", ""]
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        body = draw(st.sampled_from(parts)) + draw(st.sampled_from(parts))
+        literal = draw(st.sampled_from(["'", '"', "b'", "f'", "r'"])) + body
+        literal += "'" if literal[-len(body) - 1] == "'" else '"'
+        if draw(st.booleans()):
+            literal = f"({literal})"
+        gap = draw(st.sampled_from(["", " ", "\n    ", "  # c\n    "]))
+        where = draw(st.sampled_from([
+            "import_module({g}{s})", "importlib.import_module({g}{s})", "find_spec(name={g}{s})",
+            "sys.modules[{g}{s}]", "sys.modules.get({g}{s})", "mock.patch({g}{s}, x)",
+            "log({g}{s})", "f(key={g}{s})", "cfg[{g}{s}]", "d = {{{g}{s}: 1}}", "x = {g}{s}",
+            "setattr(obj, {g}{s})", "find_library({g}{s})", "y: {s} = 1"]))
+        lines.append(where.format(g=gap, s=literal))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_single_name_files())
+def test_the_pre_filter_keeps_every_single_name_module_string(data: bytes) -> None:
+    hits, error = analyze(data, _SINGLE, "app.mod", False)
+    if error is None and hits:
+        assert _SINGLE_FILTER.needs_parse(data, "app.mod")

@@ -15,7 +15,7 @@ from .fingerprint import rows
 from . import lexer
 from .lexer import PREFIX_BYTES
 from .rules import Matcher
-from .source import IDENT_ESCAPES, analyze
+from .source import _IMPORT_LIKE, IDENT_ESCAPES, analyze
 
 __all__ = ["Filter"]
 
@@ -100,6 +100,8 @@ def _unescape(m: "re.Match[bytes]") -> bytes:
 
 
 _AS_PATTERNS: dict[bytes, "re.Pattern[bytes]"] = {}
+# calls whose first argument names a module (``source._IMPORT_LIKE``)
+_IMPORT_CALLS = frozenset(n.encode() for n in _IMPORT_LIKE)
 # a backslash-newline with a path byte right after it (and, checked apart, right before)
 _CUT = re.compile(rb"\\(?:\r\n|\r|\n)(?=[A-Za-z0-9_.])")
 
@@ -464,12 +466,62 @@ class _FileWords:
             return (any(prev in self.aliases(c) for c in w.parents)
                     and self._annotation_like(q))
         if not run:
-            if w.single:
-                return True  # "w" or "w.x": the single-identifier module
+            if w.single:  # "w" or "w.x": the single-identifier module, where one is named
+                return self._import_like(q)
             # ``getattr(x, "w")``: a chain through a name bound to the parent module
             return j == end and any(self._spelled(c) for c in w.parents)
         prev = run[:-1].rpartition(b".")[2]
         return any(prev in self.aliases(c) for c in w.parents)
+
+    def _import_like(self, q: int) -> bool:
+        """Does the string literal starting at ``q`` stand where SPEC 5 reads a module
+        name (a single identifier counts only there): the first argument of a call named
+        as in ``source._IMPORT_LIKE``, a ``name=``/``target=`` keyword, a subscript of
+        ``modules`` or the first argument of ``modules.get/pop/setdefault``? Grouping
+        parentheses, spaces, line ends and comments before it are looked through; ``True``
+        when unsure (a ``#`` that may be in a string)."""
+        data = self.data
+        k = self._before_gap(q)
+        while k > 0 and data[k - 1] == 40:  # ``(``: a call's, or only grouping
+            j = self._before_gap(k - 1)
+            if j < 0:
+                return True
+            if j > 0 and (data[j - 1] in _IDENT_BYTES or data[j - 1] in b")]"):
+                break  # a call
+            k = j  # ``f(("six"))``, ``name=("six")``
+        if k <= 0:
+            return k < 0
+        ch = data[k - 1]
+        name, j = _ident_before(data, k - 1)
+        if ch == 40:
+            if name in _IMPORT_CALLS:
+                return True
+            return name in (b"get", b"pop", b"setdefault") and \
+                _ident_before(data, j - 1)[0] == b"modules" and data[j - 1:j] == b"."
+        if ch == 91:  # ``[``
+            return name == b"modules"
+        if ch == 61:  # ``=``: a keyword argument
+            return name in (b"name", b"target")
+        return False
+
+    def _before_gap(self, k: int) -> int:
+        """Where the code before ``k`` ends, spaces, line ends, continuations and comments
+        skipped; ``-1`` when a ``#`` may be in a string (unsure)."""
+        data = self.data
+        while True:
+            crossed = False
+            while k > 0 and data[k - 1] in _SPACE:
+                crossed = crossed or data[k - 1] in b"\r\n"
+                k -= 1
+            if not crossed or k == 0:
+                return k
+            line = max(data.rfind(b"\n", 0, k), data.rfind(b"\r", 0, k)) + 1
+            at = data.find(b"#", line, k)
+            if at < 0:
+                return k
+            if b'"' in data[line:at] or b"'" in data[line:at]:
+                return -1
+            k = at
 
     def _annotation_like(self, q: int) -> bool:
         """Can the string literal starting at ``q`` be read as code (SPEC 5 Annotations)?
