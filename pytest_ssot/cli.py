@@ -19,6 +19,7 @@ from .config import ConfigError, SsotConfig, load_config
 
 if TYPE_CHECKING:
     from .scan import ScanResult
+    from .scan.baseline import Held
 
 
 def _find_rootdir(start: Path) -> Path | None:
@@ -45,7 +46,8 @@ def _scan(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
+def _scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None
+                      ) -> dict:
     """The JSON report without the runtime part (the CLI runs no probes)."""
     from .report import SCHEMA, scan_part
 
@@ -57,7 +59,7 @@ def _scan_only_report(settings: SsotConfig, result: "ScanResult") -> dict:
                                          "violations": refs},
                           "compliance": round(result.compliance(c.name), 4)})
     return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
-            **scan_part(result)}
+            **scan_part(result, held)}
 
 
 def _cache_path(root: Path, settings: SsotConfig) -> Path:

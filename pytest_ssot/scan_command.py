@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .cli import _cache_path, _progress, _scan_only_report, _settings
     from .config import ConfigError
-    from .report import scan_lines, scan_part, violation_dicts, write_json
+    from .report import scan_lines, violation_dicts, write_json
     from .report.github import annotations, append_step_summary, in_github_actions, step_summary
     from .scan import scan
     from .scan.baseline import check_references, check_scan_errors, hold, load, update
@@ -102,9 +102,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
     try:
         if args.json:
-            doc = _scan_only_report(settings, result)
+            doc = _scan_only_report(settings, result, held)  # the violations built once
             doc["strict"] = strict
-            doc.update(scan_part(result, held))
             for c in doc["contracts"]:
                 c["references_passed"] = checks[c["name"]].passed
                 c["references_summary"] = checks[c["name"]].summary
