@@ -96,17 +96,28 @@ def main(argv: list[str] | None = None) -> int:
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
     p_fix.add_argument("--jobs", type=_jobs, default=None,
                        help="worker processes (default and most: the cores, the files)")
-    from .discover import add_arguments as discover_arguments, run as discover
-    from .history.command import add_arguments as history_arguments
+    p_discover = sub.add_parser("discover", help="list every import path of an object "
+                                "and print (or --write) a contract for it")
+    p_history = sub.add_parser("history", help="the migration over time: violations and "
+                               "compliance of each commit, read from git")
+    # A command's own options are added only when it runs (or help is asked for): its
+    # module is not imported by a run of another command (``scan`` is run often).
+    words = sys.argv[1:] if argv is None else argv
+    wanted = next((w for w in words if not w.startswith("-")), None)
+    if wanted == "discover" or wanted not in ("scan", "fix", "history"):
+        from .discover import add_arguments as discover_arguments
 
-    discover_arguments(sub.add_parser("discover", help="list every import path of an object "
-                                      "and print (or --write) a contract for it"))
-    history_arguments(sub.add_parser("history", help="the migration over time: violations "
-                                     "and compliance of each commit, read from git"))
+        discover_arguments(p_discover)
+    if wanted == "history" or wanted not in ("scan", "fix", "discover"):
+        from .history.command import add_arguments as history_arguments
+
+        history_arguments(p_history)
     args = parser.parse_args(argv)
     if args.command == "scan":
         return _scan(args)
     if args.command == "discover":
+        from .discover import run as discover
+
         return discover(args)
     if args.command == "history":
         return _history(args)

@@ -8,7 +8,6 @@ run does not hash again.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Iterable
 
 __all__ = ["fingerprint", "collapse", "number", "rows"]
@@ -21,6 +20,8 @@ def collapse(text: str) -> str:
 
 
 def fingerprint(contract: str, kind: str, role: str, path: str, text: str, index: int) -> str:
+    import hashlib  # only where a file is read anew: a warm run has them all
+
     key = "\0".join((contract, kind, role, path, collapse(text), str(index)))
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
                            digest_size=_FP_LEN // 2).hexdigest()
