@@ -31,13 +31,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                           "(default: all cores)")
 
 
+def _report_modules() -> None:
+    """What the report needs, imported while the scan's workers walk."""
+    from . import report  # noqa: F401
+    from .report import github  # noqa: F401
+    from .scan import baseline  # noqa: F401
+
+
 def run(args: argparse.Namespace) -> int:
     from .cli import _cache_path, _progress, _scan_only_report, _settings
     from .config import ConfigError
-    from .report import scan_lines, violation_dicts, write_json
-    from .report.github import annotations, append_step_summary, in_github_actions, step_summary
     from .scan import scan
-    from .scan.baseline import check_references, check_scan_errors, hold, load, update
 
     got = _settings(args)
     if isinstance(got, int):
@@ -65,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         progress = _progress if sys.stderr.isatty() else None
         result = scan(settings, root, cache_path=_cache_path(root, settings),
-                      jobs=args.jobs, progress=progress)
+                      jobs=args.jobs, progress=progress, meanwhile=_report_modules)
+        from .report import scan_lines, violation_dicts, write_json
+        from .report.github import (annotations, append_step_summary, in_github_actions,
+                                    step_summary)
+        from .scan.baseline import check_references, check_scan_errors, hold, load, update
+
         if args.update_baseline:
             changes = update(baseline_path, result, settings.contracts)
             print(f"baseline written: {baseline_path}")

@@ -123,8 +123,12 @@ class ScanResult:
 def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
          progress: Callable[[int, int], None] | None = None,
-         defined_in: dict[str, str] | None = None) -> ScanResult:
+         defined_in: dict[str, str] | None = None,
+         meanwhile: Callable[[], None] | None = None) -> ScanResult:
     """Scan the project at ``root`` for references to the contracts' paths.
+
+    ``meanwhile``: the caller's own work (imports for its report, say), done in this
+    process while forked workers start walking, instead of before or after the walk.
 
     ``defined_in``: per contract, the canonical object's ``__module__`` when the probes
     know it (no second definition is reported there).
@@ -159,7 +163,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     units = units_of_work(job, top, want=8 * n_jobs if parallel else 0)
     n_jobs = min(n_jobs, len(units))
     if parallel and n_jobs > 1:
-        out = run_parallel(job, units, n_jobs, progress, known)
+        out = run_parallel(job, units, n_jobs, progress, known, meanwhile)
     else:
         done = [0]
 
@@ -168,6 +172,8 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
             progress(done[0], max(done[0], known))  # type: ignore[misc]
 
         out = Outcome()
+        if meanwhile is not None:
+            meanwhile()
         out.merge(job.run(units, tick if progress else None))
     if progress:
         progress(out.files, out.files)

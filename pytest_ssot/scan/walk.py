@@ -317,7 +317,8 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
 
 
 def run_parallel(job: Job, units: list, n_jobs: int,
-                 progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
+                 progress: Callable[[int, int], None] | None, expected: int,
+                 meanwhile: Callable[[], None] | None = None) -> Outcome:
     """``n_jobs - 1`` forked workers and this process take units from one queue (a pipe
     holding their indexes): whoever is free takes the next, so that no process waits for
     another's heavier share (a fixed split left one process 45 % longer at work)."""
@@ -353,6 +354,11 @@ def run_parallel(job: Job, units: list, n_jobs: int,
         # Fed from a thread: a pipe holds 64 KiB (16,384 indexes) before a write blocks.
         feeder = threading.Thread(target=_feed, args=(queue_w, len(units)), daemon=True)
         feeder.start()
+        # While the workers take the first units: what this process needs only after the
+        # walk (the cached results; the caller's own preparations).
+        job.results  # noqa: B018 - decoded now
+        if meanwhile is not None:
+            meanwhile()
         return _collect(job, units, queue_r, workers, progress, expected)
     except BaseException:
         # Ctrl-C (or any failure) in this process: the workers must not outlive it.
