@@ -312,6 +312,23 @@ def test_the_defining_module_is_followed_from_the_canonical_module(tmp_path) -> 
         "chat.elsewhere"
 
 
+def test_the_defining_module_is_followed_through_several_star_imports(tmp_path) -> None:
+    """scipy.ndimage reaches gaussian_filter through two ``import *`` (found by the
+    differential run on scipy: the real definition was reported as a second one)."""
+    from pytest_ssot.scan.defining import defining_modules
+
+    pkg = tmp_path / "chat" / "ws"
+    pkg.mkdir(parents=True)
+    (tmp_path / "chat" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "websocket_manager.py").write_text("from ._api import *\n")
+    (pkg / "_api.py").write_text("from ._none import *\nfrom ._core import *\n")
+    (pkg / "_none.py").write_text("X = 1\n")
+    (pkg / "_core.py").write_text("class WebSocketManager:\n    pass\n")
+    got = defining_modules([WS], tmp_path, False)["ws"]
+    assert got == ["chat.ws._api", "chat.ws._core", "chat.ws.websocket_manager"]
+
+
 @pytest.mark.parametrize("code, live", [
     ("importlib.import_module('simplejson')", True), ("__import__(\n    'simplejson')", True),
     ("sys.modules['simplejson']", True), ("sys.modules.get('simplejson')", True),

@@ -97,18 +97,46 @@ def follow(module: str, name: str, read: Callable[[str], tuple[bytes, bool] | No
                         stars.append(star[0][1][0].rpartition(".")[0])
         if nxt is None:
             for candidate in stars:
-                got = read(candidate)
-                if got is not None:
-                    try:
-                        if _defines(ast.parse(got[0]), name):
-                            nxt = (candidate, name)
-                            break
-                    except (SyntaxError, ValueError, MemoryError, RecursionError):
-                        continue
+                chain = _through_stars(candidate, name, read, set(seen))
+                if chain:
+                    seen += chain  # every module of the chain serves the object
+                    return seen
         if nxt is None:
             break
         module, name = nxt
     return seen
+
+
+def _through_stars(module: str, name: str,
+                   read: Callable[[str], tuple[bytes, bool] | None], visited: set[str],
+                   depth: int = 0) -> list[str]:
+    """``[module, ..., definer]`` when ``module`` defines ``name`` or star-imports, at any
+    depth, a module that does (``scipy.ndimage`` reaches ``gaussian_filter`` through two
+    ``import *``); ``[]`` otherwise."""
+    if depth >= _MAX_HOPS or module in visited:
+        return []
+    visited.add(module)
+    got = read(module)
+    if got is None:
+        return []
+    source, is_package = got
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    if _defines(tree, name):
+        return [module]
+    package = module if is_package else module.rpartition(".")[0]
+    for stmt in _module_level(tree.body):
+        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+            star = import_bindings(ast.ImportFrom(stmt.module, [ast.alias("x")], stmt.level),
+                                   package or None)
+            if star and star[0][1] is not None:
+                rest = _through_stars(star[0][1][0].rpartition(".")[0], name, read, visited,
+                                      depth + 1)
+                if rest:
+                    return [module, *rest]
+    return []
 
 
 def defining_modules(contracts: Iterable[Contract], root: Path, src_layout: bool,
