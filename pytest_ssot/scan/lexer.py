@@ -13,7 +13,7 @@ import re
 import sys
 
 __all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "tokens",
-           "statement_starts", "ascii_compatible"]
+           "masked_code", "statement_starts", "starts_at", "ascii_compatible"]
 
 # Comments and string literals, leftmost first. Every alternative starts with a literal
 # byte (``#``, a quote) so the engine skips ahead to those bytes; a string's prefix letters
@@ -136,20 +136,16 @@ def tokens(source: bytes) -> tuple[list[int], list[Span], bool]:
     return starts, spans, trusted
 
 
-def statement_starts(source: bytes, lexed: tuple[list[int], list[Span], bool] | None = None
-                     ) -> list[int] | None:
-    """Byte offsets where the file's top-level statements start (a decorated definition
-    at its first decorator; ``else``/``except``/... clauses stay with their statement),
-    in order. ``None`` when the lexer cannot be sure: brackets that do not pair, or an
-    f-string it may have cut (Python 3.12+). Only column-0 lines outside literals,
-    comments, brackets and backslash continuations start a statement. ``lexed``: what
-    ``tokens`` gave for this source, when it is known already."""
+def masked_code(source: bytes, lexed: tuple[list[int], list[Span], bool] | None = None
+                ) -> bytes | None:
+    """``source`` with comments and literals blanked out, newlines too: what is left is
+    code, and a line start inside a literal is no line start. A literal keeps one mark
+    (``_``): a line that starts with a literal (a docstring) starts with something. Same
+    length as ``source``. ``None`` when the lexer is not trusted on this file (an f-string
+    it may have cut, Python 3.12+). ``lexed``: what ``tokens`` gave, if known."""
     _starts, spans, trusted = lexed if lexed is not None else tokens(source)
     if not trusted:
         return None
-    # Comments and literals blanked out, newlines too: what is left is code, and a line
-    # start inside a literal is no line start. A literal keeps one mark (``_``): a line
-    # that starts with a literal (a docstring) starts with something.
     parts = []
     last = 0
     for start, end, kind in spans:
@@ -159,12 +155,35 @@ def statement_starts(source: bytes, lexed: tuple[list[int], list[Span], bool] | 
         parts.append(blank if kind == b"#" else b"_" + blank[1:])
         last = end
     parts.append(source[last:])
-    masked = b"".join(parts)
+    return b"".join(parts)
+
+
+def statement_starts(source: bytes, lexed: tuple[list[int], list[Span], bool] | None = None
+                     ) -> list[int] | None:
+    """Byte offsets where the file's top-level statements start (a decorated definition
+    at its first decorator; ``else``/``except``/... clauses stay with their statement),
+    in order. ``None`` when the lexer cannot be sure: brackets that do not pair, or an
+    f-string it may have cut (Python 3.12+). Only column-0 lines outside literals,
+    comments, brackets and backslash continuations start a statement. ``lexed``: what
+    ``tokens`` gave for this source, when it is known already."""
+    masked = masked_code(source, lexed)
+    if masked is None:
+        return None
+    return starts_at(masked, 0, len(masked), b"")
+
+
+def starts_at(masked: bytes, start: int, end: int, indent: bytes) -> list[int] | None:
+    """Where the statements indented by exactly ``indent`` start in ``masked[start:end]``
+    (``masked_code``; brackets counted from ``start``, where none may be open). ``None``
+    when brackets do not pair there."""
+    pattern = _LINE_START if not indent else re.compile(
+        rb"^" + re.escape(indent) + rb"[^ \t\f\r\n]", re.M)
+    width = len(indent)
     starts: list[int] = []
     depth = 0
-    last = 0
+    last = start
     after_decorator = False
-    for m in _LINE_START.finditer(masked):
+    for m in pattern.finditer(masked, start, end):
         p = m.start()
         seg = masked[last:p].translate(None, _BRACKETS)
         last = p
@@ -175,13 +194,14 @@ def statement_starts(source: bytes, lexed: tuple[list[int], list[Span], bool] | 
             continue
         if p >= 2 and masked[p - 2] == 92 or p >= 3 and masked[p - 3:p] == b"\\\r\n":
             continue  # after a backslash continuation: the same logical line
+        q = p + width
         if after_decorator:  # the decorated definition, or one more decorator
-            after_decorator = masked[p] == 64
+            after_decorator = masked[q] == 64
             continue
-        if _CLAUSES.match(masked, p):
+        if _CLAUSES.match(masked, q):
             continue  # ``else:``, ``except ...:``: part of the statement above
-        after_decorator = masked[p] == 64
+        after_decorator = masked[q] == 64
         starts.append(p)
-    seg = masked[last:].translate(None, _BRACKETS)
+    seg = masked[last:end].translate(None, _BRACKETS)
     depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
     return starts if depth == 0 else None  # brackets left open: the parser will say

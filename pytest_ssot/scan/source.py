@@ -15,7 +15,7 @@ import tokenize
 from typing import Any, Callable
 
 from . import lexer
-from .lexer import ascii_compatible, statement_starts
+from .lexer import ascii_compatible, masked_code, starts_at
 from .rules import Entry, Hit, Matcher
 
 __all__ = ["analyze", "import_bindings", "pragmas"]
@@ -736,55 +736,124 @@ class _Skipper:
 
 
 class _Parts:
-    """A file's top-level statements, so that only those spelling names of interest are
-    parsed. The others would be skipped by the walk anyway (``_Skipper``): they become
-    ``pass`` on their first line and blank lines after, so that the lines and columns of
-    what is parsed are those of the file (and a string that was not first stays not
-    first: no new docstring). Made only for sources the skipper trusts."""
+    """A file's top-level statements (and the statements of top-level class bodies), so
+    that only those spelling names of interest are parsed. The others would be skipped by
+    the walk anyway (``_Skipper``): they become ``pass`` on their first line and blank
+    lines after, at their own indentation, so that the lines and columns of what is
+    parsed are those of the file (and a string that was not first stays not first: no
+    new docstring). Made only for sources the skipper trusts."""
 
-    __slots__ = ("source", "starts", "skipper", "kept")
+    __slots__ = ("source", "masked", "starts", "skipper", "dropped", "_bodies")
 
-    def __init__(self, source: bytes, starts: list[int], skipper: _Skipper) -> None:
+    def __init__(self, source: bytes, masked: bytes, starts: list[int],
+                 skipper: _Skipper) -> None:
         self.source = source
+        self.masked = masked
         self.starts = starts
         self.skipper = skipper
-        self.kept: set[int] = set()
+        self.dropped: list[tuple[int, int]] = []  # (start, end) made ``pass``, in order
+        self._bodies: dict[int, tuple[bytes, list[int]] | None] = {}
 
     @classmethod
     def make(cls, source: bytes, skipper: _Skipper, lexed: tuple) -> "_Parts | None":
-        starts = statement_starts(source, lexed)
-        return cls(source, starts, skipper) if starts else None
+        masked = masked_code(source, lexed)
+        if masked is None:
+            return None
+        starts = starts_at(masked, 0, len(masked), b"")
+        return cls(source, masked, starts, skipper) if starts else None
 
-    def _spelling(self, names: "set[str] | frozenset[str]") -> set[int]:
-        """The statements whose text spells one of ``names``."""
-        starts = self.starts
-        found: set[int] = set()
-        for pos in self.skipper.offsets(names):
-            if pos >= starts[0]:
-                found.add(bisect.bisect_right(starts, pos) - 1)
-        return found
+    def _body(self, i: int, end: int) -> tuple[bytes, list[int]] | None:
+        """Top-level statement ``i`` when it is a class with an indented body: the body's
+        indentation and where its statements start."""
+        if i not in self._bodies:
+            self._bodies[i] = _class_body(self.masked, self.starts[i], end)
+        return self._bodies[i]
 
     def keeping(self, names: "set[str] | frozenset[str]",
                 binders: "set[str] | frozenset[str]") -> bytes:
-        """The source with every top-level statement made ``pass`` that spells none of
-        ``names`` and does not spell one of ``binders`` with ``import``, ``global`` or
-        ``nonlocal`` (``_Skipper.without``)."""
-        self.kept = self._spelling(names) | (self._spelling(binders)
-                                             & self._spelling(_BINDING_KEYWORDS))
+        """The source with every top-level statement, and every statement of a top-level
+        class's body, made ``pass`` that spells none of ``names`` and does not spell one
+        of ``binders`` with ``import``, ``global`` or ``nonlocal`` (``_Skipper.without``).
+        """
+        spelled = self.skipper.offsets(names)
+        binding = self.skipper.offsets(binders)
+        keyword = self.skipper.offsets(_BINDING_KEYWORDS)
+
+        def wanted(a: int, b: int) -> bool:
+            return _within(spelled, a, b) or (_within(binding, a, b)
+                                               and _within(keyword, a, b))
+
         source = self.source
         starts = self.starts
+        dropped: list[tuple[int, int]] = []
         out = [source[:starts[0]]]  # comments and blank lines before the first statement
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(source)
-            if i in self.kept:
-                out.append(source[start:end])
-            else:
+            if not wanted(start, end):
                 out.append(b"pass" + b"\n" * source.count(b"\n", start, end))
+                dropped.append((start, end))
+                continue
+            body = self._body(i, end)
+            if body is None:
+                out.append(source[start:end])
+                continue
+            indent, inner = body
+            out.append(source[start:inner[0]])  # the header (decorators, class line)
+            for j, a in enumerate(inner):
+                b = inner[j + 1] if j + 1 < len(inner) else end
+                if wanted(a, b):
+                    out.append(source[a:b])
+                else:
+                    out.append(indent + b"pass" + b"\n" * source.count(b"\n", a, b))
+                    dropped.append((a, b))
+        self.dropped = dropped
         return b"".join(out)
 
     def left_out(self, names: "set[str] | frozenset[str]") -> bool:
         """Does a statement left out of the last ``keeping`` spell one of ``names``?"""
-        return bool(self._spelling(names) - self.kept)
+        dropped = self.dropped
+        if not dropped:
+            return False
+        firsts = [a for a, _b in dropped]
+        for pos in self.skipper.offsets(names):
+            k = bisect.bisect_right(firsts, pos) - 1
+            if k >= 0 and pos < dropped[k][1]:
+                return True
+        return False
+
+
+def _within(offsets: list[int], a: int, b: int) -> bool:
+    """Is one of the sorted ``offsets`` in ``[a, b)``?"""
+    k = bisect.bisect_left(offsets, a)
+    return k < len(offsets) and offsets[k] < b
+
+
+_CLASS_LINE = re.compile(rb"^class[ \t\\]", re.M)
+_INDENTED = re.compile(rb"^([ \t]+)[^ \t\f\r\n]", re.M)
+_CODE_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+
+
+def _class_body(masked: bytes, start: int, end: int) -> tuple[bytes, list[int]] | None:
+    """When ``masked[start:end]`` (one top-level statement) is a class whose body is on
+    lines of its own: ``(indentation, where each body statement starts)``."""
+    head = _CLASS_LINE.search(masked, start, end)
+    if head is None:
+        return None
+    depth = 0
+    last = head.start()
+    for m in _INDENTED.finditer(masked, head.start(), end):
+        p = m.start()
+        seg = masked[last:p].translate(None, _CODE_BRACKETS)
+        last = p
+        depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
+        if depth != 0:
+            continue  # the header's brackets (``class A(\n    Base,\n):``)
+        if p >= 2 and masked[p - 2] == 92 or p >= 3 and masked[p - 3:p] == b"\\\r\n":
+            continue
+        indent = m.group(1)
+        inner = starts_at(masked, p, end, indent)
+        return (indent, inner) if inner else None
+    return None
 
 
 _IDENT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
