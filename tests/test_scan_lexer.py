@@ -86,6 +86,18 @@ CASES = [
      "def outer():\n    w = None\n    def inner():\n        nonlocal w\n"
      "        from chat import ws as w\n    def use():\n        return w.WebSocketManager\n",
      [(WSM, "attribute", 7)]),
+    ("a class body binding the name shadows the module there",
+     "from chat import ws as w\nclass A:\n    w = None\n    x = w.WebSocketManager\n"
+     "    def m(self):\n        return w.WebSocketManager\n", [(WSM, "attribute", 6)]),
+    ("a class docstring left out makes no later string of the body a docstring",
+     'class A:\n    """Doc."""\n    "chat.ws.manager"\n', [(MM, "string", 3)]),
+    ("decorated methods, a header on several lines, a nested class",
+     "class A(\n    Base,\n):\n    @d\n    def m(self):\n        pass\n\n"
+     "    @patch('chat.ws.manager.send')\n    def t(self):\n        pass\n"
+     "    class B:\n        x = 1\n", [(MM, "string", 8)]),
+    ("a method's else clause at the body's indentation",
+     "class A:\n    if x:\n        y = 1\n    else:\n        import chat.ws.manager\n",
+     [(MM, "import", 5)]),
     ("a path spelled by escapes only",
      'import os\nX = "\\x63hat.\\x77s.m\\x61nager"\n', [(MM, "string", 2)]),
     ("a string at column 0 after a multi-line string",
@@ -178,3 +190,27 @@ def test_statement_starts_are_the_parsers(shapes: list[str], newline: str) -> No
     assert found is not None
     # ``t = 1; q = 2`` is two statements on one line: one start
     assert found == sorted(set(expected))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([s for s in SHAPES if s]), min_size=1, max_size=8),
+       st.sampled_from(["    ", "\t", "  "]), st.booleans())
+def test_class_body_starts_are_the_parsers(shapes: list[str], indent: str, header: bool
+                                            ) -> None:
+    from hypothesis import assume
+
+    from pytest_ssot.scan.lexer import masked_code
+    from pytest_ssot.scan.source import _class_body
+
+    assume(any(not s.startswith("#") for s in shapes))  # a body holds a statement
+    body = "\n".join(indent + line if line else line
+                     for s in shapes for line in s.split("\n"))
+    head = "@deco\nclass K(\n    Base,\n):\n" if header else "class K:\n"
+    data = (head + body + "\n").encode()
+    tree = ast.parse(data)
+    line_starts = [0] + [i + 1 for i, b in enumerate(data) if b == 10]
+    expected = sorted({line_starts[min([s.lineno] + [d.lineno for d in
+                                                     getattr(s, "decorator_list", [])]) - 1]
+                       for s in tree.body[0].body})
+    got = _class_body(masked_code(data), 0, len(data))
+    assert got is not None and got[0] == indent.encode() and got[1] == expected
