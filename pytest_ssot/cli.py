@@ -75,6 +75,31 @@ def _cache_path(root: Path, settings: SsotConfig) -> Path:
     return cache_dir / "d" / "ssot" / "scan.cache"
 
 
+def console() -> None:
+    """The ``pytest-ssot`` command: ``main``, then out without tearing the interpreter
+    down. A scan leaves tens of MB of cached results in memory, and freeing them object by
+    object took ~10 ms of a warm scan of 64,000 files; every file was written and closed
+    already, and the output is flushed here. (``main`` itself returns, for callers in a
+    process of their own.)"""
+    import os
+
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's usage errors and --help
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    # (anything else, Ctrl-C included, goes on as Python handles it)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or 1  # the output could not be written: not a success
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pytest-ssot",
                                      description="single source of truth checks")
@@ -190,4 +215,4 @@ def _fix(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

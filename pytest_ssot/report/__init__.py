@@ -138,8 +138,9 @@ def write_json(path: Path, document: Mapping[str, Any]) -> None:
     compact = len(document.get("violations", ())) > 500
 
     def dump(doc: Any) -> str:
-        if compact:
-            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+        if compact:  # (plain data: no circular reference to look for)
+            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False,
+                              check_circular=False) + "\n"
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
     text = dump(document)
