@@ -19,6 +19,7 @@ from .config import ConfigError, SsotConfig, load_config
 
 if TYPE_CHECKING:
     from .scan import ScanResult
+    from .report import Rendered
     from .scan.baseline import Held
 
 
@@ -46,9 +47,10 @@ def _scan(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def _scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None
-                      ) -> dict:
-    """The JSON report without the runtime part (the CLI runs no probes)."""
+def _scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None,
+                      violations: "Rendered | None" = None) -> dict:
+    """The JSON report without the runtime part (the CLI runs no probes). ``violations``:
+    already rendered (``report.compact``)."""
     from .report import SCHEMA, scan_part
 
     contracts = []
@@ -59,7 +61,7 @@ def _scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | 
                                          "violations": refs},
                           "compliance": round(result.compliance(c.name), 4)})
     return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
-            **scan_part(result, held)}
+            **scan_part(result, held, violations)}
 
 
 def _cache_path(root: Path, settings: SsotConfig) -> Path:

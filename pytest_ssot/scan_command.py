@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .scan import ScanResult
 
 __all__ = ["add_arguments", "run"]
 
@@ -31,11 +35,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                           "(default: all cores)")
 
 
-def _report_modules() -> None:
-    """What the report needs, imported while the scan's workers walk."""
-    from . import report  # noqa: F401
+_MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
+
+
+def _listing(violations: list, states: list) -> list[str]:
+    return [f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}{_MARKS[state]}"
+            for v, state in zip(violations, states)]
+
+
+def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
+           ahead: dict) -> None:
+    """Run in this process while the scan's workers walk: import what the report needs
+    and, from the result as the cache has it (``guess``), prepare the listing and the
+    report's violations. When nothing changed on disk (the usual warm run) they are the
+    answer; otherwise they are dropped and made again from the real result."""
+    from .config import ConfigError
+    from .report import COMPACT_ABOVE, compact, violation_dicts
     from .report import github  # noqa: F401
-    from .scan import baseline  # noqa: F401
+    from .scan.baseline import hold, load
+
+    if guess is None:
+        return
+    try:
+        held = hold(guess, load(baseline_path))
+    except (ConfigError, OSError):
+        return  # said properly after the walk
+    ahead["guess"] = guess
+    ahead["held"] = held
+    ahead["listing"] = _listing(guess.violations, held.states)
+    if json_wanted and len(guess.violations) > COMPACT_ABOVE:  # (else written indented)
+        rendered = compact(violation_dicts(guess, held))
+        try:
+            rendered.encode("utf-8")
+        except UnicodeEncodeError:
+            return  # an undecodable file name: written by the slower path
+        ahead["violations"] = rendered
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,13 +100,19 @@ def run(args: argparse.Namespace) -> int:
         if problem is not None:  # before the scan, not a traceback after it
             print(f"pytest-ssot scan: {flag}: {problem}", file=sys.stderr)
             return 2
+    from .report.github import in_github_actions
+
+    github = args.format == "github" or (args.format is None and in_github_actions())
+    ahead: dict = {}
     try:
         progress = _progress if sys.stderr.isatty() else None
         result = scan(settings, root, cache_path=_cache_path(root, settings),
-                      jobs=args.jobs, progress=progress, meanwhile=_report_modules)
+                      jobs=args.jobs, progress=progress,
+                      meanwhile=None if args.update_baseline else (
+                          lambda guess: _ahead(guess, baseline_path, bool(args.json),
+                                               ahead)))
         from .report import scan_lines, violation_dicts, write_json
-        from .report.github import (annotations, append_step_summary, in_github_actions,
-                                    step_summary)
+        from .report.github import annotations, append_step_summary, step_summary
         from .scan.baseline import check_references, check_scan_errors, hold, load, update
 
         if args.update_baseline:
@@ -88,16 +128,16 @@ def run(args: argparse.Namespace) -> int:
         print("pytest-ssot scan: the scan read no Python file: point [tool.pytest-ssot] key "
               "'paths' at the project's code, or narrow key 'exclude'", file=sys.stderr)
         return 1
-    held = hold(result, baseline)
+    # What was prepared during the walk holds when the result is the cache's guess.
+    if ahead.get("guess") is None or ahead["guess"].violations is not result.violations:
+        ahead = {}
+    held = ahead["held"] if ahead else hold(result, baseline)
     checks = {c.name: check_references(c, result, held, strict, settings.baseline)
               for c in settings.contracts}
-    github = args.format == "github" or (args.format is None and in_github_actions())
     if github:
         lines = list(annotations(result, held, strict))
     else:
-        marks = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
-        lines = [f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}{marks[state]}"
-                 for v, state in zip(result.violations, held.states)]
+        lines = ahead["listing"] if ahead else _listing(result.violations, held.states)
     lines += scan_lines(settings.contracts, result, checks, verbose=False)
     sys.stdout.write("".join(line + "\n" for line in lines))  # one write, not one per line
     failed = [c for c in checks.values() if not c.passed]
@@ -111,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
     try:
         if args.json:
-            doc = _scan_only_report(settings, result, held)  # the violations built once
+            doc = _scan_only_report(settings, result, held, ahead.get("violations"))
             doc["strict"] = strict
             for c in doc["contracts"]:
                 c["references_passed"] = checks[c["name"]].passed

@@ -375,3 +375,52 @@ def test_sarif_fingerprints_states_rules_and_uris() -> None:
         "bad%20file.py"
     no_baseline = build_sarif(violation_dicts(result, hold(result, None)), [], [_contract()])
     assert "baselineState" not in no_baseline["runs"][0]["results"][0]
+
+
+@pytest.mark.parametrize("compact_above", [500, 0])  # 0: written compact, as large ones are
+def test_a_warm_scan_prepares_its_report_during_the_walk_and_says_the_same(
+        project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        compact_above: int) -> None:
+    """With workers and a cache, the command builds its listing and report from the
+    cached result while the workers check the files (kept when nothing changed, made
+    again otherwise). Byte for byte, it says what a scan without a cache says."""
+    import shutil
+
+    import pytest_ssot.scan as scan_module
+    from pytest_ssot.cli import main
+
+    import pytest_ssot.report as report_module
+
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_FILES", 0)  # as on large trees
+    monkeypatch.setattr(report_module, "COMPACT_ABOVE", compact_above)
+    monkeypatch.chdir(project)
+
+    def age(seconds: float) -> None:
+        """Timestamps older than the scan's racy margin, or the cache trusts none."""
+        import time
+
+        then = time.time() - seconds
+        for path in [project, *project.rglob("*")]:
+            if ".pytest_cache" not in path.parts:
+                os.utime(path, (then, then))
+
+    def run(cold: bool) -> tuple[int, str, bytes]:
+        if cold:
+            shutil.rmtree(project / ".pytest_cache", ignore_errors=True)
+        code = main(["scan", "--jobs", "2", "--json", "r.json"])
+        out = capsys.readouterr().out
+        listing = "\n".join(line for line in out.splitlines() if not line.startswith("scan:"))
+        return code, listing, (project / "r.json").read_bytes()
+
+    age(60)
+    cold = run(cold=True)
+    assert run(cold=False) == cold  # warm: from the cache, prepared during the walk
+    assert main(["scan", "--update-baseline"]) == 0
+    capsys.readouterr()
+    (project / "chat" / "c.py").write_text("import chat.ws.manager\n")  # one fixed
+    age(30)
+    warm_after_change = run(cold=False)  # the guess is wrong: made again
+    assert warm_after_change == run(cold=True)
+    assert run(cold=False) == warm_after_change  # nothing changed since: the guess holds
+    assert b'"baseline":"unchanged"' in warm_after_change[2] or \
+        b'"baseline": "unchanged"' in warm_after_change[2]

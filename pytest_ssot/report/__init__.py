@@ -95,8 +95,10 @@ def violation_dicts(scan: "ScanResult", held: "Held | None" = None) -> list[dict
     return out
 
 
-def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
-    """The report's ``violations``, ``errors`` and ``summary`` (SPEC 6)."""
+def scan_part(scan: "ScanResult", held: "Held | None" = None,
+              violations: "Rendered | None" = None) -> dict[str, Any]:
+    """The report's ``violations``, ``errors`` and ``summary`` (SPEC 6). ``violations``:
+    the violations already rendered (``compact(violation_dicts(scan, held))``)."""
     by_area: dict[str, int] = {}
     for v in scan.violations:
         by_area[v.area] = by_area.get(v.area, 0) + 1
@@ -105,7 +107,7 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
     canonical_total = sum(scan.canonical.values())
     ref_total = sum(1 for v in scan.violations if v.kind in COMPLIANCE_KINDS)
     return {
-        "violations": violation_dicts(scan, held),
+        "violations": violation_dicts(scan, held) if violations is None else violations,
         "errors": list(scan.errors),
         "summary": {
             "files_scanned": scan.files_scanned,
@@ -124,6 +126,21 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None) -> dict[str, Any]:
     }
 
 
+# A report with more violations than this is written compact (``write_json``).
+COMPACT_ABOVE = 500
+
+
+class Rendered(str):
+    """A value of a report already encoded as compact JSON: ``write_json`` puts it in as
+    it is (``compact``)."""
+
+
+def compact(value: Any) -> Rendered:
+    """``value`` encoded as ``write_json`` encodes a large report (plain data only)."""
+    return Rendered(json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                               check_circular=False))
+
+
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
     """Write atomically: a reader never sees half a report.
 
@@ -135,18 +152,25 @@ def write_json(path: Path, document: Mapping[str, Any]) -> None:
     escapes that strict readers reject; such a byte is written as the four characters
     ``\\xNN`` instead (``caf\\xe9.py``; the README says so).
     """
-    compact = len(document.get("violations", ())) > 500
+    small = not isinstance(document.get("violations"), Rendered) and len(
+        document.get("violations", ())) <= COMPACT_ABOVE
 
     def dump(doc: Any) -> str:
-        if compact:  # (plain data: no circular reference to look for)
-            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False,
-                              check_circular=False) + "\n"
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        if any(isinstance(v, Rendered) for v in doc.values()):
+            parts = (f"{json.dumps(k)}:{v if isinstance(v, Rendered) else compact(v)}"
+                     for k, v in doc.items())
+            return "{" + ",".join(parts) + "}\n"
+        if small:
+            return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return compact(doc) + "\n"
 
     text = dump(document)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # rare: only then walk the document
+        if any(isinstance(v, Rendered) for v in document.values()):
+            raise ValueError("a pre-rendered report part holds characters JSON cannot "
+                             "carry: render it from the data instead")
         data = dump(_printable(document)).encode("utf-8", "backslashreplace")
     write_atomic(path, data)
 

@@ -124,11 +124,13 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
          progress: Callable[[int, int], None] | None = None,
          defined_in: dict[str, str] | None = None,
-         meanwhile: Callable[[], None] | None = None) -> ScanResult:
+         meanwhile: "Callable[[ScanResult | None], None] | None" = None) -> ScanResult:
     """Scan the project at ``root`` for references to the contracts' paths.
 
-    ``meanwhile``: the caller's own work (imports for its report, say), done in this
-    process while forked workers start walking, instead of before or after the walk.
+    ``meanwhile(guess)``: the caller's own work, done in this process while forked
+    workers walk, instead of before or after the walk. ``guess``: the result as the cache
+    has it (``None`` without a cache or workers); when nothing changed, the returned
+    result's violations are that guess's (the same list): work done on it holds.
 
     ``defined_in``: per contract, the canonical object's ``__module__`` when the probes
     know it (no second definition is reported there).
@@ -169,8 +171,6 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         """This process's work while the workers take their first units: the caller's,
         and the result as the cache has it (most often nothing changed: then it is the
         answer, built while the files were checked)."""
-        if meanwhile is not None:
-            meanwhile()
         if known:
             ahead = ScanResult(canonical={c.name: 0 for c in settings.contracts})
             cached = job.results
@@ -178,6 +178,8 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                 _digest, hits, error = cached[rel]
                 ahead.add_file(rel, hits, error, areas)
             guess.append(ahead)
+        if meanwhile is not None:
+            meanwhile(guess[0] if guess else None)
 
     if parallel and n_jobs > 1:
         out = run_parallel(job, units, n_jobs, progress, known, while_walking)
@@ -190,7 +192,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
 
         out = Outcome()
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(None)
         out.merge(job.run(units, tick if progress else None))
     if progress:
         progress(out.files, out.files)
