@@ -143,6 +143,12 @@ def main() -> int:
             print(f"  {k:<10} {med[k]:6.2f} s   peak RSS {mem[k]:6.1f} MB")
         cold = med["ours cold"] / med["ruff cold"]
         warm = med["ours warm"] / med["ruff warm"]
+        # Each round's own ratio: both tools under the same moment of a shared machine.
+        rounds = [(oc / rc, ow / rw) for (rc, _), (oc, _), (rw, _), (ow, _) in zip(
+            arms["ruff cold"], arms["ours cold"], arms["ruff warm"], arms["ours warm"])]
+        print("  per round (cold, warm): " + ", ".join(f"{c:.2f}/{w:.2f}" for c, w in rounds))
+        print(f"  median of the rounds' ratios: cold {statistics.median(c for c, _ in rounds):.2f}x,"
+              f" warm {statistics.median(w for _, w in rounds):.2f}x")
         print(f"  cold ratio {cold:.2f}x (target <= 1.0x, stretch 0.5x)")
         print(f"  warm ratio {warm:.2f}x (target <= 0.5x)")
         print(f"  peak memory {max(mem['ours cold'], mem['ours warm']):.1f} MB "
