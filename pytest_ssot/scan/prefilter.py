@@ -193,26 +193,8 @@ class _FileWords:
         """Can the literal whose prefix starts at ``q`` continue an earlier one? Only
         spaces, line ends, continuations and comments back to a quote. A cheap test
         before the lexer is asked; ``True`` when unsure."""
-        data = self.data
-        k = q
-        while True:
-            crossed = False
-            while k > 0 and data[k - 1] in _SPACE:
-                crossed = crossed or data[k - 1] in b"\r\n"
-                k -= 1
-            if k == 0:
-                return False
-            if data[k - 1] in _QUOTES:
-                return True
-            if not crossed:
-                return False
-            line = max(data.rfind(b"\n", 0, k), data.rfind(b"\r", 0, k)) + 1
-            hash_at = data.find(b"#", line, k)
-            if hash_at < 0:
-                return False
-            if b'"' in data[line:hash_at] or b"'" in data[line:hash_at]:
-                return True  # ``"a"  # note``, or a ``#`` inside a string: unsure
-            k = hash_at  # a comment line: look before it
+        k = self._before_gap(q)
+        return k < 0 or (k > 0 and self.data[k - 1] in _QUOTES)
 
     def joined_after(self, e: int) -> bool:
         """Can another literal follow the literal that closes right before ``e``, with
