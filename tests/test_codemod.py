@@ -504,3 +504,19 @@ def test_workers_rewrite_exactly_what_one_process_does(
     assert alone.rewritten > 100 and alone.errors
     assert any("read by chat/app/reader_0.py" in u.reason for u in alone.unsafe)
     assert _outcome(one, alone) == _outcome(many, shared)
+
+
+def test_a_bare_use_inside_a_string_annotation_is_never_lost(project: Path) -> None:
+    """The facts name nodes by ``id``: the tree of a string annotation must live as long as
+    they do, or a later node can take a freed node's id (here the bare ``m`` of ``"m"``
+    was taken by the ``m`` of ``"m.WebSocketManager"``, so ``m`` looked used only as
+    ``m.<name>`` and the import moved; the outcome depended on memory addresses)."""
+    source = ('import chat.ws.manager as m\n\n\nx: "m"\ny: "m.WebSocketManager"\n\n\n'
+              'def f(a: "m", b: "m.WebSocketManager"):\n    return a\n')
+    target = project / "chat" / "app" / "annotated.py"
+    target.write_text(source)
+    result = run_fix(project)
+    assert target.read_text() == source
+    assert any(u.file == "chat/app/annotated.py" and u.line == 1
+               and u.reason == "the legacy module itself is used as an object"
+               for u in result.unsafe), [u.render() for u in result.unsafe]
