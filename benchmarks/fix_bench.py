@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -56,23 +55,33 @@ def _share(before: list[dict], after: list[dict], keep) -> tuple[int, int, float
     return b, b - a, (b - a) / b if b else 1.0
 
 
+# Runs the command and writes its wall time, CPU (its children included) and peak RSS. A
+# small process of its own: Linux keeps a process's peak RSS across exec, so a fix forked
+# from this benchmark (which holds the tree's bytes) would report this process's size.
+_MEASURE = """import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_pid, status, ru = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t0
+with open(sys.argv[1], "w") as fh:
+    json.dump([os.waitstatus_to_exitcode(status), wall, ru.ru_utime + ru.ru_stime,
+               ru.ru_maxrss / 1024], fh)
+"""
+
+
 def _timed_fix(root: Path) -> tuple[str, float, float, float]:
     """``fix`` in ``root``: (stdout, wall s, CPU s of it and all its children, peak RSS MB
     of the largest of them), from ``wait4`` on that process alone."""
-    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "pytest_ssot.cli", "fix"], cwd=root,
-                                stdout=out_f, stderr=err_f)
-        _pid, status, ru = os.wait4(proc.pid, 0)  # its own usage, its children included
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out_f.seek(0)
-        err_f.seek(0)
-        out, err = out_f.read(), err_f.read()
-    if proc.returncode not in (0, 1) or b"rewrote" not in out:
-        print(out.decode()[-3000:], err.decode()[-3000:])
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp) / "figures.json"
+        out = subprocess.run([sys.executable, "-c", _MEASURE, str(figures), sys.executable,
+                              "-m", "pytest_ssot.cli", "fix"], cwd=root, capture_output=True,
+                             text=True, check=False)
+        code, wall, cpu, peak = json.loads(figures.read_text())
+    if code not in (0, 1) or "rewrote" not in out.stdout:
+        print(out.stdout[-3000:], out.stderr[-3000:])
         raise SystemExit(1)
-    return out.decode(), wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    return out.stdout, wall, cpu, peak
 
 
 def _digest(root: Path, rels) -> str:
