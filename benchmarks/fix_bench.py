@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -69,6 +70,32 @@ with open(sys.argv[1], "w") as fh:
 """
 
 
+def _busy() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_idle(limit: float) -> str:
+    """Wait (at most ``limit`` s) until the machine was idle for 10 s (under 0.5 CPU s busy):
+    on a shared machine, so that a run measures the fix and not the neighbours."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        before = _busy()
+        if before is None:
+            return "idle unknown"
+        time.sleep(10)
+        after = _busy()
+        if after is not None and after - before < 0.5:
+            return "idle 10 s before"
+    return f"not idle within {limit:.0f} s"
+
+
 def _timed_fix(root: Path) -> tuple[str, float, float, float]:
     """``fix`` in ``root``: (stdout, wall s, CPU s of it and all its children, peak RSS MB
     of the largest of them), from ``wait4`` on that process alone."""
@@ -98,6 +125,8 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="copy here instead of a temporary folder")
     ap.add_argument("--runs", type=int, default=1, help="cold runs, each on a fresh copy")
     ap.add_argument("--log", type=Path, help="write the first run's output here")
+    ap.add_argument("--idle", type=float, metavar="SECONDS", default=0,
+                    help="before each run, wait up to this long for 10 idle seconds")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fix_bench_"))
     base = tmp / "base"
@@ -120,12 +149,16 @@ def main() -> int:
         if here.exists():
             shutil.rmtree(here)
         shutil.copytree(base, here, symlinks=True)
-        load0 = os.getloadavg()[0]
+        waited = _wait_idle(args.idle) + ", " if args.idle else ""
+        load0, busy0 = os.getloadavg()[0], _busy()
         stdout, wall, cpu, peak = _timed_fix(here)
-        load1 = os.getloadavg()[0]
+        load1, busy1 = os.getloadavg()[0], _busy()
         figures.append((wall, cpu, peak))
+        # what else ran meanwhile: the machine's busy CPU time minus the fix's own
+        others = (f", other processes {max(0.0, busy1 - busy0 - cpu):.1f} CPU s meanwhile"
+                  if busy0 is not None and busy1 is not None else "")
         print(f"run {k + 1}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MB "
-              f"(load average {load0:.2f} before, {load1:.2f} after)")
+              f"({waited}load average {load0:.2f} before, {load1:.2f} after{others})")
         same = (stdout, _digest(here, files))
         if first is None:
             first = same
