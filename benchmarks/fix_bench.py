@@ -96,14 +96,18 @@ def _wait_idle(limit: float) -> str:
     return f"not idle within {limit:.0f} s"
 
 
-def _timed_fix(root: Path) -> tuple[str, float, float, float]:
+def _timed_fix(root: Path, code_path: str | None = None) -> tuple[str, float, float, float]:
     """``fix`` in ``root``: (stdout, wall s, CPU s of it and all its children, peak RSS MB
-    of the largest of them), from ``wait4`` on that process alone."""
+    of the largest of them), from ``wait4`` on that process alone. ``code_path``: run the
+    pytest-ssot found there instead (first on ``PYTHONPATH``)."""
+    env = dict(os.environ)
+    if code_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code_path, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         figures = Path(tmp) / "figures.json"
         out = subprocess.run([sys.executable, "-c", _MEASURE, str(figures), sys.executable,
                               "-m", "pytest_ssot.cli", "fix"], cwd=root, capture_output=True,
-                             text=True, check=False)
+                             text=True, check=False, env=env)
         code, wall, cpu, peak = json.loads(figures.read_text())
     if code not in (0, 1) or "rewrote" not in out.stdout:
         print(out.stdout[-3000:], out.stderr[-3000:])
@@ -127,6 +131,11 @@ def main() -> int:
     ap.add_argument("--log", type=Path, help="write the first run's output here")
     ap.add_argument("--idle", type=float, metavar="SECONDS", default=0,
                     help="before each run, wait up to this long for 10 idle seconds")
+    ap.add_argument("--versus", metavar="DIR",
+                    help="another pytest-ssot (a folder holding its package, e.g. `git "
+                         "archive REV pytest_ssot | tar -x -C DIR`): each run is followed "
+                         "by one of it on a fresh copy, under the same machine state; its "
+                         "output and files must be the same")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fix_bench_"))
     base = tmp / "base"
@@ -142,35 +151,44 @@ def main() -> int:
     shutil.rmtree(base / ".pytest_cache", ignore_errors=True)  # cold
 
     work = args.keep or tmp / "tree"
-    figures = []
+    figures: dict[str, list] = {"this": [], "versus": []}
     first: tuple[str, str] | None = None
+    versions = [("this", None)] + ([("versus", args.versus)] if args.versus else [])
     for k in range(args.runs):
-        here = work if k == 0 else tmp / f"run{k}"
-        if here.exists():
-            shutil.rmtree(here)
-        shutil.copytree(base, here, symlinks=True)
-        waited = _wait_idle(args.idle) + ", " if args.idle else ""
-        load0, busy0 = os.getloadavg()[0], _busy()
-        stdout, wall, cpu, peak = _timed_fix(here)
-        load1, busy1 = os.getloadavg()[0], _busy()
-        figures.append((wall, cpu, peak))
-        # what else ran meanwhile: the machine's busy CPU time minus the fix's own
-        others = (f", other processes {max(0.0, busy1 - busy0 - cpu):.1f} CPU s meanwhile"
-                  if busy0 is not None and busy1 is not None else "")
-        print(f"run {k + 1}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MB "
-              f"({waited}load average {load0:.2f} before, {load1:.2f} after{others})")
-        same = (stdout, _digest(here, files))
-        if first is None:
-            first = same
-            run_stdout = stdout
-            if args.log:
-                args.log.write_text(stdout)
-        elif same != first:
-            print(f"run {k + 1} differs from run 1 (output or files): not deterministic")
-            return 1
-        if k:
-            shutil.rmtree(here)
+        for label, code_path in versions:
+            here = work if k == 0 and label == "this" else tmp / f"run{k}{label}"
+            if here.exists():
+                shutil.rmtree(here)
+            shutil.copytree(base, here, symlinks=True)
+            waited = _wait_idle(args.idle) + ", " if args.idle else ""
+            load0, busy0 = os.getloadavg()[0], _busy()
+            stdout, wall, cpu, peak = _timed_fix(here, code_path)
+            load1, busy1 = os.getloadavg()[0], _busy()
+            figures[label].append((wall, cpu, peak))
+            # what else ran meanwhile: the machine's busy CPU time minus the fix's own
+            others = (f", other processes {max(0.0, busy1 - busy0 - cpu):.1f} CPU s meanwhile"
+                      if busy0 is not None and busy1 is not None else "")
+            name = f"run {k + 1}" + (f" ({label})" if args.versus else "")
+            print(f"{name}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MB "
+                  f"({waited}load average {load0:.2f} before, {load1:.2f} after{others})",
+                  flush=True)
+            same = (stdout, _digest(here, files))
+            if first is None:
+                first = same
+                run_stdout = stdout
+                if args.log:
+                    args.log.write_text(stdout)
+            elif same != first:
+                print(f"{name} differs from run 1 (output or files)")
+                return 1
+            if here != work:
+                shutil.rmtree(here)
     shutil.rmtree(base)
+    if args.versus:
+        w, c, m = (statistics.median(f[i] for f in figures["versus"]) for i in range(3))
+        print(f"versus {args.versus}: wall {w:.1f} s, CPU {c:.1f} s, peak RSS {m:.0f} MB "
+              f"(medians of {len(figures['versus'])}), the same output and files")
+    figures = figures["this"]  # type: ignore[assignment]
     wall, cpu, peak = (statistics.median(f[i] for f in figures) for i in range(3))
     after = _violations(work, "after")
     summary = [line for line in run_stdout.splitlines() if line.startswith("pytest-ssot fix:")]
