@@ -466,3 +466,57 @@ def test_module_binding_read_by_another_file_is_listed_naming_it(tmp_path: Path)
     # nobody reads e.manager: the binding moves to the canonical module
     assert (app / "e.py").read_text() == (
         "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n")
+
+
+def _many_files(root: Path) -> None:
+    """Every case three times, bindings read by other files (in other workers' parts),
+    and a file that does not parse: enough files to be shared by workers."""
+    write_tree(root, PROJECT)
+    app = root / "chat" / "app"
+    for i in range(3):
+        for name, (before, _after, _reason) in CASES.items():
+            (app / f"case_{name}_{i}.py").write_text(before)
+    (app / "a.py").write_text("import chat.ws.manager as m\n\nx = m.WebSocketManager\n")
+    for i in range(4):
+        (app / f"reader_{i}.py").write_text("from chat.app.a import m\n\nprint(m.legacy_only)\n")
+    (app / "broken.py").write_text("from chat.ws.manager import WebSocketManager\ndef (:\n")
+
+
+def _outcome(root: Path, result) -> tuple:
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.py")}
+    return (files, result.changed, result.unsafe, result.errors, result.rewritten,
+            result.by_kind)
+
+
+def test_workers_rewrite_exactly_what_one_process_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_ssot.codemod import driver
+
+    one, many = tmp_path / "one", tmp_path / "many"
+    _many_files(one)
+    _many_files(many)
+    settings_ = load_config(one, with_entry_points=False)
+    alone = fix(settings_, one, sys_path=[str(one), *sys.path], jobs=1)
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    shared = fix(load_config(many, with_entry_points=False), many,
+                 sys_path=[str(many), *sys.path], jobs=2)
+    assert alone.rewritten > 100 and alone.errors
+    assert any("read by chat/app/reader_0.py" in u.reason for u in alone.unsafe)
+    assert _outcome(one, alone) == _outcome(many, shared)
+
+
+def test_a_bare_use_inside_a_string_annotation_is_never_lost(project: Path) -> None:
+    """The facts name nodes by ``id``: the tree of a string annotation must live as long as
+    they do, or a later node can take a freed node's id (here the bare ``m`` of ``"m"``
+    was taken by the ``m`` of ``"m.WebSocketManager"``, so ``m`` looked used only as
+    ``m.<name>`` and the import moved; the outcome depended on memory addresses)."""
+    source = ('import chat.ws.manager as m\n\n\nx: "m"\ny: "m.WebSocketManager"\n\n\n'
+              'def f(a: "m", b: "m.WebSocketManager"):\n    return a\n')
+    target = project / "chat" / "app" / "annotated.py"
+    target.write_text(source)
+    result = run_fix(project)
+    assert target.read_text() == source
+    assert any(u.file == "chat/app/annotated.py" and u.line == 1
+               and u.reason == "the legacy module itself is used as an object"
+               for u in result.unsafe), [u.render() for u in result.unsafe]

@@ -89,14 +89,12 @@ def test_jobs_is_capped_at_files_and_cores() -> None:
 
 def test_too_many_open_files_is_one_clear_error(project: Path, capsys,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import multiprocessing
-
     def no_fds(*_a: object, **_k: object) -> None:
         raise OSError(errno.EMFILE, "Too many open files")
 
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
-    monkeypatch.setattr(multiprocessing.get_context("fork"), "Pool", no_fds)
+    monkeypatch.setattr(driver, "_channel", no_fds)  # a worker's pipe cannot be made
     code, out, err = run(capsys)
     assert code == 1
     assert "too many open files starting 2 workers" in err and "--jobs" in err
@@ -115,3 +113,56 @@ def test_special_files_never_hang_the_readers_index(project: Path, capsys) -> No
     assert "Traceback" not in out + err
     assert (project / "chat" / "app" / "m.py").read_text().startswith(
         "import chat.ws.websocket_manager as m\n")
+
+
+@pytest.mark.parametrize("stage", ["prepare", "readers", "rewrite"])
+def test_a_worker_that_dies_costs_only_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            stage: str) -> None:
+    """A worker killed at any stage (the OOM killer, a stray signal): its part is done by
+    the parent, and the outcome is the one a single process gives."""
+    import os
+    import sys
+
+    from pytest_ssot.codemod import fix
+    from pytest_ssot.config import load_config
+    from test_codemod import _many_files, _outcome
+
+    one, many = tmp_path / "one", tmp_path / "many"
+    _many_files(one)
+    _many_files(many)
+    alone = fix(load_config(one, with_entry_points=False), one,
+                sys_path=[str(one), *sys.path], jobs=1)
+    parent = os.getpid()
+    real = getattr(driver._Share, stage)
+
+    def dies(self, *args):
+        if os.getpid() != parent:
+            os._exit(9)
+        return real(self, *args)
+
+    monkeypatch.setattr(driver._Share, stage, dies)
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    shared = fix(load_config(many, with_entry_points=False), many,
+                 sys_path=[str(many), *sys.path], jobs=2)
+    assert _outcome(one, alone) == _outcome(many, shared)
+
+
+def test_a_bug_in_a_worker_is_raised_as_in_one_process(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    parent = os.getpid()
+    real = driver._Share.rewrite
+
+    def bug(self, *args):
+        if os.getpid() != parent:
+            raise ZeroDivisionError("our bug")
+        return real(self, *args)
+
+    monkeypatch.setattr(driver._Share, "rewrite", bug)
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    with pytest.raises(ZeroDivisionError, match="our bug"):
+        main(["fix"])
+    assert (project / "chat" / "app" / "a.py").read_text() == LEGACY

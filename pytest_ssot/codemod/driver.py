@@ -1,25 +1,31 @@
 """The driver: scan, read every file's facts, ask every proof question in one batch, ask
-the project-wide index, then decide and rewrite each file (forked workers for many files),
-check that each rewrite compiles, write atomically, and list the rest at the lines they
-have after the rewrite."""
+the project-wide index, then decide and rewrite each file, check that each rewrite
+compiles, write atomically, and list the rest at the lines they have after the rewrite.
+
+Many files are shared by forked processes, each holding its part from start to end
+(``_Share``): it reads and parses its files once, keeps their plans, searches its part
+of the tree for readers, and rewrites its files once the proofs are in. Only questions,
+answers and results cross between processes; this process serves a part too, asks the
+probes while the workers search, and writes every file."""
 
 from __future__ import annotations
 
 import errno
 import os
 import re
+import signal
 import stat
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Sequence
 
 from .._atomic import write_atomic
 from ..config import SsotConfig
 from ..scan import ScanResult, Violation, scan
 from ..scan.files import module_name
 from ..scan.rules import Matcher
-from .identity import Identity
-from .index import find_readers
+from .identity import Identity, Question
+from .index import Readers, merge_readers, readers_part
 from .plan import FilePlan, decide, prepare
 from .result import FixResult, Listing, Reason, line_map
 
@@ -36,35 +42,6 @@ class FixError(Exception):
 def _error_line(message: str) -> int:
     m = _LINE.search(message)
     return int(m.group(1)) if m else 1
-
-
-_MAP_FN: Callable | None = None
-
-
-def _call(rel: str) -> tuple:
-    assert _MAP_FN is not None
-    return _MAP_FN(rel)
-
-
-def _map(fn: Callable[[str], tuple], rels: list[str], jobs: int) -> Iterable[tuple]:
-    """``fn`` over ``rels``; in ``jobs`` forked workers when there are many (fn is
-    inherited, nothing is pickled on the way in)."""
-    global _MAP_FN
-    if jobs < 2 or len(rels) < _PARALLEL_MIN or not hasattr(os, "fork"):
-        return map(fn, rels)
-    import multiprocessing
-
-    _MAP_FN = fn
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return list(pool.imap(_call, rels, chunksize=8))
-    except OSError as exc:
-        if exc.errno in (errno.EMFILE, errno.ENFILE):
-            raise FixError(f"too many open files starting {jobs} workers ({exc.strerror}): "
-                           "run with a smaller --jobs or raise the limit (ulimit -n)") from None
-        raise
-    finally:
-        _MAP_FN = None
 
 
 def effective_jobs(jobs: int | None, files: int) -> int:
@@ -119,6 +96,222 @@ def _new_lines(rel: str, old: bytes, new: bytes, plan: FilePlan,
     return out
 
 
+class _Context:
+    """What every part of the work needs; built before forking, so workers inherit it."""
+
+    def __init__(self, settings: SsotConfig, root: Path, by_file: dict[str, list[Violation]],
+                 identity: Identity) -> None:
+        self.settings = settings
+        self.root = root
+        self.by_file = by_file
+        self.identity = identity
+        self.contracts = {c.name: c for c in settings.contracts}
+        self.matcher = Matcher(settings.contracts)
+        self.src_layout = (root / "src").is_dir()
+
+
+class _Share:
+    """One process's part of the files, from their facts to their rewrite: each file is
+    read and parsed once, and its plan stays in the process that will rewrite it."""
+
+    def __init__(self, ctx: _Context, rels: list[str]) -> None:
+        self.ctx = ctx
+        self.rels = rels  # sorted
+        self.plans: dict[str, FilePlan] = {}
+        self.sources: dict[str, bytes] = {}
+        self.prepared = False
+
+    def prepare(self) -> tuple[set[Question], set[tuple[str, str]], list[tuple[str, Listing]]]:
+        """Read each file's facts: ``(the proof questions, the readers asked for, the
+        files that could not be read or parsed)``."""
+        ctx = self.ctx
+        errors: list[tuple[str, Listing]] = []
+        for rel in self.rels:
+            module, is_package = module_name(rel, ctx.src_layout)
+            try:
+                source = (ctx.root / rel).read_bytes()
+                plan = prepare(rel, source, module, is_package,
+                               [v for v in ctx.by_file[rel] if v.kind != "definition"],
+                               ctx.contracts, ctx.matcher)
+            except SyntaxError as exc:
+                errors.append((rel, Listing(rel, exc.lineno or 1, Reason.UNPARSABLE,
+                                            f"{type(exc).__name__}: {exc.msg}")))
+                continue
+            except (OSError, ValueError) as exc:
+                errors.append((rel, Listing(rel, 1, Reason.UNPARSABLE,
+                                            f"cannot be read: {exc}")))
+                continue
+            self.plans[rel] = plan
+            self.sources[rel] = source
+        self.prepared = True
+        questions = {q for p in self.plans.values() for q in p.questions}
+        wants = {w for p in self.plans.values() for w in p.wants}
+        return questions, wants, errors
+
+    def readers(self, wanted: set[tuple[str, str]], share: int, shares: int) -> dict:
+        """This process's part of the readers search (every ``shares``-th file of the
+        tree, not only its own files)."""
+        return readers_part(self.ctx.settings, self.ctx.root, wanted, share, shares)
+
+    def rewrite(self, identity: Identity, readers: Readers) -> list[tuple]:
+        """Decide and rewrite each file: ``_rewrite_one``'s tuples, in file order."""
+        if not self.prepared:  # a worker died: its part is done again here
+            self.prepare()
+        return [self._rewrite_one(rel, identity, readers) for rel in self.rels
+                if rel in self.plans]
+
+    def _rewrite_one(self, rel: str, identity: Identity, readers: Readers) -> tuple:
+        """``(rel, old bytes, new bytes or None, handled, reasons, moved lines, error)``."""
+        from .transform import rewrite  # libcst: only in the processes that rewrite
+
+        import libcst as cst
+
+        ctx = self.ctx
+        plan = self.plans[rel]
+        source = self.sources[rel]
+        violations = ctx.by_file[rel]
+        try:
+            decide(plan, identity, readers, ctx.matcher)
+            new_bytes = rewrite(source, plan, identity)
+        except cst.ParserSyntaxError as exc:
+            return (rel, source, None, plan.handled, plan.reasons, 0,
+                    (exc.raw_line or 1, f"libcst cannot parse it: {exc.message}"))
+        except RuntimeError as exc:
+            return (rel, source, None, set(), plan.reasons, 0,
+                    (1, f"internal: {exc}; left untouched"))
+        if new_bytes != source:
+            try:
+                compile(new_bytes, rel, "exec", dont_inherit=True)
+            except SyntaxError as exc:  # our bug: never write a broken file
+                return (rel, source, None, set(), plan.reasons, 0,
+                        (1, f"internal: the rewrite would not compile ({exc.msg}); "
+                            "left untouched"))
+        left = any((v.line, v.path) not in plan.handled for v in violations)
+        moved = _new_lines(rel, source, new_bytes, plan, violations, ctx.matcher) \
+            if new_bytes != source and left else {}
+        return rel, source, new_bytes, plan.handled, plan.reasons, moved, None
+
+
+def _channel() -> tuple[Any, Any]:
+    """The two ends of a worker's connection."""
+    import multiprocessing
+
+    return multiprocessing.Pipe(duplex=True)
+
+
+class _Workers:
+    """``len(shares) - 1`` forked workers, each serving one share through three rounds
+    (facts, readers, rewrite); this process serves the last share itself. A worker that
+    dies (the OOM killer, a stray signal) costs only time: its share is done here. A bug
+    in a worker is raised here, as in one process."""
+
+    def __init__(self, shares: list[_Share]) -> None:
+        self.shares = shares
+        self.conns: dict[int, Any] = {}  # share index -> connection of a live worker
+        self.pids: dict[int, int] = {}
+
+    def start(self) -> None:
+        for i, share in enumerate(self.shares[:-1]):
+            try:
+                parent_end, child_end = _channel()
+                pid = os.fork()
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    raise FixError(f"too many open files starting {len(self.shares)} "
+                                   f"workers ({exc.strerror}): run with a smaller --jobs or "
+                                   "raise the limit (ulimit -n)") from None
+                raise
+            if pid == 0:  # worker
+                parent_end.close()
+                for other in self.conns.values():  # the earlier workers' ends
+                    other.close()
+                _serve(share, child_end)  # never returns
+            child_end.close()
+            self.conns[i] = parent_end
+            self.pids[i] = pid
+
+    def send(self, i: int, command: tuple) -> None:
+        """Send ``command`` to worker ``i`` (nothing when it is gone)."""
+        conn = self.conns.get(i)
+        if conn is None:
+            return
+        try:
+            conn.send(command)
+        except OSError:
+            self._bury(i)
+
+    def recv(self, i: int) -> Any:
+        """Worker ``i``'s answer to the current round; ``_DIED`` when it is gone."""
+        conn = self.conns.get(i)
+        if conn is None:
+            return _DIED
+        try:
+            status, value = conn.recv()
+        except (EOFError, OSError):
+            self._bury(i)
+            return _DIED
+        if status == "bug":
+            raise value
+        return value
+
+    def _bury(self, i: int) -> None:
+        conn = self.conns.pop(i, None)
+        if conn is not None:
+            conn.close()
+        pid = self.pids.pop(i, None)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """End every worker (also on Ctrl-C or an error here: none outlives this run)."""
+        for i in list(self.conns):
+            self._bury(i)
+
+
+_DIED = object()
+
+
+def _serve(share: _Share, conn: Any) -> None:
+    """A worker's life: its share's facts, then its part of the readers search, then the
+    rewrite of its files, each answered to the parent; then ``os._exit``."""
+    code = 0
+    try:
+        try:
+            conn.send(("ok", share.prepare()))
+            while True:
+                command, args = conn.recv()
+                if command == "readers":
+                    conn.send(("ok", share.readers(*args)))
+                elif command == "rewrite":
+                    answers, readers = args
+                    identity = Identity(share.ctx.identity.sys_path,
+                                        share.ctx.identity.timeout)
+                    identity.answers = answers
+                    conn.send(("ok", share.rewrite(identity, readers)))
+                else:
+                    break
+        except Exception as exc:  # noqa: BLE001 - our bug: raised in the parent, as in one process
+            import traceback
+
+            code = 70
+            tb = traceback.format_exc()
+            try:
+                conn.send(("bug", exc))
+            except Exception:  # noqa: BLE001 - not picklable: its traceback then
+                conn.send(("bug", RuntimeError(f"a fix worker failed:\n{tb}")))
+    except BaseException:  # noqa: BLE001 - Ctrl-C, a broken pipe: the parent decides
+        code = 70
+    finally:
+        os._exit(code)
+
+
 def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: bool = True,
         sys_path: Sequence[str] | None = None, result: ScanResult | None = None,
         jobs: int | None = None) -> FixResult:
@@ -144,61 +337,63 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
     if sys_path is None:
         sys_path = [str(root / "src") if (root / "src").is_dir() else str(root), *sys.path]
     identity = Identity(sys_path, settings.probe_timeout)
-    contracts = {c.name: c for c in settings.contracts}
-    matcher = Matcher(settings.contracts)
-    src_layout = (root / "src").is_dir()
+    ctx = _Context(settings, root, by_file, identity)
 
-    plans: dict[str, FilePlan] = {}
+    todo: list[str] = []
     for rel, violations in sorted(by_file.items()):
         if all(v.kind == "definition" for v in violations):
             for v in violations:
                 out.unsafe.append(_definition(rel, v, v.line))
                 out.count(v.kind, False)
             continue
-        module, is_package = module_name(rel, src_layout)
-        try:
-            plans[rel] = prepare(rel, (root / rel).read_bytes(), module, is_package,
-                                 [v for v in violations if v.kind != "definition"],
-                                 contracts, matcher)
-        except SyntaxError as exc:
-            out.errors.append(Listing(rel, exc.lineno or 1, Reason.UNPARSABLE,
-                                      f"{type(exc).__name__}: {exc.msg}"))
-        except (OSError, ValueError) as exc:
-            out.errors.append(Listing(rel, 1, Reason.UNPARSABLE, f"cannot be read: {exc}"))
-    identity.ask(q for p in plans.values() for q in p.questions)
-    readers = find_readers(settings, root, {w for p in plans.values() for w in p.wants})
+        todo.append(rel)
 
-    def one(rel: str) -> tuple:
-        from .transform import rewrite  # libcst: only in the processes that rewrite
+    n_jobs = effective_jobs(jobs, len(todo))
+    if n_jobs < 2 or len(todo) < _PARALLEL_MIN or not hasattr(os, "fork"):
+        n_jobs = 1
+    # Interleaved: neighbouring files are alike (a package of tests, of models), so every
+    # share gets some of each kind.
+    shares = [_Share(ctx, todo[k::n_jobs]) for k in range(n_jobs)]
+    workers = _Workers(shares)
+    try:
+        workers.start()
+        own = shares[-1]
+        firsts = [None] * n_jobs
+        firsts[-1] = own.prepare()
+        for i in range(n_jobs - 1):
+            got = workers.recv(i)
+            firsts[i] = shares[i].prepare() if got is _DIED else got
+        questions: set[Question] = set()
+        wants: set[tuple[str, str]] = set()
+        failed: list[tuple[str, Listing]] = []
+        for q, w, errors in firsts:  # type: ignore[misc]
+            questions |= q
+            wants |= w
+            failed += errors
+        for _rel, listing in sorted(failed, key=lambda t: t[0]):
+            out.errors.append(listing)
 
-        import libcst as cst
+        # the workers search for readers while this process asks the probes
+        for i in range(n_jobs - 1):
+            workers.send(i, ("readers", (wants, i, n_jobs)))
+        identity.ask(questions)
+        parts = [own.readers(wants, n_jobs - 1, n_jobs)]
+        for i in range(n_jobs - 1):
+            got = workers.recv(i)
+            parts.append(shares[i].readers(wants, i, n_jobs) if got is _DIED else got)
+        readers = merge_readers(wants, parts)
 
-        plan = plans[rel]
-        source = (root / rel).read_bytes()
-        try:
-            decide(plan, identity, readers, matcher)
-            new_bytes = rewrite(source, plan, identity)
-        except cst.ParserSyntaxError as exc:
-            return (rel, source, None, plan.handled, plan.reasons, 0,
-                    (exc.raw_line or 1, f"libcst cannot parse it: {exc.message}"))
-        except RuntimeError as exc:
-            return (rel, source, None, set(), plan.reasons, 0,
-                    (1, f"internal: {exc}; left untouched"))
-        if new_bytes != source:
-            try:
-                compile(new_bytes, rel, "exec", dont_inherit=True)
-            except SyntaxError as exc:  # our bug: never write a broken file
-                return (rel, source, None, set(), plan.reasons, 0,
-                        (1, f"internal: the rewrite would not compile ({exc.msg}); "
-                            "left untouched"))
-        left = any((v.line, v.path) not in plan.handled for v in by_file[rel])
-        moved = _new_lines(rel, source, new_bytes, plan, by_file[rel], matcher) \
-            if new_bytes != source and left else {}
-        return rel, source, new_bytes, plan.handled, plan.reasons, moved, None
+        for i in range(n_jobs - 1):
+            workers.send(i, ("rewrite", (identity.answers, readers)))
+        results = own.rewrite(identity, readers)
+        for i in range(n_jobs - 1):
+            got = workers.recv(i)
+            results += shares[i].rewrite(identity, readers) if got is _DIED else got
+    finally:
+        workers.stop()
+    results.sort(key=lambda r: r[0])
 
-    n_jobs = effective_jobs(jobs, len(plans))
-    for rel, source, new_bytes, handled, reasons, moved, error in _map(
-            one, sorted(plans), n_jobs):
+    for rel, source, new_bytes, handled, reasons, moved, error in results:
         if error is not None:
             reason = Reason.INTERNAL if error[1].startswith("internal") else Reason.UNPARSABLE
             out.errors.append(Listing(rel, error[0], reason, error[1]))

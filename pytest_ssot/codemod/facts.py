@@ -122,6 +122,7 @@ class _Reader(ast.NodeVisitor):
         self.embedded_at: dict[int, tuple[int, int]] = {}
         self.embedded_text: dict[tuple[int, int], str] = {}
         self.source_lines: list[bytes] = []
+        self.kept: list[ast.AST] = []  # the trees of string annotations, while ids count
 
     # ------------------------------------------------------------------ bindings
 
@@ -219,6 +220,8 @@ class _Reader(ast.NodeVisitor):
             expr = ast.parse(value, mode="eval")
         except (SyntaxError, ValueError):
             return
+        # kept: the facts name nodes by ``id``, and a freed node's id is soon another's
+        self.kept.append(expr)
         self.embedded = (node.lineno, node.col_offset + 1)
         self.embedded_text[self.embedded] = value
         self.visit(expr.body)

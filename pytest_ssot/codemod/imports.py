@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from .base import Base, alias_names, dotted, make_alias
 from .edits import Text
@@ -180,7 +179,15 @@ def _reuse(original: cst.ImportFrom, names: Sequence[cst.ImportAlias]
 
 
 class _Statement(ImportsRewrite):
-    """The import rewrite of one statement, parsed alone."""
+    """The import rewrite of one statement, parsed alone: the snippet starts with the
+    statement, so every node asked for its line (the statement line, the import in it)
+    starts on the snippet's first line, and no position table is needed (computing one
+    is a code generation of the snippet: a third of libcst's time here)."""
+
+    METADATA_DEPENDENCIES = ()
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.offset + 1
 
 
 def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[int], set]:
@@ -206,15 +213,21 @@ def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[in
         snippet = first[start:] + "".join(text.lines[l1:l2])
         module = cst.parse_module(snippet)
         rewriter = _Statement(plan, identity, offset=l1 - 1)
-        new = MetadataWrapper(module, unsafe_skip_copy=True).visit(rewriter)
+        new = module.visit(rewriter)
         inserted |= rewriter.inserted
         removed |= rewriter.removed
-        if new.code == module.code:
+        # The code of each statement, generated once: joined, it is the new module's
+        # code when nothing else is in it; and the parsed snippet's code is the snippet
+        # (libcst's round trip), so an unchanged statement is told without generating
+        # either module's code.
+        parts = [new.code_for_node(stmt) for stmt in new.body]
+        if parts and not new.header and not new.footer and new.has_trailing_newline:
+            unchanged = "".join(parts) == snippet
+        else:
+            unchanged = new.code == snippet
+        if unchanged:
             continue
-        out = []
-        for stmt in new.body:
-            out.append(head + new.code_for_node(stmt))
-        code = "".join(out)
+        code = "".join(head + part for part in parts)
         if not code:
             newline = "\r\n" if snippet.endswith("\r\n") else "\n"
             code = f"{head}pass{newline}" if alone else ""

@@ -21,7 +21,7 @@ from ..config import SsotConfig
 from ..scan.files import Excluder, module_name, roots
 from ..scan.source import _resolve_relative
 
-__all__ = ["Readers", "find_readers"]
+__all__ = ["Readers", "find_readers", "merge_readers", "readers_part"]
 
 Readers = dict[tuple[str, str], list[str]]  # (module, name) -> files that read it
 
@@ -43,6 +43,8 @@ def _files(settings: SsotConfig, root: Path) -> Iterable[tuple[str, str]]:
                     yield os.path.join(dirpath, name), rel
 
 
+# Up to this many names, plain substring tests are cheaper than one pattern of them all.
+_FEW = 16
 _SIZE_LIMIT = 4 * 1024 * 1024  # the scan's own limit: a larger file is no reader either
 
 
@@ -69,13 +71,40 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
                  ) -> Readers:
     """For each ``(module, name)`` in ``wanted``, the files (rootdir-relative) other than
     the module's own that read ``name`` through ``module``."""
+    return merge_readers(wanted, [readers_part(settings, root, wanted, 0, 1)])
+
+
+def merge_readers(wanted: set[tuple[str, str]], parts: Iterable[dict]) -> Readers:
+    """The parts of ``readers_part`` as one answer, each list in the walk's order (the
+    order one process searching every file finds them in)."""
     out: Readers = {w: [] for w in wanted}
+    found: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for part in parts:
+        for key, hits in part.items():
+            found.setdefault(key, []).extend(hits)
+    for key, hits in found.items():
+        out[key] = [rel for _i, rel in sorted(hits)]
+    return out
+
+
+def readers_part(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]],
+                 share: int, shares: int) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    """``find_readers`` over the files ``share::shares`` of the walk (so that processes
+    can split the search): ``(module, name) -> [(index in the walk, file)]``."""
+    out: dict[tuple[str, str], list[tuple[int, str]]] = {}
     if not wanted:
         return out
     # A reader spells the module's last name (``from X import n``, ``X.n``, ``from P
     # import leaf``, ``"X.n"``, ``from .leaf import n``) and the name: both as words.
-    leaf = _words({m.rpartition(".")[2] for m, _n in wanted})
-    word = _words({n for _m, n in wanted})
+    leaves = {m.rpartition(".")[2] for m, _n in wanted}
+    names = {n for _m, n in wanted}
+    leaf = _words(leaves)
+    word = _words(names)
+    # Cheaper necessary conditions first (a word is also a substring; a leaf found as a
+    # word is found without the boundaries too): most files fail them, and the tests
+    # above then run only on the few that pass.
+    name_bytes = [n.encode() for n in sorted(names)] if len(names) <= _FEW else None
+    any_leaf = re.compile(_trie(sorted(leaves)).encode())
     names_of: dict[bytes, set[str]] = {}
     for m, n in wanted:
         names_of.setdefault(m.rpartition(".")[2].encode(), set()).add(n)
@@ -83,17 +112,23 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
     for m, n in wanted:
         by_module.setdefault(m, set()).add(n)
     src_layout = (root / "src").is_dir()
-    for abspath, rel in _files(settings, root):
+    for i, (abspath, rel) in enumerate(_files(settings, root)):
+        if i % shares != share:
+            continue
         data = _read_regular(abspath)
         if data is None:
             continue
-        leaves = set(leaf.findall(data))
-        if not leaves or not word.search(data):
+        if name_bytes is not None and not any(n in data for n in name_bytes):
+            continue
+        if not any_leaf.search(data):
+            continue
+        found = set(leaf.findall(data))
+        if not found or not word.search(data):
             continue
         # a pair must meet: the module's last name and one of its names
         if not any(re.search(rb"(?<![A-Za-z0-9_])" + re.escape(n.encode())
                              + rb"(?![A-Za-z0-9_])", data)
-                   for x in leaves for n in names_of.get(x, ())):
+                   for x in found for n in names_of.get(x, ())):
             continue
         module, is_package = module_name(rel, src_layout)
         package = module if is_package else (module.rpartition(".")[0] if module else None)
@@ -103,7 +138,7 @@ def find_readers(settings: SsotConfig, root: Path, wanted: set[tuple[str, str]]
             continue  # the scan reports it; it reads nothing we can see
         for m, n in _reads(tree, package, by_module):
             if m != module:
-                out[(m, n)].append(rel)
+                out.setdefault((m, n), []).append((i, rel))
     return out
 
 
