@@ -326,6 +326,7 @@ def run_parallel(job: Job, units: list, n_jobs: int,
 
     queue_r, queue_w = os.pipe()
     workers = []
+    feeder = None
     try:
         for _ in range(n_jobs - 1):
             r, w = os.pipe()
@@ -371,6 +372,10 @@ def run_parallel(job: Job, units: list, n_jobs: int,
         raise
     finally:
         os.close(queue_r)
+        if feeder is not None:
+            # Done (every index was read) or failing on its closed pipe: gone before any
+            # later fork of this process (a fork beside a live thread can deadlock).
+            feeder.join()
 
 
 def _feed(fd: int, count: int) -> None:
