@@ -98,3 +98,12 @@ def device_node(folder: Path) -> Path:
     if not node.exists():
         os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
     return node
+
+
+def fork_anyway(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Let the scan, history and fix fork workers although this process runs other
+    threads (an xdist worker runs execnet's): the tests of the parallel paths need them;
+    a user's ``pytest -n`` keeps the walk in one process (``walk.can_fork``)."""
+    import pytest_ssot.scan.walk as walk
+
+    monkeypatch.setattr(walk, "can_fork", lambda: hasattr(os, "fork"))

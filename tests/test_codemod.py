@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import write_tree
+from helpers import write_tree, fork_anyway
 from pytest_ssot.codemod import fix
 from pytest_ssot.config import load_config
 from pytest_ssot.scan import scan
@@ -498,6 +498,7 @@ def test_workers_rewrite_exactly_what_one_process_does(
     settings_ = load_config(one, with_entry_points=False)
     alone = fix(settings_, one, sys_path=[str(one), *sys.path], jobs=1)
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=2)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import device_node, write_tree
+from helpers import device_node, fork_anyway, write_tree
 from isolation_corpus import CONFTEST as ISOLATION_CONFTEST
 from isolation_corpus import CORRECT as ISOLATION_APP
 
@@ -413,6 +413,7 @@ def test_unlisted_folder_contributes_no_cached_violation(tmp_path: Path,
 def test_a_scan_worker_that_dies_costs_nothing(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A killed worker's share is walked again in the parent: same answer, no traceback."""
+    fork_anyway(monkeypatch)
     (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
     write_tree(tmp_path, {**PACKAGE, **{f"d{i}/m.py": "import pkg.old\n" for i in range(6)}})
     import pytest_ssot.scan.walk as walk
@@ -433,6 +434,7 @@ def test_a_scan_worker_that_dies_midway_has_its_units_walked_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers take units from a shared queue: one killed after taking some still costs
     nothing, the parent walks again what no survivor reported."""
+    fork_anyway(monkeypatch)
     (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
     write_tree(tmp_path, {**PACKAGE, **{f"d{i}/e{j}/m.py": "import pkg.old\n"
                                         for i in range(6) for j in range(4)}})
@@ -615,6 +617,7 @@ def test_interrupt_during_a_parallel_scan_kills_its_workers(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(walk.Job, "run", run)
+    fork_anyway(monkeypatch)
     before = set(_live_children())
     with pytest.raises(KeyboardInterrupt):
         _scan(tmp_path, jobs=3)

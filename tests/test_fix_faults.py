@@ -12,7 +12,7 @@ import pytest
 from pytest_ssot.cli import main
 from pytest_ssot.codemod import driver
 from test_codemod import PROJECT
-from helpers import write_tree
+from helpers import write_tree, fork_anyway
 
 LEGACY = "from chat.ws.manager import WebSocketManager\n"
 FIXED = "from chat.ws.websocket_manager import WebSocketManager\n"
@@ -93,6 +93,7 @@ def test_too_many_open_files_is_one_clear_error(project: Path, capsys,
         raise OSError(errno.EMFILE, "Too many open files")
 
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
     monkeypatch.setattr(driver, "_channel", no_fds)  # a worker's pipe cannot be made
     code, out, err = run(capsys)
@@ -142,6 +143,7 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, monkeypatch: pytest.
 
     monkeypatch.setattr(driver._Share, stage, dies)
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=2)
@@ -162,6 +164,7 @@ def test_a_bug_in_a_worker_is_raised_as_in_one_process(
 
     monkeypatch.setattr(driver._Share, "rewrite", bug)
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
     with pytest.raises(ZeroDivisionError, match="our bug"):
         main(["fix"])

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import write_tree
+from helpers import write_tree, fork_anyway
 from pytest_ssot.config import ConfigError
 from pytest_ssot.report.github import annotations, escape_data, escape_property, step_summary
 from pytest_ssot.scan import ScanResult, Violation
@@ -392,6 +392,7 @@ def test_a_warm_scan_prepares_its_report_during_the_walk_and_says_the_same(
     import pytest_ssot.report as report_module
 
     monkeypatch.setattr(scan_module, "_PARALLEL_MIN_FILES", 0)  # as on large trees
+    fork_anyway(monkeypatch)
     monkeypatch.setattr(report_module, "COMPACT_ABOVE", compact_above)
     monkeypatch.chdir(project)
 

@@ -128,8 +128,11 @@ def test_cached_scan_equals_uncached_scan(first: list, edits: list, jobs: int) -
 
     # With two jobs the warm scans walk in parallel too (and build the cached answer
     # while the workers check the files), as they do on trees of 3,000 files and more.
+    import pytest_ssot.scan.walk as walk
+
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(
-            scan_module, "_PARALLEL_MIN_FILES", 0 if jobs == 2 else 3000):
+            scan_module, "_PARALLEL_MIN_FILES", 0 if jobs == 2 else 3000), mock.patch.object(
+            walk, "can_fork", lambda: True):
         root = Path(tmp)
         (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
         tree = Tree(root)
@@ -279,7 +282,42 @@ def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
         return real_fork()
 
     monkeypatch.setattr(walk_module.os, "fork", fork)
+    monkeypatch.setattr(walk_module, "can_fork", lambda: True)
     cfg = load_config(tmp_path, with_entry_points=False)
     result = scan(cfg, tmp_path, jobs=200)
     assert sorted(v.file for v in result.violations) == ["a/m.py", "b/m.py", "c/m.py"]
-    assert len(forks) < min(os.cpu_count() or 1, 4)  # workers = processes - 1 (the parent)
+    assert 0 < len(forks) < min(os.cpu_count() or 1, 4)  # workers = processes - 1
+
+
+def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -> None:
+    """A fork beside another thread may leave a lock held forever in the child (CPython
+    3.12 warns): with another thread running (``pytest -n``'s controller runs execnet's)
+    the walk stays in this process, with the same answer."""
+    import threading
+
+    import pytest_ssot.scan.walk as walk_module
+
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.py").write_text("import app.old\n")
+    forks = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(walk_module.os, "fork", fork)
+    cfg = load_config(tmp_path, with_entry_points=False)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert not walk_module.can_fork()
+        result = scan(cfg, tmp_path, jobs=2)
+    finally:
+        stop.set()
+        other.join()
+    assert sorted(v.file for v in result.violations) == ["a/m.py", "b/m.py", "c/m.py"]
+    assert forks == []

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from .._atomic import write_atomic
 from ..config import SsotConfig
-from ..scan import ScanResult, Violation, scan
+from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
 from ..scan.rules import Matcher
 from .identity import Identity, Question
@@ -349,7 +349,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         todo.append(rel)
 
     n_jobs = effective_jobs(jobs, len(todo))
-    if n_jobs < 2 or len(todo) < _PARALLEL_MIN or not hasattr(os, "fork"):
+    if n_jobs < 2 or len(todo) < _PARALLEL_MIN or not walk.can_fork():
         n_jobs = 1
     # Interleaved: neighbouring files are alike (a package of tests, of models), so every
     # share gets some of each kind.

@@ -16,6 +16,7 @@ from ..scan import CACHE_VERSION
 from ..scan.rules import Matcher
 from ..scan.fingerprint import rows
 from ..scan.source import analyze
+from ..scan import walk
 from ..scan.walk import Job
 
 __all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for"]
@@ -61,7 +62,7 @@ def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
     back as marshal data), as the scan shares a cold walk."""
     import os
 
-    if jobs <= 1 or len(items) < 4 * jobs or not hasattr(os, "fork"):
+    if jobs <= 1 or len(items) < 4 * jobs or not walk.can_fork():
         return _run(items, matchers)
     # the biggest contents first, dealt round-robin: shares of similar cost
     items = sorted(items, key=lambda it: -len(it[1]))

@@ -21,6 +21,7 @@ from .defining import defining_modules
 from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
 from .rules import Matcher
+from . import walk
 from .walk import Job, Outcome, run_parallel, units_of_work
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "KINDS", "COMPLIANCE_KINDS"]
@@ -160,8 +161,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     # three files used to fork 199 workers).
     cores = os.cpu_count() or 1
     n_jobs = min(jobs, cores) if jobs is not None else cores
-    parallel = n_jobs > 1 and hasattr(os, "fork") and (known >= _PARALLEL_MIN_FILES
-                                                       or not known)
+    parallel = n_jobs > 1 and (known >= _PARALLEL_MIN_FILES or not known) and walk.can_fork()
     units = units_of_work(job, top, want=8 * n_jobs if parallel else 0)
     n_jobs = min(n_jobs, len(units))
     areas = settings.areas

@@ -21,6 +21,21 @@ from .prefilter import Filter
 from .rules import Matcher
 
 
+def can_fork() -> bool:
+    """May this process fork workers? Only where ``fork`` exists and no other thread runs:
+    a thread may hold a lock the child then waits for forever (CPython 3.12 warns of it).
+    ``pytest -n`` runs the scan in its controller, beside execnet's threads: there the walk
+    stays in one process."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1  # every thread, C ones too
+    except OSError:
+        import threading
+
+        return threading.active_count() == 1
+
+
 _DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 
 
