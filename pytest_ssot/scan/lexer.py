@@ -1,8 +1,9 @@
-"""Comments, string literals and top-level statements found in raw bytes, at C speed.
+"""Comments, string literals and statement starts found in raw bytes, at C speed.
 
 Pure: no pytest. Two users: the pre-filter asks whether a word sits in a comment or a
-plain string; the analysis asks where the top-level statements of a file start, so that
-it parses only those that can matter (``source.analyze``). Neither trusts this lexer
+plain string; the analysis asks where the statements of a file start (at the top level,
+and in a top-level class's body), so that it parses only those that can matter
+(``source.analyze``). Neither trusts this lexer
 blindly: where it can be wrong (Python 3.12's f-strings may hold their own quote) it says
 so, and the callers fall back to the parser.
 """
