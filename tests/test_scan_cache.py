@@ -266,15 +266,11 @@ def test_default_excluded_names_spare_packages(tmp_path: Path) -> None:
                                                       "build/m.py"]
 
 
-def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
-                                                                 monkeypatch) -> None:
+def _count_forks(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """One entry per worker the walk forks (each fork still happens)."""
     import pytest_ssot.scan.walk as walk_module
 
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    for name in ("a", "b", "c"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "m.py").write_text("import app.old\n")
-    forks = []
+    forks: list[int] = []
     real_fork = os.fork
 
     def fork() -> int:
@@ -282,6 +278,22 @@ def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
         return real_fork()
 
     monkeypatch.setattr(walk_module.os, "fork", fork)
+    return forks
+
+
+def _three_folders(root: Path) -> None:
+    (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    for name in ("a", "b", "c"):
+        (root / name).mkdir()
+        (root / name / "m.py").write_text("import app.old\n")
+
+
+def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    import pytest_ssot.scan.walk as walk_module
+
+    _three_folders(tmp_path)
+    forks = _count_forks(monkeypatch)
     monkeypatch.setattr(walk_module, "can_fork", lambda: True)
     cfg = load_config(tmp_path, with_entry_points=False)
     result = scan(cfg, tmp_path, jobs=200)
@@ -297,18 +309,8 @@ def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -
 
     import pytest_ssot.scan.walk as walk_module
 
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    for name in ("a", "b", "c"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "m.py").write_text("import app.old\n")
-    forks = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(walk_module.os, "fork", fork)
+    _three_folders(tmp_path)
+    forks = _count_forks(monkeypatch)
     cfg = load_config(tmp_path, with_entry_points=False)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)

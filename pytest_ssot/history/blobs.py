@@ -70,21 +70,8 @@ def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
     own = shares.pop()
     workers = []
     for part in shares:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # worker
-            code = 0
-            try:
-                os.close(r)
-                view = memoryview(marshal.dumps(_run(part, matchers)))
-                while view:
-                    view = view[os.write(w, view):]
-            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
-                code = 70
-            finally:
-                os._exit(code)
-        os.close(w)
-        workers.append((pid, r))
+        workers.append(walk.fork_worker(
+            lambda _w, part=part: marshal.dumps(_run(part, matchers))))
     out = _run(own, matchers)
     for pid, r in workers:
         chunks = []

@@ -39,6 +39,28 @@ def can_fork() -> bool:
 _DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 
 
+def fork_worker(body: Callable[[int], bytes]) -> tuple[int, int]:
+    """Fork a worker that runs ``body(fd)`` and sends the bytes it returns down a pipe
+    (``fd`` is the pipe's write end, for messages before the result). Returns the child's
+    pid and the read end. The child never returns: status 70 if ``body`` raised, for the
+    parent to report (a child's traceback would interleave with the parent's output)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # worker
+        code = 0
+        try:
+            os.close(r)
+            view = memoryview(body(w))
+            while view:
+                view = view[os.write(w, view):]
+        except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
 def _open_folder(path: str) -> int:
     """A descriptor of the folder to look names up in, or -1 (not supported here, or the
     folder cannot be opened though its entries can be stat'ed: then by full path)."""
@@ -343,30 +365,18 @@ def run_parallel(job: Job, units: list, n_jobs: int,
     workers = []
     feeder = None
     try:
+        def worker(w: int) -> bytes:
+            os.close(queue_w)  # or the queue would never end
+
+            def tick(n: int) -> None:
+                os.write(w, b"P" + struct.pack("<I", n))
+
+            taken: list[int] = []
+            packed = job.run(_claims(queue_r, units, taken), tick if progress else None)
+            return b"R" + marshal.dumps((packed, taken))
+
         for _ in range(n_jobs - 1):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # worker
-                code = 0
-                try:
-                    os.close(queue_w)  # or the queue would never end
-                    os.close(r)
-
-                    def tick(n: int, _w: int = w) -> None:
-                        os.write(_w, b"P" + struct.pack("<I", n))
-
-                    taken: list[int] = []
-                    packed = job.run(_claims(queue_r, units, taken),
-                                     tick if progress else None)
-                    view = memoryview(b"R" + marshal.dumps((packed, taken)))
-                    while view:
-                        view = view[os.write(w, view):]
-                except BaseException:  # noqa: BLE001 - the parent reports a worker's death
-                    code = 70
-                finally:
-                    os._exit(code)
-            os.close(w)
-            workers.append((pid, r))
+            workers.append(fork_worker(worker))
         # Fed from a thread: a pipe holds 64 KiB (16,384 indexes) before a write blocks.
         feeder = threading.Thread(target=_feed, args=(queue_w, len(units)), daemon=True)
         feeder.start()
