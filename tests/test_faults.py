@@ -562,7 +562,13 @@ def test_interrupt_while_probing_stops_and_leaves_nothing(pytester: pytest.Pytes
                                             'legacy = ["pkg.old", "pkg.hang"]'))
     token = f"SSOT_FAULT_TOKEN={os.getpid()}-{time.monotonic_ns()}"
     env = {**os.environ, "SSOT_FAULT_TOKEN": token.partition("=")[2]}
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:randomly",
+    # pytest as a terminal starts it: Ctrl-C raises KeyboardInterrupt. Whoever runs this
+    # suite may ignore SIGINT (a shell's `cmd &` without job control does, and children
+    # inherit that), and the run under test would then ignore Ctrl-C as it was asked to.
+    main = ("import signal, sys, pytest; "
+            "signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.exit(pytest.console_main())")
+    proc = subprocess.Popen([sys.executable, "-c", main, "-p", "no:randomly",
                              "-p", "no:cacheprovider"], cwd=pytester.path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
