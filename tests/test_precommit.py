@@ -17,11 +17,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml  # the test extras install PyYAML
 
 from helpers import write_tree
 
 REPO = Path(__file__).resolve().parent.parent
-yaml = pytest.importorskip("yaml")  # libcst depends on PyYAML
 
 FILES = {
     "chat/__init__.py": "",
