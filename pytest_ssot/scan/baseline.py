@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 from ..config import ConfigError, Contract
 from ..runtime import Check
 from . import ScanResult, Violation
-from .fingerprint import collapse, fingerprint
+from .fingerprint import collapse, fingerprint, number
 
 __all__ = ["SCHEMA", "SCHEMA_1", "Baseline", "Held", "fingerprint", "fingerprints", "build",
            "render", "update", "load", "hold", "changes", "check_references", "check_scan_errors"]
@@ -41,16 +41,17 @@ def fingerprints(violations: Sequence[Violation]) -> list[str]:
     """
     if all(v.fingerprint for v in violations):
         return [v.fingerprint for v in violations]
+    import itertools
+
     order = sorted(range(len(violations)), key=lambda i: (violations[i].file,
                                                          violations[i].line))
-    seen: dict[tuple[str, ...], int] = {}
     out = [""] * len(violations)
-    for i in order:
-        v = violations[i]
-        key = (v.file, v.contract, v.kind, v.role, v.path, collapse(v.text))
-        index = seen.get(key, 0)
-        seen[key] = index + 1
-        out[i] = fingerprint(v.contract, v.kind, v.role, v.path, v.text, index)
+    for _file, group in itertools.groupby(order, key=lambda i: violations[i].file):
+        ids = list(group)
+        for i, fp in zip(ids, number((violations[i].contract, violations[i].kind,
+                                      violations[i].role, violations[i].path,
+                                      violations[i].text) for i in ids)):
+            out[i] = fp
     return out
 
 
