@@ -228,6 +228,22 @@ CASES: list[tuple[str, str, list[tuple[str, str, int]]]] = [
      [("MM", "import", 2)]),
     ("pragma for another contract", "import chat.ws.manager  # ssot: ignore[js]\n",
      [("MM", "import", 1)]),
+    # A line end outside brackets ends the literal: the next line's string is another.
+    ("a path and an attribute docstring under it", 'BACKEND = "chat.ws.manager"\n'
+     '"""Deprecated."""\n', [("MM", "string", 1)]),
+    ("a path in a class body and its docstring", "class Settings:\n"
+     "    backend = 'chat.ws.WebSocketManager'\n    '''Legacy.'''\n", [("WSM", "string", 2)]),
+    ("a path and a path-like string under it", "X = 'chat.ws.manager'\n's'\n",
+     [("MM", "string", 1)]),
+    ("pieces joined inside brackets across lines", "X = (\n    'chat.ws.'\n    'manager'\n)\n",
+     [("MM", "string", 2)]),
+    ("pieces joined by a backslash continuation", "X = 'chat.ws.' \\\n    'manager'\n",
+     [("MM", "string", 1)]),
+    # ``if``, ``elif``, ``or`` right before a quote are keywords, not string prefixes.
+    ("a string right after if", 'x = 1 if"chat.w" "s.manager" else 2\n', [("MM", "string", 1)]),
+    ("a string right after elif", 'if 1:\n    pass\nelif"chat.w" "s.manager":\n    pass\n',
+     [("MM", "string", 3)]),
+    ("a string right after or", 'x = 0 or"chat.ws." "manager"\n', [("MM", "string", 1)]),
 ]
 
 
@@ -379,3 +395,19 @@ def test_the_pre_filter_keeps_every_single_name_module_string(data: bytes) -> No
     hits, error = analyze(data, _SINGLE, "app.mod", False)
     if error is None and hits:
         assert _SINGLE_FILTER.needs_parse(data, "app.mod")
+
+
+@pytest.mark.parametrize("data", [
+    b'# coding: utf-7\nX = "chat.ws.+AG0-anager"\n',  # all ASCII bytes, yet "+AG0-" is "m"
+    b"#" + b"x" * 450 + b"\n# coding: utf-7\nX = \"chat.ws.+AG0-anager\"\n",  # cookie on line 2
+], ids=["utf-7", "utf-7 after a long first line"])
+def test_an_encoding_that_is_not_an_ascii_superset_is_read_as_python_reads_it(data: bytes) -> None:
+    """PEP 263: the coding line decides what the bytes say, even when every byte is ASCII."""
+    fast, error = analyze(data, MATCHER, "app.mod", False)
+    assert error is None, error
+    full, error = analyze(data, MATCHER, "app.mod", False, always_resolve=True)
+    assert error is None, error
+    assert [(str(h.entry.path), h.kind, h.line) for h in fast] == [
+        (str(h.entry.path), h.kind, h.line) for h in full] == [("chat.ws.manager", "string", 2 + (
+            data.startswith(b"#x")))]
+    assert FILTER.needs_parse(data, "app.mod")

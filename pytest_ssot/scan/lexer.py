@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["TOKENS", "PREFIX_BYTES", "literal_kind", "fstring_closed", "tokens",
+__all__ = ["TOKENS", "PREFIX_BYTES", "NOT_BRACKETS", "literal_kind", "fstring_closed", "tokens",
            "masked_code", "statement_starts", "starts_at", "ascii_compatible"]
 
 # Comments and string literals, leftmost first. Every alternative starts with a literal
@@ -30,6 +30,8 @@ TOKENS = re.compile(
     rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*(?:"|(?=[\r\n])|\Z))',
     re.S)
 PREFIX_BYTES = frozenset(b"rRbBuUfF")
+_IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+                              + bytes(range(128, 256)))
 
 # Python 3.12 (PEP 701) lets an f-string's replacement fields hold its own quote; before,
 # an f-string was lexed like any string and parsed afterwards.
@@ -38,10 +40,14 @@ _FSTRING_MARKS = re.compile(rb"[{}'\"]")
 
 
 def literal_kind(data: bytes, quote_at: int) -> int:
-    """Where the literal whose quote is at ``quote_at`` starts (its prefix letters)."""
+    """Where the literal whose quote is at ``quote_at`` starts (its prefix letters). Letters
+    that end a longer word are not a prefix: ``if"..."``, ``or"..."`` are a keyword and a
+    plain string."""
     k = quote_at
     while k > 0 and quote_at - k < 2 and data[k - 1] in PREFIX_BYTES:
         k -= 1
+    if k < quote_at and k > 0 and data[k - 1] in _IDENTIFIER_BYTES:
+        return quote_at
     return k
 
 
@@ -89,11 +95,12 @@ _SPACES = b" " * 4096
 
 
 _LINE_START = re.compile(rb"^[^ \t\f\r\n]", re.M)
-_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")  # translate() drops these
 _CLAUSES = re.compile(rb"(?:else|elif|except|finally)(?![A-Za-z0-9_])")
 
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+_TWO_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?[^\r\n]*")
 _ASCII_SUPERSETS = re.compile(r"^(utf[-_]?8(?:[-_]sig)?|ascii|us[-_]ascii|latin[-_]?1|"
                               r"iso[-_]?8859[-_]?\d+|cp125\d|windows[-_]125\d|l\d|"
                               r"iso[-_]latin[-_]\d)$", re.IGNORECASE)
@@ -101,11 +108,13 @@ _ASCII_SUPERSETS = re.compile(r"^(utf[-_]?8(?:[-_]sig)?|ascii|us[-_]ascii|latin[
 
 def ascii_compatible(source: bytes) -> bool:
     """Is every ASCII byte of ``source`` the character it looks like? Its encoding (PEP
-    263's coding line, else UTF-8) is an ASCII superset."""
-    head = source[:400]
+    263's coding line, else UTF-8) is an ASCII superset. The coding line is looked for in
+    the first two lines, however long."""
+    m = _TWO_LINES.match(source)
+    head = m.group() if m else source
     if b"coding" not in head:
         return True
-    m = _CODING.search(b"\n".join(head.splitlines()[:2]))
+    m = _CODING.search(b"\n".join(head.splitlines()))
     return m is None or bool(_ASCII_SUPERSETS.match(m.group(1).decode("ascii", "replace")))
 
 
@@ -186,7 +195,7 @@ def starts_at(masked: bytes, start: int, end: int, indent: bytes) -> list[int] |
     after_decorator = False
     for m in pattern.finditer(masked, start, end):
         p = m.start()
-        seg = masked[last:p].translate(None, _BRACKETS)
+        seg = masked[last:p].translate(None, NOT_BRACKETS)
         last = p
         depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
         if depth < 0:
@@ -203,6 +212,6 @@ def starts_at(masked: bytes, start: int, end: int, indent: bytes) -> list[int] |
             continue  # ``else:``, ``except ...:``: part of the statement above
         after_decorator = masked[q] == 64
         starts.append(p)
-    seg = masked[last:end].translate(None, _BRACKETS)
+    seg = masked[last:end].translate(None, NOT_BRACKETS)
     depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
     return starts if depth == 0 else None  # brackets left open: the parser will say

@@ -48,6 +48,8 @@ _LIST_BYTES = _PATH_BYTES | _SPACE | frozenset(b",()")
 
 # What may stand between two pieces of one literal (``"a" "b"``), comments aside.
 _GAP = b" \t\f\r\n\\"
+# Spaces and backslash continuations only: the same logical line outside brackets.
+_CONTINUED_GAP = re.compile(rb"(?:[ \t\f]*\\(?:\r\n|\r|\n))*[ \t\f]*")
 _PATH_TABLE = bytes(sorted(_PATH_BYTES))
 _CONTINUATION = re.compile(rb"\\(?:\r\n|\r|\n)")
 
@@ -123,7 +125,7 @@ def _whole(text: bytes, word: bytes) -> list[int]:
 class _FileWords:
     """One file's bytes, with what the rules ask of them computed once."""
 
-    __slots__ = ("data", "_module", "words", "_aliases", "_spans", "_trusted")
+    __slots__ = ("data", "_module", "words", "_aliases", "_spans", "_trusted", "_depths")
 
     def __init__(self, data: bytes, module: "str | None | Callable[[], str | None]" = None,
                  words: "list[_Word] | None" = None) -> None:
@@ -133,6 +135,7 @@ class _FileWords:
         self._aliases: dict[bytes, set[bytes]] = {}
         self._spans: tuple[list[int], list[tuple[int, int, bytes]], bool] | None = None
         self._trusted = True
+        self._depths: list[int] | None = None
 
     @property
     def module(self) -> str | None:
@@ -233,21 +236,48 @@ class _FileWords:
             return []
         data = self.data
         lo = hi = k
-        edge = spans[k][0]
         j = k - 1
-        while j >= 0 and not data[spans[j][1]:edge].strip(_GAP):
-            edge = spans[j][0]
+        while j >= 0 and self._joins(j):
             if spans[j][2] != b"#":
                 lo = j
             j -= 1
-        edge = spans[k][1]
         j = k + 1
-        while j < len(spans) and not data[edge:spans[j][0]].strip(_GAP):
-            edge = spans[j][1]
+        while j < len(spans) and self._joins(j - 1):
             if spans[j][2] != b"#":
                 hi = j
             j += 1
         return [sp for sp in spans[lo:hi + 1] if sp[2] != b"#"]
+
+    def _joins(self, j: int) -> bool:
+        """Can the token ``j`` (a literal or a comment) and the next be part of one
+        literal? Only spaces between, or line ends where Python goes on with the same
+        logical line: inside brackets, or after a backslash (never after a comment)."""
+        spans = self._spans[1]  # type: ignore[index]
+        gap = self.data[spans[j][1]:spans[j + 1][0]]
+        if gap.strip(_GAP):
+            return False
+        if b"\n" not in gap and b"\r" not in gap:
+            return True
+        if self._depth_before(j + 1) > 0:
+            return True
+        return spans[j][2] != b"#" and _CONTINUED_GAP.fullmatch(gap) is not None
+
+    def _depth_before(self, k: int) -> int:
+        """How many brackets are open where token ``k`` starts (many, once brackets do not
+        pair before it)."""
+        if self._depths is None:
+            data = self.data
+            depths: list[int] = []
+            depth = last = 0
+            for start, end, _kind in self._spans[1]:  # type: ignore[index]
+                seg = data[last:start].translate(None, lexer.NOT_BRACKETS)
+                depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
+                if depth < 0:  # brackets that do not pair: any later line end may be inside
+                    depth = 1 << 30
+                depths.append(depth)
+                last = end
+            self._depths = depths
+        return self._depths[k]
 
     def _body(self, piece: tuple[int, int, bytes]) -> bytes:
         """A piece's value as bytes: quotes and prefix off, continuations out unless raw."""

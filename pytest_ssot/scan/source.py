@@ -15,7 +15,7 @@ import tokenize
 from typing import Any, Callable
 
 from . import lexer
-from .lexer import ascii_compatible, masked_code, starts_at
+from .lexer import NOT_BRACKETS, ascii_compatible, masked_code, starts_at
 from .rules import Entry, Hit, Matcher
 
 __all__ = ["analyze", "import_bindings", "pragmas"]
@@ -649,9 +649,9 @@ class _Skipper:
             # a backslash-newline inside a literal may cut a name in two
             wild += [m.start() for m in _CUT.finditer(source)
                      if m.start() and source[m.start() - 1] in _PATH]
+        if not ascii_compatible(source):  # (UTF-7 is all ASCII bytes)
+            return None
         if not source.isascii():
-            if not ascii_compatible(source):
-                return None
             wild += [m.start() for m in _NON_ASCII.finditer(source)]
         return cls(source, wild)
 
@@ -830,7 +830,6 @@ def _within(offsets: list[int], a: int, b: int) -> bool:
 
 _CLASS_LINE = re.compile(rb"^class[ \t\\]", re.M)
 _INDENTED = re.compile(rb"^([ \t]+)[^ \t\f\r\n]", re.M)
-_CODE_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
 
 
 def _class_body(masked: bytes, start: int, end: int) -> tuple[bytes, list[int]] | None:
@@ -843,7 +842,7 @@ def _class_body(masked: bytes, start: int, end: int) -> tuple[bytes, list[int]] 
     last = head.start()
     for m in _INDENTED.finditer(masked, head.start(), end):
         p = m.start()
-        seg = masked[last:p].translate(None, _CODE_BRACKETS)
+        seg = masked[last:p].translate(None, NOT_BRACKETS)
         last = p
         depth += len(seg) - 2 * (seg.count(b")") + seg.count(b"]") + seg.count(b"}"))
         if depth != 0:
