@@ -308,6 +308,17 @@ def test_read_source_never_reads_past_the_limit(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_source(str(tmp_path / "gone.py"))
 
+def test_read_source_goes_on_after_a_short_read(tmp_path: Path, monkeypatch) -> None:
+    """A read may return fewer bytes than asked before the end (a network file system, a
+    signal): the file is read whole all the same, not cut there silently."""
+    import pytest_ssot.scan.files as files
+
+    path = tmp_path / "m.py"
+    path.write_bytes(b"import chat.ws.manager\n" * 50)
+    real_read = os.read
+    monkeypatch.setattr(files.os, "read", lambda fd, n: real_read(fd, min(n, 7)))
+    assert files.read_source(str(path)) == path.read_bytes()
+
 
 # --------------------------------------------------------------------------- nonsense config
 

@@ -63,8 +63,8 @@ def read_source(abspath: str, limit: int = MAX_FILE_BYTES, *, regular: bool = Fa
                     chunk = os.read(fd, want)
                     chunks.append(chunk)
                     total += len(chunk)
-                    if len(chunk) < want:  # a short read of a regular file: its end
-                        return b"".join(chunks)
+                    if not chunk or len(chunk) < want and total >= st.st_size:
+                        return b"".join(chunks)  # the end (a short read before it goes on)
                     want = limit + 1 - total
             if problem is None:
                 problem = (f"larger than the scan's size limit of {limit // 1024} KiB "
