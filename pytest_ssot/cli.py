@@ -93,7 +93,18 @@ def console() -> None:
         else:
             print(exc.code, file=sys.stderr)
             code = 1
-    # (anything else, Ctrl-C included, goes on as Python handles it)
+    except KeyboardInterrupt as exc:  # SPEC 12: one line, not a traceback
+        # (workers and probe servers are stopped where they were started, on the way here)
+        detail = str(exc)
+        print("pytest-ssot: interrupted" + (f" {detail}" if detail else ""), file=sys.stderr)
+        code = 130  # the shell's code for Ctrl-C
+    except BrokenPipeError:  # the reader went away (`pytest-ssot scan | head`)
+        # Nothing more can be said on stdout; what is still buffered goes nowhere.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # a stdout that is no file: nothing is flushed to it at the end either
+        code = 1
     try:
         sys.stdout.flush()
         sys.stderr.flush()

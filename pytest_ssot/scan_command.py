@@ -134,6 +134,29 @@ def run(args: argparse.Namespace) -> int:
     held = ahead["held"] if ahead else hold(result, baseline)
     checks = {c.name: check_references(c, result, held, strict, settings.baseline)
               for c in settings.contracts}
+    # The reports first: a listing that cannot be written (``| head``) must not lose them.
+    flag = None
+    try:
+        if args.json:
+            flag = f"--json {args.json}"
+            doc = _scan_only_report(settings, result, held, ahead.get("violations"))
+            doc["strict"] = strict
+            for c in doc["contracts"]:
+                c["references_passed"] = checks[c["name"]].passed
+                c["references_summary"] = checks[c["name"]].summary
+                if held.schema is not None:
+                    c["baseline"] = {"new": len(held.new(c["name"])),
+                                     "fixed": held.fixed_total(c["name"])}
+            write_json(Path(args.json), doc)
+        if args.sarif:
+            from .report.sarif import build_sarif
+
+            flag = f"--sarif {args.sarif}"
+            write_json(Path(args.sarif), build_sarif(violation_dicts(result, held),
+                                                     result.errors, settings.contracts))
+    except OSError as exc:  # checked before the scan; the disk can still fill up
+        print(f"pytest-ssot: cannot write {flag}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     if github:
         lines = list(annotations(result, held, strict))
     else:
@@ -149,24 +172,5 @@ def run(args: argparse.Namespace) -> int:
                                                    strict))
         if problem:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
-    try:
-        if args.json:
-            doc = _scan_only_report(settings, result, held, ahead.get("violations"))
-            doc["strict"] = strict
-            for c in doc["contracts"]:
-                c["references_passed"] = checks[c["name"]].passed
-                c["references_summary"] = checks[c["name"]].summary
-                if held.schema is not None:
-                    c["baseline"] = {"new": len(held.new(c["name"])),
-                                     "fixed": held.fixed_total(c["name"])}
-            write_json(Path(args.json), doc)
-        if args.sarif:
-            from .report.sarif import build_sarif
-
-            write_json(Path(args.sarif), build_sarif(violation_dicts(result, held),
-                                                     result.errors, settings.contracts))
-    except OSError as exc:
-        print(f"pytest-ssot: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 2
     return 1 if failed or not parse.passed else 0
 

@@ -703,3 +703,87 @@ def test_an_xdist_worker_dying_is_a_failure_not_a_crash(pytester: pytest.Pyteste
     no_traceback_of_ours(result)
     result.stdout.fnmatch_lines(["*test_die.py::test_dies*"])
     assert json.loads((pytester.path / "r.json").read_text())["schema"] == "pytest-ssot/1"
+
+
+# --------------------------------------------------------------------------- the command's end
+
+
+def _console(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+             failure: BaseException) -> tuple[int, str]:
+    """``pytest-ssot`` (``cli.console``) when its work ends with ``failure``: the exit
+    code it leaves with, and what it wrote to stderr."""
+    import pytest_ssot.cli as cli
+
+    def main() -> int:
+        raise failure
+
+    class Left(Exception):
+        pass
+
+    def leave(code: int) -> None:
+        raise Left(code)
+
+    monkeypatch.setattr(cli, "main", main)
+    monkeypatch.setattr(os, "_exit", leave)
+    with pytest.raises(Left) as left:
+        cli.console()
+    return left.value.args[0], capsys.readouterr().err
+
+
+def test_ctrl_c_ends_the_command_with_one_line(monkeypatch, capsys) -> None:
+    """SPEC 12: Ctrl-C is not a traceback into pytest-ssot; the shell's code for it."""
+    code, err = _console(monkeypatch, capsys, KeyboardInterrupt())
+    assert (code, err) == (130, "pytest-ssot: interrupted\n")
+
+
+def test_ctrl_c_while_fix_writes_says_how_far_it_got(monkeypatch, capsys) -> None:
+    from pytest_ssot.codemod.driver import Interrupted
+
+    code, err = _console(monkeypatch, capsys, Interrupted(29, 192))
+    assert code == 130
+    assert err == ("pytest-ssot: interrupted after rewriting 29 of 192 file(s); each file "
+                   "holds its old text or its new one: run `pytest-ssot fix` again to "
+                   "finish\n")
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback(monkeypatch, capsys) -> None:
+    code, err = _console(monkeypatch, capsys, BrokenPipeError(32, "Broken pipe"))
+    assert (code, err) == (1, "")
+
+
+def test_scan_writes_its_reports_before_its_listing(tmp_path: Path) -> None:
+    """``pytest-ssot scan --json r.json | true``: the listing cannot be written, the report
+    is written all the same (before it), and no traceback."""
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, "app/m.py": "import pkg.old\n"})
+    r, w = os.pipe()
+    os.close(r)  # nobody reads the output
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan", "--json",
+                               "r.json", "--sarif", "r.sarif"], cwd=tmp_path, stdout=w,
+                              stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(w)
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
+    assert proc.returncode == 1
+    assert json.loads((tmp_path / "r.json").read_text())["violations"][0]["file"] == "app/m.py"
+    assert json.loads((tmp_path / "r.sarif").read_text())["runs"]
+
+
+def test_a_full_disk_names_the_report_it_could_not_write(tmp_path: Path, monkeypatch,
+                                                         capsys) -> None:
+    import errno
+
+    import pytest_ssot.report as report
+    from pytest_ssot.cli import main
+
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, PACKAGE)
+
+    def full(path, doc) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")  # no file name, as ENOSPC is
+
+    monkeypatch.setattr(report, "write_json", full)
+    assert main(["scan", "--rootdir", str(tmp_path), "--json", "r.json"]) == 1
+    assert capsys.readouterr().err == ("pytest-ssot: cannot write --json r.json: No space "
+                                       "left on device\n")

@@ -169,3 +169,23 @@ def test_a_bug_in_a_worker_is_raised_as_in_one_process(
     with pytest.raises(ZeroDivisionError, match="our bug"):
         main(["fix"])
     assert (project / "chat" / "app" / "a.py").read_text() == LEGACY
+
+
+def test_ctrl_c_while_writing_says_how_far_it_got(project: Path, monkeypatch) -> None:
+    """Ctrl-C between two rewritten files: each file is whole (old or new text), and the
+    user learns how many were written, not only a KeyboardInterrupt."""
+    real = driver.write_atomic
+    written: list[str] = []
+
+    def then_ctrl_c(path: Path, data: bytes, **kw: object) -> None:
+        if written:
+            raise KeyboardInterrupt
+        real(path, data, **kw)
+        written.append(path.name)
+
+    monkeypatch.setattr(driver, "write_atomic", then_ctrl_c)
+    with pytest.raises(driver.Interrupted) as stopped:
+        main(["fix"])
+    assert (stopped.value.written, stopped.value.due) == (1, 2)
+    texts = sorted((project / "chat" / "app" / n).read_text() for n in ("a.py", "b.py"))
+    assert texts == sorted([FIXED, LEGACY])

@@ -29,10 +29,23 @@ from .index import Readers, merge_readers, readers_part
 from .plan import FilePlan, decide, prepare
 from .result import FixResult, Listing, Reason, line_map
 
-__all__ = ["FixError", "fix"]
+__all__ = ["FixError", "Interrupted", "fix"]
 
 _PARALLEL_MIN = 64
 _LINE = re.compile(r"\(line (\d+)\)")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while rewritten files were being written: how far it got. Each file is
+    written atomically, so each holds its old text or its new one."""
+
+    def __init__(self, written: int, due: int) -> None:
+        super().__init__(written, due)
+        self.written, self.due = written, due
+
+    def __str__(self) -> str:
+        return (f"after rewriting {self.written} of {self.due} file(s); each file holds its "
+                "old text or its new one: run `pytest-ssot fix` again to finish")
 
 
 class FixError(Exception):
@@ -393,45 +406,53 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         workers.stop()
     results.sort(key=lambda r: r[0])
 
-    for rel, source, new_bytes, handled, reasons, moved, error in results:
-        if error is not None:
-            reason = Reason.INTERNAL if error[1].startswith("internal") else Reason.UNPARSABLE
-            out.errors.append(Listing(rel, error[0], reason, error[1]))
-            for v in by_file[rel]:
-                out.count(v.kind, False)
-                if v.kind == "definition":
-                    out.unsafe.append(_definition(rel, v, v.line))
-            continue
-        changed = new_bytes != source
-        if changed and write:
-            problem = _not_writable(root / rel)
-            if problem is None:
-                try:
-                    write_atomic(root / rel, new_bytes, keep_mode=True)
-                except OSError as exc:
-                    problem = f"cannot write: {exc.strerror or exc}"
-            if problem is not None:
-                out.errors.append(Listing(rel, 1, Reason.NOT_WRITABLE, problem))
-                changed = False
-                handled = set()
-        # lines after the rewrite where it was written; as they are otherwise
-        where = (lambda line, path: moved.get((line, path), line)) if changed and write \
-            else (lambda line, path: line)
-        for v in by_file[rel]:
-            if v.kind == "definition":
-                out.unsafe.append(_definition(rel, v, where(v.line, v.path)))
-                out.count(v.kind, False)
+    due = sum(1 for r in results if r[6] is None and r[2] != r[1]) if write else 0
+    written = 0
+    try:
+        for rel, source, new_bytes, handled, reasons, moved, error in results:
+            if error is not None:
+                reason = Reason.INTERNAL if error[1].startswith("internal") else Reason.UNPARSABLE
+                out.errors.append(Listing(rel, error[0], reason, error[1]))
+                for v in by_file[rel]:
+                    out.count(v.kind, False)
+                    if v.kind == "definition":
+                        out.unsafe.append(_definition(rel, v, v.line))
                 continue
-            done = (v.line, v.path) in handled
-            out.count(v.kind, done)
-            out.rewritten += done
-            if not done:
-                default = ((Reason.FACTORY, v.path) if v.kind == "call"
-                           else (Reason.NO_RULE, v.kind))
-                reason, detail = reasons.get((v.line, v.path), default)
-                out.unsafe.append(Listing(rel, where(v.line, v.path), reason, detail, v.path))
-        if new_bytes != source and (changed or not write):
-            out.changed[rel] = (source, new_bytes)
+            changed = new_bytes != source
+            if changed and write:
+                problem = _not_writable(root / rel)
+                if problem is None:
+                    try:
+                        write_atomic(root / rel, new_bytes, keep_mode=True)
+                        written += 1
+                    except OSError as exc:
+                        problem = f"cannot write: {exc.strerror or exc}"
+                if problem is not None:
+                    out.errors.append(Listing(rel, 1, Reason.NOT_WRITABLE, problem))
+                    changed = False
+                    handled = set()
+            # lines after the rewrite where it was written; as they are otherwise
+            where = (lambda line, path: moved.get((line, path), line)) if changed and write \
+                else (lambda line, path: line)
+            for v in by_file[rel]:
+                if v.kind == "definition":
+                    out.unsafe.append(_definition(rel, v, where(v.line, v.path)))
+                    out.count(v.kind, False)
+                    continue
+                done = (v.line, v.path) in handled
+                out.count(v.kind, done)
+                out.rewritten += done
+                if not done:
+                    default = ((Reason.FACTORY, v.path) if v.kind == "call"
+                               else (Reason.NO_RULE, v.kind))
+                    reason, detail = reasons.get((v.line, v.path), default)
+                    out.unsafe.append(Listing(rel, where(v.line, v.path), reason, detail, v.path))
+            if new_bytes != source and (changed or not write):
+                out.changed[rel] = (source, new_bytes)
+    except KeyboardInterrupt:
+        if written:
+            raise Interrupted(written, due) from None
+        raise
     out.unsafe.sort(key=lambda u: (u.file, u.line, u.reason))
     out.errors.sort(key=lambda u: (u.file, u.line))
     return out
