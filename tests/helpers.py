@@ -107,3 +107,17 @@ def fork_anyway(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import pytest_ssot.scan.walk as walk
 
     monkeypatch.setattr(walk, "can_fork", lambda: hasattr(os, "fork"))
+
+
+def count_forks(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """One entry per ``os.fork`` from now on (each fork still happens): a test of a
+    parallel path shows that it ran in parallel."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    return forks

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import write_tree, fork_anyway
+from helpers import fork_anyway, write_tree
 from pytest_ssot.codemod import fix
 from pytest_ssot.config import load_config
 from pytest_ssot.scan import scan
@@ -500,8 +500,17 @@ def test_workers_rewrite_exactly_what_one_process_does(
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    started = []
+    real_start = driver._Workers.start
+
+    def start(self) -> None:
+        real_start(self)
+        started.extend(self.pids.values())
+
+    monkeypatch.setattr(driver._Workers, "start", start)
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=2)
+    assert started, "no fix worker was forked: this compared one process with itself"
     assert alone.rewritten > 100 and alone.errors
     assert any("read by chat/app/reader_0.py" in u.reason for u in alone.unsafe)
     assert _outcome(one, alone) == _outcome(many, shared)

@@ -138,6 +138,7 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, monkeypatch: pytest.
 
     def dies(self, *args):
         if os.getpid() != parent:
+            (tmp_path / "died").touch()
             os._exit(9)
         return real(self, *args)
 
@@ -147,6 +148,7 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=2)
+    assert (tmp_path / "died").exists(), "no worker died: the parent's recovery was not tried"
     assert _outcome(one, alone) == _outcome(many, shared)
 
 

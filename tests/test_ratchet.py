@@ -395,6 +395,16 @@ def test_a_warm_scan_prepares_its_report_during_the_walk_and_says_the_same(
     fork_anyway(monkeypatch)
     monkeypatch.setattr(report_module, "COMPACT_ABOVE", compact_above)
     monkeypatch.chdir(project)
+    import pytest_ssot.scan_command as command
+
+    prepared: list[bool] = []  # per run: did the walk's meanwhile prepare the listing?
+    real_ahead = command._ahead
+
+    def ahead(guess, baseline_path, json_wanted, into) -> None:  # type: ignore[no-untyped-def]
+        real_ahead(guess, baseline_path, json_wanted, into)
+        prepared.append("listing" in into)
+
+    monkeypatch.setattr(command, "_ahead", ahead)
 
     def age(seconds: float) -> None:
         """Timestamps older than the scan's racy margin, or the cache trusts none."""
@@ -415,7 +425,9 @@ def test_a_warm_scan_prepares_its_report_during_the_walk_and_says_the_same(
 
     age(60)
     cold = run(cold=True)
+    assert prepared == [False]  # cold: no cache, nothing to prepare from
     assert run(cold=False) == cold  # warm: from the cache, prepared during the walk
+    assert prepared == [False, True]
     assert main(["scan", "--update-baseline"]) == 0
     capsys.readouterr()
     (project / "chat" / "c.py").write_text("import chat.ws.manager\n")  # one fixed

@@ -17,6 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from helpers import count_forks
 from pytest_ssot.config import load_config
 from pytest_ssot.scan import scan
 
@@ -266,21 +267,6 @@ def test_default_excluded_names_spare_packages(tmp_path: Path) -> None:
                                                       "build/m.py"]
 
 
-def _count_forks(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
-    """One entry per worker the walk forks (each fork still happens)."""
-    import pytest_ssot.scan.walk as walk_module
-
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(walk_module.os, "fork", fork)
-    return forks
-
-
 def _three_folders(root: Path) -> None:
     (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     for name in ("a", "b", "c"):
@@ -293,7 +279,7 @@ def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
     import pytest_ssot.scan.walk as walk_module
 
     _three_folders(tmp_path)
-    forks = _count_forks(monkeypatch)
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(walk_module, "can_fork", lambda: True)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)  # the same on a one-core machine
     cfg = load_config(tmp_path, with_entry_points=False)
@@ -311,7 +297,7 @@ def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -
     import pytest_ssot.scan.walk as walk_module
 
     _three_folders(tmp_path)
-    forks = _count_forks(monkeypatch)
+    forks = count_forks(monkeypatch)
     cfg = load_config(tmp_path, with_entry_points=False)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)
