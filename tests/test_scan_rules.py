@@ -411,3 +411,23 @@ def test_an_encoding_that_is_not_an_ascii_superset_is_read_as_python_reads_it(da
         (str(h.entry.path), h.kind, h.line) for h in full] == [("chat.ws.manager", "string", 2 + (
             data.startswith(b"#x")))]
     assert FILTER.needs_parse(data, "app.mod")
+
+
+def test_the_pre_filter_looks_back_past_long_lines_and_long_import_lists() -> None:
+    """The backward searches look near first and fall back to the whole file: a word far
+    from its line start or its ``import`` is judged as one near them."""
+    from pytest_ssot.scan.prefilter import _FileWords
+
+    far_import = ("from chat.ws import (\n" + "".join(f"    name_{i},\n" for i in range(900))
+                  + "    WebSocketManager,\n)\n").encode()
+    assert len(far_import) > 3 * 4096
+    assert FILTER.needs_parse(far_import, "app.mod")
+    assert refs(far_import.decode(), module="app.mod") == want(("WSM", "import", 1))
+    long_comment = b"x = 1  # " + b"y" * 9000 + b" chat.ws.manager\n"
+    assert not FILTER.needs_parse(long_comment, "app.mod")
+    data = b"a" * 5000 + b"\r\n" + b"b" * 9000 + b"\r" + b"c" * 100 + b"\n" + b"d" * 6000
+    words = _FileWords(data)
+    for pos in (0, 10, 4999, 5000, 5001, 5002, 9000, 14001, 14002, 14003, 14102, 14103,
+                len(data) - 1):
+        naive = max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1
+        assert words.line_start(pos) == naive, pos

@@ -48,6 +48,8 @@ _LIST_BYTES = _PATH_BYTES | _SPACE | frozenset(b",()")
 
 # What may stand between two pieces of one literal (``"a" "b"``), comments aside.
 _GAP = b" \t\f\r\n\\"
+_LINE_END = re.compile(rb"\r\n?|\n")
+_IMPORT = re.compile(rb"import")
 # Spaces and backslash continuations only: the same logical line outside brackets.
 _CONTINUED_GAP = re.compile(rb"(?:[ \t\f]*\\(?:\r\n|\r|\n))*[ \t\f]*")
 _PATH_TABLE = bytes(sorted(_PATH_BYTES))
@@ -67,13 +69,6 @@ class _Word:
         self.packages: set[str] = set()  # top-level packages of the canonicals named so
 
 
-def _comment_before(data: bytes, start: int) -> bool:
-    """A ``#`` earlier on the same line with no quote before the word on that line: the
-    ``#`` opens a comment, or sits in a string that is still open at the word (a string
-    holding ``#`` before the word cannot be a dotted path)."""
-    line = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
-    head = data[line:start]
-    return b"#" in head and b'"' not in head and b"'" not in head
 
 
 def _ident_before(data: bytes, end: int) -> tuple[bytes, int]:
@@ -125,7 +120,8 @@ def _whole(text: bytes, word: bytes) -> list[int]:
 class _FileWords:
     """One file's bytes, with what the rules ask of them computed once."""
 
-    __slots__ = ("data", "_module", "words", "_aliases", "_spans", "_trusted", "_depths")
+    __slots__ = ("data", "_module", "words", "_aliases", "_spans", "_trusted", "_depths",
+                 "_memo")
 
     def __init__(self, data: bytes, module: "str | None | Callable[[], str | None]" = None,
                  words: "list[_Word] | None" = None) -> None:
@@ -136,6 +132,9 @@ class _FileWords:
         self._spans: tuple[list[int], list[tuple[int, int, bytes]], bool] | None = None
         self._trusted = True
         self._depths: list[int] | None = None
+        # Per file, computed once when first asked: the same question asked for every
+        # word must not cost a pass over the file each time (a 4 MB file of the words).
+        self._memo: dict = {}
 
     @property
     def module(self) -> str | None:
@@ -144,6 +143,29 @@ class _FileWords:
         if callable(self._module):
             self._module = self._module()
         return self._module
+
+    def line_start(self, pos: int) -> int:
+        """Where the physical line holding ``pos`` starts (after ``\n`` or ``\r``)."""
+        data = self.data
+        lo = max(0, pos - 4096)
+        line = max(data.rfind(b"\n", lo, pos), data.rfind(b"\r", lo, pos)) + 1
+        if line or not lo:
+            return line
+        # A line longer than the window: the line ends of the file, listed once.
+        import bisect
+
+        ends = self._memo.get("line ends")
+        if ends is None:
+            ends = self._memo["line ends"] = [m.end() for m in _LINE_END.finditer(data)]
+        k = bisect.bisect_right(ends, pos) - 1
+        return ends[k] if k >= 0 else 0
+
+    def comment_before(self, start: int) -> bool:
+        """A ``#`` earlier on the same line with no quote before the word on that line: the
+        ``#`` opens a comment, or sits in a string that is still open at the word (a string
+        holding ``#`` before the word cannot be a dotted path)."""
+        head = self.data[self.line_start(start):start]
+        return b"#" in head and b'"' not in head and b"'" not in head
 
     def enclosing_token(self, pos: int) -> tuple[int, int, bytes] | None:
         """``(start, end, kind)`` of the comment (kind ``b"#"``) or string literal (kind:
@@ -181,11 +203,18 @@ class _FileWords:
             return True
         if token[2] == b"#" or b"b" in token[2]:
             return False
-        if b"\\" in self.data[token[0]:token[1]]:
+        if self._has_backslash(token):
             return True  # an escape or a continuation may leave only a dotted path
         if self.joined_before(token[0]):
             return self.pieces_live(pos)  # annotation code is read from the first piece
         return self._annotation_like(token[0])
+
+    def _has_backslash(self, token: tuple[int, int, bytes]) -> bool:
+        key = ("backslash", token[0])
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = self.data.find(b"\\", token[0], token[1]) >= 0
+        return got
 
     # ------------------------------------------------------------------ joined literals
     # ``"chat.ws." "manager.send"`` is one literal (SPEC 5: an implicit concatenation is one
@@ -371,7 +400,16 @@ class _FileWords:
         """When ``pos`` is in the name list of an import statement: its ``from`` module
         (``b""`` for a plain ``import``); ``None`` when it is not."""
         data = self.data
-        st = data.rfind(b"import", 0, pos)
+        lo = max(0, pos - 4096)
+        st = data.rfind(b"import", lo, pos)
+        if st < 0 and lo:  # far back, if anywhere: where each ``import`` is, listed once
+            import bisect
+
+            found = self._memo.get("imports")
+            if found is None:
+                found = self._memo["imports"] = [m.start() for m in _IMPORT.finditer(data)]
+            k = bisect.bisect_left(found, pos - 5) - 1  # ends before ``pos``, as rfind's do
+            st = found[k] if k >= 0 else -1
         if st < 0 or (st > 0 and data[st - 1] in _IDENT_BYTES):
             return None
         between = data[st + 6:pos]
@@ -381,8 +419,8 @@ class _FileWords:
             between = re.sub(rb"#[^\r\n]*", b"", between)
         if any(b not in _LIST_BYTES for b in between):
             return None
-        line = max(data.rfind(b"\n", 0, st), data.rfind(b"\r", 0, st),
-                   data.rfind(b";", 0, st)) + 1
+        line = self.line_start(st)
+        line = max(line, data.rfind(b";", line, st) + 1)
         head = data[line:st].replace(b"\\", b" ").strip()
         if not head:
             return b""
@@ -394,7 +432,7 @@ class _FileWords:
         """Can the word at ``data[start:end]`` be part of a reference to an entry ending in
         it? ``False`` is a proof (see ``Filter.needs_parse``)."""
         data = self.data
-        if _comment_before(data, start):
+        if self.comment_before(start):
             return False
         i = start
         while i > 0 and data[i - 1] in _PATH_BYTES:
@@ -559,7 +597,7 @@ class _FileWords:
         """The bracket byte left open before ``pos`` on its line (strings skipped), or
         ``None`` when the line opens none (it may continue one: the caller decides)."""
         data = self.data
-        line = max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1
+        line = self.line_start(pos)
         depth = 0
         k = pos
         while k > line:
@@ -595,9 +633,20 @@ class _FileWords:
                 return text.endswith(b":") and text.startswith((b"def ", b"async def ",
                                                                  b"class "))
             end = start - 1
-        return b"\r" not in data[:q]  # the top of the file (lone CRs: do not guess)
+        first_cr = self._memo.get("first CR")
+        if first_cr is None:
+            first_cr = self._memo["first CR"] = data.find(b"\r")
+        return not 0 <= first_cr < q  # the top of the file (lone CRs: do not guess)
 
     def _spelled(self, word: bytes) -> bool:
+        """Does ``word`` stand anywhere in the file as a whole word? (Asked once per word.)"""
+        key = ("spelled", word)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = self._spelled_now(word)
+        return got
+
+    def _spelled_now(self, word: bytes) -> bool:
         data = self.data
         pos = data.find(word)
         while pos >= 0:
