@@ -431,3 +431,10 @@ def test_the_pre_filter_looks_back_past_long_lines_and_long_import_lists() -> No
                 len(data) - 1):
         naive = max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1
         assert words.line_start(pos) == naive, pos
+    data = (b"x" * 300 + b"#" + b"y" * 300 + b"'" + b"z" * 300 + b"\n" + b"q" * 300 + b"'"
+            + b"#" * 300 + b"\n" + b"w" * 500)
+    words = _FileWords(data)
+    for pos in range(0, len(data), 7):
+        head = data[max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1:pos]
+        naive = b"#" in head and b'"' not in head and b"'" not in head
+        assert words.comment_before(pos) == naive, pos

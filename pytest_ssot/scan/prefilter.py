@@ -164,8 +164,21 @@ class _FileWords:
         """A ``#`` earlier on the same line with no quote before the word on that line: the
         ``#`` opens a comment, or sits in a string that is still open at the word (a string
         holding ``#`` before the word cannot be a dotted path)."""
-        head = self.data[self.line_start(start):start]
-        return b"#" in head and b'"' not in head and b"'" not in head
+        line = self.line_start(start)
+        if start - line <= 256:
+            head = self.data[line:start]
+            return b"#" in head and b'"' not in head and b"'" not in head
+        # A long line: where its first ``#`` and its first quote are, found once per line.
+        firsts = self._memo.get(("firsts", line))
+        if firsts is None:
+            data = self.data
+            n = len(data)
+            ends = [k for k in (data.find(b"\n", line), data.find(b"\r", line)) if k >= 0]
+            end = min(ends) if ends else n
+            found = [data.find(b, line, end) for b in (b"#", b'"', b"'")]
+            hash_, dq, sq = (k if k >= 0 else n for k in found)
+            firsts = self._memo[("firsts", line)] = (hash_, min(dq, sq))
+        return firsts[0] < start <= firsts[1]
 
     def enclosing_token(self, pos: int) -> tuple[int, int, bytes] | None:
         """``(start, end, kind)`` of the comment (kind ``b"#"``) or string literal (kind:
