@@ -50,6 +50,9 @@ _LIST_BYTES = _PATH_BYTES | _SPACE | frozenset(b",()")
 _GAP = b" \t\f\r\n\\"
 _LINE_END = re.compile(rb"\r\n?|\n")
 _IMPORT = re.compile(rb"import")
+_LIST_START = {bytes([b]) for b in b" \t\r\n\\\f("}
+# An import's name list: names, dots, commas, brackets, spaces, continuations, comments.
+_NAME_LIST = re.compile(rb"(?:[\w.,() \t\r\n\\\f]|#[^\r\n]*)*")
 # Spaces and backslash continuations only: the same logical line outside brackets.
 _CONTINUED_GAP = re.compile(rb"(?:[ \t\f]*\\(?:\r\n|\r|\n))*[ \t\f]*")
 _PATH_TABLE = bytes(sorted(_PATH_BYTES))
@@ -423,23 +426,31 @@ class _FileWords:
                 found = self._memo["imports"] = [m.start() for m in _IMPORT.finditer(data)]
             k = bisect.bisect_left(found, pos - 5) - 1  # ends before ``pos``, as rfind's do
             st = found[k] if k >= 0 else -1
-        if st < 0 or (st > 0 and data[st - 1] in _IDENT_BYTES):
+        if st < 0 or (st > 0 and data[st - 1] in _IDENT_BYTES) or pos == st + 6:
             return None
-        between = data[st + 6:pos]
-        if not between or between[0] not in _SPACE and between[:1] != b"(":
-            return None
-        if b"#" in between:  # comments inside a parenthesised list
-            between = re.sub(rb"#[^\r\n]*", b"", between)
-        if any(b not in _LIST_BYTES for b in between):
-            return None
+        # Per ``import``, once: how far its name list reaches (names, commas, brackets,
+        # spaces, continuations, comments), and its module.
+        known = self._memo.get(("import", st))
+        if known is None:
+            known = self._memo[("import", st)] = self._import_at(st)
+        reach, module = known
+        return module if pos <= reach else None
+
+    def _import_at(self, st: int) -> tuple[int, bytes | None]:
+        """``(end of the name list, from-module)`` of the ``import`` at ``st``; the module
+        ``b""`` for a plain ``import``, ``None`` when it is no import statement."""
+        data = self.data
+        if data[st + 6:st + 7] not in _LIST_START:
+            return st, None
+        reach = _NAME_LIST.match(data, st + 6).end()
         line = self.line_start(st)
         line = max(line, data.rfind(b";", line, st) + 1)
         head = data[line:st].replace(b"\\", b" ").strip()
         if not head:
-            return b""
+            return reach, b""
         if head.startswith(b"from") and len(head) > 4 and head[4] in _SPACE:
-            return b"".join(head[4:].split())
-        return None
+            return reach, b"".join(head[4:].split())
+        return reach, None
 
     def live(self, w: _Word, start: int, end: int) -> bool:
         """Can the word at ``data[start:end]`` be part of a reference to an entry ending in
