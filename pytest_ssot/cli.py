@@ -15,7 +15,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from .config import ConfigError, SsotConfig, load_config
+from .config import ConfigError, SsotConfig, _load_toml, load_config
 
 if TYPE_CHECKING:
     from .scan import ScanResult
@@ -24,13 +24,23 @@ if TYPE_CHECKING:
 
 
 def _find_rootdir(start: Path) -> Path | None:
+    """The nearest folder, from ``start`` up, whose pyproject.toml has a
+    ``[tool.pytest-ssot]`` table. One that only names us (a subproject's dependency list)
+    is passed by; one that is not valid TOML stops the search, so that the user is told."""
     for d in (start, *start.parents):
         f = d / "pyproject.toml"
         try:
-            if f.is_file() and b"pytest-ssot" in f.read_bytes():
-                return d
+            if not (f.is_file() and b"pytest-ssot" in f.read_bytes()):
+                continue
         except OSError:
             continue
+        try:
+            tool = _load_toml(f).get("tool")
+            if not isinstance(tool, dict) or "pytest-ssot" not in tool:
+                continue
+        except ConfigError:
+            pass  # said by the configuration's loading, with the file's name
+        return d
     return None
 
 

@@ -787,3 +787,20 @@ def test_a_full_disk_names_the_report_it_could_not_write(tmp_path: Path, monkeyp
     assert main(["scan", "--rootdir", str(tmp_path), "--json", "r.json"]) == 1
     assert capsys.readouterr().err == ("pytest-ssot: cannot write --json r.json: No space "
                                        "left on device\n")
+
+
+def test_the_command_finds_the_project_past_a_subproject_that_merely_names_us(
+        tmp_path: Path, monkeypatch, capsys) -> None:
+    """A monorepo's subproject lists ``pytest-ssot`` as a dependency: its pyproject.toml has
+    no ``[tool.pytest-ssot]`` table, so the command goes on up to the one that has."""
+    from pytest_ssot.cli import main
+
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, "app/m.py": "import pkg.old\n"})
+    sub = tmp_path / "app"
+    (sub / "pyproject.toml").write_text('[project]\nname = "app"\n'
+                                        'optional-dependencies = {test = ["pytest-ssot>=0.1"]}\n')
+    monkeypatch.chdir(sub)
+    assert main(["scan", "--strict"]) == 1
+    out, err = capsys.readouterr()
+    assert "app/m.py:1: [canon] pkg.old" in out, out + err
