@@ -87,6 +87,19 @@ def _cache_path(root: Path, settings: SsotConfig) -> Path:
     return cache_dir / "d" / "ssot" / "scan.cache"
 
 
+class Stopped(KeyboardInterrupt):
+    """The command was sent SIGTERM or SIGHUP: it ends as on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        import signal
+
+        return f"by {signal.Signals(self.signum).name}"
+
+
 def console() -> None:
     """The ``pytest-ssot`` command: ``main``, then out without tearing the interpreter
     down. A scan leaves tens of MB of cached results in memory, and freeing them object by
@@ -94,7 +107,17 @@ def console() -> None:
     already, and the output is flushed here. (``main`` itself returns, for callers in a
     process of their own.)"""
     import os
+    import signal
 
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    # A CI timeout (SIGTERM) or a closed terminal (SIGHUP) ends the command as Ctrl-C
+    # does: the way out stops its workers (a default death left them running, holding
+    # the output's pipe open).
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
     try:
         code = main()
     except SystemExit as exc:  # argparse's usage errors and --help
@@ -107,7 +130,7 @@ def console() -> None:
         # (workers and probe servers are stopped where they were started, on the way here)
         detail = str(exc)
         print("pytest-ssot: interrupted" + (f" {detail}" if detail else ""), file=sys.stderr)
-        code = 130  # the shell's code for Ctrl-C
+        code = 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
     except BrokenPipeError:  # the reader went away (`pytest-ssot scan | head`)
         # Nothing more can be said on stdout; what is still buffered goes nowhere.
         try:

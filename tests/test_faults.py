@@ -804,3 +804,55 @@ def test_the_command_finds_the_project_past_a_subproject_that_merely_names_us(
     assert main(["scan", "--strict"]) == 1
     out, err = capsys.readouterr()
     assert "app/m.py:1: [canon] pkg.old" in out, out + err
+
+
+_SLOW_WORKERS = """
+import os, sys, time
+import pytest_ssot.scan as scan_module
+import pytest_ssot.scan.walk as walk
+parent = os.getpid()
+real_run = walk.Job.run
+def run(self, units, tick=None):
+    if os.getpid() != parent:
+        open("worker-started", "w").close()
+        time.sleep(100)  # busy when the signal comes
+    return real_run(self, units, tick)
+walk.Job.run = run
+walk.can_fork = lambda: True
+scan_module._PARALLEL_MIN_FILES = 0
+os.cpu_count = lambda: 4
+from pytest_ssot.cli import console
+sys.argv = ["pytest-ssot", "scan", "--jobs", "3"]
+console()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_the_command_stopped_by_a_signal_takes_its_workers_along(tmp_path: Path,
+                                                                 sig: str) -> None:
+    """A CI timeout (SIGTERM) or a closed terminal (SIGHUP) while the scan's workers walk:
+    the command ends at once with one line, and no worker of it is left running."""
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, **{f"d{i}/m.py": "import pkg.old\n" for i in range(6)}})
+    token = f"SSOT_FAULT_TOKEN={os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "SSOT_FAULT_TOKEN": token.partition("=")[2]}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WORKERS], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        for _ in range(600):
+            if (tmp_path / "worker-started").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, getattr(signal, sig))
+        out, err = proc.communicate(timeout=30)
+        time.sleep(0.5)
+        left = _processes_with(token.encode())
+    finally:
+        for pid in _processes_with(token.encode()):
+            os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert proc.returncode == 128 + getattr(signal, sig)
+    assert err.decode() == f"pytest-ssot: interrupted by {sig}\n"
