@@ -212,6 +212,13 @@ def _channel() -> tuple[Any, Any]:
     return multiprocessing.Pipe(duplex=True)
 
 
+class _WorkerTraceback(Exception):
+    """Where a fix worker raised: its traceback, as text (shown above the error)."""
+
+    def __str__(self) -> str:
+        return "in a fix worker:\n" + str(self.args[0])
+
+
 class _Workers:
     """``len(shares) - 1`` forked workers, each serving one share through three rounds
     (facts, readers, rewrite); this process serves the last share itself. A worker that
@@ -263,8 +270,12 @@ class _Workers:
         except (EOFError, OSError):
             self._bury(i)
             return _DIED
+        except Exception as exc:  # noqa: BLE001 - an answer that does not unpickle: our bug
+            raise RuntimeError(f"a fix worker's answer could not be read: {exc!r}") from None
         if status == "bug":
-            raise value
+            error, where = value
+            # The worker's own traceback, which the exception does not carry across.
+            raise error from _WorkerTraceback(where)
         return value
 
     def _bury(self, i: int) -> None:
@@ -316,9 +327,9 @@ def _serve(share: _Share, conn: Any) -> None:
             code = 70
             tb = traceback.format_exc()
             try:
-                conn.send(("bug", exc))
+                conn.send(("bug", (exc, tb)))
             except Exception:  # noqa: BLE001 - not picklable: its traceback then
-                conn.send(("bug", RuntimeError(f"a fix worker failed:\n{tb}")))
+                conn.send(("bug", (RuntimeError("a fix worker failed"), tb)))
     except BaseException:  # noqa: BLE001 - Ctrl-C, a broken pipe: the parent decides
         code = 70
     finally:
