@@ -856,3 +856,42 @@ def test_the_command_stopped_by_a_signal_takes_its_workers_along(tmp_path: Path,
     assert left == []
     assert proc.returncode == 128 + getattr(signal, sig)
     assert err.decode() == f"pytest-ssot: interrupted by {sig}\n"
+
+
+def _fork_fails(monkeypatch: pytest.MonkeyPatch, after: int = 0) -> None:
+    """``os.fork`` works ``after`` times, then fails as when the user's process limit is
+    reached (EAGAIN)."""
+    import errno
+
+    real_fork = os.fork
+    calls = [0]
+
+    def fork() -> int:
+        calls[0] += 1
+        if calls[0] > after:
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+
+
+@pytest.mark.parametrize("after", [0, 1])
+def test_a_scan_that_cannot_fork_walks_with_fewer_workers(tmp_path: Path, monkeypatch,
+                                                          after: int) -> None:
+    """No process left for a worker (ulimit -u): the same answer, not a traceback."""
+    import pytest_ssot.scan as scan_module
+
+    (tmp_path / "pyproject.toml").write_text(CONTRACT.format(settings="", extra=""))
+    write_tree(tmp_path, {**PACKAGE, **{f"d{i}/m.py": "import pkg.old\n" for i in range(6)}})
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan import scan
+
+    settings = load_config(tmp_path, with_entry_points=False)
+    alone = scan(settings, tmp_path, jobs=1)
+    fork_anyway(monkeypatch)
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    _fork_fails(monkeypatch, after)
+    shared = scan(settings, tmp_path, jobs=3)  # cold, as the first
+    assert (shared.violations, shared.errors) == (alone.violations, alone.errors)
+    assert sum(v.file.endswith("/m.py") for v in shared.violations) == 6

@@ -213,3 +213,47 @@ def test_a_bug_in_a_worker_shows_where_the_worker_was(project: Path, monkeypatch
     with pytest.raises(ZeroDivisionError) as raised:
         main(["fix"])
     assert "deep_in_the_worker" in str(raised.value.__cause__)
+
+
+def test_fix_that_cannot_fork_does_the_work_itself(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process left for a worker (ulimit -u): the shares without one are done in this
+    process, with the outcome one process gives."""
+    import errno
+    import os
+    import sys
+
+    from pytest_ssot.codemod import fix
+    from pytest_ssot.config import load_config
+    from test_codemod import _many_files, _outcome
+
+    one, many = tmp_path / "one", tmp_path / "many"
+    _many_files(one)
+    _many_files(many)
+    alone = fix(load_config(one, with_entry_points=False), one,
+                sys_path=[str(one), *sys.path], jobs=1)
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 3)
+    real_fork, real_start = os.fork, driver._Workers.start
+    starting = [0]  # fix's forks so far, while it starts its workers (the scan's pass)
+
+    def start(self) -> None:
+        starting[0] = 1
+        try:
+            real_start(self)
+        finally:
+            starting[0] = 0
+
+    def fork() -> int:  # fix's second worker finds no process left
+        if starting[0]:
+            starting[0] += 1
+            if starting[0] > 2:
+                raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real_fork()
+
+    monkeypatch.setattr(driver._Workers, "start", start)
+    monkeypatch.setattr(os, "fork", fork)
+    shared = fix(load_config(many, with_entry_points=False), many,
+                 sys_path=[str(many), *sys.path], jobs=3)
+    assert _outcome(one, alone) == _outcome(many, shared)

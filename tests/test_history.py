@@ -311,3 +311,36 @@ def test_random_histories_equal_their_checkouts(edits: list) -> None:
         cfg = load_config(project.root, with_entry_points=False)
         found = history(cfg, project.root)
         _same_as_checkouts(project, found, root)
+
+
+@pytest.mark.parametrize("fault", ["none", "no process for a worker", "a worker dies"])
+def test_history_workers_give_the_answer_of_one_process(monkeypatch, fault: str) -> None:
+    """The blobs shared among forked processes: a worker that cannot be forked, or that
+    dies, costs only time (its share is done in this process)."""
+    import errno
+    import os
+
+    from helpers import fork_anyway
+    from pytest_ssot.history import blobs
+
+    parent = os.getpid()
+
+    def run(items, matchers):  # stands for the analysis: one answer per blob
+        if fault == "a worker dies" and os.getpid() != parent:
+            os._exit(9)
+        return {sha: len(data) for sha, data, _keys in items}
+
+    monkeypatch.setattr(blobs, "_run", run)
+    fork_anyway(monkeypatch)
+    if fault == "no process for a worker":
+        real_fork, calls = os.fork, [0]
+
+        def fork() -> int:
+            calls[0] += 1
+            if calls[0] > 1:
+                raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+            return real_fork()
+
+        monkeypatch.setattr(os, "fork", fork)
+    items = [(f"blob{i}", b"x" * i, []) for i in range(40)]
+    assert blobs.analyse_all(items, {}, jobs=3) == {f"blob{i}": i for i in range(40)}

@@ -234,13 +234,20 @@ class _Workers:
         for i, share in enumerate(self.shares[:-1]):
             try:
                 parent_end, child_end = _channel()
-                pid = os.fork()
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
                     raise FixError(f"too many open files starting {len(self.shares)} "
                                    f"workers ({exc.strerror}): run with a smaller --jobs or "
                                    "raise the limit (ulimit -n)") from None
                 raise
+            try:
+                pid = os.fork()
+            except OSError:
+                # No more processes (EAGAIN) or memory: the shares without a worker are
+                # done here, as a dead worker's are.
+                parent_end.close()
+                child_end.close()
+                break
             if pid == 0:  # worker
                 parent_end.close()
                 for other in self.conns.values():  # the earlier workers' ends

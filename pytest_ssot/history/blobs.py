@@ -68,24 +68,45 @@ def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
     items = sorted(items, key=lambda it: -len(it[1]))
     shares = [items[k::jobs] for k in range(jobs)]
     own = shares.pop()
-    workers = []
-    for part in shares:
-        workers.append(walk.fork_worker(
-            lambda _w, part=part: marshal.dumps(_run(part, matchers))))
-    out = _run(own, matchers)
-    for pid, r in workers:
-        chunks = []
-        while True:
-            chunk = os.read(r, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            raise RuntimeError(f"pytest-ssot history worker {pid} died (status {status})")
-        out.update(marshal.loads(b"".join(chunks)))
-    return out
+    import signal
+
+    live: dict[int, tuple[int, Work]] = {}  # pid -> (read end, its share)
+    try:
+        for part in shares:
+            try:
+                pid, r = walk.fork_worker(
+                    lambda _w, part=part: marshal.dumps(_run(part, matchers)))
+            except OSError:  # no more processes (EAGAIN), no memory: done here
+                own = own + part
+                continue
+            live[pid] = (r, part)
+        out = _run(own, matchers)
+        for pid in list(live):
+            r, part = live[pid]
+            chunks = []
+            while True:
+                chunk = os.read(r, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            os.close(r)
+            _, status = os.waitpid(pid, 0)
+            del live[pid]
+            if status != 0:  # killed (the OOM killer, a stray signal): its share, here
+                out.update(_run(part, matchers))  # (a bug of ours is raised here, then)
+                continue
+            out.update(marshal.loads(b"".join(chunks)))
+        return out
+    except BaseException:
+        # Ctrl-C (or any failure) here: no worker outlives this process.
+        for pid, (r, _part) in live.items():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                os.close(r)
+            except OSError:
+                pass
+        raise
 
 
 class BlobCache:

@@ -45,7 +45,12 @@ def fork_worker(body: Callable[[int], bytes]) -> tuple[int, int]:
     pid and the read end. The child never returns: status 70 if ``body`` raised, for the
     parent to report (a child's traceback would interleave with the parent's output)."""
     r, w = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process left to the user (EAGAIN), no memory: the caller decides
+        os.close(r)
+        os.close(w)
+        raise
     if pid == 0:  # worker
         code = 0
         try:
@@ -376,7 +381,10 @@ def run_parallel(job: Job, units: list, n_jobs: int,
             return b"R" + marshal.dumps((packed, taken))
 
         for _ in range(n_jobs - 1):
-            workers.append(fork_worker(worker))
+            try:
+                workers.append(fork_worker(worker))
+            except OSError:
+                break  # no more processes (or descriptors): fewer workers, same answer
         # Fed from a thread: a pipe holds 64 KiB (16,384 indexes) before a write blocks.
         feeder = threading.Thread(target=_feed, args=(queue_w, len(units)), daemon=True)
         feeder.start()
