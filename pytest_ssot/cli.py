@@ -11,80 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from typing import TYPE_CHECKING
-
-from .config import ConfigError, SsotConfig, _load_toml, load_config
-
-if TYPE_CHECKING:
-    from .scan import ScanResult
-    from .report import Rendered
-    from .scan.baseline import Held
-
-
-def _find_rootdir(start: Path) -> Path | None:
-    """The nearest folder, from ``start`` up, whose pyproject.toml has a
-    ``[tool.pytest-ssot]`` table. One that only names us (a subproject's dependency list)
-    is passed by; one that is not valid TOML stops the search, so that the user is told."""
-    for d in (start, *start.parents):
-        f = d / "pyproject.toml"
-        try:
-            if not (f.is_file() and b"pytest-ssot" in f.read_bytes()):
-                continue
-        except OSError:
-            continue
-        try:
-            tool = _load_toml(f).get("tool")
-            if not isinstance(tool, dict) or "pytest-ssot" not in tool:
-                continue
-        except ConfigError:
-            pass  # said by the configuration's loading, with the file's name
-        return d
-    return None
-
-
-def _progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\rscanning: {done}/{total} files")
-    sys.stderr.flush()
-    if done >= total:
-        sys.stderr.write("\r" + " " * 40 + "\r")
+from .command_setup import cache_path, ini_options, jobs_option, project_settings
 
 
 def _scan(args: argparse.Namespace) -> int:
     from .scan_command import run
 
     return run(args)
-
-
-def _scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None,
-                      violations: "Rendered | None" = None) -> dict:
-    """The JSON report without the runtime part (the CLI runs no probes). ``violations``:
-    already rendered (``report.compact``)."""
-    from .report import SCHEMA, scan_part
-
-    contracts = []
-    for c in settings.contracts:
-        refs = sum(1 for v in result.violations if v.contract == c.name)
-        contracts.append({"name": c.name, "canonical": {"path": str(c.canonical)},
-                          "references": {"canonical": result.canonical.get(c.name, 0),
-                                         "violations": refs},
-                          "compliance": round(result.compliance(c.name), 4)})
-    return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
-            **scan_part(result, held, violations)}
-
-
-def _cache_path(root: Path, settings: SsotConfig) -> Path:
-    cache_dir = root / _ini(root).get("cache_dir", ".pytest_cache")
-    if not cache_dir.exists():
-        # Created here before pytest ever ran: ignored by git as pytest's own would be, or
-        # `git add -A` (and pre-commit's "files were modified" check) would pick it up.
-        try:
-            cache_dir.mkdir(parents=True)
-            (cache_dir / ".gitignore").write_text("# Created by pytest-ssot automatically.\n*\n")
-        except OSError:
-            pass  # the scan then runs without a cache
-    return cache_dir / "d" / "ssot" / "scan.cache"
 
 
 class Stopped(KeyboardInterrupt):
@@ -165,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p_fix.add_argument("--diff", action="store_true",
                        help="print a unified diff of the changes (implies nothing is written)")
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
-    p_fix.add_argument("--jobs", type=_jobs, default=None,
+    p_fix.add_argument("--jobs", type=jobs_option, default=None,
                        help="worker processes (default and most: the cores, the files)")
     p_discover = sub.add_parser("discover", help="list every import path of an object "
                                 "and print (or --write) a contract for it")
@@ -195,69 +129,27 @@ def main(argv: list[str] | None = None) -> int:
     return _fix(args)
 
 
-def _jobs(text: str) -> int:
-    """``--jobs``: a whole number >= 1 (capped later at the cores and the files)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
-    return n
-
-
 def _history(args: argparse.Namespace) -> int:
     from .history.command import run
 
-    got = _settings(args)
+    got = project_settings(args)
     if isinstance(got, int):
         return got
     root, settings = got
-    return run(args, root, settings, _cache_path(root, settings).parent)
-
-
-def _settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:
-    root = Path(args.rootdir).resolve() if args.rootdir else _find_rootdir(Path.cwd().resolve())
-    if root is None:
-        print("pytest-ssot: no pyproject.toml with a [tool.pytest-ssot] table in this "
-              "directory or its parents (or pass --rootdir)", file=sys.stderr)
-        return 2
-    try:
-        settings = load_config(root)
-        if settings is None:
-            raise ConfigError(f"{root / 'pyproject.toml'}: no [tool.pytest-ssot] table")
-        if not settings.contracts:
-            raise ConfigError("pyproject.toml: [tool.pytest-ssot] declares no contracts "
-                              "([[tool.pytest-ssot.contracts]])")
-    except ConfigError as exc:
-        print(f"pytest-ssot: {exc}", file=sys.stderr)
-        return 2
-    return root, settings
-
-
-def _ini(root: Path) -> dict:
-    try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with (root / "pyproject.toml").open("rb") as fh:
-            return tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
-    except (OSError, ValueError):
-        return {}
+    return run(args, root, settings, cache_path(root, settings).parent)
 
 
 def _fix(args: argparse.Namespace) -> int:
     from .codemod.command import run
 
-    got = _settings(args)
+    got = project_settings(args)
     if isinstance(got, int):
         return got
     root, settings = got
     # The identity probes import the project as the test session would.
-    extra = [str((root / p).resolve()) for p in _ini(root).get("pythonpath", [])]
+    extra = [str((root / p).resolve()) for p in ini_options(root).get("pythonpath", [])]
     base = str(root / "src") if (root / "src").is_dir() else str(root)
-    return run(args, root, settings, [*extra, base, *sys.path], _cache_path(root, settings))
+    return run(args, root, settings, [*extra, base, *sys.path], cache_path(root, settings))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .scan import ScanResult
+from .command_setup import jobs_option
 
-__all__ = ["add_arguments", "run"]
+if TYPE_CHECKING:
+    from .config import SsotConfig
+    from .report import Rendered
+    from .scan import ScanResult
+    from .scan.baseline import Held
+
+__all__ = ["add_arguments", "run", "scan_only_report"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,8 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "was added and dropped")
     p.add_argument("--rootdir", metavar="DIR", help="the project root (default: found from "
                                                     "the working directory)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes "
-                                                          "(default: all cores)")
+    p.add_argument("--jobs", type=jobs_option, default=None,
+                   help="worker processes (default and most: the cores)")
 
 
 _MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
@@ -73,18 +78,15 @@ def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import _cache_path, _progress, _scan_only_report, _settings
+    from .command_setup import cache_path, progress as show_progress, project_settings
     from .config import ConfigError
     from .scan import scan
 
-    got = _settings(args)
+    got = project_settings(args)
     if isinstance(got, int):
         return got
     root, settings = got
     strict = bool(args.strict) or settings.strict
-    if args.jobs is not None and args.jobs < 1:
-        print("pytest-ssot: --jobs must be 1 or more", file=sys.stderr)
-        return 2
     from ._atomic import resolve_target, target_problem
 
     baseline_path = root / settings.baseline
@@ -105,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
     github = args.format == "github" or (args.format is None and in_github_actions())
     ahead: dict = {}
     try:
-        progress = _progress if sys.stderr.isatty() else None
-        result = scan(settings, root, cache_path=_cache_path(root, settings),
+        progress = show_progress if sys.stderr.isatty() else None
+        result = scan(settings, root, cache_path=cache_path(root, settings),
                       jobs=args.jobs, progress=progress,
                       meanwhile=None if args.update_baseline else (
                           lambda guess: _ahead(guess, baseline_path, bool(args.json),
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.json:
             flag = f"--json {args.json}"
-            doc = _scan_only_report(settings, result, held, ahead.get("violations"))
+            doc = scan_only_report(settings, result, held, ahead.get("violations"))
             doc["strict"] = strict
             for c in doc["contracts"]:
                 c["references_passed"] = checks[c["name"]].passed
@@ -174,3 +176,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
     return 1 if failed or not parse.passed else 0
 
+
+def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None,
+                      violations: "Rendered | None" = None) -> dict:
+    """The JSON report without the runtime part (the CLI runs no probes). ``violations``:
+    already rendered (``report.compact``)."""
+    from .report import SCHEMA, scan_part
+
+    contracts = []
+    for c in settings.contracts:
+        refs = sum(1 for v in result.violations if v.contract == c.name)
+        contracts.append({"name": c.name, "canonical": {"path": str(c.canonical)},
+                          "references": {"canonical": result.canonical.get(c.name, 0),
+                                         "violations": refs},
+                          "compliance": round(result.compliance(c.name), 4)})
+    return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
+            **scan_part(result, held, violations)}

@@ -93,6 +93,15 @@ def test_nothing_imports_the_plugin_module(path: Path) -> None:
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
+@pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py") if p.name != "cli.py"),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_imports_the_command_line_module(path: Path) -> None:
+    """``cli`` is the console entry point: it imports each command's module when that
+    command runs, and nothing imports it back (they share ``command_setup`` instead)."""
+    bad = {m for m in _imports(path) if m in (".cli", "..cli", "pytest_ssot.cli")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
 def test_items_reach_the_session_only_for_type_checking() -> None:
     tree = ast.parse((PACKAGE / "items.py").read_text(encoding="utf-8"))
     runtime = set()
