@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p_fix.add_argument("--diff", action="store_true",
                        help="print a unified diff of the changes (implies nothing is written)")
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
-    p_fix.add_argument("--jobs", type=jobs_option, default=None,
+    p_fix.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
                        help="worker processes (default and most: the cores, the files)")
     p_discover = sub.add_parser("discover", help="list every import path of an object "
                                 "and print (or --write) a contract for it")

@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "was added and dropped")
     p.add_argument("--rootdir", metavar="DIR", help="the project root (default: found from "
                                                     "the working directory)")
-    p.add_argument("--jobs", type=jobs_option, default=None,
+    p.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
                    help="worker processes (default and most: the cores)")
 
 
