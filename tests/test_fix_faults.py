@@ -159,18 +159,20 @@ def test_a_bug_in_a_worker_is_raised_as_in_one_process(
     parent = os.getpid()
     real = driver._Share.rewrite
 
-    def bug(self, *args):
+    def deep_in_the_worker(self, *args):
         if os.getpid() != parent:
             raise ZeroDivisionError("our bug")
         return real(self, *args)
 
-    monkeypatch.setattr(driver._Share, "rewrite", bug)
+    monkeypatch.setattr(driver._Share, "rewrite", deep_in_the_worker)
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
-    with pytest.raises(ZeroDivisionError, match="our bug"):
+    with pytest.raises(ZeroDivisionError, match="our bug") as raised:
         main(["fix"])
     assert (project / "chat" / "app" / "a.py").read_text() == LEGACY
+    # The worker's frames do not cross the pipe: its traceback is chained to the error.
+    assert "deep_in_the_worker" in str(raised.value.__cause__)
 
 
 def test_ctrl_c_while_writing_says_how_far_it_got(project: Path, monkeypatch) -> None:
@@ -191,28 +193,6 @@ def test_ctrl_c_while_writing_says_how_far_it_got(project: Path, monkeypatch) ->
     assert (stopped.value.written, stopped.value.due) == (1, 2)
     texts = sorted((project / "chat" / "app" / n).read_text() for n in ("a.py", "b.py"))
     assert texts == sorted([FIXED, LEGACY])
-
-
-def test_a_bug_in_a_worker_shows_where_the_worker_was(project: Path, monkeypatch) -> None:
-    """The worker's frames do not cross the pipe with its exception: its traceback is
-    chained to the error raised here, so that a bug report says where it happened."""
-    import os
-
-    parent = os.getpid()
-    real = driver._Share.rewrite
-
-    def deep_in_the_worker(self, *args):
-        if os.getpid() != parent:
-            raise ZeroDivisionError("our bug")
-        return real(self, *args)
-
-    monkeypatch.setattr(driver._Share, "rewrite", deep_in_the_worker)
-    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
-    fork_anyway(monkeypatch)
-    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
-    with pytest.raises(ZeroDivisionError) as raised:
-        main(["fix"])
-    assert "deep_in_the_worker" in str(raised.value.__cause__)
 
 
 def test_fix_that_cannot_fork_does_the_work_itself(tmp_path: Path,
