@@ -8,6 +8,7 @@ run instead of a traceback after it (SPEC 12).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -15,6 +16,16 @@ from pathlib import Path
 
 class NotWritableTarget(OSError):
     """The path exists and is not a regular file (a FIFO, a device, a folder, ...)."""
+
+
+class ChangedSinceRead(OSError):
+    """Compare-and-swap failed: the file is not what was read (someone edited, replaced
+    or removed it meanwhile). It is left as it is; the caller lists it."""
+
+
+class WouldNotKeep(OSError):
+    """Replacing the file would lose something of it that is not ours to change: its
+    owner or group, its hard links, its read-only mode. It is left as it is."""
 
 
 def _kind(mode: int) -> str:
@@ -76,14 +87,67 @@ def _create_temp(folder: Path, name: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name in {folder}")
 
 
-def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True) -> None:
+def _current(target: Path) -> tuple[os.stat_result, bytes] | None:
+    """The target's status and bytes as they are now; None when it is gone. Opened
+    without following a link and without blocking, so that a FIFO swapped in meanwhile
+    is an answer, not a hang."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a symlink meanwhile
+            raise ChangedSinceRead(f"{target} was replaced by a link") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return st, b""
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return st, b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _owner(uid: int, gid: int) -> str:
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        user = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except (ImportError, KeyError, NameError):
+        group = str(gid)
+    return f"{user}:{group}"
+
+
+def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
+                 expect: bytes | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``'s target, then rename it over.
 
     The target is ``path`` with symlinks resolved: the link stays, its file changes. A
     target that exists and is not a regular file is refused (``NotWritableTarget``):
     renaming over a FIFO or a device would replace it, writing into one could block.
     A new file gets the mode the umask gives; an existing one keeps its mode
-    (``keep_mode=False``: umask mode even for an existing file).
+    (``keep_mode=False``: umask mode even for an existing file) and, where this process
+    may give it (root), its owner and group.
+
+    ``expect``: the bytes the caller read and rewrote - a user's file (``fix``,
+    ``discover --write``). Then the write is a compare-and-swap: the file is replaced
+    only if it still holds exactly ``expect`` (same file, same bytes, checked after the
+    new text is ready, just before the rename), else ``ChangedSinceRead``; and only if
+    nothing of it is lost - owner and group kept, no second hard link split off, not a
+    read-only file - else ``WouldNotKeep``. Either way the file is left untouched.
     """
     target = resolve_target(path)
     mode = None
@@ -91,18 +155,46 @@ def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True) -> None:
         st = target.stat()
     except FileNotFoundError:
         st = None
+    if st is None and expect is not None:
+        raise ChangedSinceRead(f"{path} was removed")
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
             raise NotWritableTarget(f"{path} is {_kind(st.st_mode)}, not a regular file")
         if keep_mode:
             mode = st.st_mode & 0o7777
+        if expect is not None:
+            if st.st_nlink > 1:
+                raise WouldNotKeep(f"hard-linked ({st.st_nlink} links): a new file would "
+                                   "split it from its other names; left untouched")
+            if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+                raise WouldNotKeep(f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}): "
+                                   "make it writable to rewrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(target.parent, target.name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            if st is not None:
+                mine = os.fstat(fh.fileno())
+                if (mine.st_uid, mine.st_gid) != (st.st_uid, st.st_gid):
+                    try:
+                        os.fchown(fh.fileno(), st.st_uid, st.st_gid)
+                    except OSError:
+                        if expect is not None:
+                            raise WouldNotKeep(
+                                f"owned by {_owner(st.st_uid, st.st_gid)}: a new file would "
+                                f"belong to {_owner(mine.st_uid, mine.st_gid)}; left "
+                                "untouched") from None
         if mode is not None:
-            os.chmod(tmp, mode)
+            os.chmod(tmp, mode)  # after the owner: chown clears set-id bits
+        if expect is not None and st is not None:
+            # As late as can be: what stays open is the time one rename takes.
+            now = _current(target)
+            if now is None:
+                raise ChangedSinceRead(f"{path} was removed")
+            if (now[0].st_ino, now[0].st_dev) != (st.st_ino, st.st_dev) or now[1] != expect:
+                raise ChangedSinceRead(f"{path} changed")
         os.replace(tmp, target)
     except BaseException:
         try:

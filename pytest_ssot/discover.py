@@ -332,7 +332,7 @@ def write_contract(pyproject: Path, table: str) -> str:
     """
     import tomlkit
 
-    from ._atomic import write_atomic
+    from ._atomic import ChangedSinceRead, WouldNotKeep, write_atomic
 
     new = _as_mapping(table)
     target = pyproject.resolve() if pyproject.is_symlink() else pyproject
@@ -386,8 +386,14 @@ def write_contract(pyproject: Path, table: str) -> str:
     if _plain(out) != expected:
         raise DiscoverError(f"{pyproject}: the table could not be added without changing "
                             "the rest of the file; paste it by hand")
-    try:
-        write_atomic(target, out.encode("utf-8"), keep_mode=target.exists())
+    try:  # compare-and-swap: only over the bytes read above, keeping owner and links
+        write_atomic(target, out.encode("utf-8"), keep_mode=target.exists(),
+                     expect=raw if target.exists() else None)
+    except ChangedSinceRead:
+        raise DiscoverError(f"{pyproject}: changed while discover was writing it; left "
+                            "untouched: run again") from None
+    except WouldNotKeep as exc:
+        raise DiscoverError(f"{pyproject}: not written: {exc}") from None
     except OSError as exc:
         raise DiscoverError(f"{pyproject}: cannot be written: {exc.strerror or exc}") from None
     return str(new["name"])

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._atomic import write_atomic
+from .._atomic import ChangedSinceRead, write_atomic
 from ..config import SsotConfig
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
@@ -439,15 +439,21 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
             changed = new_bytes != source
             if changed and write:
                 problem = _not_writable(root / rel)
+                unwritten = Reason.NOT_WRITABLE
                 if problem is None:
-                    try:
-                        write_atomic(root / rel, new_bytes, keep_mode=True)
+                    try:  # compare-and-swap: only over the very bytes that were read
+                        write_atomic(root / rel, new_bytes, keep_mode=True, expect=source)
                         written += 1
+                    except ChangedSinceRead:
+                        unwritten, problem = Reason.CHANGED, "left untouched"
                     except OSError as exc:
-                        problem = f"cannot write: {exc.strerror or exc}"
+                        problem = f"cannot write: {exc.strerror or exc}" if exc.strerror \
+                            else str(exc)
                 if problem is not None:
-                    out.errors.append(Listing(rel, 1, Reason.NOT_WRITABLE, problem))
+                    out.errors.append(Listing(rel, 1, unwritten, problem))
                     changed = False
+                    # its references are left for that reason, not for want of a rule
+                    reasons = {(v.line, v.path): (unwritten, problem) for v in by_file[rel]}
                     handled = set()
             # lines after the rewrite where it was written; as they are otherwise
             where = (lambda line, path: moved.get((line, path), line)) if changed and write \

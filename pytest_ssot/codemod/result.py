@@ -31,6 +31,7 @@ class Reason:
     NO_RULE = "no rewrite applies (a name also bound otherwise, or a form it does not know)"
     BINDING_KEPT = "import kept: the name is still used"
     NOT_WRITABLE = "not writable"
+    CHANGED = "changed while fixing; run again"
     UNPARSABLE = "does not parse"
     INTERNAL = "left untouched: the rewrite could not be completed (a bug of ours)"
 
