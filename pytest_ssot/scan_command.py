@@ -91,8 +91,13 @@ def run(args: argparse.Namespace) -> int:
 
     baseline_path = root / settings.baseline
     # A baseline that is a folder or a FIFO is not "no baseline, no limit" (a silent pass).
-    bad = (target_problem(baseline_path) if baseline_path.exists()
-           and not resolve_target(baseline_path).is_file() or args.update_baseline else None)
+    if args.update_baseline:  # (first: the folder probe must not touch outside the root)
+        from .scan.baseline import update_problem
+
+        bad = update_problem(baseline_path, root) or target_problem(baseline_path)
+    else:
+        bad = (target_problem(baseline_path) if baseline_path.exists()
+               and not resolve_target(baseline_path).is_file() else None)
     if bad is not None:
         print(f"pytest-ssot: pyproject.toml: [tool.pytest-ssot] key 'baseline': {bad}",
               file=sys.stderr)
@@ -118,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         from .scan.baseline import check_references, check_scan_errors, hold, load, update
 
         if args.update_baseline:
-            changes = update(baseline_path, result, settings.contracts)
+            changes = update(baseline_path, result, settings.contracts, root)
             print(f"baseline written: {baseline_path}")
             for line in changes:
                 print(line)

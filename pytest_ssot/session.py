@@ -228,8 +228,11 @@ class SsotSessionPlugin:
             return
         from .scan.baseline import update
 
-        self._baseline_changes = update(self.baseline_path, self.scan_result(),
-                                        self.settings.contracts)
+        try:
+            self._baseline_changes = update(self.baseline_path, self.scan_result(),
+                                            self.settings.contracts, self.config.rootpath)
+        except ConfigError as exc:  # refused, or the disk is full: one line, no traceback
+            raise _usage_error(exc) from None
         self._baseline_loaded = False
         self._held = None
 
@@ -361,12 +364,13 @@ def _check_baseline_path(config: pytest.Config, path: Path) -> None:
     silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
     could not write."""
     from ._atomic import resolve_target, target_problem
+    from .scan.baseline import update_problem
 
     problem = None
     if path.exists() and not resolve_target(path).is_file():
         problem = target_problem(path)
     elif config.getoption("ssot_update_baseline"):
-        problem = target_problem(path)
+        problem = update_problem(path, config.rootpath) or target_problem(path)
     if problem is not None:
         raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
                                        f"{problem}"))

@@ -14,9 +14,12 @@ and held as counts.
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ..config import ConfigError, Contract
 from ..runtime import Check
@@ -24,7 +27,7 @@ from . import ScanResult, Violation
 from .fingerprint import collapse, fingerprint, number
 
 __all__ = ["SCHEMA", "SCHEMA_1", "Baseline", "Held", "fingerprint", "fingerprints", "build",
-           "render", "update", "load", "hold", "changes", "check_references", "check_scan_errors"]
+           "render", "update", "update_problem", "unknown_files", "load", "hold", "changes", "check_references", "check_scan_errors"]
 
 SCHEMA = "pytest-ssot-baseline/2"
 SCHEMA_1 = "pytest-ssot-baseline/1"
@@ -107,29 +110,151 @@ def render(entries: Entries) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update(path: Path, result: ScanResult, contracts: Sequence[Contract]) -> list[str]:
-    """Write the baseline of ``result`` to ``path``; return what was added and dropped."""
+_MARK = re.compile(rb'"schema"\s*:\s*"pytest-ssot-basel|pytest-ssot-baseline/')
+
+
+def _is_ours(raw: bytes) -> bool:
+    """A file ``--ssot-update-baseline`` may replace: empty, or one that says it is a
+    pytest-ssot baseline (also half-written or with merge-conflict markers) - never a
+    conftest.py or someone's notes that key 'baseline' was pointed at by mistake."""
+    return not raw.strip() or _MARK.search(raw[:4096]) is not None
+
+
+def _read(path: Path) -> bytes | None:
+    """The baseline file's bytes; ``None`` when there is none (no limit). Anything else
+    that is not a readable regular file - a dangling link, a folder, a FIFO, a file
+    this user may not read - is a ``ConfigError`` naming it, never "no baseline"."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ConfigError(f"{path.name} is a symbolic link to {os.readlink(path)}, "
+                              "which does not exist: fix the link, or remove it to run "
+                              "without a baseline") from None
+        return None
+    except OSError as exc:  # a file where a folder should be, a loop of links, EACCES
+        raise ConfigError(f"{path.name}: the baseline file cannot be read: "
+                          f"{exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise ConfigError(f"{path.name} is {kind}, not a baseline file: point "
+                          "[tool.pytest-ssot] key 'baseline' at a file")
+    try:
+        # O_NONBLOCK: a FIFO swapped in since the stat is an error, not a hang
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(f"{path.name} is not a regular file, not a baseline file")
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: the baseline file cannot be read: "
+                          f"{exc.strerror or exc} (as user {_user()})") from None
+    return b"".join(chunks)
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return "this user"
+
+
+def update_problem(path: Path, root: Path) -> str | None:
+    """Why ``--ssot-update-baseline`` must not write ``path``, or None: its target (links
+    followed) lies outside the rootdir, or it is a file that is not a pytest-ssot
+    baseline. Checked before the run and again just before the write."""
+    target = os.path.realpath(path)
+    top = os.path.realpath(root)
+    if os.path.commonpath([target, top]) != top:
+        shown = str(path) if target == os.path.abspath(path) else f"{path} (-> {target})"
+        return (f"{shown} is outside the rootdir ({root}): the baseline is written only "
+                "inside the project")
+    try:
+        raw = _read(path)
+    except ConfigError as exc:
+        return str(exc)
+    if raw is not None and not _is_ours(raw):
+        return (f"{path.name} exists and is not a pytest-ssot baseline: it is not "
+                "overwritten; point [tool.pytest-ssot] key 'baseline' at another file "
+                "(default .ssot-baseline.json)")
+    return None
+
+
+def unknown_files(result: ScanResult) -> Callable[[str], bool]:
+    """Whether a file's references are unknown this run: it, or a folder above it, could
+    not be read, decoded or parsed (a scan error). Its baseline entries are neither
+    fixed nor dropped: nobody looked."""
+    errors = {e["file"] for e in result.errors}
+    if not errors:
+        return lambda _file: False
+    if errors & {"", "."}:
+        return lambda _file: True
+    prefixes = tuple(e + "/" for e in errors)
+    return lambda file: file in errors or file.startswith(prefixes)
+
+
+def update(path: Path, result: ScanResult, contracts: Sequence[Contract],
+           root: Path | None = None) -> list[str]:
+    """Write the baseline of ``result`` to ``path``; return what was added and dropped.
+
+    Entries of files whose references are unknown this run (scan errors) are kept as
+    they were. ``root``: the rootdir, outside which nothing is written; a file that is
+    not a pytest-ssot baseline is never overwritten. Any refusal or failure is a
+    ``ConfigError`` naming the file; the old file is then as it was."""
     from .._atomic import write_atomic
 
+    problem = update_problem(path, root if root is not None else path.parent)
+    if problem is not None:
+        raise ConfigError(f"--ssot-update-baseline: {problem}")
     try:
         old = load(path)
     except ConfigError:
-        old = None  # a broken file is what this rewrite repairs
+        old = None  # a broken baseline of ours is what this rewrite repairs
     fps = fingerprints(result.violations)
     entries = build(result, contracts, fps)
-    write_atomic(path, render(entries).encode("utf-8"))
-    return changes(old, entries, result, fps)
+    unknown = unknown_files(result)
+    kept, kept_in = 0, set()
+    if old is not None and old.schema == 2:
+        for contract, files in old.entries.items():
+            if contract not in entries:
+                continue
+            for file, fp_list in files.items():
+                if unknown(file):
+                    now = entries[contract].setdefault(file, [])
+                    kept += len(set(fp_list) - set(now))
+                    kept_in.add(file)
+                    entries[contract][file] = sorted(set(now) | set(fp_list))
+        entries = {c: dict(sorted(files.items())) for c, files in entries.items()}
+    try:
+        write_atomic(path, render(entries).encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--ssot-update-baseline: {path.name} could not be written "
+                          f"({exc.strerror or exc}); the old file is unchanged") from None
+    lines = changes(old, entries, result, fps)
+    if kept:
+        lines.append(f"  {_plural(kept, 'entry')} of {len(kept_in)} file(s) that could not "
+                     "be read or parsed kept as they were (see the scan errors)")
+    return lines
 
 
 def load(path: Path) -> Baseline | None:
     """The baseline, ``None`` when there is no file (no limit)."""
-    if not path.is_file():
+    raw = _read(path)
+    if raw is None:
         return None
+    fix = (f"rewrite it with `{UPDATE}`" if _is_ours(raw) else
+           "point [tool.pytest-ssot] key 'baseline' at the baseline file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        doc = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
         raise ConfigError(f"{path.name}: the baseline file is not valid JSON ({exc}); "
-                          f"rewrite it with `{UPDATE}`") from None
+                          f"{fix}") from None
     schema = doc.get("schema") if isinstance(doc, dict) else None
     contracts = doc.get("contracts") if isinstance(doc, dict) else None
     if isinstance(contracts, dict) and all(isinstance(v, dict) for v in contracts.values()):
@@ -143,8 +268,7 @@ def load(path: Path) -> Baseline | None:
                                       for k, n in files):
             return Baseline(1, counts=contracts)
     raise ConfigError(f"{path.name}: not a pytest-ssot baseline (expected schema {SCHEMA!r} "
-                      "with per-contract lists of fingerprints per file); rewrite it with "
-                      f"`{UPDATE}`")
+                      f"with per-contract lists of fingerprints per file); {fix}")
 
 
 # --------------------------------------------------------------------------- holding
@@ -184,6 +308,7 @@ def hold(result: ScanResult, baseline: Baseline | None,
                 schema=None if baseline is None else baseline.schema)
     if baseline is None:
         return held
+    unknown = unknown_files(result)
     current: dict[tuple[str, str], list[int]] = {}
     for i, v in enumerate(violations):
         current.setdefault((v.contract, v.file), []).append(i)
@@ -194,6 +319,8 @@ def hold(result: ScanResult, baseline: Baseline | None,
                 held.states[i] = "new" if len(idx) > allowed else "unchanged"
         for contract, files in baseline.counts.items():
             for file, allowed in files.items():
+                if unknown(file):
+                    continue
                 n = len(current.get((contract, file), ()))
                 if n < allowed:
                     held.fixed.setdefault(contract, {})[file] = allowed - n
@@ -204,6 +331,8 @@ def hold(result: ScanResult, baseline: Baseline | None,
             held.states[i] = "unchanged" if fps[i] in known else "new"
     for contract, files in baseline.entries.items():
         for file, entries in files.items():
+            if unknown(file):  # not read this run: its entries are not known fixed
+                continue
             now = {fps[i] for i in current.get((contract, file), ())}
             gone = len(set(entries) - now)
             if gone:
