@@ -21,6 +21,73 @@ def _scan(args: argparse.Namespace) -> int:
     return run(args)
 
 
+class OutputFailed(OSError):
+    """Standard output or error could not be written (``> /dev/full``, a dead terminal)."""
+
+
+class _Guarded:
+    """A standard stream whose write errors are ``OutputFailed``: one line at the end,
+    not a traceback from wherever a ``print`` happened to be. (A reader going away stays
+    ``BrokenPipeError``, handled as ``| head``.)"""
+
+    def __init__(self, stream: object, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def _guard(self, call: object, *args: object) -> object:
+        try:
+            return call(*args)  # type: ignore[operator]
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:  # ValueError: written after a close
+            raise OutputFailed(getattr(exc, "errno", None) or 0,
+                               f"cannot write to {self._name}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
+
+    def write(self, text: str) -> int:
+        return self._guard(self._stream.write, text)  # type: ignore[attr-defined,return-value]
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _standard_streams() -> None:
+    """Standard input, output or error closed (``>&-``): /dev/null in their place before
+    any file is opened - else the first file opened (a report's temporary file) would get
+    descriptor 1 and the listing would be written into it."""
+    import os
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                continue
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        if getattr(sys, name) is None:  # closed when Python started
+            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="backslashreplace",
+                                    closefd=False))
+        setattr(sys, name, _Guarded(getattr(sys, name), f"standard {name[3:]}put"
+                                    if name == "stdout" else "standard error"))
+
+
+def _say(message: str) -> None:
+    """One line on stderr, if stderr can take it."""
+    try:
+        print(message, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 class Stopped(KeyboardInterrupt):
     """The command was sent SIGTERM or SIGHUP: it ends as on Ctrl-C."""
 
@@ -52,6 +119,13 @@ def console() -> None:
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), stop)
+    _standard_streams()
+    try:
+        os.getcwd()
+    except OSError as exc:  # every path we are given or find is relative to it
+        _say(f"pytest-ssot: the working directory cannot be used ({exc.strerror}): it was "
+             "removed or is not readable; cd into the project and run again")
+        os._exit(2)
     try:
         code = main()
     except SystemExit as exc:  # argparse's usage errors and --help
@@ -72,11 +146,18 @@ def console() -> None:
         except (OSError, ValueError):
             pass  # a stdout that is no file: nothing is flushed to it at the end either
         code = 1
+    except OutputFailed as exc:
+        _say(f"pytest-ssot: {exc.strerror}")
+        code = 1
     try:
         sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        _say(f"pytest-ssot: {getattr(exc, 'strerror', None) or exc}")
+        code = code or 1  # the output could not be written: not a success
+    try:
         sys.stderr.flush()
     except (OSError, ValueError):
-        code = code or 1  # the output could not be written: not a success
+        code = code or 1
     os._exit(code)
 
 

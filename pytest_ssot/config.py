@@ -126,6 +126,9 @@ def _load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib lets the decoder's error out
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+                          f"at offset {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
 
@@ -384,6 +387,11 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
     baseline = table.get("baseline", ".ssot-baseline.json")
     if not isinstance(baseline, str) or not baseline:
         raise ConfigError(f"{w('baseline')}: expected a file name (string), got {baseline!r}")
+    for key, values in (("paths", paths), ("exclude", exclude), ("baseline", (baseline,))):
+        for value in values:
+            if "\x00" in value:  # no file name holds one; the OS would raise ValueError
+                raise ConfigError(f"{w(key)}: {value!r} holds a NUL character, which no "
+                                  "file name can")
     timeout = _number(table.get("probe_timeout", 30), w("probe_timeout"), 0.0, strict_min=True)
 
     areas_raw = table.get("areas", {})

@@ -90,24 +90,72 @@ class Discovery:
 
 def _probe(canonical: SsotPath, sys_path: Sequence[str], timeout: float,
            parallel: int | None) -> dict[str, Any]:
+    """The discovery probe's answer. A module whose import kills the probe (its process,
+    or its whole process group) costs only its own entry: the scope is asked alone, then
+    the modules in halves, down to the one that kills it, as the probe server does."""
     request = {"canonical": {"module": canonical.module, "attr": canonical.attr},
                "sys_path": list(sys_path), "timeout": timeout,
                "parallel": parallel or min(8, os.cpu_count() or 1)}
-    import subprocess  # only here: the other commands start faster without it
-
-    proc = subprocess.run([sys.executable, str(PROBE)], input=json.dumps(request).encode(),
-                          capture_output=True)
-    try:
-        answer = json.loads(proc.stdout)
-    except ValueError:
-        tail = proc.stderr.decode("utf-8", "replace").strip()[-2000:]
-        raise RuntimeError(f"the discovery probe failed (exit code {proc.returncode}): "
-                           f"{tail}") from None
+    answer, death = _run_probe(request)
+    if answer is None:
+        alone, death = _run_probe({**request, "only_scope": True})
+        if alone is None:
+            answer = {"scope": {"died": f"its import killed the discovery probe ({death})"},
+                      "modules": {}}
+        else:
+            answer = {"scope": alone["scope"],
+                      "modules": _probe_modules(request, alone["scope"].get("modules", []))}
     bugs = [a["internal_error"] for a in [answer["scope"], *answer["modules"].values()]
             if "internal_error" in a]
     if bugs:  # our own bug: loud, with its traceback
         raise RuntimeError("pytest-ssot discovery probe bug:\n" + bugs[0])
     return answer
+
+
+def _probe_modules(request: dict, modules: list[str]) -> dict[str, Any]:
+    if not modules:
+        return {}
+    answer, death = _run_probe({**request, "modules": modules})
+    if answer is not None:
+        return answer["modules"]
+    if len(modules) == 1:
+        return {modules[0]: {"died": f"its import killed the discovery probe ({death})"}}
+    mid = len(modules) // 2
+    return {**_probe_modules(request, modules[:mid]), **_probe_modules(request, modules[mid:])}
+
+
+def _run_probe(request: dict) -> tuple[dict | None, str]:
+    """One run of the discovery probe: ``(answer, "")`` or ``(None, how it died)``."""
+    import signal
+    import subprocess  # only here: the other commands start faster without it
+
+    from .probe import _kill_group
+
+    # A session of its own, as the probe server's: a module that kills its process group
+    # kills only the probe, and the group - with whatever the imports started - is killed
+    # when the answer is in, or on Ctrl-C: nothing outlives the command.
+    proc = subprocess.Popen([sys.executable, str(PROBE)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(json.dumps(request).encode())
+    except BaseException:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+        raise
+    _kill_group(proc.pid, signal.SIGKILL)
+    try:
+        answer = json.loads(out)
+        if not isinstance(answer, dict) or "scope" not in answer:
+            raise ValueError("no answer")
+    except ValueError:
+        code = proc.returncode
+        how = (f"killed by signal {signal.Signals(-code).name}" if code and code < 0
+               and -code in signal.valid_signals() else f"exit code {code}")
+        tail = err.decode("utf-8", "replace").strip()[-600:]
+        return None, how + (f"; its last output: {tail}" if tail else "")
+    return answer, ""
 
 
 def _warning(pairs: Sequence[Sequence[str]]) -> str | None:

@@ -106,6 +106,9 @@ def _check_writable(config: pytest.Config, option: str) -> None:
     """A path we will write at the end (a report) that cannot be written is a usage error
     now, before the run, not a traceback that loses pytest's summary later (SPEC 12)."""
     target = config.getoption(option, None)
+    if target == "" and not hasattr(config, "workerinput"):  # ``--ssot-report=``: nothing
+        raise pytest.UsageError(f"--{option.replace('_', '-')}: expected a file path, got "
+                                "an empty one")         # written, nothing said, otherwise
     if not target or hasattr(config, "workerinput"):
         return
     from ._atomic import target_problem

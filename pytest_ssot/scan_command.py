@@ -44,7 +44,11 @@ _MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
 
 
 def _listing(violations: list, states: list) -> list[str]:
-    return [f"{v.file}:{v.line}: [{v.contract}] {v.path} -> {v.fix}{_MARKS[state]}"
+    from .display import shown
+
+    names: dict[str, str] = {}  # each file name checked once, not once per violation
+    return [f"{names.get(v.file) or names.setdefault(v.file, shown(v.file))}:{v.line}: "
+            f"[{v.contract}] {v.path} -> {v.fix}{_MARKS[state]}"
             for v, state in zip(violations, states)]
 
 
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     for flag, target in (("--json", args.json), ("--sarif", args.sarif)):
-        problem = target_problem(Path(target)) if target else None
+        problem = ("expected a file path, got an empty one" if target == "" else
+                   target_problem(Path(target)) if target else None)
         if problem is not None:  # before the scan, not a traceback after it
             print(f"pytest-ssot scan: {flag}: {problem}", file=sys.stderr)
             return 2

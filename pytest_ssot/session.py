@@ -59,11 +59,16 @@ class SsotSessionPlugin:
             raise _usage_error(exc) from None
         settings = settings or SsotConfig()
         root = config.rootpath
+        real_root = root.resolve()
         for entry in settings.paths if settings.contracts else ():
-            if not (root / entry).exists():
+            # Said here, before any hook runs, not by the scan inside a check's item.
+            where = f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r}"
+            start = (root / entry).resolve()
+            if start != real_root and real_root not in start.parents:
+                raise _usage_error(ConfigError(f"{where} is outside the rootdir"))
+            if not start.exists():
                 raise _usage_error(ConfigError(
-                    f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r} does not "
-                    "exist (paths are relative to the rootdir)"))
+                    f"{where} does not exist (paths are relative to the rootdir)"))
         if settings.contracts and not hasattr(config, "workerinput"):
             _check_baseline_path(config, root / settings.baseline)
         if config.getoption("ssot_html") and not hasattr(config, "workerinput"):

@@ -5,6 +5,8 @@ lines (``12 x module bound at module level and read by app/x.py``)."""
 from __future__ import annotations
 
 import difflib
+
+from ..display import shown
 from dataclasses import dataclass, field
 
 __all__ = ["FixResult", "Listing", "Reason"]
@@ -50,7 +52,7 @@ class Listing:
     def render(self, error: bool = False) -> str:
         tag = "error: " if error else ""
         tail = f": {self.detail}" if self.detail else ""
-        return f"{self.file}:{self.line}: {tag}{self.reason}{tail}"
+        return shown(f"{self.file}:{self.line}: {tag}{self.reason}{tail}")
 
 
 @dataclass
@@ -73,7 +75,7 @@ class FixResult:
             out.extend(difflib.unified_diff(
                 old.decode("utf-8", "replace").splitlines(keepends=True),
                 new.decode("utf-8", "replace").splitlines(keepends=True),
-                fromfile=f"a/{rel}", tofile=f"b/{rel}"))
+                fromfile=f"a/{shown(rel)}", tofile=f"b/{shown(rel)}"))
         return "".join(out)
 
     def groups(self) -> list[tuple[int, str]]:

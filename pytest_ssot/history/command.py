@@ -83,7 +83,8 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
 
     for option in ("json", "html"):
         target = getattr(args, option)
-        problem = target_problem(Path(target)) if target else None
+        problem = ("expected a file path, got an empty one" if target == "" else
+                   target_problem(Path(target)) if target else None)
         if problem is not None:  # before reading the history, not a traceback after it
             return _error(f"--{option}: {problem}")
     try:

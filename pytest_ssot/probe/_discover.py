@@ -217,10 +217,13 @@ def main() -> int:
     timeout = float(request.get("timeout", 30))
     limit = int(request.get("parallel") or os.cpu_count() or 1)
     canonical = request["canonical"]
-    [scope] = _server.run([{"kind": "discover_scope", "canonical": canonical,
-                            "preimport": ""}], timeout, limit)
+    if "modules" in request:  # asked again for these only (one of them killed the probe)
+        scope = {"modules": request["modules"]}
+    else:
+        [scope] = _server.run([{"kind": "discover_scope", "canonical": canonical,
+                                "preimport": ""}], timeout, limit)
     answer: dict = {"scope": scope, "modules": {}}
-    if "modules" in scope:
+    if "modules" in scope and not request.get("only_scope"):
         tasks = [{"kind": "discover_module", "module": m, "canonical": canonical,
                   "preimport": m.rpartition(".")[0]} for m in scope["modules"]]
         for task, result in zip(tasks, _server.run(tasks, timeout, limit)):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .._atomic import write_atomic
 from ..config import Contract
+from ..display import shown
 from ..probe import Verdict
 from ..runtime import Check, ContractRuntime, checks
 
@@ -256,10 +257,10 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
         lines.append("       by kind: " + ", ".join(
             f"{k} {n}" for k, n in scan.counts_by_kind(c.name).items()))
         top = sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0]))[:worst]
-        lines.append("       worst files: " + ", ".join(f"{f} ({n})" for f, n in top))
+        lines.append("       worst files: " + ", ".join(f"{shown(f)} ({n})" for f, n in top))
         if verbose:
             for v in mine:
-                lines.append(f"       {v.file}:{v.line}: {v.path} -> {v.fix}")
+                lines.append(f"       {shown(v.file)}:{v.line}: {v.path} -> {v.fix}")
     for e in scan.errors:
-        lines.append(f"  FAIL {e['file']}: {e['message']}")
+        lines.append(f"  FAIL {shown(e['file'])}: {shown(e['message'])}")
     return lines

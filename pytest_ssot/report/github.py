@@ -126,13 +126,35 @@ def step_summary(contracts: Sequence[Contract], result: "ScanResult | None",
 
 
 def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> str | None:
-    """Append to the file ``$GITHUB_STEP_SUMMARY`` names; the problem, if it fails."""
+    """Append to the file ``$GITHUB_STEP_SUMMARY`` names; the problem, if it fails.
+
+    Regular files only, as for report paths (SPEC 12): the file is opened without
+    blocking and checked before anything is written, so a FIFO nobody reads, a device or
+    a folder is one line, never a hang."""
+    import stat
+
     target = environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
+    where = f"GITHUB_STEP_SUMMARY ({target!r})"
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_CLOEXEC", 0))
     try:
-        with Path(target).open("a", encoding="utf-8") as fh:
+        fd = os.open(target, flags, 0o666)
+    except ValueError:  # a NUL in the name
+        return f"cannot append to {where}: not a file name"
+    except OSError as exc:  # ENXIO: a FIFO with no reader; EISDIR: a folder
+        return f"cannot append to {where}: {exc.strerror or exc}"
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+            return f"cannot append to {where}: it is {kind}; give a regular file"
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "a", encoding="utf-8", closefd=False) as fh:
             fh.write(markdown)
     except OSError as exc:
-        return f"cannot append to GITHUB_STEP_SUMMARY ({target}): {exc.strerror or exc}"
+        return f"cannot append to {where}: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
     return None

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from ..config import ConfigError, Contract
+from ..display import shown
 from ..runtime import Check
 from . import ScanResult, Violation
 from .fingerprint import collapse, fingerprint, number
@@ -350,10 +351,10 @@ def changes(old: Baseline | None, new: Entries, result: ScanResult,
     before = {(c, f, fp) for c, files in (old.entries if old else {}).items()
               for f, l in files.items() for fp in l}
     after = {(c, f, fp) for c, files in new.items() for f, l in files.items() for fp in l}
-    plus = [f"  + [{v.contract}] {v.file}:{v.line}: {_statement(v)}"
+    plus = [f"  + [{v.contract}] {shown(v.file)}:{v.line}: {_statement(v)}"
             for v, fp in zip(result.violations, fps)
             if (v.contract, v.file, fp) not in before and (v.contract, v.file, fp) in after]
-    minus = [f"  - [{c}] {f}: {fp} (fixed)" for c, f, fp in sorted(before - after)]
+    minus = [f"  - [{c}] {shown(f)}: {fp} (fixed)" for c, f, fp in sorted(before - after)]
     added = len(after - before)
     dropped = len(before - after)
     head = (f"baseline: {added} entr{'y' if added == 1 else 'ies'} added, {dropped} dropped, "
@@ -381,7 +382,7 @@ def _listing(result: ScanResult, indices: Sequence[int]) -> str:
     for i in sorted(indices, key=lambda i: (result.violations[i].file,
                                             result.violations[i].line)):
         v = result.violations[i]
-        out.append(f"  {v.file}:{v.line}: {v.path} -> {v.fix}")
+        out.append(f"  {shown(v.file)}:{v.line}: {v.path} -> {v.fix}")
         if v.text:
             out.append(f"      {_statement(v)}")
     return "\n".join(out)
@@ -444,7 +445,8 @@ def check_scan_errors(result: ScanResult) -> Check:
     if not result.errors:
         return Check("scan", "parse", None, True,
                      f"{result.files_scanned} file(s) scanned, no errors")
-    listing = "\n".join(f"  {e['file']}: {e['message']}" for e in result.errors)
+    listing = "\n".join(f"  {shown(e['file'])}: {shown(e['message'])}"
+                        for e in result.errors)
     return Check("scan", "parse", None, False, f"{len(result.errors)} file(s) could not be "
                  "scanned", f"{len(result.errors)} file(s) could not be read, decoded or "
                  f"parsed, so their references are unknown:\n{listing}\n"
