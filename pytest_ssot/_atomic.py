@@ -131,6 +131,13 @@ def _owner(uid: int, gid: int) -> str:
     return f"{user}:{group}"
 
 
+def not_writable_by_us(st: os.stat_result) -> str:
+    """Why a file this process may not write is not replaced (renaming over it would
+    work in a folder we may write, and hand the file to us)."""
+    return (f"not writable by this user (owner {_owner(st.st_uid, st.st_gid)}, mode "
+            f"{stat.S_IMODE(st.st_mode):04o}); left untouched")
+
+
 def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
                  expect: bytes | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``'s target, then rename it over.
@@ -166,9 +173,11 @@ def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
             if st.st_nlink > 1:
                 raise WouldNotKeep(f"hard-linked ({st.st_nlink} links): a new file would "
                                    "split it from its other names; left untouched")
-            if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+            if not st.st_mode & 0o222:
                 raise WouldNotKeep(f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}): "
                                    "make it writable to rewrite it")
+            if not os.access(target, os.W_OK):
+                raise WouldNotKeep(not_writable_by_us(st))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(target.parent, target.name)
     try:

@@ -25,6 +25,8 @@ def find_rootdir(start: Path) -> Path | None:
         try:
             if not (f.is_file() and b"pytest-ssot" in f.read_bytes()):
                 continue
+        except PermissionError:
+            return d  # its loading says so, with the file's name (not "none found")
         except OSError:
             continue
         try:

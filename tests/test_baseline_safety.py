@@ -239,3 +239,40 @@ def test_disk_full_while_writing_the_baseline_is_one_line(pytester: pytest.Pytes
     assert code == 2 and "No space left on device" in err
     assert base.read_text() == before
     assert not [p for p in root.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_update_never_replaces_a_baseline_this_user_may_not_write(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a folder the user may write, renaming over someone else's 0644 baseline would
+    work and hand the file to the user: refused, named (found as user nobody)."""
+    root = _baselined(pytester)
+    base = root / ".ssot-baseline.json"
+    before = base.read_text()
+    (root / "more.py").write_text(NEW)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **kw: False if (
+        str(p) == str(base) and mode == os.W_OK) else real(p, mode, *a, **kw))
+    result = pytester.runpytest("--ssot-update-baseline")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    no_traceback_of_ours(result)
+    result.stderr.fnmatch_lines(["*.ssot-baseline.json is not writable by this user (owner "
+                                 "*, mode 0644); left untouched*"])
+    assert base.read_text() == before
+
+
+def test_an_unreadable_pyproject_stops_the_root_search(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "no pyproject.toml found": the loading then says it cannot be read."""
+    from pytest_ssot.command_setup import find_rootdir
+
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest-ssot]\n")
+    (tmp_path / "sub").mkdir()
+    real = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self.name == "pyproject.toml":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert find_rootdir(tmp_path / "sub") == tmp_path

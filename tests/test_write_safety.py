@@ -276,3 +276,18 @@ def test_discover_write_keeps_a_hard_link(tmp_path: Path) -> None:
     with pytest.raises(discover.DiscoverError, match="hard-linked"):
         discover.write_contract(py, TABLE)
     assert os.stat(py).st_nlink == 2
+
+
+def test_discover_write_refuses_a_pyproject_this_user_may_not_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mode 0644 of another owner, in a folder the user may write (found as nobody)."""
+    from pytest_ssot import discover
+
+    py = tmp_path / "pyproject.toml"
+    py.write_text("[project]\nname = 'p'\n")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **kw: False if (
+        str(p) == str(py) and mode == os.W_OK) else real(p, mode, *a, **kw))
+    with pytest.raises(discover.DiscoverError, match=r"not writable by this user \(owner "):
+        discover.write_contract(py, TABLE)
+    assert py.read_text() == "[project]\nname = 'p'\n"

@@ -184,6 +184,10 @@ def update_problem(path: Path, root: Path) -> str | None:
         return (f"{path.name} exists and is not a pytest-ssot baseline: it is not "
                 "overwritten; point [tool.pytest-ssot] key 'baseline' at another file "
                 "(default .ssot-baseline.json)")
+    if raw is not None and not os.access(path, os.W_OK):
+        from .._atomic import not_writable_by_us
+
+        return f"{path.name} is {not_writable_by_us(os.stat(path))}"
     return None
 
 
