@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+from .display import shown
 from .paths import PathSyntaxError, SsotPath, parse_path
 
 __all__ = ["DiscoverError", "Discovery", "Found", "discover", "render_report",
@@ -324,7 +325,7 @@ def render_report(d: Discovery) -> list[str]:
     if d.second:
         lines += ["", f"{len(d.second)} second implementation(s) (same name, another object):"]
         for f in d.second:
-            at = f" at {f.where}" if f.where else ""
+            at = f" at {shown(f.where)}" if f.where else ""
             lines += [f"  {f.path}{at}", f"      {'; '.join(f.roles)}; {_refs(f)}"]
     if d.allow:
         lines += ["", "exported where it is defined (goes to `allow`):"]
@@ -332,7 +333,7 @@ def render_report(d: Discovery) -> list[str]:
     if d.failures:
         lines += ["", f"{len(d.failures)} module(s) failed at import (not searched; fix "
                       "them and run again):"]
-        lines += [f"  {m}: {e}" for m, e in d.failures]
+        lines += [f"  {m}: {shown(e)}" for m, e in d.failures]
     if d.users:
         lines += ["", f"not listed: {len(d.users)} module(s) import it for their own use "
                       "(they define code of their own and nothing imports the name from "
