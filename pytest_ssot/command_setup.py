@@ -52,6 +52,13 @@ def project_settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:
         if not settings.contracts:
             raise ConfigError("pyproject.toml: [tool.pytest-ssot] declares no contracts "
                               "([[tool.pytest-ssot.contracts]])")
+        ini = ini_options(root)
+        for key in ("cache_dir", "pythonpath"):  # paths the commands use, as pytest would
+            values = ini.get(key)
+            if any(isinstance(v, str) and "\x00" in v
+                   for v in (values if isinstance(values, list) else [values])):
+                raise ConfigError(f"pyproject.toml: [tool.pytest.ini_options] key '{key}': "
+                                  f"{values!r} holds a NUL character, which no file name can")
     except ConfigError as exc:
         print(f"pytest-ssot: {exc}", file=sys.stderr)
         return 2

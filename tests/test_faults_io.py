@@ -245,3 +245,16 @@ def test_discover_survives_a_module_that_kills_its_group_and_leaves_no_child(
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in pids if _alive(p)], "a child of a probed module outlived discover"
+
+
+@pytest.mark.parametrize("line", ['cache_dir = "a\\u0000b"', 'pythonpath = [".", "x\\u0000"]'])
+def test_a_nul_in_pytests_paths_is_one_line_for_the_commands(pytester: pytest.Pytester,
+                                                             line: str) -> None:
+    root = project(pytester)
+    py = root / "pyproject.toml"
+    py.write_text(py.read_text().replace('pythonpath = ["."]', line))
+    for args in (("scan",), ("fix", "--check")):
+        proc = cli(root, *args)
+        assert proc.returncode == 2, args
+        assert "[tool.pytest.ini_options] key" in clean(proc)
+        assert "holds a NUL character" in proc.stderr
