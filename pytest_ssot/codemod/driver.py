@@ -447,8 +447,8 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                     except ChangedSinceRead:
                         unwritten, problem = Reason.CHANGED, "left untouched"
                     except OSError as exc:
-                        problem = f"cannot write: {exc.strerror or exc}" if exc.strerror \
-                            else str(exc)
+                        # (WouldNotKeep: its reason; a system error: its strerror)
+                        problem = f"cannot write: {exc.strerror}" if exc.strerror else str(exc)
                 if problem is not None:
                     out.errors.append(Listing(rel, 1, unwritten, problem))
                     changed = False
