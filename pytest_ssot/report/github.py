@@ -125,6 +125,14 @@ def step_summary(contracts: Sequence[Contract], result: "ScanResult | None",
     return "\n".join(lines) + "\n"
 
 
+def _kind(mode: int) -> str:
+    import stat
+
+    return ("a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+
+
 def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> str | None:
     """Append to the file ``$GITHUB_STEP_SUMMARY`` names; the problem, if it fails.
 
@@ -144,12 +152,17 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) 
     except ValueError:  # a NUL in the name
         return f"cannot append to {where}: not a file name"
     except OSError as exc:  # ENXIO: a FIFO with no reader; EISDIR: a folder
+        try:
+            mode = os.stat(target).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            return f"cannot append to {where}: it is {_kind(mode)}; give a regular file"
         return f"cannot append to {where}: {exc.strerror or exc}"
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
-            return f"cannot append to {where}: it is {kind}; give a regular file"
+            return f"cannot append to {where}: it is {_kind(mode)}; give a regular file"
         os.set_blocking(fd, True)
         with os.fdopen(fd, "a", encoding="utf-8", closefd=False) as fh:
             fh.write(markdown)
