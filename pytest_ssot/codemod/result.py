@@ -83,7 +83,8 @@ class FixResult:
         counts: dict[str, int] = {}
         for u in (*self.unsafe, *self.errors):
             counts[u.reason] = counts.get(u.reason, 0) + 1
-        return sorted(((n, r) for r, n in counts.items()), key=lambda t: (-t[0], t[1]))
+        # (a reason may name a file: ``read by app/x.py``)
+        return sorted(((n, shown(r)) for r, n in counts.items()), key=lambda t: (-t[0], t[1]))
 
 
 def line_map(old: bytes, new: bytes) -> "callable":
