@@ -120,6 +120,16 @@ def test_update_never_overwrites_a_file_that_is_not_a_baseline(pytester: pytest.
     assert (root / "conftest.py").read_text() == conftest
 
 
+def test_a_file_quoting_the_schema_is_not_a_baseline(pytester: pytest.Pytester) -> None:
+    root = project(pytester, settings='baseline = "test_x.py"')
+    text = 'SCHEMA = "pytest-ssot-baseline/2"\n'
+    (root / "test_x.py").write_text(text)
+    result = pytester.runpytest("--ssot-update-baseline")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_x.py exists and is not a pytest-ssot baseline*"])
+    assert (root / "test_x.py").read_text() == text
+
+
 @pytest.mark.parametrize("how", ["relative", "link"])
 def test_update_never_writes_outside_the_rootdir(pytester: pytest.Pytester, capsys,
                                                  monkeypatch, how: str) -> None:

@@ -118,7 +118,12 @@ def _is_ours(raw: bytes) -> bool:
     """A file ``--ssot-update-baseline`` may replace: empty, or one that says it is a
     pytest-ssot baseline (also half-written or with merge-conflict markers) - never a
     conftest.py or someone's notes that key 'baseline' was pointed at by mistake."""
-    return not raw.strip() or _MARK.search(raw[:4096]) is not None
+    head = raw.lstrip()
+    if not head:
+        return True
+    # JSON, or a merge conflict of it - and saying so (a test file quoting our schema
+    # string is not a baseline)
+    return head.startswith((b"{", b"<<<<<<<")) and _MARK.search(raw[:4096]) is not None
 
 
 def _read(path: Path) -> bytes | None:
