@@ -261,12 +261,13 @@ def test_a_nul_in_pytests_paths_is_one_line_for_the_commands(pytester: pytest.Py
 
 
 def test_a_pyproject_that_is_not_utf8_under_pytest(pytester: pytest.Pytester) -> None:
-    """pytest itself reads pyproject.toml only without an ini file; ours then says it."""
+    """pytest reads (and chokes on) pyproject.toml unless given its ini file with ``-c``;
+    ours then says it."""
     root = project(pytester)
     py = root / "pyproject.toml"
     py.write_bytes(py.read_bytes().replace(b'pythonpath = ["."]', b"") + b"# caf\xe9\n")
     (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_subprocess("-c", "pytest.ini")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     no_traceback_of_ours(result)
     result.stderr.fnmatch_lines(["*pyproject.toml: not valid TOML: not UTF-8 (byte 0xe9*"])
