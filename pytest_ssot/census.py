@@ -149,6 +149,7 @@ class Recorder:
                 self.imports.setdefault(f"{w.module}.{w.attr}", w)  # a submodule entry
                 self.served.setdefault(w.module, {}).setdefault(w.attr, w)
         self.context: str | None = None
+        self.paused = False  # pytest-ssot's own checks are not callers
         self.counts: dict[tuple[str, str, str | None], list[Any]] = {}
         self.callers: dict[str, set[str]] = {}
         self.overflow: dict[str, int] = {}
@@ -191,6 +192,8 @@ class Recorder:
     # -- counting
 
     def hit(self, watch: Watch, frame: types.FrameType | None) -> None:
+        if self.paused:
+            return
         skip = self._skip_cache
         while frame is not None:
             code = frame.f_code
@@ -399,6 +402,83 @@ def deactivate(rec: Recorder) -> None:
     rec.unwatch_modules()
     if not _ACTIVE and _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+
+
+# ---------------------------------------------------------------- every import statement
+
+class ImportWatch:
+    """Counts every import statement and ``importlib.import_module`` call that names a
+    watched path, cached module or not (the test-time census: a test that imports a
+    legacy module another test loaded first still counts). Not used by the production
+    service: a wrapped ``__import__`` slows every function-level import of a process."""
+
+    def __init__(self, rec: Recorder) -> None:
+        import builtins
+        import importlib
+
+        self.rec = rec
+        self._builtins, self._importlib = builtins, importlib
+        self._orig_import = builtins.__import__
+        self._orig_import_module = importlib.import_module
+
+    def start(self) -> None:
+        orig, orig_module, rec = self._orig_import, self._orig_import_module, self.rec
+
+        def __import__(name: str, globals: Any = None, locals: Any = None,
+                       fromlist: Any = (), level: int = 0) -> Any:
+            module = orig(name, globals, locals, fromlist, level)
+            try:
+                self.note(name, globals, fromlist, level, sys._getframe(1))
+            except Exception:
+                pass
+            return module
+
+        def import_module(name: str, package: str | None = None) -> Any:
+            module = orig_module(name, package)
+            try:
+                self.note(getattr(module, "__name__", name), None, (), 0, sys._getframe(1))
+            except Exception:
+                pass
+            return module
+
+        import functools
+
+        functools.update_wrapper(import_module, orig_module)
+        self._builtins.__import__ = __import__
+        self._importlib.import_module = import_module
+        self._mine = (__import__, import_module)
+
+    def stop(self) -> None:
+        if getattr(self, "_mine", None) is None:
+            return
+        if self._builtins.__import__ is self._mine[0]:
+            self._builtins.__import__ = self._orig_import
+        if self._importlib.import_module is self._mine[1]:
+            self._importlib.import_module = self._orig_import_module
+        self._mine = None
+
+    def note(self, name: str, globals: Any, fromlist: Any, level: int,
+             frame: types.FrameType | None) -> None:
+        rec = self.rec
+        if level:
+            package = (globals or {}).get("__package__") or ""
+            parts = package.rsplit(".", level - 1) if level > 1 else [package]
+            base = parts[0]
+            name = f"{base}.{name}" if name else base
+        seen = set()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # `import a.b.c` is also an import of a.b
+            w = rec.imports.get(".".join(parts[:i]))
+            if w is not None and w.path not in seen:
+                seen.add(w.path)
+                rec.hit(w, frame)
+        for item in fromlist or ():
+            if not isinstance(item, str) or item == "*":
+                continue
+            w = rec.imports.get(f"{name}.{item}") or rec.served.get(name, {}).get(item)
+            if w is not None and w.path not in seen:
+                seen.add(w.path)
+                rec.hit(w, frame)
 
 
 # ---------------------------------------------------------------- the production service

@@ -66,8 +66,13 @@ def _why(blockers: Sequence[Any]) -> str:
             parts.append(f"the canonical {b.get('path')} imports it")
         elif b.get("kind") == "resolves-through":
             parts.append(f"{b.get('path')} resolves through it")
-        elif b.get("kind") != "reference":
+        elif b.get("kind") not in ("reference", "runtime"):
             parts.append(str(b.get("reason") or b.get("kind")))
+    from ..census_report import runtime_why  # SPEC 14: runtime hits beside references
+
+    runtime = runtime_why([b for b in blockers if isinstance(b, Mapping)])
+    if runtime:
+        parts.append(runtime)
     return "; ".join(parts) or "blocked"
 
 
