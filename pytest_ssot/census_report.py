@@ -194,3 +194,30 @@ def census_terminal_lines(section: Mapping[str, Any], top: int = 3) -> list[str]
                 lines.append(f"  {h['caller']}: {h['count']} (last seen {h['last_seen']})"
                              f"{dyn}")
     return lines
+
+
+def declared_modules(contracts: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
+    """A readiness skeleton for the scan-only command (no probes): each legacy and factory
+    module entry, removable until a runtime blocker says otherwise."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for c in contracts:
+        out[c.name] = [{"path": str(p), "role": role, "removable": True, "blockers": []}
+                       for role, paths in (("legacy", c.legacy), ("factory", c.factories))
+                       for p in paths if p.attr is None]
+    return out
+
+
+def scan_census(contracts: Sequence[Any], merge: "CensusMerge",
+                scan: "ScanResult") -> tuple[dict[str, Any], list[str]]:
+    """``pytest-ssot scan --census``: the report's ``census`` section (with the module
+    entries that runtime hits keep) and the lines the terminal shows."""
+    section = census_section(None, merge, scan)
+    ready = declared_modules(contracts)
+    add_runtime_blockers(ready, section)
+    blocked = [{"contract": name, **e} for name, entries in ready.items() for e in entries
+               if not e["removable"]]
+    section["not_removable"] = blocked
+    lines = census_terminal_lines(section)
+    for b in blocked:
+        lines.append(f"census: {b['path']} is not removable: {runtime_why(b['blockers'])}")
+    return section, lines
