@@ -228,3 +228,35 @@ def test_no_table_no_census(pytester: pytest.Pytester) -> None:
             assert "pytest_ssot.census_plugin" not in sys.modules
     """)
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_html_pages_show_runtime_hits_beside_references(pytester: pytest.Pytester) -> None:
+    """``--ssot-html`` and ``history --html --census``: a runtime-hits column and the
+    runtime callers, the dynamic one marked."""
+    pytest.importorskip("jinja2")
+    root = _project(pytester)
+    census = root / "prod.jsonl"
+    subprocess.run([sys.executable, "-c", SERVICE.format(
+        root=str(root), census=str(census), pyproject=str(root / "pyproject.toml"))],
+        check=True, cwd=root)
+    result = pytester.runpytest_subprocess("--ssot-html=page.html",
+                                           "--ssot-census=prod.jsonl", "-p", "no:randomly")
+    assert result.ret == 0, result.stdout.str()
+    page = (root / "page.html").read_text()
+    assert '<th class="num">runtime hits</th>' in page
+    # 1 test reached it through the loader and one through the test's own line; 1 hit
+    # in the census file
+    assert '<td class="num" data-runtime="app.core.manager">3</td>' in page
+    assert '<td class="num" data-runtime="app.core.old"></td>' in page
+    assert "app/loader.py:5" in page and "the scan cannot see this reference" in page
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "app", "tests", "pyproject.toml"],
+                ["git", "commit", "-qm", "one"]):
+        subprocess.run(cmd, cwd=root, check=True, env={**__import__("os").environ, **env})
+    out = pytester.run("pytest-ssot", "history", "--html", "h.html", "--census", "prod.jsonl")
+    assert out.ret == 0, out.stdout.str() + out.stderr.str()
+    hpage = (root / "h.html").read_text()
+    assert '<td class="num" data-runtime="app.core.manager">1</td>' in hpage
+    assert "app/loader.py:5" in hpage
