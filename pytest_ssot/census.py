@@ -122,9 +122,11 @@ def watches_from_contracts(contracts: Iterable[Any]) -> list[Watch]:
 # ---------------------------------------------------------------- callers
 
 def _stdlib_dirs() -> tuple[str, ...]:
-    import sysconfig
-
-    dirs = {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib")}
+    # Where ``os`` and a C extension module live (sysconfig costs milliseconds to import).
+    dirs = {os.path.dirname(os.__file__)}
+    dynload = getattr(sys.modules.get("_json"), "__file__", None)
+    if dynload:
+        dirs.add(os.path.dirname(os.path.dirname(dynload)))
     return tuple(os.path.normcase(os.path.abspath(d)) + os.sep for d in dirs if d)
 
 
@@ -135,8 +137,13 @@ class Recorder:
     """Counts hits per (path, caller, context) in memory. Thread-safe; bounded."""
 
     def __init__(self, watches: Sequence[Watch], *, root: Path | None = None,
-                 max_callers: int = 256, project: str = "") -> None:
+                 max_callers: int = 256, project: str = "",
+                 bound_attributes: bool = True) -> None:
         self.project = project
+        # ``module:A`` entries whose ``A`` is bound in the module's namespace (a plain
+        # re-export) are seen only by switching the module's class, which makes every read
+        # of that module's attributes cost ~0.3 us: the test run does, a service may.
+        self.bound_attributes = bound_attributes
         self.root = (os.path.normcase(str(root.resolve())) + os.sep) if root else None
         self.max_callers = max(1, int(max_callers))
         self.imports: dict[str, Watch] = {}        # module name -> watch (import = hit)
@@ -266,6 +273,11 @@ class Recorder:
             return
         self.modules[id(module)] = (module, attrs)
         _WATCHED.setdefault(id(module), []).append((self, attrs))
+        if "*" not in attrs and not self.bound_attributes:
+            # Only the names a PEP 562 ``__getattr__`` serves (a shim's lazy entries):
+            # reads of the module's other names, often a canonical module's, cost nothing.
+            _wrap_module_getattr(module)
+            return
         cls = type(module)
         if not isinstance(cls, type) or not issubclass(cls, types.ModuleType):
             return
@@ -283,6 +295,7 @@ class Recorder:
                 _WATCHED[key] = hooks
                 continue
             _WATCHED.pop(key, None)
+            _unwrap_module_getattr(module)
             cls = type(module)
             if getattr(cls, "_ssot_census", False):
                 try:
@@ -296,6 +309,34 @@ _ACTIVE: list[Recorder] = []  # the recorders installed in this process (test ru
 _CLASSES: dict[type, type] = {}
 # id(module) -> [(recorder, attr -> watch)]: what a watched module's attribute reads count
 _WATCHED: dict[int, list[tuple[Recorder, dict[str, Watch]]]] = {}
+
+
+def _wrap_module_getattr(module: types.ModuleType) -> None:
+    inner = module.__dict__.get("__getattr__")
+    if not callable(inner) or getattr(inner, "_ssot_census", False):
+        return
+    key = id(module)
+
+    def __getattr__(name: str) -> Any:
+        value = inner(name)  # its AttributeError is the caller's, as before
+        try:
+            for rec, attrs in _WATCHED.get(key, ()):
+                w = attrs.get(name)
+                if w is not None:
+                    rec.hit(w, sys._getframe(1))
+        except Exception:
+            pass
+        return value
+
+    __getattr__._ssot_census = inner  # type: ignore[attr-defined]
+    module.__dict__["__getattr__"] = __getattr__
+
+
+def _unwrap_module_getattr(module: types.ModuleType) -> None:
+    mine = module.__dict__.get("__getattr__")
+    inner = getattr(mine, "_ssot_census", None)
+    if inner is not None and inner is not True:
+        module.__dict__["__getattr__"] = inner
 
 
 def _census_class(base: type) -> type:
@@ -588,7 +629,8 @@ def _at_exit() -> None:
 def install(path: str | os.PathLike[str] | None = _UNSET, *,
             contracts: Sequence[Any] | None = None, pyproject: str | os.PathLike[str] | None = None,
             project: str | None = None, interval: float = 60.0, max_callers: int = 256,
-            otel: bool = False, meter_provider: Any = None) -> bool:
+            otel: bool = False, meter_provider: Any = None,
+            bound_attributes: bool = False) -> bool:
     """Start the production census in this process; returns whether it is counting.
 
     ``path``: the JSON-lines file (default ``ssot-census.jsonl``; ``None``: no file).
@@ -617,7 +659,8 @@ def install(path: str | os.PathLike[str] | None = _UNSET, *,
         watches = watches_from_contracts(contracts or [])
         root = found.parent if found is not None else Path.cwd()
         rec = Recorder(watches, root=root, max_callers=max_callers,
-                       project=project if project is not None else project_identity(found))
+                       project=project if project is not None else project_identity(found),
+                       bound_attributes=bound_attributes)
         counter = None
         if use_otel:
             try:

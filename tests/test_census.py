@@ -84,8 +84,9 @@ def test_silent_shim_import_and_attribute_reads_are_counted(project) -> None:
 
 
 def test_module_attribute_entry_and_no_hit_for_canonical(project) -> None:
+    """A re-export bound in the package's namespace: counted with ``bound_attributes``."""
     root, pkg = project
-    census.install(path="c.jsonl", interval=0)
+    census.install(path="c.jsonl", interval=0, bound_attributes=True)
     import importlib
 
     package = importlib.import_module(pkg)
@@ -95,6 +96,29 @@ def test_module_attribute_entry_and_no_hit_for_canonical(project) -> None:
     assert package.Thing is Thing  # legacy pkg:Thing
     census.flush()
     assert [(h["path"], h["count"]) for h in _hits(root / "c.jsonl")] == [(f"{pkg}:Thing", 1)]
+
+
+def test_by_default_only_names_a_module_getattr_serves_are_counted(project) -> None:
+    """The default costs nothing on reads of a module's own names: the bound re-export is
+    not counted, the name the PEP 562 ``__getattr__`` serves (a lazy shim entry) is."""
+    root, pkg = project
+    (root / pkg / "__init__.py").write_text(
+        "from .real import Thing\n\n\ndef __getattr__(name):\n"
+        "    if name == 'OldThing':\n        return Thing\n"
+        "    raise AttributeError(name)\n")
+    census.install(path="c.jsonl", interval=0,
+                   contracts=[{"name": "c", "legacy": [f"{pkg}:Thing", f"{pkg}:OldThing"]}])
+    import importlib
+
+    package = importlib.import_module(pkg)
+    assert type(package) is type(sys)  # its class is not switched
+    assert package.Thing is package.OldThing
+    with pytest.raises(AttributeError):
+        package.Missing
+    census.flush()
+    assert [(h["path"], h["count"]) for h in _hits(root / "c.jsonl")] == [(f"{pkg}:OldThing", 1)]
+    census.uninstall()
+    assert not hasattr(package.__getattr__, "_ssot_census")
 
 
 def test_uninstall_restores_modules(project) -> None:
