@@ -41,6 +41,7 @@ class CensusPlugin:
         self.test = TestCensus()
         self._merge: CensusMerge | None = None
         self._merged = False
+        self.lost: list[str] = []  # xdist workers whose records never arrived
 
     @classmethod
     def install(cls, config: pytest.Config, session: "SsotSessionPlugin") -> "CensusPlugin":
@@ -109,10 +110,20 @@ class CensusPlugin:
 
     def section(self, scan: "ScanResult | None") -> dict[str, Any]:
         self._take()
-        return census_section(self.test, self.merge(), scan)
+        out = census_section(self.test, self.merge(), scan)
+        if self.lost:
+            out["lost_workers"] = list(self.lost)
+        return out
 
     def apply(self, ready: dict[str, list[dict[str, Any]]], scan: "ScanResult | None") -> None:
         add_runtime_blockers(ready, self.section(scan))
+        if self.lost:  # what those workers' tests reached is unknown: nothing is removable
+            for entries in ready.values():
+                for e in entries:
+                    e["removable"] = False
+                    e["blockers"] = [*e["blockers"], {
+                        "kind": "unknown", "workers": list(self.lost),
+                        "reason": "the runtime census of a crashed xdist worker was lost"}]
 
 
 class _XdistCensus:
@@ -123,6 +134,9 @@ class _XdistCensus:
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         rows = getattr(node, "workeroutput", {}).get(_WORKEROUTPUT_KEY)
-        if rows:
-            self.plugin.test.extend(json.loads(rows))
+        if rows is None:
+            self.plugin.lost.append(str(getattr(node, "gateway", node).id
+                                        if hasattr(node, "gateway") else node))
+            return
+        self.plugin.test.extend(json.loads(rows))
 

@@ -79,6 +79,9 @@ class SsotSessionPlugin:
             from .census_plugin import CensusPlugin
 
             CensusPlugin.install(config, plugin)
+        elif config.getoption("ssot_census", None):
+            raise pytest.UsageError("--ssot-census: no contracts in [tool.pytest-ssot] of "
+                                    f"{root / 'pyproject.toml'}: nothing to count hits for")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
             config.pluginmanager.register(_XdistController(plugin), "ssot-xdist-controller")
         return plugin

@@ -260,3 +260,25 @@ def test_html_pages_show_runtime_hits_beside_references(pytester: pytest.Pyteste
     hpage = (root / "h.html").read_text()
     assert '<td class="num" data-runtime="app.core.manager">1</td>' in hpage
     assert "app/loader.py:5" in hpage
+
+
+def test_census_without_contracts_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    (pytester.path / "c.jsonl").write_text("")
+    result = pytester.runpytest_subprocess("--ssot-census=c.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--ssot-census: no contracts in [[]tool.pytest-ssot[]]*"])
+
+
+def test_a_crashed_worker_makes_removability_unknown(pytester: pytest.Pytester) -> None:
+    """A worker that dies takes its census with it: no shim is called removable then."""
+    root = _project(pytester)
+    (root / "tests/test_crash.py").write_text(
+        "import os\n\n\ndef test_crash():\n    os._exit(1)\n")
+    result = pytester.runpytest_subprocess("-n", "2", "--ssot-report=r.json", "-p",
+                                           "no:randomly")
+    doc = json.loads((root / "r.json").read_text())
+    old = _entry(doc, "app.core.old")
+    assert old["removable"] is False
+    assert any("crashed xdist worker" in b.get("reason", "") for b in old["blockers"])
+    result.stdout.fnmatch_lines(["*not yet: app.core.old (*crashed xdist worker*"])
