@@ -282,3 +282,26 @@ def test_a_crashed_worker_makes_removability_unknown(pytester: pytest.Pytester) 
     assert old["removable"] is False
     assert any("crashed xdist worker" in b.get("reason", "") for b in old["blockers"])
     result.stdout.fnmatch_lines(["*not yet: app.core.old (*crashed xdist worker*"])
+
+
+def test_census_command_reports_skipped_files_and_exits_1(pytester: pytest.Pytester) -> None:
+    root = _project(pytester)
+    start = {"schema": "pytest-ssot-census/1", "project": "sample", "kind": "start", "pid": 1}
+    hit = {**start, "kind": "hits", "path": "app.core.manager", "contract": "mgr",
+           "caller": "svc/x.py:3", "count": 4, "first_seen": "2026-01-01T00:00:00Z",
+           "last_seen": "2026-01-05T00:00:00Z"}
+    (root / "good.jsonl").write_text(json.dumps(start) + "\n" + json.dumps(hit) + "\n"
+                                     + json.dumps(hit)[:30])
+    (root / "other.jsonl").write_text(json.dumps({**start, "project": "else"}) + "\n")
+    out = pytester.run("pytest-ssot", "census", "good.jsonl", "other.jsonl")
+    assert out.ret == 1
+    out.stdout.fnmatch_lines([
+        "census file skipped: other.jsonl: from another project ('else', this is 'sample')",
+        "census note: good.jsonl: line 3 is incomplete (a flush was cut off): skipped",
+        "app.core.manager: 4 hit(s) from 1 caller(s)",
+        "  svc/x.py:3: 4 (last seen 2026-01-05T00:00:00Z)",
+    ])
+    assert pytester.run("pytest-ssot", "census", "other.jsonl", "--project", "else").ret == 0
+    missing = pytester.run("pytest-ssot", "census", "nope.jsonl")
+    assert missing.ret == 2
+    missing.stderr.fnmatch_lines(["pytest-ssot census: nope.jsonl: no such file"])
