@@ -189,26 +189,31 @@ def test_production_census_file_blocks_removal(pytester: pytest.Pytester) -> Non
     scan.stdout.fnmatch_lines(["*app.core.manager*not removable*app/loader.py:5*"])
 
 
-@pytest.mark.parametrize("content, why", [
-    (b"", "empty*"),
-    (b'{"schema": "pytest-ssot-census/1", "project": "sample", "kind": "hits"', "truncated*"),
-    (b'{"schema": "pytest-ssot-census/9", "project": "sample", "kind": "start"}\n',
-     "written by a newer pytest-ssot*"),
-    (b'{"schema": "pytest-ssot-census/1", "project": "other", "kind": "start"}\n',
-     "from another project*"),
-])
-def test_bad_census_file_is_reported_and_skipped(pytester: pytest.Pytester, content: bytes,
-                                                 why: str) -> None:
+BAD_FILES = {
+    "empty.jsonl": (b"", "empty*"),
+    "cut.jsonl": (b'{"schema": "pytest-ssot-census/1", "project": "sample", "kind": "hits"',
+                  "truncated*"),
+    "newer.jsonl": (b'{"schema": "pytest-ssot-census/9", "project": "sample", "kind": '
+                    b'"start"}\n', "written by a newer pytest-ssot*"),
+    "other.jsonl": (b'{"schema": "pytest-ssot-census/1", "project": "other", "kind": '
+                    b'"start"}\n', "from another project*"),
+}
+
+
+def test_bad_census_files_are_reported_and_skipped(pytester: pytest.Pytester) -> None:
     """Never merged as zero hits: the run says which file was skipped and why."""
     root = _project(pytester)
     (root / "tests/test_load.py").write_text("def test_nothing():\n    pass\n")
-    (root / "bad.jsonl").write_bytes(content)
-    result = pytester.runpytest_subprocess("--ssot-census=bad.jsonl", "--ssot-report=r.json",
-                                           "-p", "no:randomly")
-    result.stdout.fnmatch_lines([f"census file skipped: *bad.jsonl: {why}"])
+    for name, (content, _) in BAD_FILES.items():
+        (root / name).write_bytes(content)
+    result = pytester.runpytest_subprocess(
+        *(f"--ssot-census={name}" for name in BAD_FILES), "--ssot-report=r.json",
+        "-p", "no:randomly")
+    result.stdout.fnmatch_lines([f"census file skipped: *{name}: {why}"
+                                 for name, (_, why) in BAD_FILES.items()])
     doc = json.loads((root / "r.json").read_text())
     assert doc["census"]["files"]["files"] == []
-    assert doc["census"]["files"]["skipped"][0]["file"].endswith("bad.jsonl")
+    assert [Path(s["file"]).name for s in doc["census"]["files"]["skipped"]] == list(BAD_FILES)
 
 
 def test_missing_census_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
