@@ -212,19 +212,20 @@ class Recorder:
             frame = frame.f_back
         # The caller is kept as (file, line) and formatted when counts are taken.
         caller = (code.co_filename, frame.f_lineno) if frame is not None else ("", 0)
-        now = time.time()
         key = (watch.path, caller, self.context)
         with self.lock:
             entry = self.counts.get(key)
             if entry is not None:
+                # No clock read here: a repeated hit was last seen before this window's
+                # end, which ``take`` stamps (within one flush interval).
                 entry[0] += 1
-                entry[2] = now
                 return
             seen = self.callers.setdefault(watch.path, set())
             if caller not in seen and len(seen) >= self.max_callers:
                 self.overflow[watch.path] = self.overflow.get(watch.path, 0) + 1
                 return
             seen.add(caller)
+            now = time.time()
             self.counts[key] = [1, now, now]
 
     def _format(self, caller: tuple[str, int]) -> str:
@@ -242,8 +243,11 @@ class Recorder:
         with self.lock:
             counts, overflow = self.counts, self.overflow
             self.counts, self.overflow = {}, {}
+        now = time.time()
         out: dict[tuple[str, str, str | None], list[Any]] = {}
         for (path, caller, ctx), entry in counts.items():
+            if entry[0] > 1:
+                entry[2] = now
             key = (path, self._format(caller), ctx)
             got = out.get(key)
             if got is None:
@@ -654,8 +658,12 @@ def install(path: str | os.PathLike[str] | None = _UNSET, *,
                               "found and no contracts given; nothing is counted",
                               RuntimeWarning, stacklevel=2)
                 return False
-            table = _toml(found).get("tool", {}).get("pytest-ssot", {})
+            data = _toml(found)
+            table = data.get("tool", {}).get("pytest-ssot", {})
             contracts = table.get("contracts", []) if isinstance(table, dict) else []
+            name = data.get("project", {}).get("name")
+            if project is None and isinstance(name, str) and name:
+                project = name
         watches = watches_from_contracts(contracts or [])
         root = found.parent if found is not None else Path.cwd()
         rec = Recorder(watches, root=root, max_callers=max_callers,
