@@ -126,6 +126,7 @@ def add_runtime_blockers(ready: Mapping[str, list[dict[str, Any]]],
     last seen (census files) or the tests that reached it (this run)."""
     test_run = section.get("test_run", {})
     files = section.get("files", {}).get("paths", {})
+    skipped = [s["file"] for s in section.get("files", {}).get("skipped", [])]
     for entries in ready.values():
         for e in entries:
             shim = e["path"]
@@ -144,6 +145,10 @@ def add_runtime_blockers(ready: Mapping[str, list[dict[str, Any]]],
                                          "caller": h["caller"], "hits": h["count"],
                                          "source": "census", "last_seen": h["last_seen"],
                                          "dynamic": h.get("dynamic")})
+            if skipped:  # a file that could not be merged may hold hits on it
+                blockers.append({"kind": "unknown", "files": skipped,
+                                 "reason": "census file(s) skipped, their hits unknown: "
+                                           + ", ".join(skipped)})
             if blockers:
                 e["blockers"] = [*e["blockers"], *blockers]
                 e["removable"] = False
@@ -219,5 +224,7 @@ def scan_census(contracts: Sequence[Any], merge: "CensusMerge",
     section["not_removable"] = blocked
     lines = census_terminal_lines(section)
     for b in blocked:
-        lines.append(f"census: {b['path']} is not removable: {runtime_why(b['blockers'])}")
+        why = runtime_why(b["blockers"]) or next(
+            x["reason"] for x in b["blockers"] if x["kind"] == "unknown")
+        lines.append(f"census: {b['path']} is not removable: {why}")
     return section, lines

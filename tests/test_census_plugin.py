@@ -214,6 +214,10 @@ def test_bad_census_files_are_reported_and_skipped(pytester: pytest.Pytester) ->
     doc = json.loads((root / "r.json").read_text())
     assert doc["census"]["files"]["files"] == []
     assert [Path(s["file"]).name for s in doc["census"]["files"]["skipped"]] == list(BAD_FILES)
+    # what a skipped file held is unknown: no shim is called removable on its account
+    old = _entry(doc, "app.core.old")
+    assert old["removable"] is False
+    assert any("census file(s) skipped" in b.get("reason", "") for b in old["blockers"])
 
 
 def test_missing_census_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
