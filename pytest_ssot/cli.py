@@ -186,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
                                 "and print (or --write) a contract for it")
     p_history = sub.add_parser("history", help="the migration over time: violations and "
                                "compliance of each commit, read from git")
+    p_census = sub.add_parser("census", help="merge runtime census files and print the hits "
+                              "per legacy path and caller")
+    from .census_command import add_arguments as census_arguments  # stdlib only: cheap
+
+    census_arguments(p_census)
     # A command's own options are added only when it runs (or help is asked for): its
     # module is not imported by a run of another command (``scan`` is run often).
     words = sys.argv[1:] if argv is None else argv
@@ -207,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         return discover(args)
     if args.command == "history":
         return _history(args)
+    if args.command == "census":
+        from .census_command import run as census
+
+        return census(args)
     return _fix(args)
 
 

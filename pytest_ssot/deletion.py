@@ -93,6 +93,11 @@ def _why(blockers: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f"{b['path']} resolves through it")
         elif b["kind"] == "unknown":
             parts.append(b["reason"])
+    from .census_report import runtime_why  # SPEC 14: runtime hits block too
+
+    runtime = runtime_why(blockers)
+    if runtime:
+        parts.append(runtime)
     return "; ".join(parts)
 
 

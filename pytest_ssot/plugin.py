@@ -46,6 +46,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "`pytest-ssot history`). Needs the 'html' extra",
     )
     group.addoption(
+        "--ssot-census", action="append", default=[], metavar="FILE", dest="ssot_census",
+        help="a runtime census file (pytest_ssot.census.install); repeatable: legacy paths "
+             "with runtime hits are not removable, and the report lists their callers",
+    )
+    group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
         help="write the fingerprints of the current violations to the baseline file (the "
@@ -91,7 +96,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--{option.replace('_', '-')} must be at least 1, "
                                     f"got {value}")
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
-                  or config.getoption("ssot_html") or config.getoption("ssot_update_baseline"))
+                  or config.getoption("ssot_html") or config.getoption("ssot_update_baseline")
+                  or config.getoption("ssot_census"))
     if wanted or _may_have_table(config):
         from .session import SsotSessionPlugin
 

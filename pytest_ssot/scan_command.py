@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .command_setup import jobs_option
 
 if TYPE_CHECKING:
+    from .census import CensusMerge
     from .config import SsotConfig
     from .report import Rendered
     from .scan import ScanResult
@@ -38,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                     "the working directory)")
     p.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
                    help="worker processes (default and most: the cores)")
+    p.add_argument("--census", action="append", default=[], metavar="FILE",
+                   help="a runtime census file (repeatable): legacy modules with runtime "
+                        "hits are not removable; the report lists their callers")
 
 
 _MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
@@ -112,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         if problem is not None:  # before the scan, not a traceback after it
             print(f"pytest-ssot scan: {flag}: {problem}", file=sys.stderr)
             return 2
+    census = _read_census(args, root)  # SPEC 14: before the scan, a missing file is usage
+    if isinstance(census, int):
+        return census
     from .report.github import in_github_actions
 
     github = args.format == "github" or (args.format is None and in_github_actions())
@@ -159,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
                 if held.schema is not None:
                     c["baseline"] = {"new": len(held.new(c["name"])),
                                      "fixed": held.fixed_total(c["name"])}
+            if census is not None:
+                doc["census"] = _census_part(settings, census, result)[0]
             write_json(Path(args.json), doc)
         if args.sarif:
             from .report.sarif import build_sarif
@@ -174,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         lines = ahead["listing"] if ahead else _listing(result.violations, held.states)
     lines += scan_lines(settings.contracts, result, checks, verbose=False)
+    if census is not None:
+        lines += _census_part(settings, census, result)[1]
     sys.stdout.write("".join(line + "\n" for line in lines))  # one write, not one per line
     failed = [c for c in checks.values() if not c.passed]
     for check in failed:
@@ -185,6 +196,26 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
     return 1 if failed or not parse.passed else 0
+
+
+def _read_census(args: argparse.Namespace, root: Path) -> "CensusMerge | int | None":
+    """``--census FILE``: merged census files (or exit code 2 for a missing one)."""
+    if not getattr(args, "census", None):
+        return None
+    from .census import project_identity, read_census
+
+    missing = [f for f in args.census if not Path(f).is_file()]
+    if missing:
+        print(f"pytest-ssot scan: --census: {missing[0]}: no such file", file=sys.stderr)
+        return 2
+    return read_census(args.census, project=project_identity(root / "pyproject.toml"))
+
+
+def _census_part(settings: "SsotConfig", census: "CensusMerge",
+                 result: "ScanResult") -> tuple[dict, list[str]]:
+    from .census_report import scan_census
+
+    return scan_census(settings.contracts, census, result)
 
 
 def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None,

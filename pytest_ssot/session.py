@@ -80,6 +80,13 @@ class SsotSessionPlugin:
                 raise pytest.UsageError(f"--ssot-html: {exc}") from None
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
+        if settings.contracts:  # the runtime census (SPEC 14): census_plugin.py
+            from .census_plugin import CensusPlugin
+
+            CensusPlugin.install(config, plugin)
+        elif config.getoption("ssot_census", None):
+            raise pytest.UsageError("--ssot-census: no contracts in [tool.pytest-ssot] of "
+                                    f"{root / 'pyproject.toml'}: nothing to count hits for")
         if not plugin.is_worker and config.pluginmanager.has_plugin("xdist"):
             config.pluginmanager.register(_XdistController(plugin), "ssot-xdist-controller")
         return plugin
@@ -172,7 +179,11 @@ class SsotSessionPlugin:
         """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
         from .deletion import readiness
 
-        return readiness(self.settings.contracts, self.runtimes(), self.scan_result())
+        ready = readiness(self.settings.contracts, self.runtimes(), self.scan_result())
+        census = self.config.pluginmanager.get_plugin("ssot-census")
+        if census is not None:  # runtime hits block deletion too (SPEC 14)
+            census.apply(ready, self.scan_result())
+        return ready
 
     def reference_checks(self) -> dict[str, "Check"]:
         from .scan.baseline import check_references
@@ -279,9 +290,13 @@ class SsotSessionPlugin:
         dashboard shows."""
         from .report import build_report
 
-        return build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                            self.reference_checks() if scan else None, held,
-                            self.readiness() if scan else None)
+        doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
+                           self.reference_checks() if scan else None, held,
+                           self.readiness() if scan else None)
+        census = self.config.pluginmanager.get_plugin("ssot-census")
+        if census is not None:  # SPEC 14: callers and tests per legacy path
+            doc["census"] = census.section(scan)
+        return doc
 
     def _write_html(self, session: pytest.Session) -> None:
         from .report.html import session_page_data, write_page
@@ -344,6 +359,12 @@ class SsotSessionPlugin:
             from .deletion import readiness_lines
 
             for line in readiness_lines(self.settings.contracts, self.readiness()):
+                terminalreporter.line(line)
+        census = self.config.pluginmanager.get_plugin("ssot-census")
+        if census is not None:  # SPEC 14: the top callers of each legacy path
+            from .census_report import census_terminal_lines
+
+            for line in census_terminal_lines(census.section(self._scan)):
                 terminalreporter.line(line)
         if self._baseline_changes is not None:
             terminalreporter.line(f"baseline written: {self.baseline_path}")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
-CORE = ["paths.py", "display.py", "config.py", "runtime.py", "deletion.py", "_atomic.py", "discover.py",
-        "probe", "report", "scan", "history"]
+CORE = ["paths.py", "display.py", "config.py", "runtime.py", "deletion.py", "_atomic.py",
+        "discover.py", "probe", "report", "scan", "history", "census.py", "census_report.py",
+        "census_command.py"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}
 
 
@@ -37,6 +38,14 @@ def test_core_does_not_import_the_pytest_layer(path: Path) -> None:
            if m.split(".")[0] in FORBIDDEN_IN_CORE
            or m.lstrip(".").split(".")[0] in {"plugin", "session", "items", "release_gate", "cli"}}
     assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_production_census_is_standalone() -> None:
+    """``pytest_ssot.census`` runs in services: the standard library only, nothing of ours
+    (it must import without the rest of pytest-ssot's dependencies)."""
+    census = PACKAGE / "census.py"
+    ours = {m for m in _imports(census) if m.startswith(".") or m.startswith("pytest_ssot")}
+    assert not ours, ours
 
 
 @pytest.mark.parametrize("script", ["_server.py", "_discover.py"])

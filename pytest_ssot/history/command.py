@@ -35,6 +35,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                   "with the burndown chart")
     p.add_argument("--rootdir", metavar="DIR", help="the project root (default: found "
                                                     "from the working directory)")
+    p.add_argument("--census", action="append", default=[], metavar="FILE",
+                   help="with --html: runtime census files whose hits the page shows beside "
+                        "the static references (repeatable)")
+
+
+def _census(args: argparse.Namespace, root: Path, found: "History") -> dict | None:
+    """``--census FILE``: the runtime hits the page shows beside the static references."""
+    if not getattr(args, "census", None):
+        return None
+    from ..census import project_identity, read_census
+    from ..census_report import census_section
+
+    merge = read_census(args.census, project=project_identity(root / "pyproject.toml"))
+    for file, why in merge.skipped:
+        print(f"census file skipped: {file}: {why}")
+    return census_section(None, merge, found.points[-1].result)
 
 
 def _error(message: str) -> int:
@@ -110,7 +126,8 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
         if args.html:
             from ..report.html import history_page_data, write_page
 
-            write_page(Path(args.html), history_page_data(settings, found))
+            write_page(Path(args.html), history_page_data(settings, found,
+                                                          _census(args, root, found)))
             print(f"history html: {args.html}")
     except OSError as exc:
         return _error(f"cannot write {exc.filename}: {exc.strerror}")

@@ -66,9 +66,33 @@ def _why(blockers: Sequence[Any]) -> str:
             parts.append(f"the canonical {b.get('path')} imports it")
         elif b.get("kind") == "resolves-through":
             parts.append(f"{b.get('path')} resolves through it")
-        elif b.get("kind") != "reference":
+        elif b.get("kind") not in ("reference", "runtime"):
             parts.append(str(b.get("reason") or b.get("kind")))
+    from ..census_report import runtime_why  # SPEC 14: runtime hits beside references
+
+    runtime = runtime_why([b for b in blockers if isinstance(b, Mapping)])
+    if runtime:
+        parts.append(runtime)
     return "; ".join(parts) or "blocked"
+
+
+def _runtime_hits(section: Mapping[str, Any]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """SPEC 14 beside the static references: hits per declared path (this run's tests and
+    the census files), and the top callers."""
+    hits: dict[str, int] = {}
+    callers: list[dict[str, Any]] = []
+    for path, data in (section.get("test_run") or {}).items():
+        hits[path] = hits.get(path, 0) + data.get("hits", 0)
+        for c in data.get("callers", []):
+            callers.append({"path": path, "caller": c["caller"], "hits": c["hits"],
+                            "dynamic": c.get("dynamic"), "where": "tests"})
+    for path, rows in ((section.get("files") or {}).get("paths") or {}).items():
+        for r in rows:
+            hits[path] = hits.get(path, 0) + r.get("count", 0)
+            callers.append({"path": path, "caller": r["caller"], "hits": r["count"],
+                            "dynamic": r.get("dynamic"), "where": f"last seen {r['last_seen']}"})
+    callers.sort(key=lambda r: (-r["hits"], r["path"], r["caller"]))
+    return hits, callers
 
 
 def _series(history: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
@@ -110,6 +134,7 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
     """Everything the template shows, from a SPEC 6 report document and, optionally, a
     SPEC 11 history document (whose commits may also carry a ``subject``)."""
     violations = list(report.get("violations", []))
+    runtime, callers = _runtime_hits(report.get("census") or {})
     contracts = []
     for c in report.get("contracts", []):
         name = c["name"]
@@ -122,7 +147,8 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
         rows.append({"role": "canonical", "path": canonical.get("path", ""),
                      "verdict": canonical.get("verdict") if probed else None,
                      "passed": canonical.get("passed"), "detail": canonical.get("error") or "",
-                     "references": c.get("references", {}).get("canonical")})
+                     "references": c.get("references", {}).get("canonical"),
+                     "runtime": None})
         removable_known = False
         deletable, blocked = [], []
         for role, key in (("legacy", "legacy"), ("factory", "factories")):
@@ -131,7 +157,8 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
                              "verdict": e.get("verdict") if probed else None,
                              "passed": e.get("passed"),
                              "detail": e.get("warning") or e.get("error") or "",
-                             "references": per_path.get(e.get("path", ""), 0)})
+                             "references": per_path.get(e.get("path", ""), 0),
+                             "runtime": runtime.get(e.get("path", ""))})
                 if "removable" in e:
                     removable_known = True
                     if probed and e.get("verdict") == "absent":
@@ -163,6 +190,10 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
             "deletable": deletable,
             "blocked": blocked,
             "history": _series(history, name),
+            "runtime_known": bool(report.get("census")),
+            "runtime_callers": [r for r in callers
+                                if any(r["path"] == e.get("path") for key in ("legacy", "factories")
+                                       for e in c.get(key, []))][:_WORST],
         })
     return {
         "title": "pytest-ssot: migration dashboard",
@@ -176,7 +207,8 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
     }
 
 
-def history_page_data(settings: "SsotConfig", history: "History") -> dict[str, Any]:
+def history_page_data(settings: "SsotConfig", history: "History",
+                      census: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The page of ``pytest-ssot history --html``: the newest commit in detail (a static
     scan: no runtime verdicts), and the burndown over the sampled commits."""
     from . import scan_part
@@ -195,6 +227,8 @@ def history_page_data(settings: "SsotConfig", history: "History") -> dict[str, A
             "compliance": summary["compliance"]})
     report = {"schema": "pytest-ssot/1", "strict": settings.strict, "contracts": contracts,
               **scan_part(result)}
+    if census:  # `history --census FILE`: runtime hits beside the static references
+        report["census"] = census
     doc = history.to_json()
     for i, (entry, point) in enumerate(zip(doc["commits"], history.points)):
         entry["subject"], entry["index"] = point.commit.subject, point.index

@@ -1,0 +1,56 @@
+"""``pytest-ssot census FILE... [--json PATH]``: merge runtime census files (several
+services, several days) and print hits per legacy path and caller (SPEC 14).
+
+Exit codes: 0 when every file was merged, 1 when one was skipped (truncated, damaged, from
+another project or a newer version: its evidence is missing, never counted as zero), 2 on
+a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="census files (JSON lines)")
+    p.add_argument("--json", metavar="PATH", help="write the merge as JSON")
+    p.add_argument("--project", metavar="NAME",
+                   help="the project the files must come from (default: [project] name of "
+                        "the nearest pyproject.toml with [tool.pytest-ssot]; none found: "
+                        "any)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .census import census_lines, find_pyproject, project_identity, read_census
+
+    project = args.project
+    if project is None:
+        found = find_pyproject()
+        project = project_identity(found) if found is not None else None
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        print(f"pytest-ssot census: {missing[0]}: no such file", file=sys.stderr)
+        return 2
+    if args.json:
+        from ._atomic import target_problem
+
+        problem = target_problem(Path(args.json))
+        if problem is not None:
+            print(f"pytest-ssot census: --json: {problem}", file=sys.stderr)
+            return 2
+    merge = read_census(args.files, project=project)
+    if args.json:
+        from .report import write_json
+
+        try:
+            write_json(Path(args.json), merge.to_dict())
+        except OSError as exc:
+            print(f"pytest-ssot census: cannot write --json {args.json}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 1
+    sys.stdout.write("".join(line + "\n" for line in census_lines(merge)))
+    return 1 if merge.skipped else 0
