@@ -106,7 +106,8 @@ class ImportsRewrite(Base):
                         self.plan.refuse(line, p, reason, detail)
                     else:
                         parent, _, leaf = new.rpartition(".")
-                        movable[i] = (parent, leaf, local)
+                        movable[i] = (parent, leaf,
+                                      self.plan.ns_rename.get((line, local), local))
                     break
                 else:
                     continue

@@ -21,6 +21,8 @@ class Reason:
     FACTORY = "factory without a declared replacement (add `replacements`)"
     STAR = "star import of a legacy path: list the names you need by hand"
     NAMESPACE_WRITE = "writes or patches a name in the legacy namespace"
+    PATCH_SPLIT = ("patched elsewhere under a spelling the rewrite cannot follow (rewriting "
+                   "one side alone would put the patch and the read on different objects)")
     STRING_NAMESPACE = "string names the legacy module or a name in its namespace"
     STRING_FACTORY = "string names a factory"
     ESCAPES = "string with escapes"
