@@ -10,6 +10,7 @@ probes while the workers search, and writes every file."""
 
 from __future__ import annotations
 
+import ast
 import errno
 import os
 import re
@@ -24,6 +25,7 @@ from ..config import SsotConfig
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
 from ..scan.rules import Matcher
+from ..scan.source import _resolve_relative
 from .identity import Identity, Question
 from .index import Readers, merge_readers, readers_part  # noqa: F401
 from .plan import FilePlan, decide, late_state, prepare
@@ -383,7 +385,9 @@ def _patch_strings_elsewhere(ctx: _Context, seen: set[str]) -> dict[str, dict]:
                        if e.role == "legacy"}, key=len, reverse=True)
     if not legacy:
         return {}
-    pattern = re.compile(rb"""["'](""" + b"|".join(re.escape(m.encode()) for m in legacy)
+    # the first argument of a call (``patch("legacy.X")``, ``setattr``-like helpers) or a
+    # ``target=``: not a string annotation, a log line, a docstring
+    pattern = re.compile(rb"""(?:\(|target\s*=)\s*["'](""" + b"|".join(re.escape(m.encode()) for m in legacy)
                          + rb""")\.([A-Za-z_][A-Za-z0-9_]*)["']""")
     out: dict[str, dict] = {}
     for abspath, rel in _files(ctx.settings, ctx.root):
@@ -398,23 +402,82 @@ def _patch_strings_elsewhere(ctx: _Context, seen: set[str]) -> dict[str, dict]:
     return out
 
 
-def _conflicts(state: dict[str, dict]) -> dict[tuple[str, str], str]:
+def _imported(ctx: _Context, rels: set[str]) -> set[str]:
+    """Those of ``rels`` some other file imports (a file nobody imports runs only as
+    itself: a test module, a script)."""
+    from .index import _files, _read_regular
+
+    modules: dict[str, str] = {}
+    for rel in rels:
+        module, _pkg = module_name(rel, ctx.src_layout)
+        if module:
+            modules[module] = rel
+    if not modules:
+        return set()
+    leaves = re.compile(rb"(?<![A-Za-z0-9_])(?:" + b"|".join(
+        re.escape(m.rpartition(".")[2].encode()) for m in modules) + rb")(?![A-Za-z0-9_])")
+    out: set[str] = set()
+    for abspath, rel in _files(ctx.settings, ctx.root):
+        data = _read_regular(abspath)
+        if not data or not leaves.search(data):
+            continue
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError):
+            continue
+        here, is_package = module_name(rel, ctx.src_layout)
+        package = here if is_package else (here.rpartition(".")[0] if here else None)
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                target = _resolve_relative(node.level, node.module, package)
+                if target:
+                    names = [target, *(f"{target}.{a.name}" for a in node.names)]
+            for name in names:
+                for m, mrel in modules.items():
+                    if mrel != rel and (name == m or name.startswith(m + ".")):
+                        out.add(mrel)
+    return out
+
+
+def _conflicts(state: dict[str, dict], ctx: _Context | None = None
+               ) -> dict[tuple[str, str], str]:
     """Late-bound names whose patch and reads the rewrite would split: a patch left under
-    the legacy spelling while a read moved to the canonical module, or the reverse."""
-    where: dict[tuple[str, str], dict[str, list[str]]] = {}
+    the legacy spelling while a read moved to the canonical module, or the reverse. A
+    patch restored after its test (``patch.object``, ``monkeypatch.setattr``, a patch
+    string) never reaches a read in another file that no file imports (a test module):
+    that pair does not count; a permanent write (``setattr``, ``x.N = v``) reaches all."""
+    where: dict[tuple[str, str], dict[str, set[str]]] = {}
     for rel, late in state.items():
         for pair, flags in late.items():
             for flag in flags:
-                where.setdefault(pair, {}).setdefault(flag, []).append(rel)
-    out: dict[tuple[str, str], str] = {}
+                where.setdefault(pair, {}).setdefault(flag, set()).add(rel)
+    split: dict[tuple[str, str], tuple[str, set[str], set[str]]] = {}
     for pair, flags in where.items():
-        if "patch-left" in flags and "read-new" in flags:
-            files = sorted(set(flags["patch-left"]))
-            out[pair] = f"patched as `{pair[0]}.{pair[1]}` in {', '.join(files[:3])}"
-        elif "patch-new" in flags and "read-left" in flags:
-            files = sorted(set(flags["read-left"]))
+        get = flags.get
+        left_patch = get("patch-left", set()) | get("write-left", set())
+        new_patch = get("patch-new", set()) | get("write-new", set())
+        if left_patch and get("read-new"):
+            split[pair] = ("left", left_patch, get("read-new", set()))
+        elif new_patch and get("read-left"):
+            split[pair] = ("new", new_patch, get("read-left", set()))
+    if split and ctx is not None:
+        readers = set().union(*(r for _s, _p, r in split.values()))
+        imported = _imported(ctx, readers)
+        for pair, (side, patchers, reads) in list(split.items()):
+            flags = where[pair]
+            writes = flags.get(f"write-{side}", set())
+            if not writes and all(r not in imported and r not in patchers for r in reads):
+                del split[pair]  # scoped patches, reads no test of theirs can run
+    out: dict[tuple[str, str], str] = {}
+    for pair, (side, patchers, reads) in split.items():
+        if side == "left":
+            out[pair] = f"patched as `{pair[0]}.{pair[1]}` in {', '.join(sorted(patchers)[:3])}"
+        else:
             out[pair] = (f"patched elsewhere, but read late as `{pair[0]}.{pair[1]}` in "
-                         f"{', '.join(files[:3])}, where it stays")
+                         f"{', '.join(sorted(reads)[:3])}, where it stays")
     return out
 
 
@@ -438,7 +501,7 @@ def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,
 
     def settle() -> None:
         for _ in range(3):
-            found = {k: v for k, v in _conflicts({**elsewhere, **state}).items()
+            found = {k: v for k, v in _conflicts({**elsewhere, **state}, ctx).items()
                      if k not in ctx.blocked}
             if not found:
                 return
