@@ -545,3 +545,26 @@ def test_a_bare_use_inside_a_string_annotation_is_never_lost(project: Path) -> N
     assert any(u.file == "chat/app/annotated.py" and u.line == 1
                and u.reason == "the legacy module itself is used as an object"
                for u in result.unsafe), [u.render() for u in result.unsafe]
+
+
+def test_one_run_reaches_the_fixed_point(project: Path) -> None:
+    """Chains through a package whose import the first round moves (``chat`` of ``import
+    chat.ws.manager``), and an import whose neighbour moved: one run rewrites all; a
+    second rewrites nothing, and ``--check`` is satisfied."""
+    app = project / "chat" / "app"
+    (app / "a.py").write_text("import chat.ws.manager\nimport chat.ws\n\n"
+                              "x = chat.ws.manager.WebSocketManager\ny = chat.ws.WebSocketManager\n")
+    (app / "d.py").write_text("import chat.ws.manager\n\ndef f():\n"
+                              "    return chat.ws.WebSocketManager, chat.ws.manager.WebSocketManager\n")
+    (app / "g.py").write_text("import chat.ws.unified_manager\nimport chat.ws.manager\n\n"
+                              "x = chat.ws.unified_manager.UnifiedWebSocketManager\n"
+                              "y = chat.ws.manager.WebSocketManager\n")
+    first = run_fix(project)
+    assert first.unsafe == [], [u.render() for u in first.unsafe]
+    again = run_fix(project)
+    assert again.changed == {} and again.rewritten == 0
+    assert (app / "d.py").read_text() == (
+        "import chat.ws.websocket_manager\n\ndef f():\n    return chat.ws.websocket_manager."
+        "WebSocketManager, chat.ws.websocket_manager.WebSocketManager\n")
+    for name in ("a", "d", "g"):
+        compile((app / f"{name}.py").read_text(), name, "exec")

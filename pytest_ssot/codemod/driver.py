@@ -528,12 +528,10 @@ def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,
             hits, error = analyze(r[2], ctx.matcher, module, is_package)
             if error:
                 continue
-            left = {(v.line, v.path) for v in ctx.by_file[rel]
-                    if (v.line, v.path) not in r[3] and v.kind != "definition"}
             now = [_violation(h, rel, ctx) for h in hits
                    if h.entry.role != "canonical" and h.kind != "definition"]
-            if len(now) == len(left) or not now:
-                continue  # nothing new to rewrite: the left ones were tried already
+            if not now:
+                continue
             todo.append(rel)
             inputs[rel] = (r[2], now + [v for v in ctx.by_file[rel] if v.kind == "definition"])
         if not todo:

@@ -291,8 +291,14 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
             if own[(c.line, c.text)]:
                 rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
             continue
-        if id(c.binding) in accepted or (c.line, path) in plan.handled:
+        if (c.line, path) in plan.handled:
             continue
+        if id(c.binding) in accepted and not c.binding.plain:
+            continue  # moved whole with its binding
+        if c.entry.path.attr is None and any(
+                b.plain == path and id(b) in accepted and b.local == c.binding.local
+                and b.scope_id == c.binding.scope_id for b in facts.bindings):
+            continue  # ``import a.legacy`` moved: its chains follow it
         if not plan.has(c.line, path, ("attribute", "call")) and not plan.has(
                 c.binding.line, c.binding.plain or c.binding.qualified, ("import",)):
             # suppressed (or not a reference for the scan, nor through a listed import
