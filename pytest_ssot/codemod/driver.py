@@ -528,12 +528,11 @@ def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,
             hits, error = analyze(r[2], ctx.matcher, module, is_package)
             if error:
                 continue
-            now = [_violation(h, rel, ctx) for h in hits
-                   if h.entry.role != "canonical" and h.kind != "definition"]
-            if not now:
+            now = [_violation(h, rel, ctx) for h in hits if h.entry.role != "canonical"]
+            if all(v.kind == "definition" for v in now):
                 continue
             todo.append(rel)
-            inputs[rel] = (r[2], now + [v for v in ctx.by_file[rel] if v.kind == "definition"])
+            inputs[rel] = (r[2], now)
         if not todo:
             break
         before = {rel: (by_rel[rel], ctx.by_file[rel]) for rel in todo}
