@@ -441,8 +441,9 @@ def _module_expr(plan: FilePlan, identity: Identity, c: Chain, module: str,
             if o.qualified == module and (o.line, o.local) not in plan.namespace:
                 return o.local, f"bound to `{o.local}` by the import at line {o.line}"
             if _moved(plan, o) == module:
-                return o.local, f"bound to `{o.local}` by the import at line {o.line} " \
-                                "(moved there by this fix)"
+                local = plan.ns_rename.get((o.line, o.local), o.local)
+                return local, f"bound to `{local}` by the import at line {o.line} " \
+                              "(moved there by this fix)"
         else:
             plain = _moved(plan, o) or o.plain
             if plain != module and not plain.startswith(module + "."):
