@@ -268,3 +268,25 @@ def test_a_patch_string_moves_with_the_reads_it_reaches(tmp_path: Path) -> None:
         tmp_path / "tests/test_split.py").read_text()
     assert first.unsafe == []
     assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
+
+
+def test_explain_names_the_facts_of_each_rewrite(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    for name in ("issue_example", "chain_shortened_in_place", "per_reference_getattr_and_patch"):
+        (tmp_path / "tests" / f"test_{name}.py").write_text(CASES[name][0])
+    run = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "fix", "--check",
+                          "--explain"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1, run.stderr
+    out = run.stdout
+    assert ("tests/test_issue_example.py:1: the binding `nd` (line 1) moves whole from "
+            "`notify.dispatch` to `notify.dispatcher`") in out
+    assert "`Dispatcher`) is the same object there (probe)" in out
+    assert ("tests/test_chain_shortened_in_place.py:4: `sci.ndimage.filters.gaussian_filter` "
+            "-> `sci.ndimage.gaussian_filter`") in out
+    assert "a parent of the legacy module in the chain" in out
+    assert ("tests/test_per_reference_getattr_and_patch.py:6: `object(notify.dispatch,"
+            "Dispatcher)` -> `dispatcher`") in out
+    assert "imported by a new `from notify import dispatcher` after line 2" in out
+    # --check wrote nothing
+    assert (tmp_path / "tests/test_issue_example.py").read_text() == CASES["issue_example"][0]

@@ -551,8 +551,7 @@ def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,
             if r[2] != r[1]:
                 changed.add(rel)
         settle()
-    ctx.explained = explain  # type: ignore[attr-defined]
-    return [by_rel[r[0]] for r in results]
+    return [(*by_rel[r[0]][:8], explain.get(r[0], [])) for r in results]
 
 
 def _carry(out: FixResult, prev: tuple, violations: list[Violation]) -> None:
@@ -651,6 +650,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         workers.stop()
     results.sort(key=lambda r: r[0])
     results = _keep_meaning(ctx, results, identity, readers, out)
+    out.explained = {r[0]: list(r[8]) for r in results if r[8]}
     results = [r[:7] for r in results]
 
     due = sum(1 for r in results if r[6] is None and r[2] != r[1]) if write else 0

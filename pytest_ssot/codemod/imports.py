@@ -113,6 +113,10 @@ class ImportsRewrite(Base):
                     continue
                 if got is not None:
                     movable[i] = (self.canonical(v)[0], got, local)
+                    self.plan.explain.append((line, (
+                        f"`from {target} import {name}` -> `from {movable[i][0]} import "
+                        f"{got}`: `{target}.{name}` is `{movable[i][0]}.{got}` (probe); "
+                        f"`{local}` was bound at import and stays so")))
                 else:
                     self.plan.refuse(line, p, self.why(why), f"{name}: {why}")
                 break

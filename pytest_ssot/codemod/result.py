@@ -62,6 +62,18 @@ class FixResult:
     rewritten: int = 0
     # reference kind -> [rewritten, seen]: the shares the benchmark reports
     by_kind: dict[str, list[int]] = field(default_factory=dict)
+    # rel -> (line as read, the facts a rewrite there rests on): ``fix --explain``
+    explained: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    def explain(self) -> str:
+        """Per rewritten file, the facts each rewrite used: which binding, which module
+        identity (the probe's answer or the declared replacement), why late binding
+        holds."""
+        out = []
+        for rel in sorted(self.changed):
+            for line, why in sorted(set(self.explained.get(rel, ()))):
+                out.append(f"{rel}:{line}: {why}\n")
+        return "".join(out)
 
     def count(self, kind: str, rewritten: bool) -> None:
         slot = self.by_kind.setdefault(kind, [0, 0])
