@@ -513,10 +513,10 @@ def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,
                 else:
                     ctx.sources.pop(rel, None)
             for r in _rerun(ctx, redo, identity):
-                if r[6] is None:
-                    by_rel[r[0]] = (r[0], original[r[0]], *r[2:])
-                    state[r[0]] = r[7]
-                    explain[r[0]] = list(r[8])
+                # an error now leaves the file untouched (its earlier text split a patch)
+                by_rel[r[0]] = (r[0], original[r[0]], *r[2:])
+                state[r[0]] = r[7]
+                explain[r[0]] = list(r[8])
 
     settle()
     changed = {rel for rel, r in by_rel.items() if r[6] is None and r[2] not in (None, r[1])}
