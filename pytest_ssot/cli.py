@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="change nothing; exit 1 when a change is due")
     p_fix.add_argument("--diff", action="store_true",
                        help="print a unified diff of the changes (implies nothing is written)")
+    p_fix.add_argument("--explain", action="store_true",
+                       help="print, per rewritten file, the facts each rewrite rests on")
     p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
     p_fix.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
                        help="worker processes (default and most: the cores, the files)")

@@ -7,6 +7,8 @@ pytest usage error (exit code 4).
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import re
@@ -68,11 +70,19 @@ class Contract:
     # factory path -> the callable its calls become (``pytest-ssot fix``, SPEC 11)
     replacements: tuple[tuple[SsotPath, SsotPath], ...] = ()
 
+    # the canonical's top-level package is not the project's (a third-party library)
+    external: bool = False
+
     @property
     def effective_alias_scope(self) -> tuple[str, ...]:
-        """Packages searched for aliases: configured, or the canonical module's package."""
+        """Packages searched for aliases (SPEC 4): configured; else the canonical's
+        top-level package when it is the project's own, the canonical's own module when
+        it lies in a third-party distribution (importing all of a large library costs
+        minutes and proves nothing about the project)."""
         if self.alias_scope:
             return self.alias_scope
+        if self.external:
+            return (self.canonical.module,)
         return (self.canonical.parent_package or self.canonical.module,)
 
     def to_dict(self) -> dict[str, Any]:
@@ -357,6 +367,23 @@ def _entry_point_contracts() -> list[Contract]:
     return out
 
 
+def _third_party(root: Path, paths: list[str], top: str) -> bool:
+    """Whether the top-level package ``top`` is not the project's (no folder or file of
+    that name at the rootdir, in ``src/`` or in a configured path) but installed (found
+    on this interpreter's path; only the finder is asked, nothing is imported)."""
+    import importlib.machinery
+
+    for base in {root, root / "src", *(root / p for p in paths)}:
+        if (base / top).is_dir() or (base / f"{top}.py").is_file() or base.name == top:
+            return False
+    if top in sys.builtin_module_names:
+        return True
+    try:
+        return importlib.machinery.PathFinder.find_spec(top) is not None
+    except (ImportError, ValueError, OSError):
+        return False
+
+
 def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig | None:
     """Read ``rootpath/pyproject.toml``; ``None`` when it has no ``[tool.pytest-ssot]``."""
     file = rootpath / "pyproject.toml"
@@ -421,6 +448,9 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
         raise ConfigError(f"{w('contracts')}: expected an array of tables "
                           "([[tool.pytest-ssot.contracts]])")
     contracts = [contract_from_mapping(c, shown, f"{TABLE}.contracts") for c in raw_contracts]
+    contracts = [dataclasses.replace(c, external=True)
+                 if _third_party(rootpath, paths, c.canonical.module.partition(".")[0])
+                 else c for c in contracts]
     if with_entry_points:
         contracts.extend(_entry_point_contracts())
     names: dict[str, str] = {}

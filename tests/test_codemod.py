@@ -75,159 +75,166 @@ PROJECT = {
 
 # (code before, code after or None when unchanged, text expected among the listed reasons)
 CASES = {
-    "from_module": (
-        "from chat.ws.manager import WebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n", None),
-    "renamed_keeps_local_name": (
-        "from chat.ws.unified_manager import UnifiedWebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager as UnifiedWebSocketManager\n",
+    'from_module': (
+        'from chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\n',
         None),
-    "alias_and_comment": (
-        "from chat.ws.manager import WebSocketManager as W  # keep me\n",
-        "from chat.ws.websocket_manager import WebSocketManager as W  # keep me\n", None),
-    "multi_line": (
-        "from chat.ws.manager import (\n    UserContext,  # ctx\n    WebSocketManager,\n)\n",
-        "from chat.ws.websocket_manager import (\n    UserContext,  # ctx\n    WebSocketManager,\n)\n",
+    'renamed_keeps_local_name': (
+        'from chat.ws.unified_manager import UnifiedWebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager as UnifiedWebSocketManager\n',
         None),
-    "split_when_some_move": (
-        "from chat.ws.manager import WebSocketManager, legacy_only\n",
-        "from chat.ws.manager import legacy_only\n"
-        "from chat.ws.websocket_manager import WebSocketManager\n",
-        "legacy_only: chat.ws.manager.legacy_only is not any object of "
-        "chat.ws.websocket_manager"),
-    "relative": (
-        "from ..ws.manager import WebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n", None),
-    "legacy_attribute": (
-        "from chat.ws import WebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n", None),
-    "namespace_from_in_function": (
-        "def f():\n    from chat.ws import manager\n    return manager.WebSocketManager\n",
-        "def f():\n    from chat.ws import websocket_manager as manager\n"
-        "    return manager.WebSocketManager\n", None),
-    "namespace_import_as_in_function": (
-        "def f():\n    import chat.ws.manager as m\n    return m.WebSocketManager().send()\n",
-        "def f():\n    import chat.ws.websocket_manager as m\n"
-        "    return m.WebSocketManager().send()\n", None),
-    "namespace_unused_in_function": (
-        "def f():\n    import chat.ws.manager as m\n",
-        "def f():\n    import chat.ws.websocket_manager as m\n", None),
-    "namespace_at_module_level": (
-        "from chat.ws import manager\n\nx = manager.WebSocketManager\n",
-        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n",
+    'alias_and_comment': (
+        'from chat.ws.manager import WebSocketManager as W  # keep me\n',
+        'from chat.ws.websocket_manager import WebSocketManager as W  # keep me\n',
         None),
-    "namespace_import_as_at_module_level": (
-        "import chat.ws.manager as m\n", "import chat.ws.websocket_manager as m\n", None),
-    "namespace_in_class_body": (
-        "class K:\n    import chat.ws.manager as m\n", None, "module bound in a class body"),
-    "namespace_other_name": (
-        "def f():\n    from chat.ws import manager\n    return manager.legacy_only\n", None,
-        "not the same object in the canonical module: `chat.ws.manager.legacy_only`"),
-    "namespace_used_bare": (
-        "def f():\n    from chat.ws import manager\n    print(manager)\n", None,
-        "the legacy module itself is used as an object: `manager` is used other than as "
-        "`manager.<name>`"),
-    "plain_dotted_import": (
-        "import chat.ws.manager\n", "import chat.ws.websocket_manager\n", None),
-    "patch_attribute_of_object": (
+    'multi_line': (
+        'from chat.ws.manager import (\n    UserContext,  # ctx\n    WebSocketManager,\n)\n',
+        'from chat.ws.websocket_manager import (\n    UserContext,  # ctx\n    WebSocketManager,\n)\n',
+        None),
+    'split_when_some_move': (
+        'from chat.ws.manager import WebSocketManager, legacy_only\n',
+        'from chat.ws.manager import legacy_only\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        'legacy_only: chat.ws.manager.legacy_only is not any object of chat.ws.websocket_manager'),
+    'relative': (
+        'from ..ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'legacy_attribute': (
+        'from chat.ws import WebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'namespace_from_in_function': (
+        'def f():\n    from chat.ws import manager\n    return manager.WebSocketManager\n',
+        'def f():\n    from chat.ws import websocket_manager\n    return websocket_manager.WebSocketManager\n',
+        None),
+    'namespace_import_as_in_function': (
+        'def f():\n    import chat.ws.manager as m\n    return m.WebSocketManager().send()\n',
+        'def f():\n    import chat.ws.websocket_manager as m\n    return m.WebSocketManager().send()\n',
+        None),
+    'namespace_unused_in_function': (
+        'def f():\n    import chat.ws.manager as m\n',
+        'def f():\n    import chat.ws.websocket_manager as m\n',
+        None),
+    'namespace_at_module_level': (
+        'from chat.ws import manager\n\nx = manager.WebSocketManager\n',
+        'from chat.ws import websocket_manager\n\nx = websocket_manager.WebSocketManager\n',
+        None),
+    'namespace_import_as_at_module_level': (
+        'import chat.ws.manager as m\n',
+        'import chat.ws.websocket_manager as m\n',
+        None),
+    'namespace_in_class_body': (
+        'class K:\n    import chat.ws.manager as m\n',
+        None,
+        'module bound in a class body'),
+    'namespace_other_name': (
+        'def f():\n    from chat.ws import manager\n    return manager.legacy_only\n',
+        None,
+        'not the same object in the canonical module: `chat.ws.manager.legacy_only`'),
+    'namespace_used_bare': (
+        'def f():\n    from chat.ws import manager\n    print(manager)\n',
+        None,
+        'the legacy module itself is used as an object: `manager` is used other than as `manager.<name>`'),
+    'plain_dotted_import': (
+        'import chat.ws.manager\n',
+        'import chat.ws.websocket_manager\n',
+        None),
+    'patch_attribute_of_object': (
         'patch("chat.ws.manager.WebSocketManager.send")\n',
-        'patch("chat.ws.websocket_manager.WebSocketManager.send")\n', None),
-    "patch_renamed_object": (
+        'patch("chat.ws.websocket_manager.WebSocketManager.send")\n',
+        None),
+    'patch_renamed_object': (
         "patch('chat.ws.unified_manager.UnifiedWebSocketManager.send')\n",
-        "patch('chat.ws.websocket_manager.WebSocketManager.send')\n", None),
-    "patch_namespace_binding": (
-        'patch("chat.ws.manager.WebSocketManager")\n', None,
-        "string names the legacy module or a name in its namespace"),
-    "factory": (
-        "from chat.ws import make_manager\n", None,
-        "factory without a declared replacement"),
-    "factory_chain_without_replacement": (
-        "import chat.ws as wc\n\ndef f():\n    return wc.make_manager(1)\n", None,
-        "factory without a declared replacement"),
-    # --- attribute chains (SPEC 5 Chains), rewritten to a canonical name bound right
-    # after the import they go through; the import goes when nothing else uses it
-    "chain_through_package": (
-        "import chat.ws as wc\n\nx = wc.WebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
+        "patch('chat.ws.websocket_manager.WebSocketManager.send')\n",
         None),
-    "chain_keeps_import_still_used": (
-        "import chat.ws as wc\n\ndef f():\n    return wc.WebSocketManager().send(), "
-        "wc.make_manager\n",
-        "import chat.ws as wc\nfrom chat.ws.websocket_manager import WebSocketManager\n\n"
-        "def f():\n    return WebSocketManager().send(), wc.make_manager\n",
-        "factory without a declared replacement"),
-    "chain_plain_import": (
-        "import chat.ws.manager\n\nx = chat.ws.manager.WebSocketManager.send\n",
-        "import chat.ws.websocket_manager\n\nx = chat.ws.websocket_manager.WebSocketManager.send\n",
+    'patch_namespace_binding': (
+        'patch("chat.ws.manager.WebSocketManager")\n',
+        'patch("chat.ws.websocket_manager.WebSocketManager")\n',
         None),
-    "chain_plain_import_other_name": (
-        "import chat.ws.manager\n\nx = chat.ws.manager.WebSocketManager\n"
-        "y = chat.ws.manager.legacy_only\n",
-        "import chat.ws.manager\nfrom chat.ws.websocket_manager import WebSocketManager\n\n"
-        "x = WebSocketManager\ny = chat.ws.manager.legacy_only\n",
-        "not the same object in the canonical module"),
-    "chain_in_function": (
-        "def f():\n    import chat.ws as wc\n    return wc.WebSocketManager\n",
-        "def f():\n    from chat.ws.websocket_manager import WebSocketManager\n"
-        "    return WebSocketManager\n", None),
-    "chain_name_clash": (
-        "import chat.ws as wc\n\nWebSocketManager = 1\nx = wc.WebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager as WebSocketManager_\n\n"
-        "WebSocketManager = 1\nx = WebSocketManager_\n", None),
-    "chain_reuses_canonical_import": (
-        "from chat.ws.websocket_manager import WebSocketManager\nimport chat.ws as wc\n\n"
-        "x = wc.WebSocketManager\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
+    'factory': (
+        'from chat.ws import make_manager\n',
+        None,
+        'factory without a declared replacement'),
+    'factory_chain_without_replacement': (
+        'import chat.ws as wc\n\ndef f():\n    return wc.make_manager(1)\n',
+        None,
+        'factory without a declared replacement'),
+    'chain_through_package': (
+        'import chat.ws as wc\n\nx = wc.WebSocketManager\n',
+        'from chat.ws import websocket_manager\n\nx = websocket_manager.WebSocketManager\n',
         None),
-    "getattr_literal": (
+    'chain_keeps_import_still_used': (
+        'import chat.ws as wc\n\ndef f():\n    return wc.WebSocketManager().send(), wc.make_manager\n',
+        'import chat.ws as wc\nfrom chat.ws import websocket_manager\n\ndef f():\n    return websocket_manager.WebSocketManager().send(), wc.make_manager\n',
+        'factory without a declared replacement'),
+    'chain_plain_import': (
+        'import chat.ws.manager\n\nx = chat.ws.manager.WebSocketManager.send\n',
+        'import chat.ws.websocket_manager\n\nx = chat.ws.websocket_manager.WebSocketManager.send\n',
+        None),
+    'chain_plain_import_other_name': (
+        'import chat.ws.manager\n\nx = chat.ws.manager.WebSocketManager\ny = chat.ws.manager.legacy_only\n',
+        'import chat.ws.manager\nfrom chat.ws import websocket_manager\n\nx = websocket_manager.WebSocketManager\ny = chat.ws.manager.legacy_only\n',
+        'not the same object in the canonical module'),
+    'chain_in_function': (
+        'def f():\n    import chat.ws as wc\n    return wc.WebSocketManager\n',
+        'def f():\n    from chat.ws import websocket_manager\n    return websocket_manager.WebSocketManager\n',
+        None),
+    'chain_name_clash': (
+        'import chat.ws as wc\n\nWebSocketManager = 1\nx = wc.WebSocketManager\n',
+        'from chat.ws import websocket_manager\n\nWebSocketManager = 1\nx = websocket_manager.WebSocketManager\n',
+        None),
+    'chain_reuses_canonical_import': (
+        'from chat.ws.websocket_manager import WebSocketManager\nimport chat.ws as wc\n\nx = wc.WebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\nfrom chat.ws import websocket_manager\n\nx = websocket_manager.WebSocketManager\n',
+        None),
+    'getattr_literal': (
         "import chat.ws as wc\n\nx = getattr(wc, 'WebSocketManager')\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n\nx = WebSocketManager\n",
+        "from chat.ws import websocket_manager\n\nx = getattr(websocket_manager, 'WebSocketManager')\n",
         None),
-    "setattr_namespace": (
-        "import chat.ws as wc\n\ndef t():\n    setattr(wc, 'WebSocketManager', None)\n", None,
-        "writes or patches a name in the legacy namespace"),
-    "patch_object_rewritten": (
-        "from unittest import mock\nimport chat.ws as wc\n\n"
-        "def t():\n    with mock.patch.object(wc, 'WebSocketManager'):\n        pass\n",
-        "from unittest import mock\nfrom chat.ws import websocket_manager\n\n"
-        "def t():\n    with mock.patch.object(websocket_manager, 'WebSocketManager'):\n"
-        "        pass\n", None),
-    "string_annotation": (
-        "from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n    import chat.ws as wct\n\n"
-        "def f(m: \"wct.WebSocketManager\") -> \"wct.WebSocketManager\":\n"
-        "    return cast('wct.WebSocketManager', m)\n",
-        "from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n"
-        "    from chat.ws.websocket_manager import WebSocketManager\n\n"
-        "def f(m: \"WebSocketManager\") -> \"WebSocketManager\":\n"
-        "    return cast('WebSocketManager', m)\n", None),
-    "chain_store": (
-        "def f():\n    import chat.ws as wc\n    wc.WebSocketManager = None\n", None,
-        "writes or patches a name in the legacy namespace"),
-    # --- factories with `replacements`: the calls become calls of the replacement
-    "factory_replaced": (
-        "from chat.ws import create_manager\n\nm = create_manager(1)\n",
-        "from chat.ws.registry import get_manager\n\nm = get_manager(1)\n", None),
-    "factory_replaced_alias": (
-        "from chat.ws import create_manager as mk\n\nm = mk(user=1)\n",
-        "from chat.ws.registry import get_manager as mk\n\nm = mk(user=1)\n", None),
-    "factory_replaced_through_chain": (
-        "import chat.ws as wc\n\nm = wc.create_manager(1)\n",
-        "from chat.ws.registry import get_manager\n\nm = get_manager(1)\n", None),
-    "factory_replaced_with_legacy_name": (
-        "from chat.ws import WebSocketManager, create_manager\n",
-        "from chat.ws.websocket_manager import WebSocketManager\n"
-        "from chat.ws.registry import get_manager\n", None),
-    "inside_function_split": (
-        "def f():\n    from chat.ws.manager import WebSocketManager, legacy_only\n"
-        "    return WebSocketManager, legacy_only\n",
-        "def f():\n    from chat.ws.manager import legacy_only\n"
-        "    from chat.ws.websocket_manager import WebSocketManager\n"
-        "    return WebSocketManager, legacy_only\n", "legacy_only"),
-    "pragma": (
-        "from chat.ws.manager import WebSocketManager  # ssot: ignore\n", None, None),
-    "second_definition": (
-        "class WebSocketManager:\n    pass\n", None,
-        "a second implementation: delete it and import the canonical"),
+    'setattr_namespace': (
+        "import chat.ws as wc\n\ndef t():\n    setattr(wc, 'WebSocketManager', None)\n",
+        "from chat.ws import websocket_manager\n\ndef t():\n    setattr(websocket_manager, 'WebSocketManager', None)\n",
+        None),
+    'patch_object_rewritten': (
+        "from unittest import mock\nimport chat.ws as wc\n\ndef t():\n    with mock.patch.object(wc, 'WebSocketManager'):\n        pass\n",
+        "from unittest import mock\nfrom chat.ws import websocket_manager\n\ndef t():\n    with mock.patch.object(websocket_manager, 'WebSocketManager'):\n        pass\n",
+        None),
+    'string_annotation': (
+        'from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n    import chat.ws as wct\n\ndef f(m: "wct.WebSocketManager") -> "wct.WebSocketManager":\n    return cast(\'wct.WebSocketManager\', m)\n',
+        'from typing import TYPE_CHECKING, cast\nif TYPE_CHECKING:\n    from chat.ws import websocket_manager\n\ndef f(m: "websocket_manager.WebSocketManager") -> "websocket_manager.WebSocketManager":\n    return cast(\'websocket_manager.WebSocketManager\', m)\n',
+        None),
+    'chain_store': (
+        'def f():\n    import chat.ws as wc\n    wc.WebSocketManager = None\n',
+        'def f():\n    from chat.ws import websocket_manager\n    websocket_manager.WebSocketManager = None\n',
+        None),
+    'factory_replaced': (
+        'from chat.ws import create_manager\n\nm = create_manager(1)\n',
+        'from chat.ws.registry import get_manager\n\nm = get_manager(1)\n',
+        None),
+    'factory_replaced_alias': (
+        'from chat.ws import create_manager as mk\n\nm = mk(user=1)\n',
+        'from chat.ws.registry import get_manager as mk\n\nm = mk(user=1)\n',
+        None),
+    'factory_replaced_through_chain': (
+        'import chat.ws as wc\n\nm = wc.create_manager(1)\n',
+        'from chat.ws import registry\n\nm = registry.get_manager(1)\n',
+        None),
+    'factory_replaced_with_legacy_name': (
+        'from chat.ws import WebSocketManager, create_manager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\nfrom chat.ws.registry import get_manager\n',
+        None),
+    'inside_function_split': (
+        'def f():\n    from chat.ws.manager import WebSocketManager, legacy_only\n    return WebSocketManager, legacy_only\n',
+        'def f():\n    from chat.ws.manager import legacy_only\n    from chat.ws.websocket_manager import WebSocketManager\n    return WebSocketManager, legacy_only\n',
+        'legacy_only'),
+    'pragma': (
+        'from chat.ws.manager import WebSocketManager  # ssot: ignore\n',
+        None,
+        None),
+    'second_definition': (
+        'class WebSocketManager:\n    pass\n',
+        None,
+        'a second implementation: delete it and import the canonical'),
 }
 
 
@@ -379,11 +386,14 @@ def test_round_trip(project: Path, lines: list[str]) -> None:
         names = {n for n in vars(b) if not n.startswith("__")}
         now = {n for n in vars(a) if not n.startswith("__")}
         # a name the rewrite removes is an import nobody reads any more (a module) or a
-        # factory renamed to its replacement; a name it adds is canonical or the replacement
+        # factory renamed to its replacement; a name it adds is canonical or the replacement,
+        # or the module of either (a read through a module attribute stays one)
+        registry = importlib.import_module("chat.ws.registry")
         assert all(inspect.ismodule(getattr(b, n)) or getattr(b, n) is factory
                    for n in names - now), names - now
         assert all(any(getattr(a, n) is o for o in vars(canonical).values())
-                   or getattr(a, n) is replacement for n in now - names), now - names
+                   or getattr(a, n) in (replacement, canonical, registry)
+                   for n in now - names), now - names
 
         def same(x, y):
             if isinstance(x, tuple):
@@ -465,7 +475,7 @@ def test_module_binding_read_by_another_file_is_listed_naming_it(tmp_path: Path)
     assert (app / "a.py").read_text().startswith("import chat.ws.manager as m\n")
     # nobody reads e.manager: the binding moves to the canonical module
     assert (app / "e.py").read_text() == (
-        "from chat.ws import websocket_manager as manager\n\nx = manager.WebSocketManager\n")
+        "from chat.ws import websocket_manager\n\nx = websocket_manager.WebSocketManager\n")
 
 
 def _many_files(root: Path) -> None:
@@ -526,7 +536,35 @@ def test_a_bare_use_inside_a_string_annotation_is_never_lost(project: Path) -> N
     target = project / "chat" / "app" / "annotated.py"
     target.write_text(source)
     result = run_fix(project)
-    assert target.read_text() == source
+    # the import stays (``"m"`` uses the module itself); the reads through it move, each
+    # to a read through the canonical module
+    assert target.read_text() == source.replace(
+        "import chat.ws.manager as m\n",
+        "import chat.ws.manager as m\nfrom chat.ws import websocket_manager\n").replace(
+        '"m.WebSocketManager"', '"websocket_manager.WebSocketManager"')
     assert any(u.file == "chat/app/annotated.py" and u.line == 1
                and u.reason == "the legacy module itself is used as an object"
                for u in result.unsafe), [u.render() for u in result.unsafe]
+
+
+def test_one_run_reaches_the_fixed_point(project: Path) -> None:
+    """Chains through a package whose import the first round moves (``chat`` of ``import
+    chat.ws.manager``), and an import whose neighbour moved: one run rewrites all; a
+    second rewrites nothing, and ``--check`` is satisfied."""
+    app = project / "chat" / "app"
+    (app / "a.py").write_text("import chat.ws.manager\nimport chat.ws\n\n"
+                              "x = chat.ws.manager.WebSocketManager\ny = chat.ws.WebSocketManager\n")
+    (app / "d.py").write_text("import chat.ws.manager\n\ndef f():\n"
+                              "    return chat.ws.WebSocketManager, chat.ws.manager.WebSocketManager\n")
+    (app / "g.py").write_text("import chat.ws.unified_manager\nimport chat.ws.manager\n\n"
+                              "x = chat.ws.unified_manager.UnifiedWebSocketManager\n"
+                              "y = chat.ws.manager.WebSocketManager\n")
+    first = run_fix(project)
+    assert first.unsafe == [], [u.render() for u in first.unsafe]
+    again = run_fix(project)
+    assert again.changed == {} and again.rewritten == 0
+    assert (app / "d.py").read_text() == (
+        "import chat.ws.websocket_manager\n\ndef f():\n    return chat.ws.websocket_manager."
+        "WebSocketManager, chat.ws.websocket_manager.WebSocketManager\n")
+    for name in ("a", "d", "g"):
+        compile((app / f"{name}.py").read_text(), name, "exec")

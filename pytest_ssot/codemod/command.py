@@ -46,6 +46,8 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, sys_path: li
         raise
     if args.diff:
         sys.stdout.write(outcome.diff())
+    if getattr(args, "explain", False):
+        sys.stdout.write(outcome.explain())
     for u in outcome.unsafe:
         print(u.render())
     for e in outcome.errors:

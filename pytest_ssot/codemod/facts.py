@@ -82,6 +82,7 @@ class Facts:
     imports: dict[int, tuple[Span, bool]] = field(default_factory=dict)
     # from-imports: (line, level, module, names) for the identity questions
     from_imports: list[tuple[int, int, str | None, list[str]]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # bindings per name, whole file
 
 
 class _Scope:
@@ -403,6 +404,17 @@ def _entry(matcher: Matcher, qparts: list[str], minimum: int
     return None
 
 
+def _own(matcher: Matcher, qparts: list[str], base: int) -> tuple[Entry, int, bool] | None:
+    """The binding itself names a legacy module (``import a.legacy as x``): a chain
+    ``x.N`` reaches ``a.legacy.N`` (``None`` otherwise)."""
+    if base < 1 or base >= len(qparts):
+        return None
+    for e in matcher.module_entries.get(".".join(qparts[:base]), ()):
+        if e.role == "legacy":
+            return (e, base, False)
+    return None
+
+
 def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
                source: bytes = b"") -> Facts:
     """The facts of one parsed file (``source``: its bytes, to read string annotations;
@@ -416,6 +428,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     facts = reader.facts
     module_scope = reader.module_scope
 
+    facts.counts = reader.binding_count
     # names bound once in the whole file, by an import (safe to rename everywhere)
     for b in facts.bindings:
         if reader.binding_count.get(b.local) == 1:
@@ -423,9 +436,67 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
 
     # only the outermost attribute of a chain is analysed (it holds the inner ones)
     inner = {id(n.value) for _s, n in reader.uses if isinstance(n, ast.Attribute)}
+    stores = {id(n) for _s, n in reader.uses
+              if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
+    call_funcs = {id(n.func) for _s, n in reader.uses if isinstance(n, ast.Call)}
+    # the literal-name forms first: their object (``setattr(a.legacy, "X", v)``) is
+    # part of that reference, not a chain of its own
+    as_args: set[int] = set()
+    arg_names: dict[int, tuple[str, str]] = {}  # id of a bare name object -> (it, literal)
+    for scope, node in reader.uses:
+        if isinstance(node, ast.Call):
+            fname = (node.func.id if isinstance(node.func, ast.Name)
+                     else node.func.attr if isinstance(node.func, ast.Attribute) else None)
+            if fname not in _READ_BY_NAME | _WRITE_BY_NAME or len(node.args) < 2:
+                continue
+            if isinstance(node.func, ast.Name) and _resolve(fname, scope, module_scope):
+                continue  # a local getattr: not the builtin
+            obj, name = node.args[0], node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)
+                    and name.value.isidentifier()):
+                continue
+            parts = _dotted_parts(obj)
+            if parts is None:
+                continue
+            b = _resolve(parts[0], scope, module_scope)
+            if b is None:
+                continue
+            q = [*_qualified(parts, b), name.value]
+            base = len(q) - len(parts)  # parts of q that the binding stands for
+            found = _entry(matcher, q, base + 1) or _own(matcher, q, base)
+            if found is None or found[0].role == "canonical":
+                continue
+            entry, n, is_attr = found
+            # the entry must end at the literal name or right before it; one inside the
+            # object (``patch.object(x.A, "send")``) is the chain ``x.A``'s own reference
+            if is_attr:
+                if n != len(q):
+                    continue
+                module, attr = ".".join(q[: n - 1]), q[n - 1]
+            elif n == len(q):
+                module, attr = ".".join(q), None
+            elif n == len(q) - 1:
+                module, attr = ".".join(q[:n]), q[n]
+            else:
+                continue
+            if fname in _READ_BY_NAME:
+                form = "getattr"
+            elif fname in ("object", "setattr") and isinstance(node.func, ast.Attribute):
+                form = "patch"  # patch.object / monkeypatch.setattr: restored after the test
+            else:
+                form = "namespace-write"
+            text = f"{fname}({'.'.join(parts)},{name.value})"
+            facts.chains.append(Chain(node.lineno, text, form, False, entry, module, attr, b,
+                                      span=span(node), args=(span(obj), span(name))))
+            as_args.add(id(obj))
+            if isinstance(obj, ast.Name):
+                arg_names[id(obj)] = (obj.id, name.value)
     # crude per-name uses (whole file, no scoping): what `import M as x` may keep
     attrs: dict[str, set[str]] = {}
     named: set[int] = set()
+    for obj_id, (local, literal) in arg_names.items():  # setattr(x, "n", v): x.n
+        attrs.setdefault(local, set()).add(literal)
+        named.add(obj_id)
     for _scope, node in reader.uses:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             attrs.setdefault(node.value.id, set()).add(node.attr)
@@ -435,20 +506,17 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     for name in bare:
         facts.uses[name] = None
 
-    stores = {id(n) for _s, n in reader.uses
-              if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
-    call_funcs = {id(n.func) for _s, n in reader.uses if isinstance(n, ast.Call)}
     for scope, node in reader.uses:
         if isinstance(node, ast.Attribute):
             parts = _dotted_parts(node)
-            if parts is None or id(node) in inner:
+            if parts is None or id(node) in inner or id(node) in as_args:
                 continue
             b = _resolve(parts[0], scope, module_scope)
             if b is None:
                 continue
             q = _qualified(parts, b)
             base = len(q) - (len(parts) - 1)  # parts of q that the binding stands for
-            found = _entry(matcher, q, base + 1)
+            found = _entry(matcher, q, base + 1) or _own(matcher, q, base)
             if found is None:
                 continue
             entry, n, is_attr = found
@@ -480,48 +548,5 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
                                       "chain", id(target) in stores, entry, module, attr, b,
                                       called=id(target) in call_funcs, span=where,
                                       embedded=embedded is not None))
-        elif isinstance(node, ast.Call):
-            fname = (node.func.id if isinstance(node.func, ast.Name)
-                     else node.func.attr if isinstance(node.func, ast.Attribute) else None)
-            if fname not in _READ_BY_NAME | _WRITE_BY_NAME or len(node.args) < 2:
-                continue
-            if isinstance(node.func, ast.Name) and _resolve(fname, scope, module_scope):
-                continue  # a local getattr: not the builtin
-            obj, name = node.args[0], node.args[1]
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)
-                    and name.value.isidentifier()):
-                continue
-            parts = _dotted_parts(obj)
-            if parts is None:
-                continue
-            b = _resolve(parts[0], scope, module_scope)
-            if b is None:
-                continue
-            q = [*_qualified(parts, b), name.value]
-            base = len(q) - len(parts)  # parts of q that the binding stands for
-            found = _entry(matcher, q, base + 1)
-            if found is None or found[0].role == "canonical":
-                continue
-            entry, n, is_attr = found
-            # the entry must end at the literal name or right before it; one inside the
-            # object (``patch.object(x.A, "send")``) is the chain ``x.A``'s own reference
-            if is_attr:
-                if n != len(q):
-                    continue
-                module, attr = ".".join(q[: n - 1]), q[n - 1]
-            elif n == len(q):
-                module, attr = ".".join(q), None
-            elif n == len(q) - 1:
-                module, attr = ".".join(q[:n]), q[n]
-            else:
-                continue
-            if fname in _READ_BY_NAME:
-                form = "getattr"
-            elif fname in ("object", "setattr") and isinstance(node.func, ast.Attribute):
-                form = "patch"  # patch.object / monkeypatch.setattr: restored after the test
-            else:
-                form = "namespace-write"
-            text = f"{fname}({'.'.join(parts)},{name.value})"
-            facts.chains.append(Chain(node.lineno, text, form, False, entry, module, attr, b,
-                                      span=span(node), args=(span(obj), span(name))))
+    facts.chains.sort(key=lambda c: (c.span, c.line))
     return facts

@@ -106,12 +106,17 @@ class ImportsRewrite(Base):
                         self.plan.refuse(line, p, reason, detail)
                     else:
                         parent, _, leaf = new.rpartition(".")
-                        movable[i] = (parent, leaf, local)
+                        movable[i] = (parent, leaf,
+                                      self.plan.ns_rename.get((line, local), local))
                     break
                 else:
                     continue
                 if got is not None:
                     movable[i] = (self.canonical(v)[0], got, local)
+                    self.plan.explain.append((line, (
+                        f"`from {target} import {name}` -> `from {movable[i][0]} import "
+                        f"{got}`: `{target}.{name}` is `{movable[i][0]}.{got}` (probe); "
+                        f"`{local}` was bound at import and stays so")))
                 else:
                     self.plan.refuse(line, p, self.why(why), f"{name}: {why}")
                 break

@@ -17,12 +17,12 @@ from ..paths import SsotPath
 from ..scan import Violation
 from ..scan.rules import Matcher
 from ..scan.source import _resolve_relative
-from .facts import Binding, Facts, read_facts
+from .facts import Binding, Chain, Facts, read_facts
 from .identity import Identity, Question
 from .index import Readers
 from .result import Reason
 
-__all__ = ["FilePlan", "prepare", "decide"]
+__all__ = ["FilePlan", "decide", "late_state", "prepare"]
 
 
 @dataclass
@@ -46,6 +46,12 @@ class FilePlan:
     remove: set[tuple[int, str]] = field(default_factory=set)
     reasons: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
     handled: set[tuple[int, str]] = field(default_factory=set)
+    ns_rename: dict[tuple[int, str], str] = field(default_factory=dict)  # moved and renamed
+    # late-bound names (module, name) another file patches or reads under a spelling the
+    # rewrite cannot follow: left as they are here -> who (the driver's second look)
+    blocked: dict[tuple[str, str], str] = field(default_factory=dict)
+    # the proof of each rewrite, for ``fix --explain``: line -> sentences
+    explain: list[tuple[int, str]] = field(default_factory=list)
 
     def has(self, line: int, path: str, kinds: tuple[str, ...]) -> bool:
         return any(v.path == path and v.kind in kinds for v in self.lines.get(line, ()))
@@ -200,6 +206,9 @@ def _namespace(plan: FilePlan, b: Binding, contract: str, legacy: str,
         if any(c.store for c in via):
             return refuse(Reason.NAMESPACE_WRITE, f"`{b.local}`")
     for a in names:
+        if (legacy, a) in plan.blocked:
+            return refuse(Reason.PATCH_SPLIT, f"`{legacy}.{a}`: {plan.blocked[(legacy, a)]}")
+    for a in names:
         got, why = identity.same(legacy, a, cmod, prefer=[a])
         if got != a:
             return refuse(_why(why) if got is None else Reason.NOT_SAME,
@@ -208,10 +217,27 @@ def _namespace(plan: FilePlan, b: Binding, contract: str, legacy: str,
         return refuse(Reason.TOP_LEVEL, cmod)
     plan.namespace[key] = (cmod, "", "")
     plan.handled.add((b.line, legacy))
+    leaf = cmod.rpartition(".")[2]
+    facts = plan.facts
+    if (b.from_import and b.local == legacy.rpartition(".")[2] and leaf != b.local
+            and leaf not in facts.identifiers and b.local not in facts.in_strings
+            and facts.sole.get(b.local) is b and b.local not in plan.renames):
+        # ``from a.b import legacy`` -> ``from a import b``: the module under its own name
+        # (what a maintainer writes), every use renamed with it
+        plan.ns_rename[key] = leaf
+        plan.renames[b.local] = leaf
     for c in via:
         if b.plain:
-            plan.chain_new[(c.line, c.text)] = f"{cmod}.{c.attr}"
+            if c.args:  # setattr(a.legacy, "X", v): the object is the module
+                plan.arg_new[(c.line, c.text)] = (cmod, None)
+            else:
+                plan.chain_new[(c.line, c.text)] = f"{cmod}.{c.attr}"
         plan.handled.add((c.line, str(c.entry.path)))
+    plan.explain.append((b.line, f"the binding `{b.local}` (line {b.line}) moves whole from "
+                                 f"`{legacy}` to `{cmod}`: every name read through it ("
+                                 f"{', '.join(f'`{a}`' for a in names) or 'none'}) is the "
+                                 f"same object there (probe), and each read stays a read "
+                                 f"through the module (late binding kept)"))
     return True
 
 
@@ -248,36 +274,53 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
 
 
 def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[int]) -> None:
+    """Chains and their kin (``getattr``/``setattr``/``delattr``/``hasattr``,
+    ``patch.object``, ``monkeypatch.setattr``) through a legacy module: the same read or
+    write through the canonical module (late binding kept: a patch of the canonical
+    module reaches the rewritten read, as a patch of the legacy one reached the old)."""
     facts = plan.facts
     added: dict[tuple[str, str, int], tuple[str, int]] = {}  # -> (local, after line)
     taken: set[tuple[int, str]] = set()  # (scope id, or 0 for the module, local)
-    rewritten: dict[int, int] = {}  # id(binding) -> chains rewritten through it
-    own: set[tuple[int, str]] = set()  # (line, text) of the chains rewritten here
+    rewritten: dict[int, int] = {}  # id(binding) -> chains rewritten away from it
+    own: dict[tuple[int, str], bool] = {}  # (line, text) rewritten here -> away from binding
     bindings = {id(b): b for b in facts.bindings}
     for c in facts.chains:
         path = str(c.entry.path)
         if (c.line, c.text) in own:
             # the same chain twice on a line: one edit each, one decision
-            rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
+            if own[(c.line, c.text)]:
+                rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
             continue
-        if id(c.binding) in accepted or (c.line, path) in plan.handled:
+        if (c.line, path) in plan.handled:
             continue
-        if not plan.has(c.line, path, ("attribute", "call")):
-            continue  # suppressed (or not a reference for the scan): left alone
+        if id(c.binding) in accepted and not c.binding.plain:
+            continue  # moved whole with its binding
+        if c.entry.path.attr is None and any(
+                b.plain == path and id(b) in accepted and b.local == c.binding.local
+                and b.scope_id == c.binding.scope_id for b in facts.bindings):
+            continue  # ``import a.legacy`` moved: its chains follow it
+        if not plan.has(c.line, path, ("attribute", "call")) and not plan.has(
+                c.binding.line, c.binding.plain or c.binding.qualified, ("import",)):
+            # suppressed (or not a reference for the scan, nor through a listed import
+            # of a legacy module): left alone
+            continue
         contract = plan.contracts[c.entry.contract]
-        if c.store or c.form == "namespace-write" or (
-                c.form == "patch" and c.entry.role == "factory"):
-            plan.refuse(c.line, path, Reason.NAMESPACE_WRITE, f"`{c.text}`")
-            continue
         if c.attr is None:
             plan.refuse(c.line, path, Reason.USED_BARE, f"`{c.text}`")
             continue
+        if (c.module, c.attr) in plan.blocked:
+            plan.refuse(c.line, path, Reason.PATCH_SPLIT,
+                        f"`{c.module}.{c.attr}`: {plan.blocked[(c.module, c.attr)]}")
+            continue
         if c.entry.role == "factory":
+            # a patch of the factory becomes a patch of its replacement: the calls this
+            # fix rewrites call the replacement (the project vouches for it)
             repl = _replacement(contract, c.module, c.attr)
             if repl is None:
                 plan.refuse(c.line, path, Reason.FACTORY, f"`{c.text}`")
                 continue
             target = (repl.module, repl.attr or "")
+            proof = f"the contract declares `{repl}` as the replacement of `{c.module}:{c.attr}`"
         else:
             cmod, cname = _canonical(contract)
             got, why = identity.same(c.module, c.attr, cmod, prefer=[c.attr, cname])
@@ -285,27 +328,29 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 plan.refuse(c.line, path, _why(why), why)
                 continue
             target = (cmod, got)
-        if c.form == "patch":
-            # ``patch.object(legacy, "X")`` -> ``patch.object(canonical_module, "Y")``: the
-            # very object, patched where it lives (and where this fix points every reader)
-            parent, _, leaf = target[0].rpartition(".")
-            if not parent:
-                plan.refuse(c.line, path, Reason.TOP_LEVEL, target[0])
-                continue
-            local = _bind(plan, identity, (parent, leaf), c.binding, c.line, added, taken)
-            if local is None:
-                plan.refuse(c.line, path, Reason.CLASH, f"`{leaf}`")
-                continue
-            plan.arg_new[(c.line, c.text)] = (local, target[1] if target[1] != c.attr else None)
+            proof = f"`{c.module}.{c.attr}` is `{cmod}.{got}` (probe)"
+        found = _module_expr(plan, identity, c, target[0], added, taken)
+        if found is None:
+            plan.refuse(c.line, path, Reason.CLASH, f"`{target[0].rpartition('.')[2]}`")
+            continue
+        expr, how = found
+        if c.args:
+            plan.arg_new[(c.line, c.text)] = (expr, target[1] if target[1] != c.attr else None)
+            new = f"`{expr}`, \"{target[1]}\""
         else:
-            local = _bind(plan, identity, target, c.binding, c.line, added, taken)
-            if local is None:
-                plan.refuse(c.line, path, Reason.CLASH, f"`{target[1]}`")
-                continue
-            plan.chain_new[(c.line, c.text)] = local
+            plan.chain_new[(c.line, c.text)] = f"{expr}.{target[1]}"
+            new = f"`{expr}.{target[1]}`"
+        plan.explain.append((c.line, f"`{c.text}` -> {new}: `{_head(c)}` "
+                                     f"is bound by the import at line {c.binding.line}; "
+                                     f"{proof}; the module `{target[0]}` is {how}; the "
+                                     f"{'write' if c.store or c.form != 'chain' else 'read'} "
+                                     "stays one through a module attribute (late binding)"))
         plan.handled.add((c.line, path))
-        own.add((c.line, c.text))
-        rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
+        head = _head(c)
+        away = not expr.startswith(head) or expr[len(head):][:1] not in ("", ".")
+        own[(c.line, c.text)] = away
+        if away:
+            rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
     # an import whose every use was rewritten goes, unless another file reads it
     for key, n in rewritten.items():
         b = bindings[key]
@@ -319,6 +364,101 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
         for (line, p) in list(plan.reasons):
             if line == b.line and p == legacy:
                 del plan.reasons[(line, p)]
+
+
+def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[str]]:
+    """After ``decide``: each late-bound name of a legacy module (``(module, name)``) this
+    file reads or patches, and whether that read or patch was rewritten (``read-new``,
+    ``read-left``, ``patch-new``, ``patch-left``). A patch string (``"legacy.X"``) is
+    always left. The driver compares them across files (``fix`` keeps a patch and the
+    reads it reaches on the same object)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for c in plan.facts.chains:
+        if c.attr is None or c.entry.role == "canonical":
+            continue
+        # a patch restored after the test (``patch.object``, ``monkeypatch.setattr``)
+        # reaches only the code its test runs; a write (``setattr``, ``x.N = v``) all
+        kind = ("write" if c.store or c.form == "namespace-write"
+                else "patch" if c.args and c.form != "getattr" else "read")
+        key = (c.line, c.text)
+        moved = plan.namespace.get((c.binding.line, c.binding.local), (None,))[0]
+        new = key in plan.chain_new or key in plan.arg_new or moved is not None
+        out.setdefault((c.module, c.attr), set()).add(f"{kind}-{'new' if new else 'left'}")
+    # every string naming a name in a legacy namespace, a reference or not (a patch kept
+    # by ``# ssot: ignore`` still reaches the late reads of that name)
+    for (line, *_rest), value in plan.facts.strings:
+        mod, _, name = value.rpartition(".")
+        if not mod or not name.isidentifier():
+            continue
+        legacy = any(e.role == "legacy" for e in matcher.module_entries.get(mod, ())) or any(
+            e.role == "legacy" for e in matcher.attr_entries.get(value, ()))
+        if not legacy:
+            continue
+        done = any((line, v.path) in plan.handled for v in plan.lines.get(line, ())
+                   if v.kind == "string")
+        out.setdefault((mod, name), set()).add("patch-new" if done else "patch-left")
+    return out
+
+
+def _head(c: Chain) -> str:
+    """The name the chain starts with (``f(x.y,n)`` -> ``x``)."""
+    text = c.text.split("(", 1)[1].split(",")[0] if c.args else c.text
+    return text.split(".")[0]
+
+
+def _moved(plan: FilePlan, b: Binding) -> str | None:
+    """The module a binding names after this run (``plan.namespace`` moves some)."""
+    got = plan.namespace.get((b.line, b.local))
+    if got is not None and got[0] is not None:
+        return got[0]
+    return None
+
+
+def _module_expr(plan: FilePlan, identity: Identity, c: Chain, module: str,
+                 added: dict[tuple[str, str, int], tuple[str, int]],
+                 taken: set[tuple[int, str]]) -> tuple[str, str] | None:
+    """An expression for the module ``module`` at the chain ``c``, and how it is known:
+    the chain's own spelling shortened in place when the chain passes through the module
+    (``a.b.legacy.X`` -> ``a.b.X``; evaluating the old chain evaluated ``a.b``), an
+    existing import of the module, or a new ``from parent import leaf`` after the
+    chain's import. ``None`` when no free name is left."""
+    b = c.binding
+    base = b.qualified
+    local = _head(c)
+    if module == base:
+        return local, f"what `{local}` is bound to"
+    if module.startswith(base + ".") and (c.module == module
+                                          or c.module.startswith(module + ".")):
+        return (local + module[len(base):],
+                "a parent of the legacy module in the chain: the old chain reached it")
+    facts = plan.facts
+    for o in facts.bindings:
+        if (not o.toplevel or o.line >= c.line or (o.line, o.local) in plan.remove):
+            continue
+        if o.plain is None:
+            if facts.sole.get(o.local) is not o:
+                continue
+            if o.qualified == module and (o.line, o.local) not in plan.namespace:
+                return o.local, f"bound to `{o.local}` by the import at line {o.line}"
+            if _moved(plan, o) == module:
+                local = plan.ns_rename.get((o.line, o.local), o.local)
+                return local, f"bound to `{local}` by the import at line {o.line} " \
+                              "(moved there by this fix)"
+        else:
+            plain = _moved(plan, o) or o.plain
+            if plain != module and not plain.startswith(module + "."):
+                continue
+            same = [x for x in facts.bindings if x.local == o.local]
+            if facts.counts.get(o.local) != len(same) or any(
+                    x.qualified != o.qualified for x in same):
+                continue
+            return module, f"imported by `import {plain}` at line {o.line}"
+    parent, _, leaf = module.rpartition(".")
+    got = _bind(plan, identity, (parent, leaf), b, c.line, added, taken)
+    if got is None:
+        return None
+    stmt = f"from {parent} import {leaf}" if parent else f"import {leaf}"
+    return got, f"imported by a new `{stmt}` after line {b.line}"
 
 
 def _bind(plan: FilePlan, identity: Identity, target: tuple[str, str], after: Binding,
@@ -361,6 +501,7 @@ def _bind(plan: FilePlan, identity: Identity, target: tuple[str, str], after: Bi
         return None
     taken.add((0 if module_level else after.scope_id, local))
     added[(module, name, 0 if module_level else after.line)] = (local, after.line)
-    stmt = f"from {module} import {name}" + (f" as {local}" if local != name else "")
+    stmt = (f"from {module} import {name}" if module else f"import {name}") + (
+        f" as {local}" if local != name else "")
     plan.inserts.setdefault(after.line, []).append(stmt)
     return local

@@ -23,6 +23,8 @@ class Reason:
     FACTORY = "factory without a declared replacement (add `replacements`)"
     STAR = "star import of a legacy path: list the names you need by hand"
     NAMESPACE_WRITE = "writes or patches a name in the legacy namespace"
+    PATCH_SPLIT = ("patched elsewhere under a spelling the rewrite cannot follow (rewriting "
+                   "one side alone would put the patch and the read on different objects)")
     STRING_NAMESPACE = "string names the legacy module or a name in its namespace"
     STRING_FACTORY = "string names a factory"
     ESCAPES = "string with escapes"
@@ -63,6 +65,18 @@ class FixResult:
     rewritten: int = 0
     # reference kind -> [rewritten, seen]: the shares the benchmark reports
     by_kind: dict[str, list[int]] = field(default_factory=dict)
+    # rel -> (line as read, the facts a rewrite there rests on): ``fix --explain``
+    explained: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    def explain(self) -> str:
+        """Per rewritten file, the facts each rewrite used: which binding, which module
+        identity (the probe's answer or the declared replacement), why late binding
+        holds."""
+        out = []
+        for rel in sorted(self.changed):
+            for line, why in sorted(set(self.explained.get(rel, ()))):
+                out.append(f"{rel}:{line}: {why}\n")
+        return "".join(out)
 
     def count(self, kind: str, rewritten: bool) -> None:
         slot = self.by_kind.setdefault(kind, [0, 0])

@@ -1,7 +1,7 @@
 """Rewrite of patch-target strings: ``"legacy.X.send"`` becomes ``"canonical.X.send"``
-when ``legacy.X`` is the canonical object. A string that names the legacy module, or a
-name in its namespace (``"legacy.X"``), is listed: patching it there is not patching the
-canonical module."""
+when ``legacy.X`` is the canonical object, and ``"legacy.X"`` (a name in the legacy
+namespace) becomes ``"canonical.X"``, as ``patch.object`` does, unless a late read of that
+name stays elsewhere (``plan.blocked``). A string naming the legacy module is listed."""
 
 from __future__ import annotations
 
@@ -35,16 +35,19 @@ def string_edits(text: Text, plan: FilePlan, identity: Identity) -> None:
             rest = value[len(head):]
             parts = rest.lstrip(".").split(".") if rest else []
             if legacy.attr is None:
-                # "L.X.more": the object L.X must be proven, and something must follow it
-                if len(parts) < 2:
+                # "L.X.more": the object L.X must be proven; "L.X" names the binding in
+                # the legacy namespace: the patch moves to the canonical module, as
+                # ``patch.object`` does, unless a late read of it elsewhere stays
+                if not parts or not parts[0]:
                     plan.refuse(line, v.path, Reason.STRING_NAMESPACE, repr(value))
                     continue
                 obj_attr, tail = parts[0], parts[1:]
             else:
-                if not parts:
-                    plan.refuse(line, v.path, Reason.STRING_NAMESPACE, repr(value))
-                    continue
                 obj_attr, tail = legacy.attr, parts
+            if not tail and (legacy.module, obj_attr) in plan.blocked:
+                plan.refuse(line, v.path, Reason.PATCH_SPLIT,
+                            f"{value!r}: {plan.blocked[(legacy.module, obj_attr)]}")
+                continue
             c = plan.contracts[v.contract].canonical
             cmod, cname = c.module, (c.attr or c.module.rpartition(".")[2])
             got, why = identity.same(legacy.module, obj_attr, cmod,

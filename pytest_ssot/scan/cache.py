@@ -20,7 +20,7 @@ from .rules import Matcher
 if TYPE_CHECKING:
     from .walk import Job, Outcome
 
-CACHE_VERSION = 7
+CACHE_VERSION = 8  # 8: per-line hints (replacements, names imported)
 
 # marshal of our own plain data: (fingerprint, files, marshal(dirs), loose, marshal(results)).
 # The two big parts stay bytes until a process needs them: forked workers decode their own

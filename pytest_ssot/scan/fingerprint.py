@@ -43,8 +43,10 @@ def number(violations: Iterable[tuple[str, str, str, str, str]]) -> list[str]:
 def rows(hits: "Iterable") -> list[list]:
     """One file's references (``rules.Hit``) as the scan cache stores them: ``[contract,
     role, path, fix, kind, line, text]``, and the fingerprint for a violation."""
-    out = [[h.entry.contract, h.entry.role, str(h.entry.path), h.entry.fix, h.kind, h.line,
-            h.text] for h in hits]
+    from .rules import hint
+
+    out = [[h.entry.contract, h.entry.role, str(h.entry.path), hint(h.entry, h.kind, h.text),
+            h.kind, h.line, h.text] for h in hits]
     wrong = [r for r in out if r[1] != "canonical"]
     for r, fp in zip(wrong, number((r[0], r[4], r[1], r[2], r[6]) for r in wrong)):
         r.append(fp)

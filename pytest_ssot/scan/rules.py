@@ -6,13 +6,14 @@ it references. It is built once per scan and shipped to worker processes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from ..config import Contract
 from ..paths import SsotPath
 
-__all__ = ["Entry", "Hit", "Matcher"]
+__all__ = ["Entry", "Hit", "Matcher", "hint"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,27 @@ class Hit:
     # statement, the expression, the string literal as written, or ``class A``/``def A``
     # (baseline fingerprints are built from it: stable when lines move).
     text: str = ""
+
+
+_FROM = re.compile(r"^from\s+(\S+)\s+import\s+\(?\s*(.*?)\s*,?\s*\)?\s*(?:#.*)?$", re.S)
+
+
+def hint(entry: Entry, kind: str, text: str) -> str:
+    """What to write instead, for one reference: the entry's hint, except that a
+    from-import of a legacy module names the canonical module with the names this line
+    imports (``from pandas.util.testing import assert_series_equal`` ->
+    ``pandas.testing:assert_series_equal``, not the contract's own symbol), and an
+    import of the module itself names the canonical module."""
+    if entry.role != "legacy" or entry.path.attr is not None or kind != "import":
+        return entry.fix
+    module = entry.fix.partition(":")[0]
+    m = _FROM.match(text.strip())
+    if m is None:
+        return module if text.lstrip().startswith("import ") else entry.fix
+    names = [n.strip().split(" as ")[0].strip() for n in m.group(2).split(",") if n.strip()]
+    if m.group(1) != str(entry.path.module) or not names or "*" in names:
+        return module if m.group(1) != str(entry.path.module) else entry.fix
+    return ", ".join(f"{module}:{n}" for n in names)
 
 
 def _prefixes(dotted: str) -> Iterable[str]:
@@ -77,8 +99,11 @@ class Matcher:
             fix = str(c.canonical)
             declared = [("legacy", p) for p in c.legacy] + [("factory", p) for p in c.factories]
             declared.append(("canonical", c.canonical))
+            replaced = {str(f): str(t) for f, t in c.replacements}
             for role, p in declared:
-                entry = Entry(c.name, role, p, fix)
+                # a factory's hint is its declared replacement (what ``fix`` writes)
+                entry = Entry(c.name, role, p,
+                              replaced.get(str(p), fix) if role == "factory" else fix)
                 dotted = p.module if p.attr is None else f"{p.module}.{p.attr}"
                 self.prefixes.update(_prefixes(dotted))
                 self.tokens.update(dotted.split("."))
