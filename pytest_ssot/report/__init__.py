@@ -238,6 +238,8 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
     """Per contract: violations by area, compliance, the worst files; ``-v``: every line."""
     lines = [f"scan: {scan.files_scanned} file(s), {scan.files_parsed} parsed, "
              f"{scan.files_from_cache} from cache, {scan.seconds:.2f} s"]
+    if scan.cache_note:
+        lines.append(f"  note: {scan.cache_note}")
     for c in contracts:
         check = reference_checks.get(c.name)
         mine = [v for v in scan.violations if v.contract == c.name]

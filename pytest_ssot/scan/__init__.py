@@ -68,6 +68,8 @@ class ScanResult:
     canonical: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    # One line when a scan cache was there but not used because it failed its check.
+    cache_note: str = ""
 
     def add_file(self, rel: str, hits: list, error: str | None,
                  areas: dict[str, str]) -> None:
@@ -148,7 +150,10 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                       defining=defining_modules(settings.contracts, root, src_layout,
                                                 defined_in))
     fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
-    known, dirs_blob, loose, results_blob = load_cache(cache_path, fingerprint)
+    known, dirs_blob, loose, results_blob, problem = load_cache(cache_path, fingerprint)
+    if problem:
+        result.cache_note = (f"scan cache {_shown(cache_path, root)} discarded: {problem}; "
+                             "this scan ran cold")
     own_dir = None  # the cache's folder, when the walk could reach it
     if cache_path is not None:
         try:
@@ -216,6 +221,13 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _shown(path: Path | None, root: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()  # type: ignore[arg-type]
+    except ValueError:
+        return str(path)
 
 
 def _outside(results: dict, unlisted: list[str]) -> dict:

@@ -1,0 +1,103 @@
+"""The second fault catalogue's wrong greens (issue 22 items 1-5 and 7): each case run as a
+user would, asserting that the run fails or warns, never passes silently (SPEC 12).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import write_tree
+
+CONTRACT = """
+[tool.pytest-ssot]
+{settings}
+
+[[tool.pytest-ssot.contracts]]
+name = "canon"
+canonical = "pkg.canon:Canon"
+legacy = ["pkg.old"]
+{extra}
+"""
+
+PACKAGE = {
+    "pkg/__init__.py": "",
+    "pkg/canon.py": "class Canon:\n    pass\n",
+    "pkg/old.py": "from pkg.canon import Canon\n",
+    "app_code.py": "from pkg.old import Canon\n",
+}
+
+
+def project(pytester: pytest.Pytester, settings: str = "", extra: str = "",
+            files: dict[str, str] | None = None) -> Path:
+    pytester.makepyprojecttoml(CONTRACT.format(settings=settings, extra=extra)
+                               + '\n[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    write_tree(pytester.path, {**PACKAGE, **(files or {})})
+    return pytester.path
+
+
+def no_traceback_of_ours(result: pytest.RunResult) -> None:
+    text = result.stdout.str() + "\n" + result.stderr.str()
+    assert "Traceback (most recent call last)" not in text, text
+    assert "INTERNALERROR" not in text, text
+
+
+def command(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest_ssot.cli", *args], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+
+
+# --------------------------------------------------------------------------- 1: the cache
+
+
+def backdate(root: Path) -> None:
+    """Files and folders an hour old: the warm run trusts their timestamps (younger ones
+    are read again, git's racy rule) and really answers from the cache."""
+    old = os.stat(root).st_mtime_ns - 3600 * 10**9
+    for path in [*root.rglob("*"), root]:
+        if ".pytest_cache" not in path.parts:
+            os.utime(path, ns=(old, old))
+
+
+def _flip_a_result(cache: Path) -> None:
+    """Change one byte inside the cached results (the violation's legacy path)."""
+    data = bytearray(cache.read_bytes())
+    at = data.rindex(b"pkg.old")
+    data[at + 4] ^= 0x01  # "pkg.old" -> "pkg.nld"
+    cache.write_bytes(bytes(data))
+
+
+def test_a_flipped_byte_in_the_scan_cache_is_found_under_the_command(
+        pytester: pytest.Pytester) -> None:
+    root = project(pytester)
+    backdate(root)
+    first = command(root, "scan", "--strict")
+    assert first.returncode == 1 and "app_code.py:1: [canon] pkg.old" in first.stdout
+    _flip_a_result(root / ".pytest_cache" / "d" / "ssot" / "scan.cache")
+    warm = command(root, "scan", "--strict")
+    assert warm.returncode == 1, warm.stdout + warm.stderr
+    assert "app_code.py:1: [canon] pkg.old -> pkg.canon" in warm.stdout
+    notes = [ln for ln in (warm.stdout + warm.stderr).splitlines() if "scan cache" in ln]
+    assert len(notes) == 1 and "checksum" in notes[0] and "ran cold" in notes[0], notes
+    again = command(root, "scan", "--strict")  # rebuilt: no note any more
+    assert "scan cache" not in again.stdout + again.stderr
+
+
+def test_a_flipped_byte_in_the_scan_cache_is_found_under_pytest(
+        pytester: pytest.Pytester) -> None:
+    root = project(pytester)
+    backdate(root)
+    cold = pytester.runpytest_subprocess("--ssot-strict")
+    cold.assert_outcomes(passed=3, failed=2)
+    _flip_a_result(root / ".pytest_cache" / "d" / "ssot" / "scan.cache")
+    result = pytester.runpytest_subprocess("--ssot-strict")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(["*FAIL references canon*"])
+    result.stdout.fnmatch_lines(["*note: scan cache .pytest_cache/d/ssot/scan.cache "
+                                 "discarded: its checksum does not match its content; "
+                                 "this scan ran cold*"])
+    no_traceback_of_ours(result)
