@@ -46,6 +46,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "`pytest-ssot history`). Needs the 'html' extra",
     )
     group.addoption(
+        "--ssot-cold", action="store_true", default=False, dest="ssot_cold",
+        help="read nothing from the scan cache (every file is read and analysed); the "
+             "cache is still refreshed",
+    )
+    group.addoption(
+        "--ssot-verify", action="store_true", default=False, dest="ssot_verify",
+        help="trust file contents, not timestamps, in the scan: every file is read and its "
+             "content hash checked against the cache (for release jobs)",
+    )
+    group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
         help="write the fingerprints of the current violations to the baseline file (the "
@@ -90,6 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if value is not None and value < 1:  # 0 would run the check zero times
             raise pytest.UsageError(f"--{option.replace('_', '-')} must be at least 1, "
                                     f"got {value}")
+    if config.getoption("ssot_cold") and config.getoption("ssot_verify"):
+        raise pytest.UsageError("--ssot-cold and --ssot-verify exclude each other: --ssot-cold "
+                                "reads nothing from the cache, --ssot-verify checks it")
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
                   or config.getoption("ssot_html") or config.getoption("ssot_update_baseline"))
     if wanted or _may_have_table(config):

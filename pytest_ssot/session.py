@@ -139,7 +139,10 @@ class SsotSessionPlugin:
                                   if rt.canonical.defined_in}
                     self._scan = scan(self.settings, self.config.rootpath,
                                       cache_path=self._cache_path(),
-                                      defined_in=defined_in or None)
+                                      defined_in=defined_in or None,
+                                      cache_mode="cold" if self.config.getoption("ssot_cold")
+                                      else "verify" if self.config.getoption("ssot_verify")
+                                      else "use")
                 except ConfigError as exc:
                     raise _usage_error(exc) from None
         return self._scan

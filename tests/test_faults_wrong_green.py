@@ -40,8 +40,11 @@ def project(pytester: pytest.Pytester, settings: str = "", extra: str = "",
     return pytester.path
 
 
-def no_traceback_of_ours(result: pytest.RunResult) -> None:
-    text = result.stdout.str() + "\n" + result.stderr.str()
+def no_traceback_of_ours(result: "pytest.RunResult | subprocess.CompletedProcess") -> None:
+    if isinstance(result, subprocess.CompletedProcess):
+        text = result.stdout + "\n" + result.stderr
+    else:
+        text = result.stdout.str() + "\n" + result.stderr.str()
     assert "Traceback (most recent call last)" not in text, text
     assert "INTERNALERROR" not in text, text
 
@@ -101,3 +104,56 @@ def test_a_flipped_byte_in_the_scan_cache_is_found_under_pytest(
                                  "discarded: its checksum does not match its content; "
                                  "this scan ran cold*"])
     no_traceback_of_ours(result)
+
+
+# --------------------------------------------------------------------------- 7: --cold, --verify
+
+
+def _same_size_edit_with_the_old_mtime(root: Path) -> None:
+    """An edit the timestamps cannot show (a restore tool, a `touch -r`, a clock set back):
+    the new legacy import has the size of the line it replaces, the mtime is put back."""
+    path = root / "clean.py"
+    st = path.stat()
+    path.write_text("import pkg.old\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+
+
+SAME_SIZE = {"clean.py": "import pkg.can\n"}
+
+
+@pytest.mark.parametrize("flag", ["--cold", "--verify"])
+def test_a_same_size_edit_with_its_mtime_restored_is_found_cold_and_verified(
+        pytester: pytest.Pytester, flag: str) -> None:
+    root = project(pytester, files=SAME_SIZE)
+    backdate(root)
+    assert command(root, "scan", "--strict").stdout.count(": [canon] ") == 1
+    _same_size_edit_with_the_old_mtime(root)
+    # the documented trade-off: the warm scan trusts size and mtime
+    assert command(root, "scan", "--strict").stdout.count(": [canon] ") == 1
+    checked = command(root, "scan", "--strict", flag)
+    assert checked.returncode == 1 and "clean.py:1: [canon] pkg.old" in checked.stdout
+    no_traceback_of_ours(checked)
+    # and the cache it refreshed now knows the edit
+    assert "clean.py:1: [canon] pkg.old" in command(root, "scan", "--strict").stdout
+
+
+@pytest.mark.parametrize("flag", ["--ssot-cold", "--ssot-verify"])
+def test_pytest_cold_and_verify_find_the_same_size_edit(pytester: pytest.Pytester,
+                                                         flag: str) -> None:
+    root = project(pytester, files=SAME_SIZE)
+    backdate(root)
+    pytester.runpytest_subprocess("-p", "no:randomly")
+    _same_size_edit_with_the_old_mtime(root)
+    result = pytester.runpytest_subprocess(flag, "-v")
+    result.stdout.fnmatch_lines(["*references canon: 2 violation(s) in 2 file(s)*"])
+    no_traceback_of_ours(result)
+
+
+def test_cold_and_verify_are_exclusive(pytester: pytest.Pytester) -> None:
+    root = project(pytester)
+    both = command(root, "scan", "--cold", "--verify")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+    result = pytester.runpytest("--ssot-cold", "--ssot-verify")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--ssot-cold and --ssot-verify*"])
