@@ -105,7 +105,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "reads nothing from the cache, --ssot-verify checks it")
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
                   or config.getoption("ssot_html") or config.getoption("ssot_update_baseline"))
-    if wanted or _may_have_table(config):
+    pyproject = _pyproject_bytes(config)
+    if b"contracts" in pyproject and b"canonical" in pyproject:  # (rare: parse only then)
+        _warn_about_lookalike_tables(config)
+    if wanted or b"pytest-ssot" in pyproject:
         from .session import SsotSessionPlugin
 
         SsotSessionPlugin.install(config)
@@ -128,12 +131,33 @@ def _check_writable(config: pytest.Config, option: str) -> None:
         raise pytest.UsageError(f"--{option.replace('_', '-')}: {problem}")
 
 
-def _may_have_table(config: pytest.Config) -> bool:
-    """A byte search, no TOML parsing: projects without the table pay (almost) nothing."""
+def _pyproject_bytes(config: pytest.Config) -> bytes:
+    """Searched for bytes, not parsed: projects without the table pay (almost) nothing."""
     try:
-        return b"pytest-ssot" in (config.rootpath / "pyproject.toml").read_bytes()
+        return (config.rootpath / "pyproject.toml").read_bytes()
     except OSError:
-        return False
+        return b""
+
+
+_LOOKALIKES = pytest.StashKey[list]()
+
+
+def _warn_about_lookalike_tables(config: pytest.Config) -> None:
+    """Contracts under ``[tool.pytest_ssot]`` or ``[tool.ssot]`` are never read: say so in
+    the header and as a configuration warning (shown under ``-q`` too)."""
+    from .config import lookalike_tables
+
+    found = lookalike_tables(config.rootpath)
+    config.stash[_LOOKALIKES] = found
+    if hasattr(config, "workerinput"):
+        return  # the controller says it
+    for message in found:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"pytest-ssot: {message}"), stacklevel=2)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"pytest-ssot: WARNING {m}" for m in config.stash.get(_LOOKALIKES, [])]
 
 
 @pytest.hookimpl(tryfirst=True)

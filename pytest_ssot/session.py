@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+from .config import (ConfigError, Contract, SsotConfig, contract_from_mapping, load_config,
+                     lookalike_tables)
 
 if TYPE_CHECKING:
     from .runtime import Check, ContractRuntime
@@ -57,6 +58,15 @@ class SsotSessionPlugin:
             settings = load_config(config.rootpath)
         except ConfigError as exc:
             raise _usage_error(exc) from None
+        strict = bool(config.getoption("ssot_strict")) or bool(settings and settings.strict)
+        if strict and not (settings and settings.contracts) and (
+                settings is not None or lookalike_tables(config.rootpath)):
+            # (No table at all: --ssot-strict is the inline @ssot_canonical markers' switch.)
+            raise _usage_error(ConfigError(
+                "strict mode with no contracts would check nothing: declare them as "
+                f"[[tool.pytest-ssot.contracts]] in {config.rootpath / 'pyproject.toml'}, "
+                "or drop " + ("--ssot-strict" if config.getoption("ssot_strict")
+                              else "'strict = true'")))
         settings = settings or SsotConfig()
         root = config.rootpath
         for entry in settings.paths if settings.contracts else ():

@@ -157,3 +157,69 @@ def test_cold_and_verify_are_exclusive(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--ssot-cold", "--ssot-verify")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--ssot-cold and --ssot-verify*"])
+
+
+# --------------------------------------------------------------------------- 2: vacuous strict
+
+
+@pytest.mark.parametrize("how", ["--ssot-strict", "strict = true"])
+def test_strict_with_no_contracts_is_a_usage_error(pytester: pytest.Pytester, how: str) -> None:
+    pytester.makepyprojecttoml("[tool.pytest-ssot]\n"
+                               + ("strict = true\n" if how == "strict = true" else ""))
+    write_tree(pytester.path, PACKAGE)
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest(*(["--ssot-strict"] if how == "--ssot-strict" else []))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*strict*no contracts*[[]tool.pytest-ssot.contracts[]]*"])
+    no_traceback_of_ours(result)
+    assert command(pytester.path, "scan", "--strict").returncode == 2
+
+
+def test_no_contracts_without_strict_is_still_allowed(pytester: pytest.Pytester) -> None:
+    """A table being set up (no contracts yet) in transitional mode checks nothing and says
+    nothing: only strict mode promises that something was checked."""
+    pytester.makepyprojecttoml("[tool.pytest-ssot]\n")
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+# --------------------------------------------------------------------------- 3: lookalike tables
+
+
+@pytest.mark.parametrize("table", ["pytest_ssot", "ssot", "pytest-SSOT"])
+@pytest.mark.parametrize("with_real_table", [False, True])
+def test_contracts_under_a_lookalike_table_are_warned_about(
+        pytester: pytest.Pytester, table: str, with_real_table: bool) -> None:
+    real = '[tool.pytest-ssot]\npaths = ["."]\n\n' if with_real_table else ""
+    pytester.makepyprojecttoml(
+        f'{real}[[tool."{table}".contracts]]\nname = "canon"\n'
+        'canonical = "pkg.canon:Canon"\nlegacy = ["pkg.old"]\n')
+    write_tree(pytester.path, PACKAGE)
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest("-p", "no:randomly")
+    result.stdout.fnmatch_lines([f"*[[]tool.{table}[]] holds contracts*pytest-ssot reads only "
+                                 "[[]tool.pytest-ssot[]]*"])
+    no_traceback_of_ours(result)
+    scan = command(pytester.path, "scan")
+    assert f"[tool.{table}] holds contracts" in scan.stderr
+    assert scan.returncode == 2  # no contracts where pytest-ssot reads them
+
+
+def test_a_tool_table_without_canonical_keys_is_not_a_lookalike(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.other]\ncontracts = ["x"]\n\n[tool.ssot]\nname = "x"\n')
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "holds contracts" not in result.stdout.str()
+
+
+def test_strict_with_contracts_only_under_a_lookalike_table_is_a_usage_error(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[[tool.pytest_ssot.contracts]]\nname = "canon"\n'
+                               'canonical = "pkg.canon:Canon"\nlegacy = ["pkg.old"]\n')
+    write_tree(pytester.path, PACKAGE)
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest("--ssot-strict")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*strict mode with no contracts would check nothing*"])
