@@ -84,9 +84,12 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
         start = len(tasks)
         tasks.append(probe_task(c.canonical, canonical=c.canonical,
                                 categories=c.deprecation_warnings, fresh=True, watch=watch))
-        for p in (*c.legacy, *c.factories):
+        for p in c.legacy:
             tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings,
                                     watch=watch))
+        for p in c.factories:
+            tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings,
+                                    watch=watch, factory=True))
         tasks.append({"kind": "enumerate", "scope": list(c.effective_alias_scope),
                       "canonical": {"module": c.canonical.module, "attr": c.canonical.attr},
                       "preimport": ""})
@@ -221,6 +224,18 @@ def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
                 f"fix: delete it and point the remaining references at {canonical} "
                 "(`pytest-ssot scan` lists them).")
         return Check(c.name, kind, v.path, False, v.describe(), body)
+    if kind == "factory" and v.warns_when_called:
+        identity += (f"\nnote: {v.path} warns only when called; factories are not called "
+                     "(a call can have side effects), so that warning cannot be seen."
+                     "\n  Declare it with @deprecated(\"...\") (warnings.deprecated on Python "
+                     "3.13+, typing_extensions.deprecated before; PEP 702): it is read "
+                     "without a call.")
+    if v.unrelated_warning:
+        by = f"by {v.unrelated_by} and " if v.unrelated_by else ""
+        identity += (f"\nnote: a DeprecationWarning was raised while importing it, but {by}"
+                     f"not about {v.path}:\n  {v.unrelated_warning}\n  only a warning raised "
+                     f"by the legacy module itself, or naming {v.path} or {canonical}, "
+                     "counts.")
     expected = ("absent" if strict else
                 "absent, or a DeprecationWarning when it is imported or accessed")
     body = (f"{what} {v.path} resolves silently: importing it raises no deprecation "

@@ -223,3 +223,72 @@ def test_strict_with_contracts_only_under_a_lookalike_table_is_a_usage_error(
     result = pytester.runpytest("--ssot-strict")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*strict mode with no contracts would check nothing*"])
+
+
+# --------------------------------------------------------------------------- 5: whose warning
+
+
+NOISY = ("import warnings\n"
+         "warnings.warn('the noisy API is deprecated', DeprecationWarning, stacklevel=2)\n")
+
+
+@pytest.mark.parametrize("shim, counts", [
+    # a shim whose only warning is another module's own (asyncore's, in the issue)
+    ("import noisy\nfrom pkg.canon import Canon\n", False),
+    # the shim's own warning, naming nothing: it is raised from the legacy module
+    ("import warnings\nwarnings.warn('This module is deprecated', DeprecationWarning, "
+     "stacklevel=2)\nfrom pkg.canon import Canon\n", True),
+    # a helper elsewhere that names the path
+    ("import helper\nhelper.moved('pkg.old', 'pkg.canon:Canon')\nfrom pkg.canon import Canon\n",
+     True),
+    # a module __getattr__ warning
+    ("import warnings\ndef __getattr__(name):\n    if name == 'Canon':\n"
+     "        warnings.warn('gone', DeprecationWarning, stacklevel=2)\n"
+     "        from pkg.canon import Canon\n        return Canon\n"
+     "    raise AttributeError(name)\n", True),
+])
+def test_a_warning_counts_only_when_it_is_about_the_path(pytester: pytest.Pytester,
+                                                         shim: str, counts: bool) -> None:
+    legacy = '"pkg.old:Canon"' if "__getattr__" in shim else '"pkg.old"'
+    pytester.makepyprojecttoml(CONTRACT.format(settings="", extra="").replace(
+        '"pkg.old"', legacy) + '\n[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    write_tree(pytester.path, {**PACKAGE, "pkg/old.py": shim, "noisy.py": NOISY,
+                               "helper.py": "import warnings\n\ndef moved(old, new):\n"
+                               "    warnings.warn(f'{old} moved to {new}', "
+                               "DeprecationWarning, stacklevel=3)\n",
+                               "app_code.py": "X = 1\n"})
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    no_traceback_of_ours(result)
+    if counts:
+        result.assert_outcomes(passed=1)
+    else:
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines([
+            "*legacy path pkg.old resolves silently*",
+            "*a DeprecationWarning was raised while importing it, but by noisy and not about "
+            "pkg.old*"])
+
+
+FACTORY_CONTRACT = 'factories = ["pkg.factories:make"]'
+
+
+@pytest.mark.parametrize("factory, counts", [
+    ("from typing_extensions import deprecated\n\n@deprecated('use pkg.canon:Canon')\n"
+     "def make():\n    from pkg.canon import Canon\n    return Canon()\n", True),
+    ("import warnings\n\ndef make():\n    warnings.warn('use Canon', DeprecationWarning, "
+     "stacklevel=2)\n    from pkg.canon import Canon\n    return Canon()\n", False),
+])
+def test_a_factory_warns_by_pep_702_not_by_being_called(pytester: pytest.Pytester,
+                                                        factory: str, counts: bool) -> None:
+    project(pytester, extra=FACTORY_CONTRACT, files={"pkg/factories.py": factory,
+                                                     "pkg/old.py": ""})
+    (pytester.path / "pkg" / "old.py").unlink()
+    result = pytester.runpytest_subprocess("-k", "factory", "-p", "no:randomly")
+    no_traceback_of_ours(result)
+    if counts:
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*factory*pkg.factories:make*warns*@deprecated*"])
+    else:
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*pkg.factories:make warns only when called*",
+                                     "*@deprecated*"])
