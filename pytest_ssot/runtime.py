@@ -8,11 +8,14 @@ the renderers present.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .config import Contract
-from .paths import SsotPath
+from .paths import SsotPath, parse_path
 from .probe import Verdict, probe_task, run_tasks, verdict_from_answer
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["ContractRuntime", "Check", "evaluate", "checks", "check_for", "module_entries"]
 
@@ -28,6 +31,8 @@ class ContractRuntime:
     aliases: list[str] = field(default_factory=list)
     alias_errors: list[dict[str, str]] = field(default_factory=list)
     alias_skipped: str | None = None
+    # legacy/factory paths that are absent because they never existed: the closest names
+    never_existed: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +43,7 @@ class ContractRuntime:
             "aliases": list(self.aliases),
             "alias_errors": list(self.alias_errors),
             "alias_skipped": self.alias_skipped,
+            "never_existed": dict(self.never_existed),
         }
 
     @classmethod
@@ -48,6 +54,7 @@ class ContractRuntime:
             factories=[Verdict.from_dict(v) for v in d["factories"]],
             aliases=list(d["aliases"]), alias_errors=list(d["alias_errors"]),
             alias_skipped=d["alias_skipped"],
+            never_existed=dict(d.get("never_existed") or {}),
         )
 
 
@@ -75,8 +82,11 @@ def module_entries(contracts: Sequence[Contract]) -> list[str]:
 
 
 def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout: float,
-             parallel: int | None = None) -> dict[str, ContractRuntime]:
-    """Probe every path of every contract and search each alias scope."""
+             parallel: int | None = None,
+             project_root: "Path | None" = None) -> dict[str, ContractRuntime]:
+    """Probe every path of every contract and search each alias scope. ``project_root``:
+    an absent legacy or factory path is looked for in the project's working tree and git
+    history; one that never existed there is a configuration error (``never_existed``)."""
     tasks: list[dict] = []
     layout: list[tuple[Contract, int, int, int]] = []
     watch = module_entries(contracts)
@@ -106,6 +116,8 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
                      for i, p in enumerate(c.factories)]
         rt = ContractRuntime(c.name, canonical, legacy, factories)
         results[c.name] = rt
+        if project_root is not None:
+            _never_existed(rt, project_root, sys_path)
         enum = answers[start + 1 + n_legacy + n_fact]
         if "died" in enum:
             rt.alias_skipped = f"listing the alias scope failed: {enum['died']}"
@@ -144,6 +156,16 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
     for rt in results.values():
         rt.aliases.sort()
     return results
+
+
+def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -> None:
+    from .existence import never_existed
+
+    for v in (*rt.legacy, *rt.factories):
+        if v.verdict == "absent" and (v.reason or "").startswith("no module named"):
+            close = never_existed(parse_path(v.path).module, root, sys_path)
+            if close is not None:
+                rt.never_existed[v.path] = close
 
 
 # --------------------------------------------------------------------------- checks
@@ -198,9 +220,18 @@ def _check_canonical(c: Contract, v: Verdict) -> Check:
     return Check(c.name, "canonical", v.path, False, v.describe(), body)
 
 
-def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
+def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool,
+                  never_existed: "list[str] | None" = None) -> Check:
     what = "legacy path" if kind == "legacy" else "factory"
     canonical = str(c.canonical)
+    if v.verdict == "absent" and never_existed is not None:
+        guess = (f"\ndid you mean {' or '.join(never_existed)}?" if never_existed else "")
+        body = (f"configuration error: {what} {v.path} never existed in this project: no "
+                "such module in the working tree nor in git history, so its absence proves "
+                f"nothing (a typo checks nothing while the real path stays).{guess}\n"
+                f"fix: correct the path in contract {c.name!r} of [tool.pytest-ssot]; a "
+                "path that was removed is found in git history and passes as absent.")
+        return Check(c.name, kind, v.path, False, "never existed (configuration error)", body)
     if v.verdict == "absent":
         return Check(c.name, kind, v.path, True, v.describe())
     if v.verdict == "warns" and not strict:
@@ -268,8 +299,10 @@ def _check_aliases(c: Contract, rt: ContractRuntime, strict: bool) -> Check:
 def checks(contract: Contract, rt: ContractRuntime, strict: bool) -> list[Check]:
     """Every runtime check of a contract, decided for the mode."""
     out = [_check_canonical(contract, rt.canonical)]
-    out += [_check_legacy(contract, "legacy", v, strict) for v in rt.legacy]
-    out += [_check_legacy(contract, "factory", v, strict) for v in rt.factories]
+    out += [_check_legacy(contract, "legacy", v, strict, rt.never_existed.get(v.path))
+            for v in rt.legacy]
+    out += [_check_legacy(contract, "factory", v, strict, rt.never_existed.get(v.path))
+            for v in rt.factories]
     out.append(_check_aliases(contract, rt, strict))
     return out
 

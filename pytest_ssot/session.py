@@ -115,7 +115,8 @@ class SsotSessionPlugin:
                                   for k, v in json.loads(shipped).items()}
             else:
                 self._runtimes = evaluate(self.settings.contracts, sys_path=self.sys_path,
-                                          timeout=self.settings.probe_timeout)
+                                          timeout=self.settings.probe_timeout,
+                                          project_root=self.config.rootpath)
         return self._runtimes
 
     def runtime_for(self, name: str) -> "ContractRuntime":

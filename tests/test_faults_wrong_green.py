@@ -292,3 +292,34 @@ def test_a_factory_warns_by_pep_702_not_by_being_called(pytester: pytest.Pyteste
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines(["*pkg.factories:make warns only when called*",
                                      "*@deprecated*"])
+
+
+# --------------------------------------------------------------------------- 4: never existed
+
+
+def test_a_misspelled_legacy_path_is_a_configuration_error(pytester: pytest.Pytester) -> None:
+    project(pytester, extra='factories = ["pkg.canon.make_canno"]')
+    text = (pytester.path / "pyproject.toml").read_text()
+    (pytester.path / "pyproject.toml").write_text(text.replace('"pkg.old"', '"pkg.odl"'))
+    result = pytester.runpytest_subprocess("-k", "legacy or factory", "-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*configuration error: legacy path pkg.odl never existed*",
+                                 "*did you mean pkg.old?*"])
+    no_traceback_of_ours(result)
+
+
+def test_a_deleted_legacy_path_in_git_history_is_absent(pytester: pytest.Pytester) -> None:
+    root = project(pytester, files={"pkg/gone.py": "X = 1\n"})
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(text.replace('"pkg.old"', '"pkg.gone"'))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=root, check=True)
+    (root / "pkg" / "gone.py").unlink()
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    # without that history it never existed
+    subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    result.assert_outcomes(failed=1)

@@ -1,0 +1,117 @@
+"""Whether a module path ever existed in the project (SPEC 12, issue 22 item 4): an absent
+legacy or factory path passes because it was removed; one that never existed (a typo)
+checks nothing, and is a configuration error with the closest real names.
+
+Pure: no pytest. Looks at the working tree under the project's source roots and, when the
+project is in a git repository, at every path git history ever added (one bounded
+``git log``, run only for a path the working tree does not explain).
+"""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["never_existed"]
+
+_GIT_TIMEOUT = 15.0
+_GIT_LIMIT = 64 * 1024 * 1024  # bytes of `git log` output read at most
+
+
+def _source_roots(root: Path, sys_path: Iterable[str]) -> list[Path]:
+    out: list[Path] = []
+    for entry in [str(root), str(root / "src"), *sys_path]:
+        try:
+            p = Path(entry or ".").resolve()
+            p.relative_to(root.resolve())
+        except (OSError, ValueError):
+            continue
+        if p.is_dir() and p not in out:
+            out.append(p)
+    return out
+
+
+def _in_tree(parts: list[str], roots: list[Path]) -> bool | None:
+    """``True``: the module is there (a file, an extension, a package or a folder);
+    ``None``: its top-level package is not the project's (nothing can be said)."""
+    top_known = False
+    for r in roots:
+        if (r / parts[0]).is_dir() or (r / f"{parts[0]}.py").is_file():
+            top_known = True
+        for k in range(1, len(parts) + 1):
+            base = r.joinpath(*parts[:k])
+            if k == len(parts) and (base.is_dir() or any(base.parent.glob(f"{parts[-1]}.*"))):
+                return True
+            if k < len(parts) and not base.is_dir():
+                break
+    return False if top_known else None
+
+
+def _git_paths(root: Path) -> tuple[set[str], str] | None:
+    """Every file path git history ever added, relative to ``root``; ``None`` without git."""
+    try:
+        prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root,
+                                capture_output=True, text=True, timeout=_GIT_TIMEOUT)
+        if prefix.returncode != 0:
+            return None
+        proc = subprocess.Popen(["git", "log", "--all", "--no-renames", "--diff-filter=A",
+                                 "--name-only", "--format="], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""  # bounded
+    finally:
+        proc.kill()
+        proc.wait()
+    return set(data.decode("utf-8", "replace").splitlines()), prefix.stdout.strip()
+
+
+def _in_history(parts: list[str], roots: list[Path], root: Path,
+                history: tuple[set[str], str]) -> bool:
+    paths, prefix = history
+    for r in roots:
+        rel = r.relative_to(root.resolve()).as_posix()
+        base = "/".join(p for p in (prefix.rstrip("/"), "" if rel == "." else rel) if p)
+        stem = "/".join(([base] if base else []) + parts)
+        if any(p.startswith(stem + "/") or p.startswith(stem + ".") for p in paths):
+            return True
+    return False
+
+
+def _neighbours(parts: list[str], roots: list[Path]) -> list[str]:
+    """Dotted names of the modules and packages beside the deepest existing parent."""
+    names: set[str] = set()
+    for r in roots:
+        for k in range(len(parts) - 1, -1, -1):
+            folder = r.joinpath(*parts[:k])
+            if not folder.is_dir():
+                continue
+            prefix = ".".join(parts[:k])
+            try:
+                entries = list(folder.iterdir())[:5000]
+            except OSError:
+                break
+            for e in entries:
+                name = e.name[:-3] if e.name.endswith(".py") else e.name if e.is_dir() else ""
+                if name.isidentifier() and name != "__init__":
+                    names.add(f"{prefix}.{name}" if prefix else name)
+            break
+    return sorted(names)
+
+
+def never_existed(module: str, root: Path, sys_path: Iterable[str]
+                  ) -> list[str] | None:
+    """``None`` when ``module`` exists or existed (or nothing can be said: a module of
+    another distribution); else the closest real names (possibly none)."""
+    parts = module.split(".")
+    roots = _source_roots(root, sys_path)
+    found = _in_tree(parts, roots)
+    if found is not False:
+        return None
+    history = _git_paths(root)
+    if history is not None and _in_history(parts, roots, root, history):
+        return None
+    return difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
