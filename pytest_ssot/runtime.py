@@ -33,6 +33,8 @@ class ContractRuntime:
     alias_skipped: str | None = None
     # legacy/factory paths that are absent because they never existed: the closest names
     never_existed: dict[str, list[str]] = field(default_factory=dict)
+    # the packages the alias search covered (strict: the canonical's whole top package)
+    searched: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class ContractRuntime:
             "alias_errors": list(self.alias_errors),
             "alias_skipped": self.alias_skipped,
             "never_existed": dict(self.never_existed),
+            "searched": list(self.searched),
         }
 
     @classmethod
@@ -55,6 +58,7 @@ class ContractRuntime:
             aliases=list(d["aliases"]), alias_errors=list(d["alias_errors"]),
             alias_skipped=d["alias_skipped"],
             never_existed=dict(d.get("never_existed") or {}),
+            searched=list(d.get("searched") or []),
         )
 
 
@@ -83,10 +87,14 @@ def module_entries(contracts: Sequence[Contract]) -> list[str]:
 
 def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout: float,
              parallel: int | None = None,
-             project_root: "Path | None" = None) -> dict[str, ContractRuntime]:
+             project_root: "Path | None" = None,
+             strict: bool = False) -> dict[str, ContractRuntime]:
     """Probe every path of every contract and search each alias scope. ``project_root``:
     an absent legacy or factory path is looked for in the project's working tree and git
-    history; one that never existed there is a configuration error (``never_existed``)."""
+    history; one that never existed there is a configuration error (``never_existed``).
+    ``strict``: without a configured ``alias_scope``, aliases are searched in the
+    canonical's whole top-level package (as ``discover`` searches), so that a real legacy
+    path left beside a misspelled declaration fails by name."""
     tasks: list[dict] = []
     layout: list[tuple[Contract, int, int, int]] = []
     watch = module_entries(contracts)
@@ -100,7 +108,7 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
         for p in c.factories:
             tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings,
                                     watch=watch, factory=True))
-        tasks.append({"kind": "enumerate", "scope": list(c.effective_alias_scope),
+        tasks.append({"kind": "enumerate", "scope": _alias_scope(c, strict),
                       "canonical": {"module": c.canonical.module, "attr": c.canonical.attr},
                       "preimport": ""})
         layout.append((c, start, len(c.legacy), len(c.factories)))
@@ -114,7 +122,8 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
         legacy = [verdict_from_answer(p, answers[start + 1 + i]) for i, p in enumerate(c.legacy)]
         factories = [verdict_from_answer(p, answers[start + 1 + n_legacy + i])
                      for i, p in enumerate(c.factories)]
-        rt = ContractRuntime(c.name, canonical, legacy, factories)
+        rt = ContractRuntime(c.name, canonical, legacy, factories,
+                             searched=_alias_scope(c, strict))
         results[c.name] = rt
         if project_root is not None:
             _never_existed(rt, project_root, sys_path)
@@ -156,6 +165,12 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
     for rt in results.values():
         rt.aliases.sort()
     return results
+
+
+def _alias_scope(c: Contract, strict: bool) -> list[str]:
+    if strict and not c.alias_scope:
+        return [c.canonical.module.partition(".")[0]]
+    return list(c.effective_alias_scope)
 
 
 def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -> None:
@@ -281,7 +296,7 @@ def _check_aliases(c: Contract, rt: ContractRuntime, strict: bool) -> Check:
     if rt.alias_skipped:
         return Check(c.name, "aliases", None, True, f"not searched: {rt.alias_skipped}")
     n = len(rt.aliases)
-    scope = ", ".join(c.effective_alias_scope)
+    scope = ", ".join(rt.searched or c.effective_alias_scope)
     if not n:
         return Check(c.name, "aliases", None, True, f"none in {scope}")
     listing = "\n".join(f"  {a}" for a in rt.aliases)

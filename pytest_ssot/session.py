@@ -116,7 +116,8 @@ class SsotSessionPlugin:
             else:
                 self._runtimes = evaluate(self.settings.contracts, sys_path=self.sys_path,
                                           timeout=self.settings.probe_timeout,
-                                          project_root=self.config.rootpath)
+                                          project_root=self.config.rootpath,
+                                          strict=self.strict)
         return self._runtimes
 
     def runtime_for(self, name: str) -> "ContractRuntime":

@@ -323,3 +323,28 @@ def test_a_deleted_legacy_path_in_git_history_is_absent(pytester: pytest.Pyteste
     subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
     result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
     result.assert_outcomes(failed=1)
+
+
+def test_strict_alias_check_finds_the_real_path_anywhere_in_the_top_level_package(
+        pytester: pytest.Pytester) -> None:
+    """The canonical lives in pkg.core; the real legacy path pkg.web.manager (outside the
+    canonical's own package pkg.core) still serves the object under its old name: strict
+    mode names it (the misspelled declaration itself is a configuration error)."""
+    pytester.makepyprojecttoml(
+        '[tool.pytest-ssot]\n\n[[tool.pytest-ssot.contracts]]\nname = "canon"\n'
+        'canonical = "pkg.core.canon:Canon"\nlegacy = ["pkg.web.manger"]\n'
+        '\n[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    write_tree(pytester.path, {
+        "pkg/__init__.py": "", "pkg/core/__init__.py": "",
+        "pkg/core/canon.py": "class Canon:\n    pass\n",
+        "pkg/web/__init__.py": "",
+        "pkg/web/manager.py": "from pkg.core.canon import Canon as Manager\n",
+    })
+    result = pytester.runpytest_subprocess("--ssot-strict", "-k", "aliases or legacy", "-p",
+                                           "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*did you mean pkg.web.manager?*"])
+    result.stdout.fnmatch_lines(["*pkg.web.manager:Manager*"])
+    # transitional mode keeps the configured (default) scope: the canonical's package
+    result = pytester.runpytest_subprocess("-k", "aliases", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
