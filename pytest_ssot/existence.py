@@ -10,7 +10,9 @@ project is in a git repository, at every path git history ever added (one bounde
 from __future__ import annotations
 
 import difflib
+import functools
 import subprocess
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -49,29 +51,45 @@ def _in_tree(parts: list[str], roots: list[Path]) -> bool | None:
     return False if top_known else None
 
 
-def _git_paths(root: Path) -> tuple[set[str], str] | None:
-    """Every file path git history ever added, relative to ``root``; ``None`` without git."""
+@functools.lru_cache(maxsize=8)
+def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
+    """Every file path git history ever added, and ``root``'s prefix in the repository;
+    ``None`` without git; ``False`` when the history could not be read whole within 64 MB
+    and 15 s (then nothing can be said: never a configuration error from half a history)."""
     try:
         prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root,
                                 capture_output=True, text=True, timeout=_GIT_TIMEOUT)
         if prefix.returncode != 0:
             return None
-        proc = subprocess.Popen(["git", "log", "--all", "--no-renames", "--diff-filter=A",
+        proc = subprocess.Popen(["git", "-c", "core.quotePath=false", "log", "--all", "--no-renames", "--diff-filter=A",
                                  "--name-only", "--format="], cwd=root,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
-    try:
-        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""  # bounded
-    finally:
+    fired: list[bool] = []
+
+    def stop() -> None:  # a huge history: stop reading
+        fired.append(True)
         proc.kill()
-        proc.wait()
+
+    timer = threading.Timer(_GIT_TIMEOUT, stop)
+    timer.start()
+    try:
+        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
+        status = proc.wait() if len(data) < _GIT_LIMIT else None
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if fired or status != 0:
+        return False
     return set(data.decode("utf-8", "replace").splitlines()), prefix.stdout.strip()
 
 
 def _in_history(parts: list[str], roots: list[Path], root: Path,
-                history: tuple[set[str], str]) -> bool:
-    paths, prefix = history
+                history: "tuple[set[str], str] | bool") -> bool:
+    paths, prefix = history  # type: ignore[misc]
     for r in roots:
         rel = r.relative_to(root.resolve()).as_posix()
         base = "/".join(p for p in (prefix.rstrip("/"), "" if rel == "." else rel) if p)
@@ -96,7 +114,7 @@ def _neighbours(parts: list[str], roots: list[Path]) -> list[str]:
                 break
             for e in entries:
                 name = e.name[:-3] if e.name.endswith(".py") else e.name if e.is_dir() else ""
-                if name.isidentifier() and name != "__init__":
+                if name.isidentifier() and not name.startswith("__"):
                     names.add(f"{prefix}.{name}" if prefix else name)
             break
     return sorted(names)
@@ -112,6 +130,6 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     if found is not False:
         return None
     history = _git_paths(root)
-    if history is not None and _in_history(parts, roots, root, history):
+    if history is False or history and _in_history(parts, roots, root, history):
         return None
     return difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)

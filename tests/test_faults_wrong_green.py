@@ -348,3 +348,19 @@ def test_strict_alias_check_finds_the_real_path_anywhere_in_the_top_level_packag
     # transitional mode keeps the configured (default) scope: the canonical's package
     result = pytester.runpytest_subprocess("-k", "aliases", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_never_existed_is_silent_about_other_distributions_and_half_histories(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_ssot import existence
+
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/manager.py": ""})
+    assert existence.never_existed("pkg.manger", tmp_path, []) == ["pkg.manager"]
+    assert existence.never_existed("pkg.manager", tmp_path, []) is None
+    assert existence.never_existed("six.moves", tmp_path, []) is None  # not the project's
+    # a history that cannot be read whole says nothing (never a red from half of it)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    existence._git_paths.cache_clear()
+    monkeypatch.setattr(existence, "_GIT_LIMIT", 0)
+    assert existence.never_existed("pkg.manger", tmp_path, []) is None
+    existence._git_paths.cache_clear()
