@@ -92,11 +92,24 @@ def load_cache(path: Path | None, fingerprint: str
 def _integrity_problem(data: bytes) -> str | None:
     """``None`` when ``data`` is a whole cache of this version (or of another version,
     which is simply not ours to read: ``""``); else what is wrong with it."""
-    if not data.startswith(_MAGIC):
-        return ("" if _before_8(data) else "it is not a pytest-ssot scan cache" if data
-                else "it is empty")
-    start = len(_MAGIC) + _DIGEST
-    if len(data) < start or data[len(_MAGIC):start] != hashlib.blake2b(
+    if not data.startswith(_MAGIC) and _before_8(data):
+        return ""
+    return checksum_problem(data, _MAGIC)
+
+
+def seal(payload: bytes, magic: bytes) -> bytes:
+    """``magic``, a blake2b digest of ``payload``, ``payload``: what every cache of ours
+    writes, so that reading it back can prove every byte (``checksum_problem``)."""
+    return b"".join((magic, hashlib.blake2b(payload, digest_size=_DIGEST).digest(), payload))
+
+
+def checksum_problem(data: bytes, magic: bytes) -> str | None:
+    """``None`` when ``data`` is whole (``seal``ed, unchanged since); else what is wrong.
+    Its payload: ``memoryview(data)[len(magic) + 16:]``."""
+    if not data.startswith(magic):
+        return "it is not a pytest-ssot cache" if data else "it is empty"
+    start = len(magic) + _DIGEST
+    if len(data) < start or data[len(magic):start] != hashlib.blake2b(
             memoryview(data)[start:], digest_size=_DIGEST).digest():
         return "its checksum does not match its content"
     return None
@@ -188,9 +201,8 @@ def save_cache(path: Path | None, fingerprint: str, dirs: dict, loose: dict,
     files = sum(e[2].count("\0") + 1 for e in dirs.values() if e[2]) + len(loose)
     payload = marshal.dumps((fingerprint, files, marshal.dumps(dirs), loose,
                              marshal.dumps(results)))
-    digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
     try:
-        write_atomic(path, b"".join((_MAGIC, digest, payload)))
+        write_atomic(path, seal(payload, _MAGIC))
     except OSError:
         pass  # a read-only cache dir costs speed, never correctness
 
