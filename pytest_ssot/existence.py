@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["never_existed"]
+__all__ = ["never_existed", "attribute_never_existed"]
 
 _GIT_TIMEOUT = 15.0
 _GIT_LIMIT = 64 * 1024 * 1024  # bytes of `git log` output read at most
@@ -133,3 +133,62 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     if history is False or history and _in_history(parts, roots, root, history):
         return None
     return difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+
+
+def _git_text(root: Path, rel: str) -> str | None:
+    """Every version of one file in git history as one patch text; ``None`` without git
+    or when it could not be read whole (15 s, 64 MB)."""
+    try:
+        proc = subprocess.Popen(["git", "log", "--all", "--format=", "-p", "--", rel],
+                                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    timer = threading.Timer(_GIT_TIMEOUT, proc.kill)
+    timer.start()
+    try:
+        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
+        status = proc.wait() if len(data) < _GIT_LIMIT else None
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return data.decode("utf-8", "replace") if status == 0 else None
+
+
+def attribute_never_existed(module: str, attr: str, root: Path, sys_path: Iterable[str]
+                            ) -> list[str] | None:
+    """For ``module:attr`` whose module is there and has no ``attr``: ``None`` when the
+    name is spelled in the module's file now or in any version git history holds (or
+    nothing can be said: no file of the project, an unreadable history); else the
+    closest names the file spells, as ``module:name``."""
+    import re
+
+    parts = module.split(".")
+    for r in _source_roots(root, sys_path):
+        base = r.joinpath(*parts)
+        for file in (base.with_name(parts[-1] + ".py"), base / "__init__.py"):
+            if not file.is_file():
+                continue
+            try:
+                with file.open("rb") as fh:
+                    text = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
+            except OSError:
+                return None
+            word = re.compile(rf"\b{re.escape(attr)}\b")
+            if word.search(text):
+                return None  # spelled there (a __getattr__ table, a string): may serve it
+            try:
+                inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
+                                        cwd=root, capture_output=True, text=True,
+                                        timeout=_GIT_TIMEOUT).stdout.strip() == "true"
+            except (OSError, subprocess.SubprocessError):
+                return None
+            if inside:
+                past = _git_text(file.parent, file.name)
+                if past is None or word.search(past):
+                    return None
+            names = {w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
+            close = difflib.get_close_matches(attr, sorted(names), n=3, cutoff=0.6)
+            return [f"{module}:{name}" for name in close]
+    return None

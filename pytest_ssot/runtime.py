@@ -174,13 +174,19 @@ def _alias_scope(c: Contract, strict: bool) -> list[str]:
 
 
 def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -> None:
-    from .existence import never_existed
+    from .existence import attribute_never_existed, never_existed
 
     for v in (*rt.legacy, *rt.factories):
-        if v.verdict == "absent" and (v.reason or "").startswith("no module named"):
-            close = never_existed(parse_path(v.path).module, root, sys_path)
-            if close is not None:
-                rt.never_existed[v.path] = close
+        if v.verdict != "absent":
+            continue
+        path = parse_path(v.path)
+        close = None
+        if (v.reason or "").startswith("no module named"):
+            close = never_existed(path.module, root, sys_path)
+        elif path.attr is not None and " has no attribute " in (v.reason or ""):
+            close = attribute_never_existed(path.module, path.attr, root, sys_path)
+        if close is not None:
+            rt.never_existed[v.path] = close
 
 
 # --------------------------------------------------------------------------- checks
@@ -241,8 +247,8 @@ def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool,
     canonical = str(c.canonical)
     if v.verdict == "absent" and never_existed is not None:
         guess = (f"\ndid you mean {' or '.join(never_existed)}?" if never_existed else "")
-        body = (f"configuration error: {what} {v.path} never existed in this project: no "
-                "such module in the working tree nor in git history, so its absence proves "
+        body = (f"configuration error: {what} {v.path} never existed in this project: "
+                "not in the working tree, not in git history, so its absence proves "
                 f"nothing (a typo checks nothing while the real path stays).{guess}\n"
                 f"fix: correct the path in contract {c.name!r} of [tool.pytest-ssot]; a "
                 "path that was removed is found in git history and passes as absent.")

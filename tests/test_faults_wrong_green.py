@@ -364,3 +364,23 @@ def test_never_existed_is_silent_about_other_distributions_and_half_histories(
     monkeypatch.setattr(existence, "_GIT_LIMIT", 0)
     assert existence.never_existed("pkg.manger", tmp_path, []) is None
     existence._git_paths.cache_clear()
+
+
+def test_a_misspelled_legacy_attribute_is_a_configuration_error(
+        pytester: pytest.Pytester) -> None:
+    project(pytester, files={"pkg/old.py": "from pkg.canon import Canon as OldCanon\n",
+                             "pkg/gone.py": "X = 1\n"})
+    text = (pytester.path / "pyproject.toml").read_text()
+    (pytester.path / "pyproject.toml").write_text(text.replace(
+        '"pkg.old"', '"pkg.old:OldCanno", "pkg.gone:Removed"'))
+    root = pytester.path
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / "pkg" / "gone.py").write_text("Removed = 1\n")
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=root, check=True)
+    (root / "pkg" / "gone.py").write_text("X = 1\n")  # Removed was removed: absent passes
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*legacy path pkg.old:OldCanno never existed*",
+                                 "*did you mean pkg.old:OldCanon?*"])
