@@ -305,6 +305,8 @@ def test_a_misspelled_legacy_path_is_a_configuration_error(pytester: pytest.Pyte
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*configuration error: legacy path pkg.odl never existed*",
                                  "*did you mean pkg.old?*"])
+    result.stdout.fnmatch_lines(["*FAIL legacy    pkg.odl *absent  never existed "
+                                 "(configuration error)"])
     no_traceback_of_ours(result)
 
 

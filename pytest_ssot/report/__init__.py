@@ -221,6 +221,8 @@ def terminal_lines(contracts: Sequence[Contract], runtimes: Mapping[str, Contrac
                 extra = f"  {v.warning_category}: {_shorten(v.warning, 70)}"
             elif v.verdict == "broken":
                 extra = f"  {_shorten(v.error, 70)}"
+            elif v.path in rt.never_existed:
+                extra = "  never existed (configuration error)"
             if kind == "canonical" and v.import_ms is not None and v.resolves:
                 extra += f"  (import {v.import_ms:.1f} ms)"
             lines.append(f"  {mark} {kind:<9} {v.path:<{width}}  {v.verdict}{extra}")
