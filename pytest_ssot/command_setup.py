@@ -41,6 +41,12 @@ def find_rootdir(start: Path) -> Path | None:
 
 def project_settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:
     root = Path(args.rootdir).resolve() if args.rootdir else find_rootdir(Path.cwd().resolve())
+    from .config import lookalike_tables
+
+    nearest = root or next((d for d in (Path.cwd().resolve(), *Path.cwd().resolve().parents)
+                            if (d / "pyproject.toml").is_file()), None)
+    for message in lookalike_tables(nearest) if nearest is not None else ():
+        print(f"pytest-ssot: warning: {message}", file=sys.stderr)
     if root is None:
         print("pytest-ssot: no pyproject.toml with a [tool.pytest-ssot] table in this "
               "directory or its parents (or pass --rootdir)", file=sys.stderr)

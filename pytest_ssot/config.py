@@ -382,6 +382,26 @@ def _third_party(root: Path, paths: list[str], top: str) -> bool:
         return importlib.machinery.PathFinder.find_spec(top) is not None
     except (ImportError, ValueError, OSError):
         return False
+def lookalike_tables(rootpath: Path) -> list[str]:
+    """One warning per ``[tool.X]`` table, X not ``pytest-ssot``, that holds ``contracts``
+    with ``canonical`` keys (``tool.pytest_ssot``, ``tool.ssot``): contracts pytest-ssot
+    never reads, which would otherwise pass without a word (SPEC 12)."""
+    file = rootpath / "pyproject.toml"
+    try:
+        tool = _load_toml(file).get("tool")
+    except (ConfigError, ValueError):  # said by the configuration's loading, if ours
+        return []
+    if not isinstance(tool, dict):
+        return []
+    found = []
+    for name, table in tool.items():
+        contracts = table.get("contracts") if isinstance(table, dict) else None
+        if name != "pytest-ssot" and isinstance(contracts, list) and any(
+                isinstance(c, dict) and "canonical" in c for c in contracts):
+            found.append(f"{file.name}: [tool.{name}] holds contracts, but pytest-ssot reads "
+                         f"only [{TABLE}] (with a hyphen): rename it "
+                         f"[[{TABLE}.contracts]]; these contracts are not checked")
+    return found
 
 
 def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig | None:

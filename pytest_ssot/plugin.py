@@ -51,6 +51,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "with runtime hits are not removable, and the report lists their callers",
     )
     group.addoption(
+        "--ssot-cold", action="store_true", default=False, dest="ssot_cold",
+        help="read nothing from the scan cache (every file is read and analysed); the "
+             "cache is still refreshed",
+    )
+    group.addoption(
+        "--ssot-verify", action="store_true", default=False, dest="ssot_verify",
+        help="trust file contents, not timestamps, in the scan: every file is read and its "
+             "content hash checked against the cache (for release jobs)",
+    )
+    group.addoption(
         "--ssot-update-baseline", action="store_true", default=False,
         dest="ssot_update_baseline",
         help="write the fingerprints of the current violations to the baseline file (the "
@@ -95,10 +105,16 @@ def pytest_configure(config: pytest.Config) -> None:
         if value is not None and value < 1:  # 0 would run the check zero times
             raise pytest.UsageError(f"--{option.replace('_', '-')} must be at least 1, "
                                     f"got {value}")
+    if config.getoption("ssot_cold") and config.getoption("ssot_verify"):
+        raise pytest.UsageError("--ssot-cold and --ssot-verify exclude each other: --ssot-cold "
+                                "reads nothing from the cache, --ssot-verify checks it")
     wanted = bool(config.getoption("ssot_strict") or config.getoption("ssot_report")
                   or config.getoption("ssot_html") or config.getoption("ssot_update_baseline")
                   or config.getoption("ssot_census"))
-    if wanted or _may_have_table(config):
+    pyproject = _pyproject_bytes(config)
+    if b"contracts" in pyproject and b"canonical" in pyproject:  # (rare: parse only then)
+        _warn_about_lookalike_tables(config)
+    if wanted or b"pytest-ssot" in pyproject:
         from .session import SsotSessionPlugin
 
         SsotSessionPlugin.install(config)
@@ -124,12 +140,33 @@ def _check_writable(config: pytest.Config, option: str) -> None:
         raise pytest.UsageError(f"--{option.replace('_', '-')}: {problem}")
 
 
-def _may_have_table(config: pytest.Config) -> bool:
-    """A byte search, no TOML parsing: projects without the table pay (almost) nothing."""
+def _pyproject_bytes(config: pytest.Config) -> bytes:
+    """Searched for bytes, not parsed: projects without the table pay (almost) nothing."""
     try:
-        return b"pytest-ssot" in (config.rootpath / "pyproject.toml").read_bytes()
+        return (config.rootpath / "pyproject.toml").read_bytes()
     except OSError:
-        return False
+        return b""
+
+
+_LOOKALIKES = pytest.StashKey[list]()
+
+
+def _warn_about_lookalike_tables(config: pytest.Config) -> None:
+    """Contracts under ``[tool.pytest_ssot]`` or ``[tool.ssot]`` are never read: say so in
+    the header and as a configuration warning (shown under ``-q`` too)."""
+    from .config import lookalike_tables
+
+    found = lookalike_tables(config.rootpath)
+    config.stash[_LOOKALIKES] = found
+    if hasattr(config, "workerinput"):
+        return  # the controller says it
+    for message in found:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"pytest-ssot: {message}"), stacklevel=2)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"pytest-ssot: WARNING {m}" for m in config.stash.get(_LOOKALIKES, [])]
 
 
 @pytest.hookimpl(tryfirst=True)

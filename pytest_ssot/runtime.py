@@ -8,11 +8,14 @@ the renderers present.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .config import Contract
-from .paths import SsotPath
+from .paths import SsotPath, parse_path
 from .probe import Verdict, probe_task, run_tasks, verdict_from_answer
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["ContractRuntime", "Check", "evaluate", "checks", "check_for", "module_entries"]
 
@@ -28,6 +31,10 @@ class ContractRuntime:
     aliases: list[str] = field(default_factory=list)
     alias_errors: list[dict[str, str]] = field(default_factory=list)
     alias_skipped: str | None = None
+    # legacy/factory paths that are absent because they never existed: the closest names
+    never_existed: dict[str, list[str]] = field(default_factory=dict)
+    # the packages the alias search covered (strict: the canonical's whole top package)
+    searched: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +45,8 @@ class ContractRuntime:
             "aliases": list(self.aliases),
             "alias_errors": list(self.alias_errors),
             "alias_skipped": self.alias_skipped,
+            "never_existed": dict(self.never_existed),
+            "searched": list(self.searched),
         }
 
     @classmethod
@@ -48,6 +57,8 @@ class ContractRuntime:
             factories=[Verdict.from_dict(v) for v in d["factories"]],
             aliases=list(d["aliases"]), alias_errors=list(d["alias_errors"]),
             alias_skipped=d["alias_skipped"],
+            never_existed=dict(d.get("never_existed") or {}),
+            searched=list(d.get("searched") or []),
         )
 
 
@@ -75,8 +86,15 @@ def module_entries(contracts: Sequence[Contract]) -> list[str]:
 
 
 def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout: float,
-             parallel: int | None = None) -> dict[str, ContractRuntime]:
-    """Probe every path of every contract and search each alias scope."""
+             parallel: int | None = None,
+             project_root: "Path | None" = None,
+             strict: bool = False) -> dict[str, ContractRuntime]:
+    """Probe every path of every contract and search each alias scope. ``project_root``:
+    an absent legacy or factory path is looked for in the project's working tree and git
+    history; one that never existed there is a configuration error (``never_existed``).
+    ``strict``: without a configured ``alias_scope``, aliases are searched in the
+    canonical's whole top-level package (as ``discover`` searches), so that a real legacy
+    path left beside a misspelled declaration fails by name."""
     tasks: list[dict] = []
     layout: list[tuple[Contract, int, int, int]] = []
     watch = module_entries(contracts)
@@ -84,10 +102,13 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
         start = len(tasks)
         tasks.append(probe_task(c.canonical, canonical=c.canonical,
                                 categories=c.deprecation_warnings, fresh=True, watch=watch))
-        for p in (*c.legacy, *c.factories):
+        for p in c.legacy:
             tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings,
                                     watch=watch))
-        tasks.append({"kind": "enumerate", "scope": list(c.effective_alias_scope),
+        for p in c.factories:
+            tasks.append(probe_task(p, canonical=c.canonical, categories=c.deprecation_warnings,
+                                    watch=watch, factory=True))
+        tasks.append({"kind": "enumerate", "scope": _alias_scope(c, strict),
                       "canonical": {"module": c.canonical.module, "attr": c.canonical.attr},
                       "preimport": ""})
         layout.append((c, start, len(c.legacy), len(c.factories)))
@@ -101,8 +122,11 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
         legacy = [verdict_from_answer(p, answers[start + 1 + i]) for i, p in enumerate(c.legacy)]
         factories = [verdict_from_answer(p, answers[start + 1 + n_legacy + i])
                      for i, p in enumerate(c.factories)]
-        rt = ContractRuntime(c.name, canonical, legacy, factories)
+        rt = ContractRuntime(c.name, canonical, legacy, factories,
+                             searched=_alias_scope(c, strict))
         results[c.name] = rt
+        if project_root is not None:
+            _never_existed(rt, project_root, sys_path)
         enum = answers[start + 1 + n_legacy + n_fact]
         if "died" in enum:
             rt.alias_skipped = f"listing the alias scope failed: {enum['died']}"
@@ -141,6 +165,28 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
     for rt in results.values():
         rt.aliases.sort()
     return results
+
+
+def _alias_scope(c: Contract, strict: bool) -> list[str]:
+    if strict and not c.alias_scope:
+        return [c.canonical.module.partition(".")[0]]
+    return list(c.effective_alias_scope)
+
+
+def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -> None:
+    from .existence import attribute_never_existed, never_existed
+
+    for v in (*rt.legacy, *rt.factories):
+        if v.verdict != "absent":
+            continue
+        path = parse_path(v.path)
+        close = None
+        if (v.reason or "").startswith("no module named"):
+            close = never_existed(path.module, root, sys_path)
+        elif path.attr is not None and " has no attribute " in (v.reason or ""):
+            close = attribute_never_existed(path.module, path.attr, root, sys_path)
+        if close is not None:
+            rt.never_existed[v.path] = close
 
 
 # --------------------------------------------------------------------------- checks
@@ -195,9 +241,18 @@ def _check_canonical(c: Contract, v: Verdict) -> Check:
     return Check(c.name, "canonical", v.path, False, v.describe(), body)
 
 
-def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
+def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool,
+                  never_existed: "list[str] | None" = None) -> Check:
     what = "legacy path" if kind == "legacy" else "factory"
     canonical = str(c.canonical)
+    if v.verdict == "absent" and never_existed is not None:
+        guess = (f"\ndid you mean {' or '.join(never_existed)}?" if never_existed else "")
+        body = (f"configuration error: {what} {v.path} never existed in this project: "
+                "not in the working tree, not in git history, so its absence proves "
+                f"nothing (a typo checks nothing while the real path stays).{guess}\n"
+                f"fix: correct the path in contract {c.name!r} of [tool.pytest-ssot]; a "
+                "path that was removed is found in git history and passes as absent.")
+        return Check(c.name, kind, v.path, False, "never existed (configuration error)", body)
     if v.verdict == "absent":
         return Check(c.name, kind, v.path, True, v.describe())
     if v.verdict == "warns" and not strict:
@@ -221,6 +276,18 @@ def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
                 f"fix: delete it and point the remaining references at {canonical} "
                 "(`pytest-ssot scan` lists them).")
         return Check(c.name, kind, v.path, False, v.describe(), body)
+    if kind == "factory" and v.warns_when_called:
+        identity += (f"\nnote: {v.path} warns only when called; factories are not called "
+                     "(a call can have side effects), so that warning cannot be seen."
+                     "\n  Declare it with @deprecated(\"...\") (warnings.deprecated on Python "
+                     "3.13+, typing_extensions.deprecated before; PEP 702): it is read "
+                     "without a call.")
+    if v.unrelated_warning:
+        by = f"by {v.unrelated_by} and " if v.unrelated_by else ""
+        identity += (f"\nnote: a DeprecationWarning was raised while importing it, but {by}"
+                     f"not about {v.path}:\n  {v.unrelated_warning}\n  only a warning raised "
+                     f"by the legacy module itself, or naming {v.path} or {canonical}, "
+                     "counts.")
     expected = ("absent" if strict else
                 "absent, or a DeprecationWarning when it is imported or accessed")
     body = (f"{what} {v.path} resolves silently: importing it raises no deprecation "
@@ -235,7 +302,7 @@ def _check_aliases(c: Contract, rt: ContractRuntime, strict: bool) -> Check:
     if rt.alias_skipped:
         return Check(c.name, "aliases", None, True, f"not searched: {rt.alias_skipped}")
     n = len(rt.aliases)
-    scope = ", ".join(c.effective_alias_scope)
+    scope = ", ".join(rt.searched or c.effective_alias_scope)
     if not n:
         return Check(c.name, "aliases", None, True, f"none in {scope}")
     listing = "\n".join(f"  {a}" for a in rt.aliases)
@@ -253,8 +320,10 @@ def _check_aliases(c: Contract, rt: ContractRuntime, strict: bool) -> Check:
 def checks(contract: Contract, rt: ContractRuntime, strict: bool) -> list[Check]:
     """Every runtime check of a contract, decided for the mode."""
     out = [_check_canonical(contract, rt.canonical)]
-    out += [_check_legacy(contract, "legacy", v, strict) for v in rt.legacy]
-    out += [_check_legacy(contract, "factory", v, strict) for v in rt.factories]
+    out += [_check_legacy(contract, "legacy", v, strict, rt.never_existed.get(v.path))
+            for v in rt.legacy]
+    out += [_check_legacy(contract, "factory", v, strict, rt.never_existed.get(v.path))
+            for v in rt.factories]
     out.append(_check_aliases(contract, rt, strict))
     return out
 

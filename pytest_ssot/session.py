@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+from .config import (ConfigError, Contract, SsotConfig, contract_from_mapping, load_config,
+                     lookalike_tables)
 
 if TYPE_CHECKING:
     from .runtime import Check, ContractRuntime
@@ -57,6 +58,15 @@ class SsotSessionPlugin:
             settings = load_config(config.rootpath)
         except ConfigError as exc:
             raise _usage_error(exc) from None
+        strict = bool(config.getoption("ssot_strict")) or bool(settings and settings.strict)
+        if strict and not (settings and settings.contracts) and (
+                settings is not None or lookalike_tables(config.rootpath)):
+            # (No table at all: --ssot-strict is the inline @ssot_canonical markers' switch.)
+            raise _usage_error(ConfigError(
+                "strict mode with no contracts would check nothing: declare them as "
+                f"[[tool.pytest-ssot.contracts]] in {config.rootpath / 'pyproject.toml'}, "
+                "or drop " + ("--ssot-strict" if config.getoption("ssot_strict")
+                              else "'strict = true'")))
         settings = settings or SsotConfig()
         root = config.rootpath
         real_root = root.resolve()
@@ -117,7 +127,9 @@ class SsotSessionPlugin:
                                   for k, v in json.loads(shipped).items()}
             else:
                 self._runtimes = evaluate(self.settings.contracts, sys_path=self.sys_path,
-                                          timeout=self.settings.probe_timeout)
+                                          timeout=self.settings.probe_timeout,
+                                          project_root=self.config.rootpath,
+                                          strict=self.strict)
         return self._runtimes
 
     def runtime_for(self, name: str) -> "ContractRuntime":
@@ -151,7 +163,10 @@ class SsotSessionPlugin:
                                   if rt.canonical.defined_in}
                     self._scan = scan(self.settings, self.config.rootpath,
                                       cache_path=self._cache_path(),
-                                      defined_in=defined_in or None)
+                                      defined_in=defined_in or None,
+                                      cache_mode="cold" if self.config.getoption("ssot_cold")
+                                      else "verify" if self.config.getoption("ssot_verify")
+                                      else "use")
                 except ConfigError as exc:
                     raise _usage_error(exc) from None
         return self._scan

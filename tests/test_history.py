@@ -163,6 +163,23 @@ def test_history_equals_a_scan_of_each_checkout(scenario) -> None:
                                                          for p in found.points]
 
 
+def test_a_flipped_byte_in_the_history_cache_is_found(scenario) -> None:
+    """SPEC 12: nothing cached is trusted unchecked. Each flip (spread over the whole
+    file) is found; the history is read again and answers as without the cache."""
+    project, _shas, root = scenario
+    cfg = load_config(project.root, with_entry_points=False)
+    cache = root / "flip" / "history.cache"
+    cold = [_answer(p.result) for p in history(cfg, project.root, cache_path=cache).points]
+    good = cache.read_bytes()
+    for at in range(0, len(good), max(1, len(good) // 40)):
+        data = bytearray(good)
+        data[at] ^= 0x10
+        cache.write_bytes(bytes(data))
+        found = history(cfg, project.root, cache_path=cache)
+        assert [_answer(p.result) for p in found.points] == cold, at
+        assert "discarded" in found.cache_note and found.analysed == found.blobs, at
+
+
 def test_objects_read_by_two_git_processes_are_the_same(scenario) -> None:
     from pytest_ssot.history.git import Repo
 

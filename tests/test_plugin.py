@@ -36,6 +36,21 @@ def make_project(pytester: pytest.Pytester, *, legacy=(), factories=(), extra: s
     """) + textwrap.dedent(extra)
     (pytester.path / "pyproject.toml").write_text(toml)
     (pytester.path / "test_app.py").write_text("def test_app():\n    assert True\n")
+    if "pkg.missing" in legacy:
+        removed_in_history(pytester.path, "pkg/missing.py")
+
+
+def removed_in_history(root, rel: str) -> None:
+    """``rel`` existed once (a commit adds it) and is gone: an absent legacy path that was
+    removed, not one that never existed (a configuration error, SPEC 12)."""
+    import subprocess
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / rel).write_text("X = 1\n")
+    subprocess.run([*git, "add", rel], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "add", "--", rel], cwd=root, check=True)
+    subprocess.run([*git, "rm", "-q", rel], cwd=root, check=True)
 
 
 def test_transitional_run_passes_and_names_checks(pytester: pytest.Pytester,

@@ -23,7 +23,8 @@ __all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for"]
 
 # Bump when what a cached entry means changes (not when the scan's rules change: the
 # scan's CACHE_VERSION is part of the fingerprint for that).
-_HISTORY_CACHE_VERSION = 1
+_HISTORY_CACHE_VERSION = 2
+_MAGIC = b"pytest-ssot history cache\n"  # then a checksum (scan.cache.seal)
 
 # A cached blob: None (the pre-filter proved it holds no reference, whatever its path), or
 # {(module, is_package, defining): (hits, error)}: its references depend on its module name
@@ -128,11 +129,25 @@ class BlobCache:
         self.entries: dict[bytes, dict | None] = {}
         self.used: set[bytes] = set()
         self.changed = False
+        # One line when a cache was there but failed its check (SPEC 12).
+        self.note = ""
         if path is None:
             return
+        from ..scan.cache import checksum_problem
+
         try:
-            doc = marshal.loads(path.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
+            data = path.read_bytes()
+        except OSError:
+            return
+        problem = checksum_problem(data, _MAGIC)
+        if problem is not None:
+            if data[:1] != b"(" and data[:1] != b")" and data[:1] != b"\xa9":  # (before 2)
+                self.note = (f"history cache {path} discarded: {problem}; its commits were "
+                             "read again")
+            return
+        try:
+            doc = marshal.loads(memoryview(data)[len(_MAGIC) + 16:])
+        except (ValueError, EOFError, TypeError):
             return
         if (isinstance(doc, tuple) and len(doc) == 2 and doc[0] == self.fingerprint
                 and isinstance(doc[1], dict)):
@@ -146,6 +161,8 @@ class BlobCache:
             entries = {k: v for k, v in entries.items() if k in self.used}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, marshal.dumps((self.fingerprint, entries)))
+            from ..scan.cache import seal
+
+            write_atomic(self.path, seal(marshal.dumps((self.fingerprint, entries)), _MAGIC))
         except OSError:
             pass  # a read-only cache folder costs speed, never correctness

@@ -109,6 +109,8 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
                         progress=_progress if sys.stderr.isatty() else None)
     except (GitError, ConfigError) as exc:
         return _error(str(exc))
+    if found.cache_note:
+        print(f"pytest-ssot: note: {found.cache_note}", file=sys.stderr)
     for line in found.table_lines():
         print(line)
     sampled = (f"{len(found.points)} of {found.commits_in_range} commits"

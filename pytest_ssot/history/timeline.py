@@ -55,6 +55,7 @@ class History:
     seconds: float = 0.0
     stats: dict[str, float] = field(default_factory=dict)
     whole: bool = False  # the range starts at the first commit (no range, no --since)
+    cache_note: str = ""  # the history cache failed its check (one line)
 
     def counts(self, contract: str) -> list[int]:
         return [sum(1 for v in p.result.violations if v.contract == contract)
@@ -406,7 +407,7 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
               for c, i, key, (src_layout, files) in zip(picked, indexes, defkeys, listed)]
     cache.save()
     t_end = time.perf_counter()
-    return History(points, names, commits_in_range=len(commits),
+    return History(points, names, commits_in_range=len(commits), cache_note=cache.note,
                    whole=rev_range is None and since is None,
                    blobs=len({sha for found in pairs.values() for _rel, sha in found}),
                    analysed=len(wanted), parsed=parsed, seconds=t_end - t0,

@@ -43,6 +43,11 @@ class Verdict:
     warnings: tuple[tuple[str, str], ...] = field(default=())
     # the watched module entries in sys.modules once this path resolved (or failed)
     loaded: tuple[str, ...] = field(default=())
+    # a deprecation warning raised meanwhile that is not about this path, and its raiser
+    unrelated_warning: str | None = None
+    unrelated_by: str | None = None
+    # a factory whose body calls ``warn``: it warns only when called (no PEP 702 mark)
+    warns_when_called: bool | None = None
 
     @property
     def resolves(self) -> bool:
@@ -150,8 +155,9 @@ def _kill_group(pgid: int, sig: int) -> None:
 
 def probe_task(path: SsotPath, *, canonical: SsotPath | None = None,
                categories: Iterable[SsotPath] = (), fresh: bool = False,
-               watch: Sequence[str] = ()) -> dict:
-    """The server task that verdicts ``path``.
+               watch: Sequence[str] = (), factory: bool = False) -> dict:
+    """The server task that verdicts ``path``. ``factory``: a PEP 702 ``@deprecated``
+    mark counts as its warning (factories are not called).
 
     ``fresh`` skips the shared parent-package process (used for the canonical path, whose
     import time is reported). ``watch``: modules to report in ``loaded`` when present in
@@ -164,6 +170,7 @@ def probe_task(path: SsotPath, *, canonical: SsotPath | None = None,
                                                      "attr": canonical.attr},
         "preimport": "" if fresh else path.parent_package,
         "watch": list(watch),
+        "factory": factory,
     }
 
 

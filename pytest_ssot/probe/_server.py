@@ -186,10 +186,18 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
     recorded = list(log)
     extra = task.get("categories") or []
     for w in recorded:
-        if _is_deprecation(w.category, extra):
+        if not _is_deprecation(w.category, extra):
+            continue
+        if _about(w, module, attr, canonical=task.get("canonical")):
             res["warning"] = str(w.message)
             res["warning_category"] = w.category.__name__
             break
+        if res.get("unrelated_warning") is None:  # said when the path resolves silently
+            res["unrelated_warning"] = f"{w.category.__name__}: {str(w.message)[:_TAIL]}"
+            res["unrelated_by"] = getattr(w, "_ssot_raiser", None)
+    if (task.get("factory") and res["warning"] is None and res["verdict"] is None
+            and attr is not None):
+        _factory_warning(obj, res)
     res["warnings"] = [[w.category.__name__, str(w.message)[:_TAIL]] for w in recorded[:20]]
     if res["verdict"] is None:
         res["verdict"] = "warns" if res["warning"] else "resolves"
@@ -219,6 +227,57 @@ def _task_probe(task: dict, log: list, pre: BaseException | None, pre_ms: float)
                 else:
                     res["is_canonical"] = obj is canon
     return res
+
+
+def _about(w: warnings.WarningMessage, module: str, attr: str | None,
+           canonical: dict | None) -> bool:
+    """A warning counts as the path's only when it is about the path (SPEC 12): raised by
+    the legacy module's own code (its body, its ``__getattr__``, its submodules), or naming
+    the legacy path or the canonical. Another module's deprecation raised while the shim
+    imports it (``import asyncore``) is not a deprecation of the shim."""
+    if not hasattr(w, "_ssot_raiser"):
+        return True  # no stack was seen (another Python's warnings machinery): as before
+    raiser = w._ssot_raiser  # type: ignore[attr-defined]
+    if isinstance(raiser, str) and (raiser == module or raiser.startswith(module + ".")):
+        return True
+    text = str(w.message)
+    names = [module]  # (an attribute's module too: "numpy.core.multiarray is deprecated")
+    if canonical:
+        c_mod, c_attr = canonical["module"], canonical.get("attr")
+        names += [c_mod] if c_attr is None else [f"{c_mod}.{c_attr}", f"{c_mod}:{c_attr}"]
+    return any(n in text for n in names)
+
+
+def _factory_warning(obj: object, res: dict) -> None:
+    """PEP 702: a factory marked ``@deprecated`` (``warnings.deprecated``,
+    ``typing_extensions.deprecated``) warns when called; its ``__deprecated__`` says so
+    without calling it (a call could have side effects). One that calls ``warn`` in its
+    body is noted: its warning cannot be seen without calling it."""
+    try:
+        message = getattr(obj, "__deprecated__", None)
+    except BaseException:  # noqa: BLE001 - an odd object: no declaration
+        message = None
+    if isinstance(message, str):
+        res["warning"] = message
+        res["warning_category"] = "DeprecationWarning (@deprecated)"
+        res["verdict"] = "warns"
+        return
+    code = getattr(getattr(obj, "__init__", None) if isinstance(obj, type) else obj,
+                   "__code__", None)
+    if code is not None and "warn" in code.co_names:
+        res["warns_when_called"] = True
+
+
+def _raiser() -> str | None:
+    """The module whose code called ``warnings.warn``: the innermost frame that is not
+    the warnings machinery's nor this server's."""
+    f = sys._getframe(2)
+    while f is not None:
+        name = f.f_globals.get("__name__")
+        if name not in ("warnings", "_py_warnings") and f.f_code.co_filename != __file__:
+            return name if isinstance(name, str) else None
+        f = f.f_back
+    return None
 
 
 def _task_enumerate(task: dict, log: list, pre: BaseException | None, pre_ms: float) -> dict:
@@ -560,6 +619,16 @@ def _recording():
     log = cm.__enter__()
     warnings.resetwarnings()
     warnings.simplefilter("always")
+    if getattr(warnings, "_showwarnmsg_impl", None) == log.append:
+        # Each warning also records which module raised it (``_about``).
+        def record(msg: warnings.WarningMessage, _append=log.append) -> None:
+            try:
+                msg._ssot_raiser = _raiser()  # type: ignore[attr-defined]
+            except BaseException:  # noqa: BLE001 - then it counts as before
+                pass
+            _append(msg)
+
+        warnings._showwarnmsg_impl = record  # type: ignore[attr-defined]
     return cm, log
 
 

@@ -222,6 +222,8 @@ def terminal_lines(contracts: Sequence[Contract], runtimes: Mapping[str, Contrac
                 extra = f"  {v.warning_category}: {_shorten(v.warning, 70)}"
             elif v.verdict == "broken":
                 extra = f"  {_shorten(v.error, 70)}"
+            elif v.path in rt.never_existed:
+                extra = "  never existed (configuration error)"
             if kind == "canonical" and v.import_ms is not None and v.resolves:
                 extra += f"  (import {v.import_ms:.1f} ms)"
             lines.append(f"  {mark} {kind:<9} {v.path:<{width}}  {v.verdict}{extra}")
@@ -239,6 +241,8 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
     """Per contract: violations by area, compliance, the worst files; ``-v``: every line."""
     lines = [f"scan: {scan.files_scanned} file(s), {scan.files_parsed} parsed, "
              f"{scan.files_from_cache} from cache, {scan.seconds:.2f} s"]
+    if scan.cache_note:
+        lines.append(f"  note: {scan.cache_note}")
     for c in contracts:
         check = reference_checks.get(c.name)
         mine = [v for v in scan.violations if v.contract == c.name]

@@ -24,9 +24,11 @@ from .rules import Matcher
 from . import walk
 from .walk import Job, Outcome, run_parallel, units_of_work
 
-__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "KINDS", "COMPLIANCE_KINDS"]
+__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "CACHE_MODES", "KINDS",
+           "COMPLIANCE_KINDS"]
 
 _PARALLEL_MIN_FILES = 3000
+CACHE_MODES = ("use", "verify", "cold")
 KINDS = ("import", "attribute", "call", "string", "definition")
 COMPLIANCE_KINDS = frozenset({"import", "attribute", "string"})
 
@@ -68,6 +70,8 @@ class ScanResult:
     canonical: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    # One line when a scan cache was there but not used because it failed its check.
+    cache_note: str = ""
 
     def add_file(self, rel: str, hits: list, error: str | None,
                  areas: dict[str, str]) -> None:
@@ -125,7 +129,8 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
          progress: Callable[[int, int], None] | None = None,
          defined_in: dict[str, str] | None = None,
-         meanwhile: "Callable[[ScanResult | None], None] | None" = None) -> ScanResult:
+         meanwhile: "Callable[[ScanResult | None], None] | None" = None,
+         cache_mode: str = "use") -> ScanResult:
     """Scan the project at ``root`` for references to the contracts' paths.
 
     ``meanwhile(guess)``: the caller's own work, done in this process while forked
@@ -135,7 +140,14 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
 
     ``defined_in``: per contract, the canonical object's ``__module__`` when the probes
     know it (no second definition is reported there).
+
+    ``cache_mode``: ``"use"`` trusts a file whose size and mtime are the cached ones;
+    ``"verify"`` trusts nothing but content (every file is read and pre-filtered; a
+    cached result is reused only for the same content hash); ``"cold"`` reads nothing
+    from the cache. The cache is written anew in every mode.
     """
+    if cache_mode not in CACHE_MODES:
+        raise ValueError(f"cache_mode must be one of {CACHE_MODES}, not {cache_mode!r}")
     t0 = time.perf_counter()
     started_ns = time.time_ns()
     result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
@@ -148,20 +160,27 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
                       defining=defining_modules(settings.contracts, root, src_layout,
                                                 defined_in))
     fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
-    known, dirs_blob, loose, results_blob = load_cache(cache_path, fingerprint)
+    known, dirs_blob, loose, results_blob, problem = load_cache(
+        None if cache_mode == "cold" else cache_path, fingerprint)
+    if problem:
+        result.cache_note = (f"scan cache {_shown(cache_path, root)} discarded: {problem}; "
+                             "this scan ran cold")
     own_dir = None  # the cache's folder, when the walk could reach it
     if cache_path is not None:
         try:
             own_dir = cache_path.parent.resolve().relative_to(root.resolve()).as_posix()
         except (OSError, ValueError):
             pass  # outside the rootdir
-    job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir)
+    job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir,
+              trust_stat=cache_mode == "use")
 
     # More processes than cores, or than units of work, only cost forks (--jobs 200 on
     # three files used to fork 199 workers).
     cores = os.cpu_count() or 1
     n_jobs = min(jobs, cores) if jobs is not None else cores
-    parallel = n_jobs > 1 and (known >= _PARALLEL_MIN_FILES or not known) and walk.can_fork()
+    # (--verify reads every file, as a cold scan does)
+    parallel = n_jobs > 1 and (known >= _PARALLEL_MIN_FILES or not known
+                               or cache_mode == "verify") and walk.can_fork()
     units = units_of_work(job, top, want=8 * n_jobs if parallel else 0)
     n_jobs = min(n_jobs, len(units))
     areas = settings.areas
@@ -216,6 +235,13 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     result.errors.sort(key=lambda e: e["file"])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _shown(path: Path | None, root: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()  # type: ignore[arg-type]
+    except ValueError:
+        return str(path)
 
 
 def _outside(results: dict, unlisted: list[str]) -> dict:

@@ -116,10 +116,13 @@ class Job:
     """What every worker needs; built before forking, so workers inherit it for free."""
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
-                 dirs: bytes, loose: dict, results: bytes, own_dir: str | None = None
-                 ) -> None:
+                 dirs: bytes, loose: dict, results: bytes, own_dir: str | None = None,
+                 trust_stat: bool = True) -> None:
         """``own_dir``: the cache's folder, when it lies under the rootdir (not scanned:
-        writing the cache changes its mtime, and it holds no source)."""
+        writing the cache changes its mtime, and it holds no source). ``trust_stat=False``
+        (``--verify``): no listing or file is trusted for its mtime and size; every file
+        is read, and only its content hash can reuse a cached result."""
+        self.trust_stat = trust_stat
         self.filt = Filter(matcher, src_layout)
         self.excluder = excluder
         self.src_layout = src_layout
@@ -160,7 +163,7 @@ class Job:
         entry = self.dirs.get(dir_rel)
         try:
             mtime = os.stat(dirpath).st_mtime_ns
-            if entry is not None and entry[0] == mtime:
+            if entry is not None and entry[0] == mtime and self.trust_stat:
                 return (entry[1].split("\0") if entry[1] else [],
                         entry[2].split("\0") if entry[2] else [], entry[3])
             subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files)
@@ -212,8 +215,10 @@ class Job:
             old = array("q")
             old.frombytes(stored)
             before = {name: (old[2 * i], old[2 * i + 1]) for i, name in enumerate(names)}
-        else:  # a new listing: what we knew of these names before, by name
+        elif self.trust_stat:  # a new listing: what we knew of these names before, by name
             before = self._stored_by_name(dir_rel)
+        else:
+            before = {}
         unreadable = False
         for i, name in enumerate(names):
             if step is not None:
@@ -319,7 +324,7 @@ class Job:
             out.loose[rel] = (-1, -1)
             return
         now = (st.st_size, st.st_mtime_ns)
-        if self.loose.get(rel) != now:
+        if self.loose.get(rel) != now or not self.trust_stat:
             unreadable = self.examine(abspath, rel, st.st_size, out)
             out.loose[rel] = (now[0], -1) if unreadable else now
 

@@ -1,0 +1,194 @@
+"""Whether a module path ever existed in the project (SPEC 12, issue 22 item 4): an absent
+legacy or factory path passes because it was removed; one that never existed (a typo)
+checks nothing, and is a configuration error with the closest real names.
+
+Pure: no pytest. Looks at the working tree under the project's source roots and, when the
+project is in a git repository, at every path git history ever added (one bounded
+``git log``, run only for a path the working tree does not explain).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import subprocess
+import threading
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["never_existed", "attribute_never_existed"]
+
+_GIT_TIMEOUT = 15.0
+_GIT_LIMIT = 64 * 1024 * 1024  # bytes of `git log` output read at most
+
+
+def _source_roots(root: Path, sys_path: Iterable[str]) -> list[Path]:
+    out: list[Path] = []
+    for entry in [str(root), str(root / "src"), *sys_path]:
+        try:
+            p = Path(entry or ".").resolve()
+            p.relative_to(root.resolve())
+        except (OSError, ValueError):
+            continue
+        if p.is_dir() and p not in out:
+            out.append(p)
+    return out
+
+
+def _in_tree(parts: list[str], roots: list[Path]) -> bool | None:
+    """``True``: the module is there (a file, an extension, a package or a folder);
+    ``None``: its top-level package is not the project's (nothing can be said)."""
+    top_known = False
+    for r in roots:
+        if (r / parts[0]).is_dir() or (r / f"{parts[0]}.py").is_file():
+            top_known = True
+        for k in range(1, len(parts) + 1):
+            base = r.joinpath(*parts[:k])
+            if k == len(parts) and (base.is_dir() or any(base.parent.glob(f"{parts[-1]}.*"))):
+                return True
+            if k < len(parts) and not base.is_dir():
+                break
+    return False if top_known else None
+
+
+@functools.lru_cache(maxsize=8)
+def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
+    """Every file path git history ever added, and ``root``'s prefix in the repository;
+    ``None`` without git; ``False`` when the history could not be read whole within 64 MB
+    and 15 s (then nothing can be said: never a configuration error from half a history)."""
+    try:
+        prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root,
+                                capture_output=True, text=True, timeout=_GIT_TIMEOUT)
+        if prefix.returncode != 0:
+            return None
+        proc = subprocess.Popen(["git", "-c", "core.quotePath=false", "log", "--all", "--no-renames", "--diff-filter=A",
+                                 "--name-only", "--format="], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    fired: list[bool] = []
+
+    def stop() -> None:  # a huge history: stop reading
+        fired.append(True)
+        proc.kill()
+
+    timer = threading.Timer(_GIT_TIMEOUT, stop)
+    timer.start()
+    try:
+        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
+        status = proc.wait() if len(data) < _GIT_LIMIT else None
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if fired or status != 0:
+        return False
+    return set(data.decode("utf-8", "replace").splitlines()), prefix.stdout.strip()
+
+
+def _in_history(parts: list[str], roots: list[Path], root: Path,
+                history: "tuple[set[str], str] | bool") -> bool:
+    paths, prefix = history  # type: ignore[misc]
+    for r in roots:
+        rel = r.relative_to(root.resolve()).as_posix()
+        base = "/".join(p for p in (prefix.rstrip("/"), "" if rel == "." else rel) if p)
+        stem = "/".join(([base] if base else []) + parts)
+        if any(p.startswith(stem + "/") or p.startswith(stem + ".") for p in paths):
+            return True
+    return False
+
+
+def _neighbours(parts: list[str], roots: list[Path]) -> list[str]:
+    """Dotted names of the modules and packages beside the deepest existing parent."""
+    names: set[str] = set()
+    for r in roots:
+        for k in range(len(parts) - 1, -1, -1):
+            folder = r.joinpath(*parts[:k])
+            if not folder.is_dir():
+                continue
+            prefix = ".".join(parts[:k])
+            try:
+                entries = list(folder.iterdir())[:5000]
+            except OSError:
+                break
+            for e in entries:
+                name = e.name[:-3] if e.name.endswith(".py") else e.name if e.is_dir() else ""
+                if name.isidentifier() and not name.startswith("__"):
+                    names.add(f"{prefix}.{name}" if prefix else name)
+            break
+    return sorted(names)
+
+
+def never_existed(module: str, root: Path, sys_path: Iterable[str]
+                  ) -> list[str] | None:
+    """``None`` when ``module`` exists or existed (or nothing can be said: a module of
+    another distribution); else the closest real names (possibly none)."""
+    parts = module.split(".")
+    roots = _source_roots(root, sys_path)
+    found = _in_tree(parts, roots)
+    if found is not False:
+        return None
+    history = _git_paths(root)
+    if history is False or history and _in_history(parts, roots, root, history):
+        return None
+    return difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+
+
+def _git_text(root: Path, rel: str) -> str | None:
+    """Every version of one file in git history as one patch text; ``None`` without git
+    or when it could not be read whole (15 s, 64 MB)."""
+    try:
+        proc = subprocess.Popen(["git", "log", "--all", "--format=", "-p", "--", rel],
+                                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    timer = threading.Timer(_GIT_TIMEOUT, proc.kill)
+    timer.start()
+    try:
+        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
+        status = proc.wait() if len(data) < _GIT_LIMIT else None
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return data.decode("utf-8", "replace") if status == 0 else None
+
+
+def attribute_never_existed(module: str, attr: str, root: Path, sys_path: Iterable[str]
+                            ) -> list[str] | None:
+    """For ``module:attr`` whose module is there and has no ``attr``: ``None`` when the
+    name is spelled in the module's file now or in any version git history holds (or
+    nothing can be said: no file of the project, an unreadable history); else the
+    closest names the file spells, as ``module:name``."""
+    import re
+
+    parts = module.split(".")
+    for r in _source_roots(root, sys_path):
+        base = r.joinpath(*parts)
+        for file in (base.with_name(parts[-1] + ".py"), base / "__init__.py"):
+            if not file.is_file():
+                continue
+            try:
+                with file.open("rb") as fh:
+                    text = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
+            except OSError:
+                return None
+            word = re.compile(rf"\b{re.escape(attr)}\b")
+            if word.search(text):
+                return None  # spelled there (a __getattr__ table, a string): may serve it
+            try:
+                inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
+                                        cwd=root, capture_output=True, text=True,
+                                        timeout=_GIT_TIMEOUT).stdout.strip() == "true"
+            except (OSError, subprocess.SubprocessError):
+                return None
+            if inside:
+                past = _git_text(file.parent, file.name)
+                if past is None or word.search(past):
+                    return None
+            names = {w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
+            close = difflib.get_close_matches(attr, sorted(names), n=3, cutoff=0.6)
+            return [f"{module}:{name}" for name in close]
+    return None
