@@ -467,3 +467,91 @@ def test_a_failure_that_does_not_replay_is_still_reported(pytester: pytest.Pytes
     result.stdout.fnmatch_lines(["*[[]isolation corpus[]] asyncio schedule: lost*",
                                  "*it did not fail again when replayed (timing-dependent "
                                  "delivery), so it is shown as last seen"])
+
+
+# --------------------------------------------------------------------------- issue 23
+
+
+def _immutables() -> dict[str, Any]:
+    import dataclasses
+    import datetime
+    import decimal
+    import enum
+    import fractions
+    import pathlib
+    import uuid
+    import weakref
+    from types import MappingProxyType
+
+    class State(enum.Enum):
+        OPEN = "open"
+
+    @dataclasses.dataclass(frozen=True)
+    class Limits:
+        burst: int = 3
+        names: tuple = ("a", "b")
+
+    class Registry:
+        def __init__(self) -> None:
+            self.managers: dict = {}
+
+    registry = Registry()
+    return {"state": State.OPEN, "pattern": re.compile(r"\w+"), "limits": Limits(),
+            "sentinel": object(), "when": datetime.datetime(2026, 1, 1),
+            "day": datetime.date(2026, 1, 1), "at": datetime.time(1, 2),
+            "delta": datetime.timedelta(1), "money": decimal.Decimal("1.5"),
+            "ratio": fractions.Fraction(1, 3), "uid": uuid.UUID(int=5),
+            "path": pathlib.Path("x"), "nested": (1, ("a", frozenset({2}))),
+            "config": MappingProxyType({"retries": 3, "mode": "fast"}),
+            "registry": weakref.ref(registry), "_registry": registry, "fn": len,
+            "cls": Registry, "module": re}
+
+
+def test_immutable_shared_values_are_not_shared_state() -> None:
+    """issue 23: each of these was called "shared mutable state" before."""
+    values = _immutables()
+    registry = values.pop("_registry")
+
+    class M:
+        def __init__(self) -> None:
+            self.__dict__.update(values)
+            self.outbox: list = []
+            registry.managers[id(self)] = self
+
+    assert shared_objects(M(), M()) == []
+
+
+@pytest.mark.parametrize("case", ["tuple", "frozen", "proxy-direct", "weak-target-strong",
+                                  "other-manager", "enum-in-list"])
+def test_mutable_state_inside_immutable_wrappers_is_still_found(case: str) -> None:
+    import dataclasses
+    import weakref
+    from types import MappingProxyType
+
+    @dataclasses.dataclass(frozen=True)
+    class Box:
+        items: list
+
+    shared: list = []
+    data = {"k": shared}
+
+    class Holder:
+        def __init__(self) -> None:
+            self.items = shared
+
+    holder = Holder()
+    a, b = _M([], logging.getLogger("x"), None), _M([], logging.getLogger("x"), None)
+    if case == "tuple":
+        a.own["t"] = b.own["t"] = (1, (shared,))
+    elif case == "frozen":
+        a.own["box"] = b.own["box"] = Box(shared)
+    elif case == "proxy-direct":  # b writes the dict behind a's read-only view
+        a.own["view"], b.own["data"] = MappingProxyType(data), data
+    elif case == "weak-target-strong":  # b owns what a's weak reference reaches
+        a.own["ref"], b.own["holder"] = weakref.ref(holder), holder
+    elif case == "other-manager":
+        a.own["peer"] = b
+    else:
+        a.own["x"] = b.own["x"] = [1]
+    found = shared_objects(a, b)
+    assert found, case

@@ -6,25 +6,38 @@ No pytest, no hypothesis: plain data in, findings out.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
+import enum
+import fractions
+import functools
 import gc
 import logging
+import pathlib
 import re
 import threading
 import types
+import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Finding", "shared_objects", "verify_delivery", "Sent", "short_id"]
+__all__ = ["Finding", "shared_objects", "is_immutable_leaf", "verify_delivery", "Sent", "short_id"]
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range, slice,
               type(Ellipsis), type(NotImplemented))
+# Immutable values with no mutable state inside: leaves of the walk, never shared state.
+_IMMUTABLE_LEAVES = (re.Pattern, datetime.date, datetime.time, datetime.timedelta,
+                     datetime.tzinfo, decimal.Decimal, fractions.Fraction, uuid.UUID,
+                     pathlib.PurePath, enum.Enum, types.BuiltinMethodType)
 _SKIP = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
          types.CodeType, types.FrameType, logging.Logger, logging.Handler,
          asyncio.AbstractEventLoop, types.MethodWrapperType, types.WrapperDescriptorType,
-         types.MemberDescriptorType, types.GetSetDescriptorType)
+         types.MemberDescriptorType, types.GetSetDescriptorType, functools.partial)
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()), threading.Condition,
                threading.Event, threading.Semaphore, asyncio.Lock, asyncio.Event,
                asyncio.Condition, asyncio.Semaphore)
+_WEAK = (weakref.ref, weakref.WeakMethod)
 
 
 @dataclass
@@ -34,6 +47,25 @@ class Finding:
     kind: str
     message: str
     users: list[str] = field(default_factory=list)
+
+
+def _frozen(obj: Any) -> bool:
+    """An instance whose own attributes cannot be rebound: a frozen dataclass or attrs
+    class, a namedtuple (a tuple). Its attributes are still walked: a frozen dataclass
+    holding a list shares the list."""
+    cls = type(obj)
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None and getattr(params, "frozen", False):
+        return True
+    if getattr(cls, "__attrs_attrs__", None) is not None:
+        return getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs"
+    return False
+
+
+def is_immutable_leaf(obj: Any) -> bool:
+    """A value that is not state and holds none: skipped by the walk."""
+    return (isinstance(obj, _IMMUTABLE) or isinstance(obj, _IMMUTABLE_LEAVES)
+            or type(obj) is object or isinstance(obj, _SKIP))
 
 
 def _children(obj: Any) -> Iterable[tuple[str, Any]]:
@@ -52,6 +84,9 @@ def _children(obj: Any) -> Iterable[tuple[str, Any]]:
         for v in list(obj):
             yield "{item}", v
         return
+    if isinstance(obj, types.MethodType):  # a bound method: what it is bound to
+        yield ".__self__", obj.__self__
+        return
     d = getattr(obj, "__dict__", None)
     if isinstance(d, dict):
         for k, v in list(d.items()):
@@ -66,33 +101,68 @@ def _children(obj: Any) -> Iterable[tuple[str, Any]]:
                 yield "<ref>", ref
 
 
-def _walk(root: Any, skip: Callable[[Any], bool], limit: int) -> dict[int, tuple[str, Any]]:
-    """Mutable objects reachable from ``root``: ``{id: (path, object)}``."""
-    seen: dict[int, tuple[str, Any]] = {}
-    stack: list[tuple[str, Any]] = [("manager", root)]
-    visited: set[int] = set()
-    while stack and len(visited) < limit:
-        path, obj = stack.pop()
-        if id(obj) in visited or isinstance(obj, _IMMUTABLE) or isinstance(obj, _SKIP):
+# How an object was reached: through strong references only (STRONG), through a weak
+# reference somewhere on the way (WEAK: followed, but the manager does not own it), or as
+# the mapping behind a MappingProxyType (READONLY: nobody mutates it through the manager).
+STRONG, WEAK, READONLY = 0, 1, 2
+
+
+def _walk(root: Any, other: Any, skip: Callable[[Any], bool], limit: int
+          ) -> tuple[dict[int, tuple[str, Any, int]], list[str]]:
+    """Objects reachable from ``root``: ``{id: (path, object, how)}`` (the strongest way
+    each was reached), and the paths by which ``other`` (the other user's manager) is
+    strongly reachable. The walk never enters ``other``: a registry both managers point
+    back to reaches every manager, and that is not sharing."""
+    seen: dict[int, tuple[str, Any, int]] = {}
+    into_other: list[str] = []
+    stack: list[tuple[str, Any, int]] = [("manager", root, STRONG)]
+    expanded: dict[int, int] = {}  # id -> the strongest way it was expanded
+    while stack and len(expanded) < limit:
+        path, obj, how = stack.pop()
+        if obj is other:
+            if how == STRONG and obj is not root:
+                into_other.append(path)
             continue
-        if isinstance(obj, _LOCK_TYPES) or skip(obj):
+        if is_immutable_leaf(obj) or isinstance(obj, _LOCK_TYPES) or skip(obj):
             continue
-        visited.add(id(obj))
-        if not isinstance(obj, (tuple, frozenset)):
-            seen[id(obj)] = (path, obj)
+        key = id(obj)
+        if key in expanded and expanded[key] <= how:
+            continue
+        expanded[key] = how
+        container = (isinstance(obj, (tuple, frozenset, types.MappingProxyType, _WEAK,
+                                      types.MethodType)) or _frozen(obj))
+        if not container and (key not in seen or seen[key][2] > how):
+            seen[key] = (path, obj, how)
+        if isinstance(obj, _WEAK):
+            target = obj()
+            if target is not None:
+                stack.append((f"{path}()", target, WEAK))
+            continue
+        if isinstance(obj, types.MappingProxyType):
+            for mapping in gc.get_referents(obj):
+                if isinstance(mapping, dict):
+                    stack.append((f"{path}<mapping>", mapping, max(how, READONLY)))
+                    # its values are as writable as ever: only the mapping is read-only
+                    for k, v in list(mapping.items()):
+                        stack.append((f"{path}[{k!r}]", v, how))
+            continue
         for edge, child in _children(obj):
-            if id(child) not in visited:
-                stack.append((path + edge if not edge.startswith("<") else f"{path}{edge}",
-                               child))
-    return seen
+            stack.append((path + edge if not edge.startswith("<") else f"{path}{edge}",
+                          child, how))
+    return seen, into_other
 
 
 def shared_objects(a: Any, b: Any, allow: Sequence[Any] = (), limit: int = 20000
                    ) -> list[tuple[str, str, str]]:
     """Mutable objects reachable from both managers: ``(path in a, path in b, type)``.
 
-    Skipped: immutables, modules, classes, functions, locks, loggers, event loops, and
-    ``allow`` (types, or predicates ``obj -> bool``).
+    Skipped: immutable values (see :func:`is_immutable_leaf`), locks, loggers, event
+    loops, and ``allow`` (types, or predicates ``obj -> bool``). Tuples, frozensets,
+    frozen dataclasses/attrs instances, weak references and mapping proxies are never
+    reported themselves; what they hold is walked. An object counts as shared when both
+    managers reach it and at least one of them reaches it through strong references
+    only (not through a weak reference, not as the read-only mapping behind a
+    ``MappingProxyType``). The other manager itself, strongly reachable, is shared too.
     """
     types_ = tuple(t for t in allow if isinstance(t, type))
     preds = [p for p in allow if not isinstance(p, type) and callable(p)]
@@ -100,12 +170,15 @@ def shared_objects(a: Any, b: Any, allow: Sequence[Any] = (), limit: int = 20000
     def skip(obj: Any) -> bool:
         return isinstance(obj, types_) or any(p(obj) for p in preds)
 
-    left = _walk(a, skip, limit)
-    right = _walk(b, skip, limit)
-    out = []
-    for key, (path_b, obj) in right.items():
+    left, a_to_b = _walk(a, b, skip, limit)
+    right, b_to_a = _walk(b, a, skip, limit)
+    out = [(p, "manager", type(b).__name__) for p in a_to_b[:1]]
+    out += [("manager", p, type(a).__name__) for p in b_to_a[:1]]
+    for key, (path_b, obj, how_b) in right.items():
         if key in left and obj is not a and obj is not b:
-            out.append((left[key][0], path_b, type(obj).__name__))
+            path_a, _, how_a = left[key]
+            if STRONG in (how_a, how_b):
+                out.append((path_a, path_b, type(obj).__name__))
     return sorted(out)
 
 
