@@ -13,7 +13,9 @@ from pytest_ssot.isolation import DEFAULT_PROTOCOL, isolation_spec
 import app
 
 
-@isolation_spec("corpus", same_user="same", collidable=("thread_id",)<<PROTOCOL>>)
+# the corpus managers lock with threading.Lock: used from threads and event loops alike
+@isolation_spec("corpus", same_user="same", collidable=("thread_id",), concurrency="both"
+                <<PROTOCOL>>)
 class CorpusIsolation:
     def make_user(self, user_id, thread_id):
         return app.User(user_id, thread_id)

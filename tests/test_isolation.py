@@ -120,15 +120,20 @@ def test_failure_output_is_actionable(pytester: pytest.Pytester) -> None:
     assert "[isolation corpus] asyncio schedule: " in out
     assert re.search(r"\[cross-delivery\] user '\w+' received e\d+ \(\w+\) sent for user", out)
     assert "schedule: " in out and "user(s)" in out  # the shrunk schedule
-    assert "@reproduce_failure(" in out or "--hypothesis-seed" in out  # how to replay
+    assert "@reproduce_failure" not in out  # cannot be put on a generated test
+    assert re.search(r"replay: pytest \. --hypothesis-seed=\d+ -k 'isolation\[corpus\] and "
+                     r"asyncio-schedules'", out)
+    assert re.search(r"replays \d+/\d+: (deterministic|a race)", out)
+    assert "received by" in out  # the table of the schedule as it ran
 
 
 def test_thread_race_reports_a_replay_rate(pytester: pytest.Pytester) -> None:
     project(pytester, BUGS["check_then_act_race"][1])
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "thread")
     result.stdout.fnmatch_lines([
-        "*[[]isolation corpus[]] *schedule (a race: threads cannot be shrunk): *",
-        "*replay rate: */* re-runs of this schedule failed; trial * of seed *"])
+        "*[[]isolation corpus[]] *schedule: *",
+        "*replays */*: *; trial * of seed *",
+        "*replay: pytest . --hypothesis-seed=* -k 'isolation[[]corpus[]] and thread-schedules'"])
 
 
 def test_settings_are_overridable(pytester: pytest.Pytester) -> None:
@@ -460,13 +465,14 @@ def test_a_failure_that_does_not_replay_is_still_reported(pytester: pytest.Pytes
     (pytester.path / "conftest.py").write_text(CONFTEST.replace(
         "        return app.received(user)",
         "        global _calls\n        _calls = globals().get('_calls', 0) + 1\n"
-        "        got = app.received(user)\n        return got[1:] if _calls == 1 else got"))
+        "        got = app.received(user)\n        return got[1:] if _calls == 2 else got"))
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "asyncio",
                                 "--ssot-isolation-examples=5")
     result.assert_outcomes(failed=1)
+    # the first received() is the dry run's; the second is the first example's
     result.stdout.fnmatch_lines(["*[[]isolation corpus[]] asyncio schedule: lost*",
-                                 "*it did not fail again when replayed (timing-dependent "
-                                 "delivery), so it is shown as last seen"])
+                                 "*replays 0/*: a race (it depends on timing); found at "
+                                 "generated example 1*"])
 
 
 # --------------------------------------------------------------------------- issue 23

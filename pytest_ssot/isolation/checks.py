@@ -22,7 +22,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Finding", "shared_objects", "is_immutable_leaf", "verify_delivery", "Sent", "short_id"]
+__all__ = ["Finding", "shared_objects", "is_immutable_leaf", "verify_delivery", "Sent", "short_id",
+           "payload_token", "payload_tokens"]
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range, slice,
               type(Ellipsis), type(NotImplemented))
@@ -189,6 +190,7 @@ class Sent:
     event_id: str
     event_type: str
     run: str = ""  # the run (one message of the user) the event belongs to
+    payload: str = ""  # the content the producer sent (a token unique to the event)
 
 
 # The harness numbers events "e<k>/<nonce>", the nonce being new for every execution of a
@@ -196,18 +198,67 @@ class Sent:
 _HARNESS_ID = re.compile(r"e\d+/(\d+)")
 
 
+_PAYLOAD = re.compile(r"payload-(\d+)x(\d+)(?!\d)")
+
+
+def payload_token(nonce: int, n: int) -> str:
+    """The content of the ``n``-th event of an execution: found in a frame however the
+    application wraps it (a field, a string it formats, a nested result)."""
+    return f"payload-{nonce}x{n}"
+
+
+def payload_tokens(message: Any, depth: int = 6, budget: int = 2000) -> list[str]:
+    """Every payload token in a delivered frame: its strings, containers and attributes,
+    bounded (a frame is data, not an object graph to walk)."""
+    found: list[str] = []
+    stack = [(message, 0)]
+    seen: set[int] = set()
+    while stack and budget > 0:
+        obj, level = stack.pop()
+        budget -= 1
+        if isinstance(obj, (str, bytes)):
+            text = obj if isinstance(obj, str) else obj.decode("utf-8", "replace")
+            found.extend(m.group(0) for m in _PAYLOAD.finditer(text))
+            continue
+        if level >= depth or id(obj) in seen or is_immutable_leaf(obj):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend((v, level + 1) for item in list(obj.items()) for v in item)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend((v, level + 1) for v in list(obj))
+        else:
+            d = getattr(obj, "__dict__", None)
+            if isinstance(d, dict):
+                stack.extend((v, level + 1) for v in list(d.values()))
+            slots = getattr(type(obj), "__slots__", ())
+            for name in (slots,) if isinstance(slots, str) else slots:
+                stack.append((getattr(obj, name, None), level + 1))
+    return found
+
+
 def short_id(event_id: str) -> str:
     """``e3/17`` -> ``e3``: the nonce says nothing to a reader."""
     return event_id.split("/", 1)[0] if _HARNESS_ID.fullmatch(event_id) else event_id
 
 
+SHOWN_IDS = 12  # ids listed per line of a finding; the rest are counted
+
+
 def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                     protocol: Sequence[str] | None = None,
-                    nonce: str | None = None) -> list[Finding]:
-    """Every user got exactly their events, FIFO per producer, each run in protocol order.
+                    nonce: str | None = None,
+                    contents: dict[str, list[tuple[str, ...]]] | None = None,
+                    exact_payload: bool = False) -> list[Finding]:
+    """Every user got exactly their events, FIFO per producer, each run in protocol order,
+    each frame with the content its producer sent.
 
     ``nonce``: the current execution's id suffix; messages carrying another one survived
     ``reset()`` (one ``survives-reset`` finding per user, and nothing else about them).
+    ``contents``: per user, the payload tokens each received message carries (aligned
+    with ``received``); another user's payload in a frame is a leak however the frame is
+    addressed. ``exact_payload`` (the spec's ``payload(message)`` hook): each frame's
+    payload must be exactly the one its producer sent.
     """
     findings: list[Finding] = []
     owner = {s.event_id: s for s in sent}
@@ -215,12 +266,38 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
     for s in sent:
         by_user.setdefault(s.user, []).append(s)
 
+    by_payload = {s.payload: s for s in sent if s.payload}
+
     def show(ids: Sequence[str]) -> str:
+        more = f", ... {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
         return "[" + ", ".join(f"{short_id(i)} {owner[i].event_type}" if i in owner
-                               else f"{short_id(i)} ?" for i in ids) + "]"
+                               else f"{short_id(i)} ?" for i in ids[:SHOWN_IDS]) + more + "]"
 
     for user in sorted(set(by_user) | set(received)):
         got = received.get(user, [])
+        content_leaks: list[tuple[str, Sent]] = []
+        wrong_payload: list[str] = []
+        for i, tokens in zip(got, (contents or {}).get(user, [])):
+            if i in owner and owner[i].user != user:
+                continue  # the whole frame is another user's: a cross-delivery by id
+            foreign = [by_payload[t] for t in tokens
+                       if t in by_payload and by_payload[t].user != user]
+            content_leaks.extend((i, src) for src in foreign[:1])
+            if exact_payload and not foreign and i in owner and tuple(tokens) != (
+                    owner[i].payload,):
+                wrong_payload.append(i)
+        for i, src in content_leaks[:3]:
+            what = f"{short_id(i)} ({owner[i].event_type})" if i in owner else repr(i)
+            findings.append(Finding(
+                "cross-delivery",
+                f"user {user!r} received {what} carrying the content of "
+                f"{short_id(src.event_id)} ({src.event_type}) sent for user {src.user!r}: "
+                "the frame is addressed correctly, its payload is another user's",
+                [user, src.user]))
+        if wrong_payload:
+            findings.append(Finding(
+                "payload", f"user {user!r} received {show(wrong_payload)} with a payload "
+                "other than the one its producer sent (payload(message) differs)", [user]))
         if nonce is not None:
             stale = [i for i in got if i not in owner and (m := _HARNESS_ID.fullmatch(i))
                      and m.group(1) != nonce]
@@ -245,7 +322,9 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
         unknown = [i for i in got if i not in owner]
         if unknown:
             findings.append(Finding("cross-delivery", f"user {user!r} received messages "
-                                    f"that no producer sent: {unknown[:5]}", [user]))
+                                    f"that no producer sent: {unknown[:5]}"
+                                    + (f" ({len(unknown)} in all)" if len(unknown) > 5
+                                       else ""), [user]))
         got_set = set(got)  # membership in sets: a buggy app may return thousands
         lost = [i for i in mine_ids if i not in got_set]
         if lost:
