@@ -561,3 +561,136 @@ def test_mutable_state_inside_immutable_wrappers_is_still_found(case: str) -> No
         a.own["x"] = b.own["x"] = [1]
     found = shared_objects(a, b)
     assert found, case
+
+
+def _dry(app: types.ModuleType, same_user: str = "same", protocol: Any = None,
+         **extra: Any) -> Any:
+    from pytest_ssot.isolation.runners import dry_run
+
+    return dry_run(_spec(app, **extra), ("thread_id",), same_user, protocol)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("raises", "Spec.send(user, event) raised AttributeError: 'Manager' object has no "
+               "attribute 'send_message' at "),
+    ("not-awaited", "Spec.send(user, event) did not await a coroutine it created"),
+    ("message-id", "Spec.message_id(message) gave 'agent_started' for a message of a dry "
+                   "run that sent only ['e1', 'e2']"),
+    ("same-id", "Spec.message_id(message) gave one id to two messages"),
+    ("new-handle", "Spec.manager(user) returned two different objects (Handle, Handle) "
+                   "when asked twice for one user"),
+    ("protocol", "or the protocol, which the application rejects"),
+    ("nothing", "Spec.received(user) returned no message after send(user, event)"),
+])
+def test_spec_mistakes_are_found_by_a_dry_run(mistake: str, message: str) -> None:
+    """issue 23: each was reported as the application's isolation bug before."""
+    app = _app(CORRECT)
+    extra: dict[str, Any] = {}
+    protocol = None
+    if mistake == "raises":
+        extra["send"] = lambda self, user, event: app.get_manager(user).send_message(event)
+    elif mistake == "not-awaited":
+        extra["send"] = lambda self, user, event: app.send(user, event) and None
+    elif mistake == "message-id":
+        extra["message_id"] = lambda self, message: message["type"]
+    elif mistake == "same-id":
+        extra["message_id"] = lambda self, message: "e1/" + message["id"].split("/")[1]
+    elif mistake == "new-handle":
+        class Handle:
+            def __init__(self, manager: Any) -> None:
+                self.manager = manager
+        extra["manager"] = lambda self, user: Handle(app.get_manager(user))
+    elif mistake == "protocol":
+        protocol = ("connect", "agent_started")
+
+        async def strict(user: Any, event: dict) -> None:
+            if event["type"] not in DEFAULT_PROTOCOL:
+                raise ValueError(f"unknown event type {event['type']!r}")
+            await app.send(user, event)
+        extra["send"] = lambda self, user, event: strict(user, event)
+    else:
+        extra["received"] = lambda self, user: []
+    with pytest.raises(SpecError) as info:
+        _dry(app, protocol=protocol, **extra)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)  # one sentence
+
+
+def test_a_correct_spec_passes_the_dry_run() -> None:
+    app = _app(CORRECT)
+    assert isinstance(_dry(app), app.Manager)
+    assert _dry(_app(CORRECT), protocol=DEFAULT_PROTOCOL) is not None
+
+
+def test_a_spec_mistake_reaches_the_user_as_a_spec_error(pytester: pytest.Pytester,
+                                                         fresh_registry: None) -> None:
+    project(pytester, CORRECT)
+    (pytester.path / "conftest.py").write_text(CONFTEST.replace(
+        "return message[\"id\"]", "return message[\"type\"]"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    assert out.count("spec error: CorpusIsolation.message_id(message) gave") == 4
+    assert "cross-delivery" not in out and "no producer sent" not in out
+
+
+def test_payload_of_another_user_in_a_correctly_addressed_frame_is_a_leak() -> None:
+    sent = [Sent("a", "producer 0", "e1", "tool_completed", "run 0", "payload-1x1"),
+            Sent("b", "producer 0", "e2", "tool_completed", "run 0", "payload-1x2")]
+    ok = verify_delivery(sent, {"a": ["e1"], "b": ["e2"]}, None, "1",
+                         {"a": [("payload-1x1",)], "b": [("payload-1x2",)]})
+    assert ok == []
+    leak = verify_delivery(sent, {"a": ["e1"], "b": ["e2"]}, None, "1",
+                           {"a": [("payload-1x1",)], "b": [("payload-1x1",)]})
+    assert [(f.kind, f.users) for f in leak] == [("cross-delivery", ["b", "a"])]
+    assert "carrying the content of e1 (tool_completed) sent for user 'a'" in leak[0].message
+
+
+def test_drawn_user_ids_are_realistic_and_overridable() -> None:
+    from hypothesis import Phase, given, settings
+
+    from pytest_ssot.isolation.schedules import id_key
+
+    ids: set[str] = set()
+
+    @settings(max_examples=80, database=None, derandomize=True, phases=[Phase.generate])
+    @given(schedules(100, None, ("thread_id",)))
+    def draw(s: Schedule) -> None:
+        uids = [u.user_id for u in s.users]
+        assert len({id_key(u) for u in uids}) == len(uids)  # never only case apart
+        ids.update(uids)
+
+    draw()
+    assert any(re.fullmatch(r"user-\d{6}", i) for i in ids)
+    assert any(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", i)
+               for i in ids)
+    assert any("@" in i for i in ids) and any(":" in i for i in ids)
+    assert any(not i.isascii() for i in ids)
+    prefixes = [i[:8] for i in ids if len(i) > 8]
+    assert len(set(prefixes)) < len(prefixes)  # long ids sharing a prefix
+    pool = ("alice", "bob", "carol")
+    rng = random.Random(3)
+    for _ in range(20):
+        s = random_schedule(rng, 100, None, (), pool)
+        assert {u.user_id for u in s.users} <= set(pool)
+
+
+def test_long_exception_texts_are_shown_whole() -> None:
+    app = _app(CORRECT)
+    long = "WebSocketManager object has no attribute 'history' " * 4
+
+    async def send(user: Any, event: dict) -> None:
+        if event["type"] == "agent_thinking":
+            raise AttributeError(long)
+        await app.send(user, event)
+
+    spec = _spec(app, send=lambda self, user, event: send(user, event))
+    findings = run_async(spec, _one_user(["agent_started", "agent_thinking"]), None)
+    assert any(long.strip() in f.message for f in findings)
+
+
+def test_received_lists_are_capped_with_a_count() -> None:
+    sent = [Sent("a", "producer 0", f"e{k}", "agent_started", "run 0") for k in range(60)]
+    findings = verify_delivery(sent, {"a": [f"e{k}" for k in range(59, -1, -1)]})
+    assert findings and all(len(f.message) < 2000 for f in findings)
+    assert "... 48 more]" in findings[0].message
