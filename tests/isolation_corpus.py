@@ -472,8 +472,13 @@ class User:
     thread_id: str
 
 
+def content(event):
+    # what the user asked for, as the spec hands it over (event["payload"])
+    return event.get("payload", event["run"])
+
+
 def frame(event, **extra):
-    return {"id": event["id"], "type": event["type"], "payload": event["payload"], **extra}
+    return {"id": event["id"], "type": event["type"], "payload": content(event), **extra}
 '''
 
 # a per-user registry most entries share: one manager per user id, under a lock
@@ -667,8 +672,8 @@ _cache = {}
 
 def _tool_result(user, event):
     # a tool result, cached per (user, thread): the right key
-    return _cache.setdefault((user.user_id, user.thread_id, event["payload"]),
-                             "result of " + event["payload"])
+    return _cache.setdefault((user.user_id, user.thread_id, content(event)),
+                             "result of " + content(event))
 ''', _PROTO),
     "registry_with_capacity": _entry(_SYNC_MANAGER, registry=False) + '''
 _lru = collections.OrderedDict()
@@ -733,7 +738,7 @@ class Manager:
 
     async def send_event(self, event):
         with self.lock:
-            self.outbox.append(Frame(event["id"], {"text": event["payload"]}))
+            self.outbox.append(Frame(event["id"], {"text": content(event)}))
 
 
 async def send(user, event):
@@ -758,7 +763,7 @@ _cache = {}
 
 
 def _tool_result(user, event):
-    return _cache.setdefault(user.thread_id, "result of " + event["payload"])
+    return _cache.setdefault(user.thread_id, "result of " + content(event))
 ''').replace("        _registry.clear()", "        _registry.clear()\n        _cache.clear()")),
     # issue 23: a collision only realistic ids show
     "channel_keyed_by_user_id_prefix": (

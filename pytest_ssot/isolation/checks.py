@@ -180,7 +180,18 @@ def shared_objects(a: Any, b: Any, allow: Sequence[Any] = (), limit: int = 20000
             path_a, _, how_a = left[key]
             if STRONG in (how_a, how_b):
                 out.append((path_a, path_b, type(obj).__name__))
-    return sorted(out)
+    out.sort()
+    # what a shared object holds is shared too: report the outermost shared objects only
+    # (a shared outbox, not every frame in it)
+    tops: list[tuple[str, str, str]] = []
+    for pa, pb, kind in out:
+        if not any(_under(pa, ta) and _under(pb, tb) for ta, tb, _ in tops):
+            tops.append((pa, pb, kind))
+    return tops
+
+
+def _under(path: str, top: str) -> bool:
+    return path.startswith(top) and path[len(top):len(top) + 1] in (".", "[", "<", "(")
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def _table(trace: dict[str, Any] | None) -> str:
         for i in ids:
             got_by.setdefault(i, []).append(uid)
     order = [i for i in trace.get("order", []) if i in sent] or list(sent)
-    width = max(len(repr(s.user)) for s in sent.values())
+    width = max([8] + [len(repr(s.user)) for s in sent.values()])
     lines = [f"  {'#':>3}  {'sent for':<{width}}  {'producer, run':<19}  "
              f"{'event':<20}  received by"]
     for n, i in enumerate(order[:ROWS], 1):
@@ -70,11 +70,15 @@ def _table(trace: dict[str, Any] | None) -> str:
                      f"{short_id(i) + ' ' + s.event_type:<20}  {who}")
     if len(order) > ROWS:
         lines.append(f"  ... {len(order) - ROWS} more send(s)")
+    earlier = False
     for uid in sorted(received)[:ROWS]:
         ids = received[uid]
-        shown = ", ".join(short_id(i) for i in ids[:SHOWN_IDS])
+        shown = ", ".join(short_id(i) + ("" if i in sent else "*") for i in ids[:SHOWN_IDS])
+        earlier = earlier or any(i not in sent for i in ids)
         more = f", ... {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
         lines.append(f"  {uid!r} received ({len(ids)}): [{shown}{more}]")
+    if earlier:
+        lines.append("  (* not sent by this execution: left over from an earlier one)")
     return "\n".join(lines)
 
 
