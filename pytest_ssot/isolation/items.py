@@ -9,6 +9,7 @@ waits (``runners``).
 
 from __future__ import annotations
 
+import inspect
 import os
 import random
 import shlex
@@ -201,12 +202,14 @@ class IsolationItem(pytest.Item):
             self.header = f"concurrency: {model} ({why})"
             self.add_report_section("call", "isolation", self.header)
             if self.check == "thread-schedules" and model == "asyncio":
-                pytest.skip(f"isolation[{spec.name}]: asyncio-only manager ({why}): thread "
-                            "schedules do not apply; declare concurrency='both' if threads "
-                            "use it too")
+                raise pytest.skip.Exception(
+                    f"isolation[{spec.name}]: asyncio-only manager ({why}): thread "
+                    "schedules do not apply; declare concurrency='both' if threads use it "
+                    "too", _use_item_location=True)
             if self.check == "asyncio-schedules" and model == "threads":
-                pytest.skip(f"isolation[{spec.name}]: a threads-only manager (declared): "
-                            "asyncio schedules do not apply")
+                raise pytest.skip.Exception(
+                    f"isolation[{spec.name}]: a threads-only manager (declared): asyncio "
+                    "schedules do not apply", _use_item_location=True)
             if self.check == "distinct-managers":
                 ids = [f"user-{random.Random(7).randrange(10**6)}-{i}" for i in range(4)]
                 findings = distinct_and_policy(calls, spec.collidable, spec.same_user, ids)
@@ -396,7 +399,12 @@ class IsolationItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"isolation {self.spec.name}: {self.check}"
+        # the spec class's line: a skip is shown where the spec is, not in our items.py
+        try:
+            line: int | None = inspect.getsourcelines(self.spec.cls)[1] - 1
+        except (OSError, TypeError):
+            line = 0
+        return self.path, line, f"isolation {self.spec.name}: {self.check}"
 
 
 def build_items(session: pytest.Session, registry: dict[str, IsolationSpec]) -> list[Any]:
