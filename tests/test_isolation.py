@@ -694,3 +694,16 @@ def test_received_lists_are_capped_with_a_count() -> None:
     findings = verify_delivery(sent, {"a": [f"e{k}" for k in range(59, -1, -1)]})
     assert findings and all(len(f.message) < 2000 for f in findings)
     assert "... 48 more]" in findings[0].message
+
+
+def test_a_bad_concurrency_or_id_pool_is_a_usage_error(pytester: pytest.Pytester,
+                                                       fresh_registry: None) -> None:
+    project(pytester, CORRECT)
+    (pytester.path / "conftest.py").write_text(
+        CONFTEST.replace('concurrency="both"', 'concurrency="thread"').replace(
+            "    def reset(self):", "    user_ids = ('alice',)\n\n    def reset(self):"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: isolation_spec 'corpus' (*): concurrency must be one "
+                                 "of 'asyncio', 'threads', 'both' (or left out: inferred), got "
+                                 "'thread'; user_ids must be a sequence of at least 2 distinct*"])

@@ -6,14 +6,16 @@ In ``conftest.py``::
 
     @isolation_spec("ws-manager", same_user="same", collidable=("thread_id",),
                     protocol=("agent_started", "agent_thinking", "tool_executing",
-                              "tool_completed", "agent_completed"))
+                              "tool_completed", "agent_completed"),
+                    concurrency="both")               # or "asyncio", "threads"; inferred
     class WsIsolation:
         def make_user(self, user_id, thread_id):      # unique user_id, colliding thread_id
             return UserContext(user_id, thread_id)
         def manager(self, user):                      # through the app's own registry
             return get_websocket_manager(user)
         async def send(self, user, event):            # one event for one user (or sync)
-            await get_websocket_manager(user).send_event(event["type"], {"id": event["id"]})
+            await get_websocket_manager(user).send_event(
+                event["type"], {"id": event["id"], "text": event["payload"]})
         def received(self, user):                     # what the user got
             return get_websocket_manager(user).received()
         def message_id(self, message):                # which sent event a message is
@@ -22,7 +24,10 @@ In ``conftest.py``::
             registry.reset()
         async def drain(self):                        # optional: until delivery is done
             await registry.flush_all()
+        def payload(self, message):                   # optional: the content delivered
+            return message["text"]
         allow_shared = (SomePool,)                    # objects users may share
+        user_ids = ("alice", "bob", "carol")          # optional: instead of drawn ids
 
 pytest-ssot then collects items ``<file>::isolation[ws-manager]::<check>``. Importing this
 module imports neither pytest nor hypothesis; the items import hypothesis when they run.
