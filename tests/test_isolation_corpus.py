@@ -69,3 +69,20 @@ def test_no_correct_manager_is_failed(pytester: pytest.Pytester, fresh_registry:
     if name.startswith("asyncio_"):  # never thread schedules on one event loop's manager
         assert re.search(r"SKIPPED \[1\] conftest.py:\d+: isolation\[c23\]: asyncio-only "
                          r"manager \(inferred: Manager.\w+ is a coroutine\)", out), out[-2000:]
+
+
+def test_xdist_gives_the_same_verdicts(pytester: pytest.Pytester) -> None:
+    """-n 2: the content leak fails the same items with the same kinds; the correct
+    asyncio manager passes with its thread item skipped."""
+    pytester.makeconftest(LEAKY23["tool_result_cache_keyed_by_thread"][1])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "-rA",
+                                           "--hypothesis-seed=0")
+    result.assert_outcomes(passed=2, failed=2)
+    out = result.stdout.str()
+    for check in ("asyncio-schedules", "thread-schedules"):  # in either order
+        assert f"FAILED conftest.py::isolation[c23]::{check} - " in out
+    assert "carrying the content of" in out
+    (pytester.path / "conftest.py").write_text(CORRECT23["asyncio_lock_across_awaited_write"])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "-rA",
+                                           "--hypothesis-seed=0")
+    result.assert_outcomes(passed=3, skipped=1)
