@@ -168,9 +168,11 @@ def test_async_failures_shrink_to_a_small_schedule(pytester: pytest.Pytester, bu
     out = result.stdout.str()
     m = re.search(r"schedule: (\d+) user\(s\)", out)
     assert m, out[-2000:]
-    assert int(m.group(1)) <= 3
+    # issue 23: hypothesis' shrinking stopped at 3 users / 6 sends; the greedy pass after
+    # it reaches the fewest users and sends that still fail
+    assert int(m.group(1)) <= 2, out[-2000:]
     runs = [ast.literal_eval(r) for r in re.findall(r"run \d+: (\[[^\]]*\])", out)]
-    assert runs and sum(map(len, runs)) <= 6, out[-2000:]
+    assert runs and sum(map(len, runs)) <= 3, out[-2000:]
 
 
 def test_mixed_mode_runs_on_the_correct_manager(pytester: pytest.Pytester,
