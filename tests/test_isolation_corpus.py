@@ -2,7 +2,7 @@
 seed, correct ones are never failed. Each case is a real (in-process) pytest run of the
 four generated items, hypothesis seeds 0, 1 and 2.
 
-The sweep is slow (about 7 minutes on 2 cores), so it is a job of its own: it runs when
+The sweep is slow (6.5-9.5 minutes on 2 busy cores), so it is a job of its own: it runs when
 SSOT_ISOLATION_CORPUS=1 (``.ci/run`` sets it); the default suite runs one seed of a few
 representative cases.
 """
