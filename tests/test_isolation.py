@@ -50,9 +50,8 @@ def test_shared_objects_reports_paths_and_skips_the_harmless() -> None:
     a.own["pool"] = b.own["pool"] = pool
     a.outbox = []
     found = shared_objects(a, b)
-    assert ("manager.own['pool']", "manager.own['pool']", "Pool") in found
-    assert ("manager.own['pool'].connections", "manager.own['pool'].connections",
-            "list") in found
+    # the outermost shared object: what it holds is shared with it (issue 23)
+    assert found == [("manager.own['pool']", "manager.own['pool']", "Pool")]
     assert shared_objects(a, b, allow=[Pool]) == []
     assert shared_objects(a, b, allow=[lambda o: isinstance(o, Pool)]) == []
 
@@ -120,15 +119,20 @@ def test_failure_output_is_actionable(pytester: pytest.Pytester) -> None:
     assert "[isolation corpus] asyncio schedule: " in out
     assert re.search(r"\[cross-delivery\] user '\w+' received e\d+ \(\w+\) sent for user", out)
     assert "schedule: " in out and "user(s)" in out  # the shrunk schedule
-    assert "@reproduce_failure(" in out or "--hypothesis-seed" in out  # how to replay
+    assert "@reproduce_failure" not in out  # cannot be put on a generated test
+    assert re.search(r"replay: pytest \. --hypothesis-seed=\d+ -k 'isolation\[corpus\] and "
+                     r"asyncio-schedules'", out)
+    assert re.search(r"replays \d+/\d+: (deterministic|a race)", out)
+    assert "received by" in out  # the table of the schedule as it ran
 
 
 def test_thread_race_reports_a_replay_rate(pytester: pytest.Pytester) -> None:
     project(pytester, BUGS["check_then_act_race"][1])
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "thread")
     result.stdout.fnmatch_lines([
-        "*[[]isolation corpus[]] *schedule (a race: threads cannot be shrunk): *",
-        "*replay rate: */* re-runs of this schedule failed; trial * of seed *"])
+        "*[[]isolation corpus[]] *schedule: *",
+        "*replays */*: *; trial * of seed *",
+        "*replay: pytest . --hypothesis-seed=* -k 'isolation[[]corpus[]] and thread-schedules'"])
 
 
 def test_settings_are_overridable(pytester: pytest.Pytester) -> None:
@@ -164,9 +168,11 @@ def test_async_failures_shrink_to_a_small_schedule(pytester: pytest.Pytester, bu
     out = result.stdout.str()
     m = re.search(r"schedule: (\d+) user\(s\)", out)
     assert m, out[-2000:]
-    assert int(m.group(1)) <= 3
+    # issue 23: hypothesis' shrinking stopped at 3 users / 6 sends; the greedy pass after
+    # it reaches the fewest users and sends that still fail
+    assert int(m.group(1)) <= 2, out[-2000:]
     runs = [ast.literal_eval(r) for r in re.findall(r"run \d+: (\[[^\]]*\])", out)]
-    assert runs and sum(map(len, runs)) <= 6, out[-2000:]
+    assert runs and sum(map(len, runs)) <= 3, out[-2000:]
 
 
 def test_mixed_mode_runs_on_the_correct_manager(pytester: pytest.Pytester,
@@ -460,10 +466,245 @@ def test_a_failure_that_does_not_replay_is_still_reported(pytester: pytest.Pytes
     (pytester.path / "conftest.py").write_text(CONFTEST.replace(
         "        return app.received(user)",
         "        global _calls\n        _calls = globals().get('_calls', 0) + 1\n"
-        "        got = app.received(user)\n        return got[1:] if _calls == 1 else got"))
+        "        got = app.received(user)\n        return got[1:] if _calls == 2 else got"))
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "asyncio",
                                 "--ssot-isolation-examples=5")
     result.assert_outcomes(failed=1)
+    # the first received() is the dry run's; the second is the first example's
     result.stdout.fnmatch_lines(["*[[]isolation corpus[]] asyncio schedule: lost*",
-                                 "*it did not fail again when replayed (timing-dependent "
-                                 "delivery), so it is shown as last seen"])
+                                 "*replays 0/*: a race (it depends on timing); found at "
+                                 "generated example 1*"])
+
+
+# --------------------------------------------------------------------------- issue 23
+
+
+def _immutables() -> dict[str, Any]:
+    import dataclasses
+    import datetime
+    import decimal
+    import enum
+    import fractions
+    import pathlib
+    import uuid
+    import weakref
+    from types import MappingProxyType
+
+    class State(enum.Enum):
+        OPEN = "open"
+
+    @dataclasses.dataclass(frozen=True)
+    class Limits:
+        burst: int = 3
+        names: tuple = ("a", "b")
+
+    class Registry:
+        def __init__(self) -> None:
+            self.managers: dict = {}
+
+    registry = Registry()
+    return {"state": State.OPEN, "pattern": re.compile(r"\w+"), "limits": Limits(),
+            "sentinel": object(), "when": datetime.datetime(2026, 1, 1),
+            "day": datetime.date(2026, 1, 1), "at": datetime.time(1, 2),
+            "delta": datetime.timedelta(1), "money": decimal.Decimal("1.5"),
+            "ratio": fractions.Fraction(1, 3), "uid": uuid.UUID(int=5),
+            "path": pathlib.Path("x"), "nested": (1, ("a", frozenset({2}))),
+            "config": MappingProxyType({"retries": 3, "mode": "fast"}),
+            "registry": weakref.ref(registry), "_registry": registry, "fn": len,
+            "cls": Registry, "module": re}
+
+
+def test_immutable_shared_values_are_not_shared_state() -> None:
+    """issue 23: each of these was called "shared mutable state" before."""
+    values = _immutables()
+    registry = values.pop("_registry")
+
+    class M:
+        def __init__(self) -> None:
+            self.__dict__.update(values)
+            self.outbox: list = []
+            registry.managers[id(self)] = self
+
+    assert shared_objects(M(), M()) == []
+
+
+@pytest.mark.parametrize("case", ["tuple", "frozen", "proxy-direct", "weak-target-strong",
+                                  "other-manager", "enum-in-list"])
+def test_mutable_state_inside_immutable_wrappers_is_still_found(case: str) -> None:
+    import dataclasses
+    import weakref
+    from types import MappingProxyType
+
+    @dataclasses.dataclass(frozen=True)
+    class Box:
+        items: list
+
+    shared: list = []
+    data = {"k": shared}
+
+    class Holder:
+        def __init__(self) -> None:
+            self.items = shared
+
+    holder = Holder()
+    a, b = _M([], logging.getLogger("x"), None), _M([], logging.getLogger("x"), None)
+    if case == "tuple":
+        a.own["t"] = b.own["t"] = (1, (shared,))
+    elif case == "frozen":
+        a.own["box"] = b.own["box"] = Box(shared)
+    elif case == "proxy-direct":  # b writes the dict behind a's read-only view
+        a.own["view"], b.own["data"] = MappingProxyType(data), data
+    elif case == "weak-target-strong":  # b owns what a's weak reference reaches
+        a.own["ref"], b.own["holder"] = weakref.ref(holder), holder
+    elif case == "other-manager":
+        a.own["peer"] = b
+    else:
+        a.own["x"] = b.own["x"] = [1]
+    found = shared_objects(a, b)
+    assert found, case
+
+
+def _dry(app: types.ModuleType, same_user: str = "same", protocol: Any = None,
+         **extra: Any) -> Any:
+    from pytest_ssot.isolation.runners import dry_run
+
+    return dry_run(_spec(app, **extra), ("thread_id",), same_user, protocol)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("raises", "Spec.send(user, event) raised AttributeError: 'Manager' object has no "
+               "attribute 'send_message' at "),
+    ("not-awaited", "Spec.send(user, event) did not await a coroutine it created"),
+    ("message-id", "Spec.message_id(message) gave 'agent_started' for a message of a dry "
+                   "run that sent only ['e1', 'e2']"),
+    ("same-id", "Spec.message_id(message) gave one id to two messages"),
+    ("new-handle", "Spec.manager(user) returned two different objects (Handle, Handle) "
+                   "when asked twice for one user"),
+    ("protocol", "or the protocol, which the application rejects"),
+    ("nothing", "Spec.received(user) returned no message after send(user, event)"),
+])
+def test_spec_mistakes_are_found_by_a_dry_run(mistake: str, message: str) -> None:
+    """issue 23: each was reported as the application's isolation bug before."""
+    app = _app(CORRECT)
+    extra: dict[str, Any] = {}
+    protocol = None
+    if mistake == "raises":
+        extra["send"] = lambda self, user, event: app.get_manager(user).send_message(event)
+    elif mistake == "not-awaited":
+        extra["send"] = lambda self, user, event: app.send(user, event) and None
+    elif mistake == "message-id":
+        extra["message_id"] = lambda self, message: message["type"]
+    elif mistake == "same-id":
+        extra["message_id"] = lambda self, message: "e1/" + message["id"].split("/")[1]
+    elif mistake == "new-handle":
+        class Handle:
+            def __init__(self, manager: Any) -> None:
+                self.manager = manager
+        extra["manager"] = lambda self, user: Handle(app.get_manager(user))
+    elif mistake == "protocol":
+        protocol = ("connect", "agent_started")
+
+        async def strict(user: Any, event: dict) -> None:
+            if event["type"] not in DEFAULT_PROTOCOL:
+                raise ValueError(f"unknown event type {event['type']!r}")
+            await app.send(user, event)
+        extra["send"] = lambda self, user, event: strict(user, event)
+    else:
+        extra["received"] = lambda self, user: []
+    with pytest.raises(SpecError) as info:
+        _dry(app, protocol=protocol, **extra)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)  # one sentence
+
+
+def test_a_correct_spec_passes_the_dry_run() -> None:
+    app = _app(CORRECT)
+    assert isinstance(_dry(app), app.Manager)
+    assert _dry(_app(CORRECT), protocol=DEFAULT_PROTOCOL) is not None
+
+
+def test_a_spec_mistake_reaches_the_user_as_a_spec_error(pytester: pytest.Pytester,
+                                                         fresh_registry: None) -> None:
+    project(pytester, CORRECT)
+    (pytester.path / "conftest.py").write_text(CONFTEST.replace(
+        "return message[\"id\"]", "return message[\"type\"]"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    assert out.count("spec error: CorpusIsolation.message_id(message) gave") == 4
+    assert "cross-delivery" not in out and "no producer sent" not in out
+
+
+def test_payload_of_another_user_in_a_correctly_addressed_frame_is_a_leak() -> None:
+    sent = [Sent("a", "producer 0", "e1", "tool_completed", "run 0", "payload-1x1"),
+            Sent("b", "producer 0", "e2", "tool_completed", "run 0", "payload-1x2")]
+    ok = verify_delivery(sent, {"a": ["e1"], "b": ["e2"]}, None, "1",
+                         {"a": [("payload-1x1",)], "b": [("payload-1x2",)]})
+    assert ok == []
+    leak = verify_delivery(sent, {"a": ["e1"], "b": ["e2"]}, None, "1",
+                           {"a": [("payload-1x1",)], "b": [("payload-1x1",)]})
+    assert [(f.kind, f.users) for f in leak] == [("cross-delivery", ["b", "a"])]
+    assert "carrying the content of e1 (tool_completed) sent for user 'a'" in leak[0].message
+
+
+def test_drawn_user_ids_are_realistic_and_overridable() -> None:
+    from hypothesis import Phase, given, settings
+
+    from pytest_ssot.isolation.schedules import id_key
+
+    ids: set[str] = set()
+
+    @settings(max_examples=80, database=None, derandomize=True, phases=[Phase.generate])
+    @given(schedules(100, None, ("thread_id",)))
+    def draw(s: Schedule) -> None:
+        uids = [u.user_id for u in s.users]
+        assert len({id_key(u) for u in uids}) == len(uids)  # never only case apart
+        ids.update(uids)
+
+    draw()
+    assert any(re.fullmatch(r"user-\d{6}", i) for i in ids)
+    assert any(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", i)
+               for i in ids)
+    assert any("@" in i for i in ids) and any(":" in i for i in ids)
+    assert any(not i.isascii() for i in ids)
+    prefixes = [i[:8] for i in ids if len(i) > 8]
+    assert len(set(prefixes)) < len(prefixes)  # long ids sharing a prefix
+    pool = ("alice", "bob", "carol")
+    rng = random.Random(3)
+    for _ in range(20):
+        s = random_schedule(rng, 100, None, (), pool)
+        assert {u.user_id for u in s.users} <= set(pool)
+
+
+def test_long_exception_texts_are_shown_whole() -> None:
+    app = _app(CORRECT)
+    long = "WebSocketManager object has no attribute 'history' " * 4
+
+    async def send(user: Any, event: dict) -> None:
+        if event["type"] == "agent_thinking":
+            raise AttributeError(long)
+        await app.send(user, event)
+
+    spec = _spec(app, send=lambda self, user, event: send(user, event))
+    findings = run_async(spec, _one_user(["agent_started", "agent_thinking"]), None)
+    assert any(long.strip() in f.message for f in findings)
+
+
+def test_received_lists_are_capped_with_a_count() -> None:
+    sent = [Sent("a", "producer 0", f"e{k}", "agent_started", "run 0") for k in range(60)]
+    findings = verify_delivery(sent, {"a": [f"e{k}" for k in range(59, -1, -1)]})
+    assert findings and all(len(f.message) < 2000 for f in findings)
+    assert "... 48 more]" in findings[0].message
+
+
+def test_a_bad_concurrency_or_id_pool_is_a_usage_error(pytester: pytest.Pytester,
+                                                       fresh_registry: None) -> None:
+    project(pytester, CORRECT)
+    (pytester.path / "conftest.py").write_text(
+        CONFTEST.replace('concurrency="both"', 'concurrency="thread"').replace(
+            "    def reset(self):", "    user_ids = ('alice',)\n\n    def reset(self):"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: isolation_spec 'corpus' (*): concurrency must be one "
+                                 "of 'asyncio', 'threads', 'both' (or left out: inferred), got "
+                                 "'thread'; user_ids must be a sequence of at least 2 distinct*"])

@@ -6,8 +6,10 @@ from chat.app.websocket_core import registry
 from chat.app.websocket_core.websocket_manager import UserContext
 
 
+# send_event is a coroutine, but the manager locks with threading.Lock: it is used from
+# worker threads too, so both concurrency models are tested
 @isolation_spec("ws-manager", same_user="same", collidable=("thread_id",),
-                protocol=DEFAULT_PROTOCOL)
+                protocol=DEFAULT_PROTOCOL, concurrency="both")
 class WsManagerIsolation:
     """How pytest-ssot makes users and talks to their managers, through the registry."""
 

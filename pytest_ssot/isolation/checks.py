@@ -6,25 +6,39 @@ No pytest, no hypothesis: plain data in, findings out.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
+import enum
+import fractions
+import functools
 import gc
 import logging
+import pathlib
 import re
 import threading
 import types
+import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Finding", "shared_objects", "verify_delivery", "Sent", "short_id"]
+__all__ = ["Finding", "shared_objects", "is_immutable_leaf", "verify_delivery", "Sent", "short_id",
+           "payload_token", "payload_tokens"]
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range, slice,
               type(Ellipsis), type(NotImplemented))
+# Immutable values with no mutable state inside: leaves of the walk, never shared state.
+_IMMUTABLE_LEAVES = (re.Pattern, datetime.date, datetime.time, datetime.timedelta,
+                     datetime.tzinfo, decimal.Decimal, fractions.Fraction, uuid.UUID,
+                     pathlib.PurePath, enum.Enum, types.BuiltinMethodType)
 _SKIP = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
          types.CodeType, types.FrameType, logging.Logger, logging.Handler,
          asyncio.AbstractEventLoop, types.MethodWrapperType, types.WrapperDescriptorType,
-         types.MemberDescriptorType, types.GetSetDescriptorType)
+         types.MemberDescriptorType, types.GetSetDescriptorType, functools.partial)
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()), threading.Condition,
                threading.Event, threading.Semaphore, asyncio.Lock, asyncio.Event,
                asyncio.Condition, asyncio.Semaphore)
+_WEAK = (weakref.ref, weakref.WeakMethod)
 
 
 @dataclass
@@ -34,6 +48,25 @@ class Finding:
     kind: str
     message: str
     users: list[str] = field(default_factory=list)
+
+
+def _frozen(obj: Any) -> bool:
+    """An instance whose own attributes cannot be rebound: a frozen dataclass or attrs
+    class, a namedtuple (a tuple). Its attributes are still walked: a frozen dataclass
+    holding a list shares the list."""
+    cls = type(obj)
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None and getattr(params, "frozen", False):
+        return True
+    if getattr(cls, "__attrs_attrs__", None) is not None:
+        return getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs"
+    return False
+
+
+def is_immutable_leaf(obj: Any) -> bool:
+    """A value that is not state and holds none: skipped by the walk."""
+    return (isinstance(obj, _IMMUTABLE) or isinstance(obj, _IMMUTABLE_LEAVES)
+            or type(obj) is object or isinstance(obj, _SKIP))
 
 
 def _children(obj: Any) -> Iterable[tuple[str, Any]]:
@@ -52,6 +85,9 @@ def _children(obj: Any) -> Iterable[tuple[str, Any]]:
         for v in list(obj):
             yield "{item}", v
         return
+    if isinstance(obj, types.MethodType):  # a bound method: what it is bound to
+        yield ".__self__", obj.__self__
+        return
     d = getattr(obj, "__dict__", None)
     if isinstance(d, dict):
         for k, v in list(d.items()):
@@ -66,33 +102,68 @@ def _children(obj: Any) -> Iterable[tuple[str, Any]]:
                 yield "<ref>", ref
 
 
-def _walk(root: Any, skip: Callable[[Any], bool], limit: int) -> dict[int, tuple[str, Any]]:
-    """Mutable objects reachable from ``root``: ``{id: (path, object)}``."""
-    seen: dict[int, tuple[str, Any]] = {}
-    stack: list[tuple[str, Any]] = [("manager", root)]
-    visited: set[int] = set()
-    while stack and len(visited) < limit:
-        path, obj = stack.pop()
-        if id(obj) in visited or isinstance(obj, _IMMUTABLE) or isinstance(obj, _SKIP):
+# How an object was reached: through strong references only (STRONG), through a weak
+# reference somewhere on the way (WEAK: followed, but the manager does not own it), or as
+# the mapping behind a MappingProxyType (READONLY: nobody mutates it through the manager).
+STRONG, WEAK, READONLY = 0, 1, 2
+
+
+def _walk(root: Any, other: Any, skip: Callable[[Any], bool], limit: int
+          ) -> tuple[dict[int, tuple[str, Any, int]], list[str]]:
+    """Objects reachable from ``root``: ``{id: (path, object, how)}`` (the strongest way
+    each was reached), and the paths by which ``other`` (the other user's manager) is
+    strongly reachable. The walk never enters ``other``: a registry both managers point
+    back to reaches every manager, and that is not sharing."""
+    seen: dict[int, tuple[str, Any, int]] = {}
+    into_other: list[str] = []
+    stack: list[tuple[str, Any, int]] = [("manager", root, STRONG)]
+    expanded: dict[int, int] = {}  # id -> the strongest way it was expanded
+    while stack and len(expanded) < limit:
+        path, obj, how = stack.pop()
+        if obj is other:
+            if how == STRONG and obj is not root:
+                into_other.append(path)
             continue
-        if isinstance(obj, _LOCK_TYPES) or skip(obj):
+        if is_immutable_leaf(obj) or isinstance(obj, _LOCK_TYPES) or skip(obj):
             continue
-        visited.add(id(obj))
-        if not isinstance(obj, (tuple, frozenset)):
-            seen[id(obj)] = (path, obj)
+        key = id(obj)
+        if key in expanded and expanded[key] <= how:
+            continue
+        expanded[key] = how
+        container = (isinstance(obj, (tuple, frozenset, types.MappingProxyType, _WEAK,
+                                      types.MethodType)) or _frozen(obj))
+        if not container and (key not in seen or seen[key][2] > how):
+            seen[key] = (path, obj, how)
+        if isinstance(obj, _WEAK):
+            target = obj()
+            if target is not None:
+                stack.append((f"{path}()", target, WEAK))
+            continue
+        if isinstance(obj, types.MappingProxyType):
+            for mapping in gc.get_referents(obj):
+                if isinstance(mapping, dict):
+                    stack.append((f"{path}<mapping>", mapping, max(how, READONLY)))
+                    # its values are as writable as ever: only the mapping is read-only
+                    for k, v in list(mapping.items()):
+                        stack.append((f"{path}[{k!r}]", v, how))
+            continue
         for edge, child in _children(obj):
-            if id(child) not in visited:
-                stack.append((path + edge if not edge.startswith("<") else f"{path}{edge}",
-                               child))
-    return seen
+            stack.append((path + edge if not edge.startswith("<") else f"{path}{edge}",
+                          child, how))
+    return seen, into_other
 
 
 def shared_objects(a: Any, b: Any, allow: Sequence[Any] = (), limit: int = 20000
                    ) -> list[tuple[str, str, str]]:
     """Mutable objects reachable from both managers: ``(path in a, path in b, type)``.
 
-    Skipped: immutables, modules, classes, functions, locks, loggers, event loops, and
-    ``allow`` (types, or predicates ``obj -> bool``).
+    Skipped: immutable values (see :func:`is_immutable_leaf`), locks, loggers, event
+    loops, and ``allow`` (types, or predicates ``obj -> bool``). Tuples, frozensets,
+    frozen dataclasses/attrs instances, weak references and mapping proxies are never
+    reported themselves; what they hold is walked. An object counts as shared when both
+    managers reach it and at least one of them reaches it through strong references
+    only (not through a weak reference, not as the read-only mapping behind a
+    ``MappingProxyType``). The other manager itself, strongly reachable, is shared too.
     """
     types_ = tuple(t for t in allow if isinstance(t, type))
     preds = [p for p in allow if not isinstance(p, type) and callable(p)]
@@ -100,13 +171,27 @@ def shared_objects(a: Any, b: Any, allow: Sequence[Any] = (), limit: int = 20000
     def skip(obj: Any) -> bool:
         return isinstance(obj, types_) or any(p(obj) for p in preds)
 
-    left = _walk(a, skip, limit)
-    right = _walk(b, skip, limit)
-    out = []
-    for key, (path_b, obj) in right.items():
+    left, a_to_b = _walk(a, b, skip, limit)
+    right, b_to_a = _walk(b, a, skip, limit)
+    out = [(p, "manager", type(b).__name__) for p in a_to_b[:1]]
+    out += [("manager", p, type(a).__name__) for p in b_to_a[:1]]
+    for key, (path_b, obj, how_b) in right.items():
         if key in left and obj is not a and obj is not b:
-            out.append((left[key][0], path_b, type(obj).__name__))
-    return sorted(out)
+            path_a, _, how_a = left[key]
+            if STRONG in (how_a, how_b):
+                out.append((path_a, path_b, type(obj).__name__))
+    out.sort()
+    # what a shared object holds is shared too: report the outermost shared objects only
+    # (a shared outbox, not every frame in it)
+    tops: list[tuple[str, str, str]] = []
+    for pa, pb, kind in out:
+        if not any(_under(pa, ta) and _under(pb, tb) for ta, tb, _ in tops):
+            tops.append((pa, pb, kind))
+    return tops
+
+
+def _under(path: str, top: str) -> bool:
+    return path.startswith(top) and path[len(top):len(top) + 1] in (".", "[", "<", "(")
 
 
 @dataclass(frozen=True)
@@ -116,6 +201,7 @@ class Sent:
     event_id: str
     event_type: str
     run: str = ""  # the run (one message of the user) the event belongs to
+    payload: str = ""  # the content the producer sent (a token unique to the event)
 
 
 # The harness numbers events "e<k>/<nonce>", the nonce being new for every execution of a
@@ -123,18 +209,67 @@ class Sent:
 _HARNESS_ID = re.compile(r"e\d+/(\d+)")
 
 
+_PAYLOAD = re.compile(r"payload-(\d+)x(\d+)(?!\d)")
+
+
+def payload_token(nonce: int, n: int) -> str:
+    """The content of the ``n``-th event of an execution: found in a frame however the
+    application wraps it (a field, a string it formats, a nested result)."""
+    return f"payload-{nonce}x{n}"
+
+
+def payload_tokens(message: Any, depth: int = 6, budget: int = 2000) -> list[str]:
+    """Every payload token in a delivered frame: its strings, containers and attributes,
+    bounded (a frame is data, not an object graph to walk)."""
+    found: list[str] = []
+    stack = [(message, 0)]
+    seen: set[int] = set()
+    while stack and budget > 0:
+        obj, level = stack.pop()
+        budget -= 1
+        if isinstance(obj, (str, bytes)):
+            text = obj if isinstance(obj, str) else obj.decode("utf-8", "replace")
+            found.extend(m.group(0) for m in _PAYLOAD.finditer(text))
+            continue
+        if level >= depth or id(obj) in seen or is_immutable_leaf(obj):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend((v, level + 1) for item in list(obj.items()) for v in item)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend((v, level + 1) for v in list(obj))
+        else:
+            d = getattr(obj, "__dict__", None)
+            if isinstance(d, dict):
+                stack.extend((v, level + 1) for v in list(d.values()))
+            slots = getattr(type(obj), "__slots__", ())
+            for name in (slots,) if isinstance(slots, str) else slots:
+                stack.append((getattr(obj, name, None), level + 1))
+    return found
+
+
 def short_id(event_id: str) -> str:
     """``e3/17`` -> ``e3``: the nonce says nothing to a reader."""
     return event_id.split("/", 1)[0] if _HARNESS_ID.fullmatch(event_id) else event_id
 
 
+SHOWN_IDS = 12  # ids listed per line of a finding; the rest are counted
+
+
 def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                     protocol: Sequence[str] | None = None,
-                    nonce: str | None = None) -> list[Finding]:
-    """Every user got exactly their events, FIFO per producer, each run in protocol order.
+                    nonce: str | None = None,
+                    contents: dict[str, list[tuple[str, ...]]] | None = None,
+                    exact_payload: bool = False) -> list[Finding]:
+    """Every user got exactly their events, FIFO per producer, each run in protocol order,
+    each frame with the content its producer sent.
 
     ``nonce``: the current execution's id suffix; messages carrying another one survived
     ``reset()`` (one ``survives-reset`` finding per user, and nothing else about them).
+    ``contents``: per user, the payload tokens each received message carries (aligned
+    with ``received``); another user's payload in a frame is a leak however the frame is
+    addressed. ``exact_payload`` (the spec's ``payload(message)`` hook): each frame's
+    payload must be exactly the one its producer sent.
     """
     findings: list[Finding] = []
     owner = {s.event_id: s for s in sent}
@@ -142,12 +277,38 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
     for s in sent:
         by_user.setdefault(s.user, []).append(s)
 
+    by_payload = {s.payload: s for s in sent if s.payload}
+
     def show(ids: Sequence[str]) -> str:
+        more = f", ... {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
         return "[" + ", ".join(f"{short_id(i)} {owner[i].event_type}" if i in owner
-                               else f"{short_id(i)} ?" for i in ids) + "]"
+                               else f"{short_id(i)} ?" for i in ids[:SHOWN_IDS]) + more + "]"
 
     for user in sorted(set(by_user) | set(received)):
         got = received.get(user, [])
+        content_leaks: list[tuple[str, Sent]] = []
+        wrong_payload: list[str] = []
+        for i, tokens in zip(got, (contents or {}).get(user, [])):
+            if i in owner and owner[i].user != user:
+                continue  # the whole frame is another user's: a cross-delivery by id
+            foreign = [by_payload[t] for t in tokens
+                       if t in by_payload and by_payload[t].user != user]
+            content_leaks.extend((i, src) for src in foreign[:1])
+            if exact_payload and not foreign and i in owner and tuple(tokens) != (
+                    owner[i].payload,):
+                wrong_payload.append(i)
+        for i, src in content_leaks[:3]:
+            what = f"{short_id(i)} ({owner[i].event_type})" if i in owner else repr(i)
+            findings.append(Finding(
+                "cross-delivery",
+                f"user {user!r} received {what} carrying the content of "
+                f"{short_id(src.event_id)} ({src.event_type}) sent for user {src.user!r}: "
+                "the frame is addressed correctly, its payload is another user's",
+                [user, src.user]))
+        if wrong_payload:
+            findings.append(Finding(
+                "payload", f"user {user!r} received {show(wrong_payload)} with a payload "
+                "other than the one its producer sent (payload(message) differs)", [user]))
         if nonce is not None:
             stale = [i for i in got if i not in owner and (m := _HARNESS_ID.fullmatch(i))
                      and m.group(1) != nonce]
@@ -172,7 +333,9 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
         unknown = [i for i in got if i not in owner]
         if unknown:
             findings.append(Finding("cross-delivery", f"user {user!r} received messages "
-                                    f"that no producer sent: {unknown[:5]}", [user]))
+                                    f"that no producer sent: {unknown[:5]}"
+                                    + (f" ({len(unknown)} in all)" if len(unknown) > 5
+                                       else ""), [user]))
         got_set = set(got)  # membership in sets: a buggy app may return thousands
         lost = [i for i in mine_ids if i not in got_set]
         if lost:

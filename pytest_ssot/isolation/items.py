@@ -9,19 +9,22 @@ waits (``runners``).
 
 from __future__ import annotations
 
+import inspect
+import os
 import random
+import shlex
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from . import IsolationSpec
-from .checks import Finding
-from .runners import (FATAL, SpecCalls, SpecError, distinct_and_policy, run_async,
-                      run_threads, shared_state)
-from .schedules import random_schedule, schedules
+from .checks import SHOWN_IDS, Finding, short_id
+from .runners import (FATAL, SpecCalls, SpecError, distinct_and_policy, dry_run,
+                      infer_concurrency, run_async, run_threads, shared_state)
+from .schedules import Schedule, UserPlan, random_schedule, schedules
 
 CHECKS = ("distinct-managers", "shared-state", "asyncio-schedules", "thread-schedules")
 SEARCH_SECONDS = 60.0  # generating examples (or thread trials) without a failure
@@ -44,8 +47,45 @@ class _Stop(BaseException):
         self.failed = failed
 
 
-def _report(mode: str, findings: list[Finding], schedule: Any = None, extra: str = "") -> str:
-    kinds = sorted({f.kind for f in findings})
+ROWS = 24  # sends shown in a failure's table; the rest are counted
+
+
+def _table(trace: dict[str, Any] | None) -> str:
+    """Who sent what in which order, and who received what: the schedule as it ran."""
+    if not trace or not trace.get("sent"):
+        return ""
+    sent = {s.event_id: s for s in trace["sent"]}
+    received = trace.get("received") or {}
+    got_by: dict[str, list[str]] = {}
+    for uid, ids in received.items():
+        for i in ids:
+            got_by.setdefault(i, []).append(uid)
+    order = [i for i in trace.get("order", []) if i in sent] or list(sent)
+    width = max([8] + [len(repr(s.user)) for s in sent.values()])
+    lines = [f"  {'#':>3}  {'sent for':<{width}}  {'producer, run':<19}  "
+             f"{'event':<20}  received by"]
+    for n, i in enumerate(order[:ROWS], 1):
+        s = sent[i]
+        who = ", ".join(repr(u) for u in got_by.get(i, [])) or "nobody"
+        lines.append(f"  {n:>3}  {s.user!r:<{width}}  {s.producer + ', ' + s.run:<19}  "
+                     f"{short_id(i) + ' ' + s.event_type:<20}  {who}")
+    if len(order) > ROWS:
+        lines.append(f"  ... {len(order) - ROWS} more send(s)")
+    earlier = False
+    for uid in sorted(received)[:ROWS]:
+        ids = received[uid]
+        shown = ", ".join(short_id(i) + ("" if i in sent else "*") for i in ids[:SHOWN_IDS])
+        earlier = earlier or any(i not in sent for i in ids)
+        more = f", ... {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
+        lines.append(f"  {uid!r} received ({len(ids)}): [{shown}{more}]")
+    if earlier:
+        lines.append("  (* not sent by this execution: left over from an earlier one)")
+    return "\n".join(lines)
+
+
+def _report(mode: str, findings: list[Finding], schedule: Any = None, extra: str = "",
+            trace: dict[str, Any] | None = None) -> str:
+    kinds = list(dict.fromkeys(f.kind for f in findings))
     lines = [f"{mode}: {', '.join(kinds)}"]
     for f in findings[:6]:
         lines.append(f"  [{f.kind}] {f.message}")
@@ -53,9 +93,74 @@ def _report(mode: str, findings: list[Finding], schedule: Any = None, extra: str
         lines.append(f"  ... and {len(findings) - 6} more finding(s)")
     if schedule is not None:
         lines.append("  schedule: " + schedule.describe())
+        table = _table(trace)
+        if table:
+            lines.append("  as it ran:\n" + table)
     if extra:
         lines.append(extra)
     return "\n".join(lines)
+
+
+def _plans(schedule: Schedule) -> list[Schedule]:
+    """Smaller variants of ``schedule``: a user, a producer, a run or an event fewer,
+    no awaits; the greedy shrinker keeps the first that still fails."""
+    out: list[Schedule] = []
+
+    def variant(users: list[UserPlan]) -> None:
+        out.append(Schedule(users, schedule.single_task, list(schedule.order)))
+
+    users = schedule.users
+    if len(users) > 1:
+        for i in range(len(users)):
+            variant(users[:i] + users[i + 1:])
+    for i, u in enumerate(users):
+        def with_user(new: UserPlan, i: int = i) -> None:
+            variant(users[:i] + [new] + users[i + 1:])
+
+        if len(u.producers) > 1:
+            for p in range(len(u.producers)):
+                with_user(UserPlan(u.user_id, u.fields, u.producers[:p] + u.producers[p + 1:],
+                                   u.yields[:p] + u.yields[p + 1:]))
+        for p, runs in enumerate(u.producers):
+            def with_runs(new_runs: list[list[str]], p: int = p) -> None:
+                n = sum(map(len, new_runs))
+                with_user(UserPlan(u.user_id, u.fields,
+                                   u.producers[:p] + [new_runs] + u.producers[p + 1:],
+                                   u.yields[:p] + [u.yields[p][:n]] + u.yields[p + 1:]))
+            if len(runs) > 1:
+                for r in range(len(runs)):
+                    with_runs(runs[:r] + runs[r + 1:])
+            for r, run in enumerate(runs):
+                if len(run) > 1:
+                    with_runs(runs[:r] + [run[:-1]] + runs[r + 1:])
+        if any(any(y) for y in u.yields):
+            with_user(UserPlan(u.user_id, u.fields, u.producers,
+                               [[0] * len(y) for y in u.yields]))
+    if schedule.order:
+        out.append(Schedule(users, schedule.single_task, schedule.order[:-1]))
+    return out
+
+
+def _size(schedule: Schedule) -> tuple[int, int]:
+    return (len(schedule.users),
+            sum(len(r) for u in schedule.users for p in u.producers for r in p))
+
+
+def shrink(schedule: Schedule, fails: Callable[[Schedule], bool], seconds: float
+           ) -> Schedule:
+    """Greedy: fewer users, then fewer sends, while ``fails`` says the variant still
+    fails; hypothesis' own shrinking may stop early within its budget."""
+    until = time.monotonic() + seconds
+    improved = True
+    while improved and time.monotonic() < until:
+        improved = False
+        for candidate in sorted(_plans(schedule), key=_size):
+            if time.monotonic() >= until:
+                break
+            if _size(candidate) <= _size(schedule) and fails(candidate):
+                schedule, improved = candidate, True
+                break
+    return schedule
 
 
 class IsolationFile(pytest.File):
@@ -84,11 +189,27 @@ class IsolationItem(pytest.Item):
         value = self.config.getoption(name, None)
         return default if value is None else value
 
+    header = ""
+
     def runtest(self) -> None:
         spec = self.spec
         max_users = int(self._opt("ssot_isolation_max_users", 100))
         try:
             calls = SpecCalls(spec.instance())
+            manager = dry_run(calls, spec.collidable, spec.same_user, spec.protocol)
+            model, why = ((spec.concurrency, "declared") if spec.concurrency
+                          else infer_concurrency(manager))
+            self.header = f"concurrency: {model} ({why})"
+            self.add_report_section("call", "isolation", self.header)
+            if self.check == "thread-schedules" and model == "asyncio":
+                raise pytest.skip.Exception(
+                    f"isolation[{spec.name}]: asyncio-only manager ({why}): thread "
+                    "schedules do not apply; declare concurrency='both' if threads use it "
+                    "too", _use_item_location=True)
+            if self.check == "asyncio-schedules" and model == "threads":
+                raise pytest.skip.Exception(
+                    f"isolation[{spec.name}]: a threads-only manager (declared): asyncio "
+                    "schedules do not apply", _use_item_location=True)
             if self.check == "distinct-managers":
                 ids = [f"user-{random.Random(7).randrange(10**6)}-{i}" for i in range(4)]
                 findings = distinct_and_policy(calls, spec.collidable, spec.same_user, ids)
@@ -102,7 +223,7 @@ class IsolationItem(pytest.Item):
             elif self.check == "asyncio-schedules":
                 self._hypothesis(calls, max_users)
             else:
-                self._threads(calls, max_users)
+                self._threads(calls, max_users, mixed_ok=model == "both")
         except SpecError as exc:
             raise IsolationFailed(self._spec_error(exc)) from None
 
@@ -113,12 +234,72 @@ class IsolationItem(pytest.Item):
     def _budget_note(self, text: str) -> None:
         warnings.warn(pytest.PytestWarning(f"isolation[{self.spec.name}]::{self.check}: {text}"))
 
+    def _replay_command(self, seed: int) -> str:
+        where = os.path.relpath(Path(self.spec.file).parent, self.config.invocation_params.dir)
+        keyword = f"{self.parent.name} and {self.name}" if self.parent else self.name
+        return (f"  replay: pytest {shlex.quote(where)} --hypothesis-seed={seed} "
+                f"-k {shlex.quote(keyword)}")
+
+    def _shared_first(self, calls: SpecCalls, findings: list[Finding]) -> list[Finding]:
+        """State that survives reset() because every manager holds it (a shared mutable
+        default, a class attribute) is reported as the shared value it is, first."""
+        if not any(f.kind == "survives-reset" for f in findings):
+            return findings
+        try:
+            shared = shared_state(calls, self.spec.collidable, self.spec.allow_shared,
+                                  ["alice", "bob"])
+        except SpecError:
+            return findings
+        for f in shared:
+            f.message += ("\n    (a value every manager holds: reset() cannot clear it, "
+                          "which is why events of earlier examples arrive too)")
+        return shared + findings
+
+    def _conclude(self, calls: SpecCalls, mode: str, schedule: Schedule,
+                  run: Callable[[Schedule, dict[str, Any] | None], list[Finding]],
+                  findings: list[Finding], seed: int, where: str) -> IsolationFailed:
+        """Shrink the failing schedule (fewest users, then sends), replay it, explain."""
+        kinds = {f.kind for f in findings}
+        if not kinds & FATAL:
+            schedule = shrink(schedule, lambda s: bool({f.kind for f in run(s, None)}
+                                                       & kinds), SHRINK_SECONDS / 3)
+        trace: dict[str, Any] = {}
+        # run once more for the table of what happened; never a schedule that hangs or
+        # never settles (it would spend its whole bound again)
+        last = run(schedule, trace) if not kinds & {"hang", "unsettled"} else []
+        if last:
+            findings = last
+        else:
+            trace = {}
+        hits = replays = 0
+        if not {f.kind for f in findings} & FATAL:
+            until = time.monotonic() + REPLAY_SECONDS
+            while replays < REPLAYS and time.monotonic() < until:
+                again = run(schedule, None)
+                replays += 1
+                hits += bool(again)
+                if any(f.kind in FATAL for f in again):
+                    break
+        findings = self._shared_first(calls, findings)
+        if not replays:
+            verdict = "stopped at the first proof (every further schedule proves the same)"
+        elif hits == replays:
+            verdict = f"replays {hits}/{replays}: deterministic"
+        else:
+            verdict = f"replays {hits}/{replays}: a race (it depends on timing)"
+        return IsolationFailed(_report(
+            f"{mode} schedule", findings, schedule,
+            f"  {verdict}; {where}\n{self._replay_command(seed)}", trace))
+
     def _hypothesis(self, calls: SpecCalls, max_users: int) -> None:
-        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import HealthCheck, Phase, given, seed, settings
 
         examples = self._opt("ssot_isolation_examples", None)
-        # one failure reported (not an ExceptionGroup of several): the first one found
-        kw: dict[str, Any] = {"deadline": None, "print_blob": True,
+        forced = self.config.getoption("hypothesis_seed", None)
+        seed_value = int(forced) if forced is not None else random.randrange(2 ** 31)
+        # one failure reported (not an ExceptionGroup of several): the first one found;
+        # no blob: "@reproduce_failure" cannot be put on a generated test
+        kw: dict[str, Any] = {"deadline": None, "print_blob": False,
                               "report_multiple_bugs": False,
                               # no "explain" phase: it names lines of our runners, not the
                               # application's
@@ -127,12 +308,13 @@ class IsolationItem(pytest.Item):
         if examples is not None:
             kw["max_examples"] = int(examples)
         protocol = self.spec.protocol
-        state: dict[str, Any] = {"n": 0, "first": 0, "found_at": 0.0, "after": "",
-                                 "last": ""}
+        state: dict[str, Any] = {"n": 0, "first": 0, "found_at": 0.0, "schedule": None,
+                                 "findings": []}
         start = time.monotonic()
 
+        @seed(seed_value)
         @settings(**kw)
-        @given(schedules(max_users, protocol, self.spec.collidable))
+        @given(schedules(max_users, protocol, self.spec.collidable, self.spec.user_ids))
         def asyncio_schedules(schedule: Any) -> None:
             state["n"] += 1
             now = time.monotonic()
@@ -140,50 +322,44 @@ class IsolationItem(pytest.Item):
                 raise _Stop(f"stopped after {state['n'] - 1} example(s): the time budget of "
                             f"{SEARCH_SECONDS:g} s was spent without a failure", failed=False)
             if state["first"] and now - state["found_at"] > SHRINK_SECONDS:
-                raise _Stop(state["last"] + f"\n  shrinking stopped after {SHRINK_SECONDS:g} "
-                            "s (budget): this is the smallest failing schedule found so far")
+                raise _Stop("shrinking stopped (budget)")
             try:
                 findings = run_async(calls, schedule, protocol)
             except SpecError as exc:
                 raise _Stop(self._spec_error(exc)) from None
             if not findings:
                 return
-            text = _report("asyncio schedule", findings, schedule)
-            if any(f.kind in FATAL for f in findings):
-                if state["first"]:
-                    text += ("\n  (found while shrinking; the first failure, at example "
-                             f"{state['first']}, was:)\n" + state["last"])
-                raise _Stop(text + f"\n  stopped at example {state['n']} (after "
-                            f"{time.monotonic() - start:.1f} s): every further schedule "
-                            "would prove the same")
             if not state["first"]:
                 state["first"], state["found_at"] = state["n"], time.monotonic()
-                state["after"] = f"{state['found_at'] - start:.1f} s"
-            state["last"] = text
-            raise IsolationFailed(text)
+            state["schedule"], state["findings"] = schedule, findings
+            if any(f.kind in FATAL for f in findings):
+                raise _Stop("fatal")
+            raise IsolationFailed("found")
 
         try:
             asyncio_schedules()
         except _Stop as stop:
-            if stop.failed:
+            if not stop.failed:
+                self._budget_note(stop.text)
+                return
+            if state["schedule"] is None:
                 raise IsolationFailed(stop.text) from None
-            self._budget_note(stop.text)
-        except IsolationFailed as exc:
-            exc.text += (f"\n  found at generated example {state['first']} (after "
-                         f"{state['after']}), then shrunk to this schedule in "
-                         f"{state['n'] - state['first']} more run(s)")
-            raise
+        except IsolationFailed:
+            pass
         except Exception:
-            if not state["last"]:
+            if state["schedule"] is None:
                 raise  # not a finding of ours: our own bug, shown as such
-            # hypothesis' Flaky: the failing schedule passed when replayed (delivery that
-            # depends on timing); the failure seen is still a failure
-            raise IsolationFailed(
-                state["last"] + f"\n  found at generated example {state['first']}; it did "
-                "not fail again when replayed (timing-dependent delivery), so it is shown "
-                "as last seen") from None
+            # hypothesis' Flaky: the failing schedule passed when replayed (timing-
+            # dependent delivery); the failure seen is still a failure, and replays say so
+        if state["schedule"] is None:
+            return
+        where = (f"found at generated example {state['first']} (after "
+                 f"{state['found_at'] - start:.1f} s) with seed {seed_value}")
+        raise self._conclude(calls, "asyncio", state["schedule"],
+                             lambda s, trace: run_async(calls, s, protocol, trace),
+                             state["findings"], seed_value, where)
 
-    def _threads(self, calls: SpecCalls, max_users: int) -> None:
+    def _threads(self, calls: SpecCalls, max_users: int, mixed_ok: bool = True) -> None:
         trials = int(self._opt("ssot_isolation_thread_trials", 30))
         seed = self.config.getoption("hypothesis_seed", None)
         seed = int(seed) if seed is not None else 20261121
@@ -196,40 +372,41 @@ class IsolationItem(pytest.Item):
                                   f"budget of {SEARCH_SECONDS:g} s was spent without a failure")
                 return
             rng = random.Random(seed + trial)
-            schedule = random_schedule(rng, max_users, protocol, self.spec.collidable)
+            schedule = random_schedule(rng, max_users, protocol, self.spec.collidable,
+                                       self.spec.user_ids)
             workers = max(2, min(8, len(schedule.users) - 1))
-            mixed = trial % 2 == 1  # odd trials: threads that each run several async tasks
+            # odd trials: threads that each run several async tasks
+            mixed = mixed_ok and trial % 2 == 1
             findings = run_threads(calls, schedule, protocol, same_user, workers, mixed)
             if not findings:
                 continue
             mode = "mixed threads and asyncio" if mixed else "thread"
-            where = (f"trial {trial} of seed {seed}, after {time.monotonic() - start:.1f} s "
-                     f"(pass --hypothesis-seed={seed} to replay)")
-            if any(f.kind in FATAL for f in findings):
-                raise IsolationFailed(_report(f"{mode} schedule", findings, schedule,
-                                              f"  stopped at the first proof: {where}"))
-            hits = replays = 0
-            until = time.monotonic() + REPLAY_SECONDS
-            while replays < REPLAYS and time.monotonic() < until:
-                again = run_threads(calls, schedule, protocol, same_user, workers, mixed)
-                replays += 1
-                hits += bool(again)
-                if any(f.kind in FATAL for f in again):
-                    break  # a replay that leaks proves nothing more about the rate
-            raise IsolationFailed(_report(
-                f"{mode} schedule (a race: threads cannot be shrunk)", findings, schedule,
-                f"  replay rate: {hits}/{replays} re-runs of this schedule failed; {where}"))
+            where = f"trial {trial} of seed {seed}, after {time.monotonic() - start:.1f} s"
+            raise self._conclude(
+                calls, mode, schedule,
+                lambda s, trace: run_threads(calls, s, protocol, same_user, workers, mixed,
+                                             trace),
+                findings, seed, where)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:
         exc = excinfo.value
         if isinstance(exc, IsolationFailed):
-            notes = "\n".join(getattr(exc, "__notes__", []))
-            return f"[isolation {self.spec.name}] {exc.text}" + (f"\n{notes}" if notes else "")
+            # hypothesis' notes (the falsifying example, @reproduce_failure) are left
+            # out: the report shows the schedule and the command that replays it
+            head = f" ({self.header})" if self.header else ""
+            text = exc.text
+            first, _, rest = text.partition("\n")
+            return f"[isolation {self.spec.name}] {first}{head}" + (f"\n{rest}" if rest else "")
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"isolation {self.spec.name}: {self.check}"
+        # the spec class's line: a skip is shown where the spec is, not in our items.py
+        try:
+            line: int | None = inspect.getsourcelines(self.spec.cls)[1] - 1
+        except (OSError, TypeError):
+            line = 0
+        return self.path, line, f"isolation {self.spec.name}: {self.check}"
 
 
 def build_items(session: pytest.Session, registry: dict[str, IsolationSpec]) -> list[Any]:

@@ -22,17 +22,21 @@ import inspect
 import itertools
 import os
 import queue
+import re
 import reprlib
 import sys
 import threading
 import time
+import warnings
 from typing import Any, Callable, Sequence
 
-from .checks import Finding, Sent, shared_objects, short_id, verify_delivery
-from .schedules import Schedule
+from .checks import (Finding, Sent, payload_token, payload_tokens, shared_objects,
+                     short_id, verify_delivery)
+from .schedules import DEFAULT_PROTOCOL, Schedule, field_value
 
 __all__ = ["SpecError", "SpecCalls", "run_async", "run_threads", "distinct_and_policy",
-           "shared_state", "FATAL", "SEND_SECONDS", "DRAIN_SECONDS"]
+           "shared_state", "dry_run", "infer_concurrency", "FATAL", "SEND_SECONDS",
+           "DRAIN_SECONDS"]
 
 # Kinds after which exploring further proves nothing new and costs unbounded work: the
 # check stops at once and reports the schedule as it is (no shrinking, no replays).
@@ -59,9 +63,14 @@ def _where(exc: BaseException) -> str:
     return f" at {last}" if last else ""
 
 
+_EXC_CHARS = 2000  # an exception's whole text, unless it is a page long
+
+
 def _describe_exc(exc: BaseException) -> str:
     text = str(exc)
-    return f"{type(exc).__name__}{': ' + reprlib.repr(text)[1:-1] if text else ''}{_where(exc)}"
+    if len(text) > _EXC_CHARS:
+        text = text[:_EXC_CHARS] + f"... ({len(text) - _EXC_CHARS} more characters)"
+    return f"{type(exc).__name__}{': ' + text if text else ''}{_where(exc)}"
 
 
 class SpecCalls:
@@ -77,6 +86,9 @@ class SpecCalls:
                             f"got {timeout!r}")
         self.drain_timeout = float(timeout)
         self._message_id = getattr(inst, "message_id", None)
+        hook = getattr(inst, "payload", None)
+        self._payload = hook if callable(hook) else None
+        self.exact_payload = self._payload is not None
 
     def _call(self, method: str, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -143,17 +155,37 @@ class SpecCalls:
                             "event the message delivers")
         return str(value)
 
+    def payload_tokens(self, message: Any) -> tuple[str, ...]:
+        """The harness payloads a delivered frame carries: found anywhere in its content,
+        or in what the spec's ``payload(message)`` hook returns."""
+        if self._payload is not None:
+            message = self._call("payload(message)", self._payload, message)
+        return tuple(payload_tokens(message))
+
+    def frames(self, user: Any) -> tuple[list[str], list[tuple[str, ...]]]:
+        """What the user received: message ids, and the payloads each message carries."""
+        messages = self._messages(user)
+        return ([self.message_id(m) for m in messages],
+                [self.payload_tokens(m) for m in messages])
+
     def received(self, user: Any) -> list[str]:
+        return [self.message_id(m) for m in self._messages(user)]
+
+    def _messages(self, user: Any) -> list[Any]:
         messages = self._call("received(user)", self.inst.received, user)
         if not isinstance(messages, (list, tuple, collections.deque)):
             shown = ("None" if messages is None
                      else f"{reprlib.repr(messages)} (a {type(messages).__name__})")
             raise SpecError(f"{self.cls}.received(user) returned {shown}; it must return a "
                             "list of the messages the user received, oldest first")
-        return [self.message_id(m) for m in messages]
+        return list(messages)
 
-    def read(self, users: dict[str, Any]) -> dict[str, list[str]]:
-        return {uid: self.received(user) for uid, user in users.items()}
+    def read(self, users: dict[str, Any]
+             ) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, ...]]]]:
+        ids, contents = {}, {}
+        for uid, user in users.items():
+            ids[uid], contents[uid] = self.frames(user)
+        return ids, contents
 
 
 def _calls(inst: Any) -> SpecCalls:
@@ -289,10 +321,11 @@ def _plan(schedule: Schedule, nonce: int
                 for etype in run:
                     n += 1
                     event = {"id": f"e{n}/{nonce}", "type": etype, "user_id": u.user_id,
-                             "run": f"{u.user_id}/p{p}/run{r}", **u.fields}
+                             "run": f"{u.user_id}/p{p}/run{r}",
+                             "payload": payload_token(nonce, n), **u.fields}
                     items.append((event, ys[k] if k < len(ys) else 0))
                     sent.append(Sent(u.user_id, f"producer {p}", event["id"], etype,
-                                     f"run {r}"))
+                                     f"run {r}", event["payload"]))
                     k += 1
             out.append((u.user_id, f"producer {p}", items))
     return out, sent
@@ -304,9 +337,12 @@ def _send_errors(errors: list[tuple[str, dict[str, Any], BaseException]]) -> lis
             for uid, ev, exc in errors[:3]]
 
 
-def run_async(inst: Any, schedule: Schedule, protocol: Sequence[str] | None
-              ) -> list[Finding]:
-    """asyncio: every await is a possible switch; the awaits drawn decide the interleaving."""
+def run_async(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
+              trace: dict[str, Any] | None = None) -> list[Finding]:
+    """asyncio: every await is a possible switch; the awaits drawn decide the interleaving.
+
+    ``trace``: filled with what happened (``sent``, ``order``: ids in the order their
+    sends started, ``received``), for the failure report."""
     calls = _calls(inst)
     calls.reset()
     users = calls.make_users(schedule)
@@ -315,8 +351,13 @@ def run_async(inst: Any, schedule: Schedule, protocol: Sequence[str] | None
     errors: list[tuple[str, dict[str, Any], BaseException]] = []
     findings: list[Finding] = []
     received: dict[str, list[str]] = {}
+    contents: dict[str, list[tuple[str, ...]]] = {}
+    order: list[str] = []
+    if trace is not None:
+        trace.update(sent=sent, order=order, received=received)
 
     async def send(uid: str, event: dict[str, Any]) -> None:
+        order.append(event["id"])
         exc = await calls.send(users[uid], event)
         if exc is not None:
             errors.append((uid, event, exc))
@@ -353,12 +394,15 @@ def run_async(inst: Any, schedule: Schedule, protocol: Sequence[str] | None
         if unsettled:
             findings.append(Finding("unsettled", unsettled))
             return
-        received.update(calls.read(users))
+        ids, frames = calls.read(users)
+        received.update(ids)
+        contents.update(frames)
 
     _run_loop(main())
     if findings:
         return findings
-    return _send_errors(errors) + verify_delivery(sent, received, protocol, str(nonce))
+    return _send_errors(errors) + verify_delivery(sent, received, protocol, str(nonce),
+                                                  contents, calls.exact_payload)
 
 
 def _in_threads(jobs: list[Callable[[], None]], workers: int, timeout: float
@@ -397,7 +441,8 @@ def _in_threads(jobs: list[Callable[[], None]], workers: int, timeout: float
 
 
 def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
-                same_user: str, workers: int, mixed: bool = False) -> list[Finding]:
+                same_user: str, workers: int, mixed: bool = False,
+                trace: dict[str, Any] | None = None) -> list[Finding]:
     """Threads: a pool smaller than the user count, racing first accesses, a tiny switch
     interval. ``mixed``: each thread runs an event loop whose tasks (several producers)
     interleave at every await too. Each thread's loop is settled (or drained) before it
@@ -410,6 +455,10 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
     findings: list[Finding] = []
     errors: list[tuple[str, dict[str, Any], BaseException]] = []
     unsettled: list[str] = []
+    order: list[str] = []
+    received: dict[str, list[str]] = {}
+    if trace is not None:
+        trace.update(sent=sent, order=order, received=received)
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
@@ -441,6 +490,7 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
             for event, awaits in items:
                 for _ in range(awaits):
                     await asyncio.sleep(0)
+                order.append(event["id"])
                 exc = await calls.send(users[uid], event)
                 if exc is not None:
                     errors.append((uid, event, exc))
@@ -470,8 +520,10 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
         sys.setswitchinterval(old)
     if unsettled:
         return findings + [Finding("unsettled", unsettled[0])]
-    return findings + _send_errors(errors) + verify_delivery(sent, calls.read(users),
-                                                             protocol, str(nonce))
+    ids, contents = calls.read(users)
+    received.update(ids)
+    return findings + _send_errors(errors) + verify_delivery(
+        sent, received, protocol, str(nonce), contents, calls.exact_payload)
 
 
 # --------------------------------------------------------------------------- structure
@@ -520,3 +572,108 @@ def shared_state(inst: Any, collidable: Sequence[str], allow_shared: Sequence[An
                     f"managers:\n    user {user_ids[0]!r}: {pa}\n    user {user_ids[1]!r}: {pb}",
                     list(user_ids[:2]))
             for pa, pb, kind in shared[:5]]
+
+
+# --------------------------------------------------------------------------- the dry run
+
+DRY_RUN_USER = "dry-run-user"
+
+
+def dry_run(inst: Any, collidable: Sequence[str], same_user: str,
+            protocol: Sequence[str] | None) -> Any:
+    """Each spec method once, on one fresh user, before any schedule: what fails here is
+    the spec's mistake (a :class:`SpecError` naming the method), never the application's
+    isolation. Returns the user's manager (for :func:`infer_concurrency`)."""
+    calls = _calls(inst)
+    cls = calls.cls
+    calls.reset()
+    fields = {f: field_value(f, 0) for f in collidable}
+    user = calls.make_user(DRY_RUN_USER, fields)
+    first, again = calls.manager(user), calls.manager(user)
+    if same_user == "same" and first is not again:
+        raise SpecError(
+            f"{cls}.manager(user) returned two different objects ({type(first).__name__}, "
+            f"{type(again).__name__}) when asked twice for one user, one after the other, "
+            "and same_user='same': return the application's own manager object (the "
+            "registry's), not a new handle around it, or declare same_user='new'")
+    nonce = next(_NONCE)
+    types_ = list(protocol or DEFAULT_PROTOCOL)[:2]
+    events = [{"id": f"e{k}/{nonce}", "type": t, "user_id": DRY_RUN_USER,
+               "run": f"{DRY_RUN_USER}/p0/run0", "payload": payload_token(nonce, k), **fields}
+              for k, t in enumerate(types_, 1)]
+    problems: list[str] = []
+    messages: list[Any] = []
+    said = f" (the declared protocol {list(protocol)} starts so)" if protocol else ""
+
+    async def main() -> None:
+        for event in events:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                exc = await calls.send(user, event)
+            if exc is not None:
+                problems.append(
+                    f"{cls}.send(user, event) raised {_describe_exc(exc)} on a dry run (one "
+                    f"fresh user, sending {event['type']!r}{said}): fix send (a method or "
+                    "argument the application does not have?)"
+                    + (", or the protocol, which the application rejects" if protocol
+                       else ""))
+                return
+            lost = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)
+                    and "was never awaited" in str(w.message)]
+            if lost:
+                problems.append(f"{cls}.send(user, event) did not await a coroutine it "
+                                f"created ({lost[0]}): write `await` before the call (and "
+                                "make send `async def`)")
+                return
+        await _settle(calls)
+        messages.extend(calls._messages(user))
+
+    _run_loop(main())
+    if problems:
+        raise SpecError(problems[0])
+    sent = {e["id"]: e for e in events}
+    ids = [calls.message_id(m) for m in messages]
+    ours = [(i, m) for i, m in zip(ids, messages)
+            if not ((h := _HARNESS.fullmatch(i)) and h.group(1) != str(nonce))]
+    how = ("message_id(message)" if calls._message_id is not None
+           else "received(user): the messages' ['id']")
+    unknown = [i for i, _ in ours if i not in sent]
+    if unknown:
+        raise SpecError(
+            f"{cls}.{how} gave {unknown[0]!r} for a message of a dry run that sent only "
+            f"{[short_id(i) for i in sent]} ({', '.join(sent)}) to one user: it must "
+            "give event['id'] of the event the message delivers (send must pass it on)")
+    if len({i for i, _ in ours}) < len(ours):
+        raise SpecError(f"{cls}.{how} gave one id to two messages of a dry run that sent "
+                        f"{len(sent)} events to one user: ids must be unique per sent event "
+                        "(event['id'])")
+    if not ours and len(ids) == len(ours):
+        raise SpecError(
+            f"{cls}.received(user) returned no message after send(user, event) of "
+            f"{len(sent)} event(s) to one fresh user (a dry run): send must deliver through "
+            "the application's manager, and received must read what that manager delivered")
+    if calls.exact_payload:
+        for i, m in ours:
+            tokens = calls.payload_tokens(m)
+            if tokens != (sent[i]["payload"],):
+                raise SpecError(
+                    f"{cls}.payload(message) gave {reprlib.repr(calls._payload(m))} for "
+                    f"{short_id(i)} of a dry run, whose producer sent "
+                    f"{sent[i]['payload']!r}: it must return event['payload'] as delivered")
+    return first
+
+
+_HARNESS = re.compile(r"e\d+/(\d+)")
+
+
+def infer_concurrency(manager: Any) -> tuple[str, str]:
+    """("asyncio" | "both", why): a manager whose operations are coroutines lives on one
+    event loop; one of plain methods may be called from threads as well."""
+    for klass in type(manager).__mro__:
+        if klass is object:
+            continue
+        for name, fn in vars(klass).items():
+            if not name.startswith("_") and inspect.iscoroutinefunction(
+                    getattr(fn, "__func__", fn)):
+                return "asyncio", f"inferred: {type(manager).__name__}.{name} is a coroutine"
+    return "both", "inferred: the manager has no coroutine methods"
