@@ -8,7 +8,8 @@ object* (as opposed to modules that merely use it) and renders the report and th
 
 Which modules are listed. A module that binds the very object (``is``) is listed when
 
-1. it binds it under another name (``WSManager = WebSocketManager``: a renamed alias), or
+1. it binds it under another name by an assignment (``WSManager = WebSocketManager``: a
+   renamed alias; ``from m import X as Y`` beside code of its own is its own use), or
 2. the name is in its ``__all__`` (an export), or
 3. its ``__getattr__`` serves it (a PEP 562 lazy shim), or
 4. its own top-level code raises a deprecation warning at import (a deprecation shim;
@@ -153,8 +154,14 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
             if path == canonical:
                 continue
             roles = []
-            if attr != name:
+            # SPEC 4: an assignment offers the object under that name; an import (``as``
+            # included) beside code of the module's own is its own use. Without source
+            # to read, a binding under another name is taken for an alias.
+            assigned = res.get("assigned")
+            if attr != name and (assigned is None or attr in assigned):
                 roles.append("renamed alias")
+            elif attr == name and assigned is not None and attr in assigned:
+                roles.append("alias (an assignment)")
             if in_all:
                 roles.append("in __all__")
             if module == found.defined_in and attr == name:
@@ -287,8 +294,10 @@ def render_report(d: Discovery) -> list[str]:
         lines += [f"  {m}: {e}" for m, e in d.failures]
     if d.users:
         lines += ["", f"not listed: {len(d.users)} module(s) import it for their own use "
-                      "(they define code of their own and nothing imports the name from "
-                      "them)"]
+                      "(an import beside code of their own: not assigned to a name, not in "
+                      "__all__, not served by __getattr__, and nothing imports the name "
+                      "from them):"]
+        lines += [f"  {u}" for u in d.users]
     return lines
 
 
