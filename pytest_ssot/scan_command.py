@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rootdir", metavar="DIR", help="the project root (default: found from "
                                                     "the working directory)")
     p.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
-                   help="worker processes (default and most: the cores)")
+                   help="worker processes (default: one per core; never more than the "
+                        "cores)")
 
 
 _MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
