@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         from .scan.baseline import check_references, check_scan_errors, hold, load, update
 
         if args.update_baseline:
-            changes = update(baseline_path, result, settings.contracts)
+            changes = update(baseline_path, result, settings.contracts, root)
             print(f"baseline written: {baseline_path}")
             for line in changes:
                 print(line)

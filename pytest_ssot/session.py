@@ -229,7 +229,7 @@ class SsotSessionPlugin:
         from .scan.baseline import update
 
         self._baseline_changes = update(self.baseline_path, self.scan_result(),
-                                        self.settings.contracts)
+                                        self.settings.contracts, self.config.rootpath)
         self._baseline_loaded = False
         self._held = None
 
