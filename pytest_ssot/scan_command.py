@@ -171,8 +171,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n[ssot {check.contract}] {check.explanation}")
     parse = check_scan_errors(result)
     if github:
-        problem = append_step_summary(step_summary(settings.contracts, result, held, checks,
-                                                   strict))
+        source = settings.file.name if settings.file else "pyproject.toml"
+        problem = append_step_summary(step_summary(
+            settings.contracts, result, held, checks, strict,
+            strict_from="--strict" if args.strict else f"strict = true in {source}"))
         if problem:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
     return 1 if failed or not parse.passed else 0
