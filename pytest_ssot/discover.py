@@ -155,12 +155,15 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
                 continue
             roles = []
             # SPEC 4: an assignment offers the object under that name; an import (``as``
-            # included) beside code of the module's own is its own use. Without source
-            # to read, a binding under another name is taken for an alias.
+            # included) beside code of the module's own is its own use: "renamed alias"
+            # then describes the name but does not list the module. Without source to
+            # read, a binding under another name is taken for an alias.
             assigned = res.get("assigned")
-            if attr != name and (assigned is None or attr in assigned):
+            by_assignment = assigned is not None and attr in assigned
+            offered = by_assignment or (attr != name and assigned is None)
+            if attr != name:
                 roles.append("renamed alias")
-            elif attr == name and assigned is not None and attr in assigned:
+            elif by_assignment:
                 roles.append("alias (an assignment)")
             if in_all:
                 roles.append("in __all__")
@@ -174,7 +177,10 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
                 roles.append("package re-export")
             if res["defines_code"] is False:
                 roles.append("no code of its own")
-            (listed if roles else users)[path] = Found(path, roles, warning)
+            if offered or in_all or own or res["package"] or res["defines_code"] is False:
+                listed[path] = Found(path, roles, warning)
+            else:
+                users[path] = Found(path, roles, warning)
         for attr, in_all, access in res["lazy"]:
             path = SsotPath(module, attr)
             roles = ["lazy (__getattr__)"]
