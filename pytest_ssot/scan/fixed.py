@@ -46,9 +46,12 @@ def statements(root: Path, baseline: Path, wanted: Mapping[str, Iterable[str]],
     revs = []
     try:
         rel = baseline.resolve().relative_to(root.resolve()).as_posix()
-        last = _git(root, "log", "-1", "--format=%H", "--", rel)
-        if last and last.strip():
-            revs.append(last.strip().decode("ascii", "replace"))
+        # (only for a tracked file: ``git log -- PATH`` of a path git never saw walks the
+        # whole history, seconds in a big repository)
+        if _git(root, "ls-files", "--error-unmatch", "--", rel) is not None:
+            last = _git(root, "log", "-1", "--format=%H", "--", rel)
+            if last and last.strip():
+                revs.append(last.strip().decode("ascii", "replace"))
     except ValueError:
         pass  # a baseline outside the rootdir: HEAD only
     revs.append("HEAD")
