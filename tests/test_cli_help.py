@@ -8,8 +8,6 @@ from importlib.metadata import version
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 COMMANDS = ["scan", "fix", "discover", "history"]
 
 
