@@ -54,19 +54,25 @@ def test_the_readme_synopses_are_complete() -> None:
     import re
     from pathlib import Path
 
-    from pytest_ssot.cli import _parser
+    import json
+    import subprocess
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    parser = _parser(None)
-    sub = next(a for a in parser._actions if a.dest == "command")
+    # In a process of its own: the command modules stay out of this (xdist) process.
+    code = ("import json; from pytest_ssot.cli import _parser; p = _parser([]); "
+            "sub = next(a for a in p._actions if a.dest == 'command'); "
+            "print(json.dumps({n: [o for a in c._actions for o in a.option_strings] "
+            "for n, c in sub.choices.items()}))")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert got.returncode == 0, got.stderr
+    choices = json.loads(got.stdout)
     for command in COMMANDS:
         synopses = [m.group(0) for m in re.finditer(
             rf"^pytest-ssot {command} (?:.*\n {{{len('pytest-ssot ' + command)},}})*.*$",
             readme, re.M) if "[" in m.group(0)]
         assert synopses, f"no synopsis of {command} in the README"
         text = " ".join(synopses)
-        options = [o for a in sub.choices[command]._actions for o in a.option_strings
-                   if o.startswith("--") and o != "--help"]
+        options = [o for o in choices[command] if o.startswith("--") and o != "--help"]
         missing = [o for o in options if o not in text]
         assert not missing, f"README synopsis of {command} lacks {missing}"
 
