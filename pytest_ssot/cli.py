@@ -161,18 +161,118 @@ def console() -> None:
     os._exit(code)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pytest-ssot",
-                                     description="single source of truth checks")
+_INTERRUPTED = "  130 interrupted (Ctrl-C; 128 + the signal's number for SIGTERM, SIGHUP)"
+
+_DESCRIPTION = """\
+Single source of truth checks for import consolidation, without pytest. Given the
+contracts in the [tool.pytest-ssot] table of pyproject.toml (a canonical import path per
+object, its legacy paths and factories), these commands find every reference to a legacy
+path in the code (scan), rewrite the references that provably mean the same (fix), find
+the import paths of an object to write a first contract (discover), and show the
+migration over git history (history). The pytest plugin (pytest --ssot-strict,
+--ssot-report) runs the same scan beside the runtime checks."""
+
+_HELP = {
+    "scan": ("the static reference scan alone, held against the baseline", """\
+Scan the configured paths for references to legacy and factory paths (imports,
+attribute chains, mock.patch strings, calls of deprecated factories, second definitions)
+and hold them against the baseline (.ssot-baseline.json): a violation the baseline does
+not hold fails, one it holds is listed as such. --update-baseline writes the current
+violations as the new baseline and prints what was added and dropped.""", """\
+exit codes:
+  0 no violation beyond the baseline (with --strict: no violation at all)
+  1 new violations (--strict: any), files that could not be scanned, or no file read
+  2 configuration or usage error
+""" + _INTERRUPTED),
+    "fix": ("rewrite references to legacy paths into the canonical path", """\
+Rewrite references to legacy paths into the canonical path where the rewrite provably
+keeps the program's meaning (imports, aliases, attribute chains, mock.patch strings;
+calls of a factory with a declared replacement), keeping formatting and comments. A file
+is replaced only when it is unchanged since it was read. What cannot be rewritten safely
+is listed, untouched, with its reason.""", """\
+exit codes:
+  0 done: every due change written (or, with --check/--diff, none due)
+  1 --check: a change is due; or a file could not be processed
+  2 configuration or usage error
+""" + _INTERRUPTED),
+    "discover": ("list every import path of an object and print (or --write) a contract",
+                 """\
+Onboarding: import every module of the object's top-level package, each in a fresh
+interpreter, and list the paths that serve the very object (re-exports, renamed
+aliases, shims, lazy __getattr__), the modules left out (they import it for their own
+use), second implementations of the same name, and their static references; then print
+a ready [[tool.pytest-ssot.contracts]] table (--write adds it to pyproject.toml, keeping
+its comments and layout).""", """\
+exit codes:
+  0 the table was printed (and, with --write, added)
+  2 bad argument, the object does not resolve, configuration error, or --write refused
+""" + _INTERRUPTED),
+    "census": ("merge runtime census files: hits per legacy path and caller", """\
+Merge census files written by pytest_ssot.census.install() in services (several
+services, several days) and print the runtime hits per legacy path and caller, with
+when each caller was last seen. pytest --ssot-census=FILE and scan --census FILE use the
+same files: a legacy path with runtime hits is not removable.""", """\
+exit codes:
+  0 every file was merged
+  1 a file was skipped (truncated, damaged, from another project or a newer version:
+    its evidence is missing, never counted as zero hits)
+  2 a file does not exist, or a usage error
+""" + _INTERRUPTED),
+    "history": ("the migration over time: violations and compliance of each commit", """\
+The scan of each commit of a range (default: the first-parent history of HEAD, sampled
+evenly to at most 50 commits), read from git's objects without a checkout: date,
+violations per contract and area, canonical references, compliance. A file content is
+analysed once whatever the number of commits that hold it. --json and --html write the
+same as data and as a dashboard with a burndown chart.""", """\
+exit codes:
+  0 the history was shown (and written)
+  2 not a git repository, a bad range or date, configuration or usage error
+""" + _INTERRUPTED),
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-ssot")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the distribution's version, read only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"pytest-ssot {_version()}")
+        parser.exit()
+
+
+def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="pytest-ssot", description=_DESCRIPTION, formatter_class=raw,
+        epilog="exit codes: see each command's --help (0 success, 1 a failed check, "
+               "2 a configuration or usage error)")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_scan = sub.add_parser("scan", help="the static reference scan alone, held against the "
-                                         "baseline; exit 1 on new violations (--strict: any) "
-                                         "or files it cannot scan")
+
+    def command(name: str) -> argparse.ArgumentParser:
+        short, description, codes = _HELP[name]
+        return sub.add_parser(name, help=short, description=description, epilog=codes,
+                              formatter_class=raw)
+
+    p_scan = command("scan")
     from .scan_command import add_arguments
 
     add_arguments(p_scan)
-    p_fix = sub.add_parser("fix", help="rewrite references to legacy paths into the "
-                                       "canonical path where provably equivalent")
+    p_fix = command("fix")
     p_fix.add_argument("paths", nargs="*", metavar="PATHS",
                        help="files or folders to fix (default: the configured paths)")
     p_fix.add_argument("--check", action="store_true",
@@ -181,15 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                        help="print a unified diff of the changes (implies nothing is written)")
     p_fix.add_argument("--explain", action="store_true",
                        help="print, per rewritten file, the facts each rewrite rests on")
-    p_fix.add_argument("--rootdir", metavar="DIR", help="the project root")
+    p_fix.add_argument("--rootdir", metavar="DIR", help="the project root (default: found "
+                                                        "from the working directory)")
     p_fix.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
-                       help="worker processes (default and most: the cores, the files)")
-    p_discover = sub.add_parser("discover", help="list every import path of an object "
-                                "and print (or --write) a contract for it")
-    p_history = sub.add_parser("history", help="the migration over time: violations and "
-                               "compliance of each commit, read from git")
-    p_census = sub.add_parser("census", help="merge runtime census files and print the hits "
-                              "per legacy path and caller")
+                       help="worker processes (default: one per core; never more than the "
+                            "cores or the files)")
+    p_discover = command("discover")
+    p_history = command("history")
+    p_census = command("census")
     from .census_command import add_arguments as census_arguments  # stdlib only: cheap
 
     census_arguments(p_census)
@@ -205,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         from .history.command import add_arguments as history_arguments
 
         history_arguments(p_history)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.command == "scan":
         return _scan(args)

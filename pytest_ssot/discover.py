@@ -8,7 +8,8 @@ object* (as opposed to modules that merely use it) and renders the report and th
 
 Which modules are listed. A module that binds the very object (``is``) is listed when
 
-1. it binds it under another name (``WSManager = WebSocketManager``: a renamed alias), or
+1. it binds it under another name by an assignment (``WSManager = WebSocketManager``: a
+   renamed alias; ``from m import X as Y`` beside code of its own is its own use), or
 2. the name is in its ``__all__`` (an export), or
 3. its ``__getattr__`` serves it (a PEP 562 lazy shim), or
 4. its own top-level code raises a deprecation warning at import (a deprecation shim;
@@ -202,8 +203,17 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
             if path == canonical:
                 continue
             roles = []
+            # SPEC 4: an assignment offers the object under that name; an import (``as``
+            # included) beside code of the module's own is its own use: "renamed alias"
+            # then describes the name but does not list the module. Without source to
+            # read, a binding under another name is taken for an alias.
+            assigned = res.get("assigned")
+            by_assignment = assigned is not None and attr in assigned
+            offered = by_assignment or (attr != name and assigned is None)
             if attr != name:
                 roles.append("renamed alias")
+            elif by_assignment:
+                roles.append("alias (an assignment)")
             if in_all:
                 roles.append("in __all__")
             if module == found.defined_in and attr == name:
@@ -216,7 +226,10 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
                 roles.append("package re-export")
             if res["defines_code"] is False:
                 roles.append("no code of its own")
-            (listed if roles else users)[path] = Found(path, roles, warning)
+            if offered or in_all or own or res["package"] or res["defines_code"] is False:
+                listed[path] = Found(path, roles, warning)
+            else:
+                users[path] = Found(path, roles, warning)
         for attr, in_all, access in res["lazy"]:
             path = SsotPath(module, attr)
             roles = ["lazy (__getattr__)"]
@@ -336,8 +349,10 @@ def render_report(d: Discovery) -> list[str]:
         lines += [f"  {m}: {shown(e)}" for m, e in d.failures]
     if d.users:
         lines += ["", f"not listed: {len(d.users)} module(s) import it for their own use "
-                      "(they define code of their own and nothing imports the name from "
-                      "them)"]
+                      "(an import beside code of their own: not assigned to a name, not in "
+                      "__all__, not served by __getattr__, and nothing imports the name "
+                      "from them):"]
+        lines += [f"  {u}" for u in d.users]
     return lines
 
 

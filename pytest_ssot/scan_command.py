@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rootdir", metavar="DIR", help="the project root (default: found from "
                                                     "the working directory)")
     p.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
-                   help="worker processes (default and most: the cores)")
+                   help="worker processes (default: one per core; never more than the "
+                        "cores)")
     p.add_argument("--census", action="append", default=[], metavar="FILE",
                    help="a runtime census file (repeatable): legacy modules with runtime "
                         "hits are not removable; the report lists their callers")
@@ -200,8 +201,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n[ssot {check.contract}] {check.explanation}")
     parse = check_scan_errors(result)
     if github:
-        problem = append_step_summary(step_summary(settings.contracts, result, held, checks,
-                                                   strict))
+        source = settings.file.name if settings.file else "pyproject.toml"
+        problem = append_step_summary(step_summary(
+            settings.contracts, result, held, checks, strict,
+            strict_from="--strict" if args.strict else f"strict = true in {source}"))
         if problem:
             print(f"pytest-ssot: {problem}", file=sys.stderr)
     return 1 if failed or not parse.passed else 0

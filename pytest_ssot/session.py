@@ -41,6 +41,10 @@ class SsotSessionPlugin:
         self.config = config
         self.settings = settings
         self.strict = bool(config.getoption("ssot_strict")) or settings.strict
+        # what made the run strict, for the header (a user who did not pass the flag)
+        source = settings.file.name if settings.file else "pyproject.toml"
+        self.strict_from = ("--ssot-strict" if config.getoption("ssot_strict") else
+                            f"strict = true in {source}" if settings.strict else "")
         # The session's import path as set up by pytest (``pythonpath``, rootdir conftest),
         # taken at one point so that every process probes with the same one.
         self.sys_path = list(sys.path)
@@ -351,7 +355,8 @@ class SsotSessionPlugin:
         markdown = step_summary(
             self.settings.contracts, scan, self.held() if scan is not None else None,
             self.reference_checks() if scan is not None else {}, self.strict,
-            self._runtimes, self.readiness() if scan is not None and self._runtimes else None)
+            self._runtimes, self.readiness() if scan is not None and self._runtimes else None,
+            strict_from=self.strict_from)
         self._summary_problem = append_step_summary(markdown)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -363,7 +368,8 @@ class SsotSessionPlugin:
 
         terminalreporter.section("pytest-ssot")
         if self._runtimes is not None:
-            for line in terminal_lines(self.settings.contracts, self._runtimes, self.strict):
+            for line in terminal_lines(self.settings.contracts, self._runtimes, self.strict,
+                                       self.strict_from):
                 terminalreporter.line(line)
         if self._scan is not None:
             verbose = self.config.getoption("verbose") > 0

@@ -104,6 +104,24 @@ def test_without_history_or_removable_fields_the_page_says_so(tmp_path: Path) ->
     assert "does not say which legacy modules are removable" in html
 
 
+def test_it_says_why_removability_is_unknown(tmp_path: Path) -> None:
+    """Removability is judged for legacy modules: a contract whose legacy and factory
+    entries are all ``module:attr`` gets the reason, not a bare "not yet"."""
+    report = json.loads(json.dumps(REPORT))
+    contract = report["contracts"][0]
+    contract["legacy"] = [{"path": "chat.ws:WebSocketManager", "verdict": "warns",
+                           "warning": "deprecated", "passed": True}]
+    html = render(page_data(report, None, source="test"))
+    assert ("This report does not say which legacy modules are removable: every legacy "
+            "and factory entry of this contract is an attribute (module:attr)") in html
+    # module entries without the fields: made without the probes and the scan together
+    report = json.loads(json.dumps(REPORT))
+    for e in report["contracts"][0]["legacy"]:
+        del e["removable"], e["blockers"]
+    html = render(page_data(report, None, source="test"))
+    assert "pytest --ssot-html=PATH" in html.split('data-part="deletable"')[1]
+
+
 def test_plugin_and_commands_load_without_jinja2_or_pygal() -> None:
     code = ("import sys, pytest_ssot.plugin, pytest_ssot.session, pytest_ssot.cli, "
             "pytest_ssot.history.command, pytest_ssot.history.timeline; "

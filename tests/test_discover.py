@@ -71,6 +71,31 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
             def build():
                 return Thing()
         """,
+        # an import under another name among code of its own: its own use, no alias
+        "big/renamed_import.py": """
+            from big.core.thing import Thing as CoreThing
+
+            def build():
+                return CoreThing()
+        """,
+        # an unused import among code of its own: not an import path either
+        "big/unused_import.py": """
+            from big.core.thing import Thing as T  # noqa: F401
+
+            LIMIT = 3
+
+            def other():
+                return LIMIT
+        """,
+        # an explicit alias under the same name, beside code of its own
+        "big/assigned.py": """
+            import big.core.thing
+
+            Thing = big.core.thing.Thing
+
+            def build():
+                return Thing()
+        """,
         # PEP 562 lazy shim, warning on access only
         "big/lazy.py": """
             import warnings
@@ -134,7 +159,9 @@ def found(big_tree: Path):
 def test_generated_tree_lists_every_path_and_no_user_module(found) -> None:
     listed = {str(f.path): f for f in found.paths}
     assert set(listed) == {"big.legacy.old_thing:Thing", "big.compat:Thing", "big.api:Thing",
-                           "big.aliases:OldThing", "big.lazy:Thing", "big.users.u001:Thing"}
+                           "big.aliases:OldThing", "big.lazy:Thing", "big.users.u001:Thing",
+                           "big.assigned:Thing"}
+    assert listed["big.assigned:Thing"].roles == ["alias (an assignment)"]
     assert "deprecation shim" in listed["big.legacy.old_thing:Thing"].roles
     assert listed["big.legacy.old_thing:Thing"].warning.startswith("DeprecationWarning")
     assert listed["big.compat:Thing"].roles == ["no code of its own"]
@@ -145,14 +172,18 @@ def test_generated_tree_lists_every_path_and_no_user_module(found) -> None:
     assert "big.lazy.Thing is deprecated" in listed["big.lazy:Thing"].warning
     assert listed["big.users.u001:Thing"].roles == ["imported from here"]
     assert listed["big.users.u001:Thing"].references == {"import": 1}
-    # 199 users, big.migrating (the shim's warning is not its own), big.consumer and
-    # big.aliases:Thing (under its own name, beside code of its own)
-    assert len(found.users) == USERS - 1 + 3
-    assert "big.migrating:Thing" in found.users
+    # 199 users, big.migrating (the shim's warning is not its own), big.consumer,
+    # big.aliases:Thing (under its own name, beside code of its own), and the imports under
+    # another name beside code of their own (SPEC 4: their own use, not aliases)
+    assert len(found.users) == USERS - 1 + 5
+    assert {"big.migrating:Thing", "big.renamed_import:CoreThing",
+            "big.unused_import:T"} <= set(found.users)
 
 
 def test_generated_tree_counts_references_and_second_implementations(found) -> None:
-    assert found.canonical_references == USERS + 5  # users, shims, api, aliases (lazy: in a function)
+    # users, shims, api, aliases, the two imports under another name, the assigned alias
+    # (lazy: in a function)
+    assert found.canonical_references == USERS + 8
     assert [str(f.path) for f in found.second] == ["big.other.thing:Thing"]
     assert found.second[0].where == "big/other/thing.py:1"
     failed = dict(found.failures)
@@ -169,7 +200,7 @@ def test_table_is_a_valid_contract(found) -> None:
     assert contract["name"] == "thing"
     assert contract["canonical"] == CANONICAL
     assert contract["legacy"][-1] == "big.other.thing:Thing"  # second implementation last
-    assert len(contract["legacy"]) == 7
+    assert len(contract["legacy"]) == 8
 
 
 def test_example_project(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -190,6 +221,10 @@ def test_example_project(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
         "chat.app.websocket_core.manager:WebSocketManager",
         "chat.app.websocket_core.unified_manager:UnifiedWebSocketManager"}
     assert "not listed: 5 module(s) import it for their own use" in out
+    # ... and it names them (the handlers' import is its own use, its WSManager an alias)
+    left_out = out.split("not listed:")[1]
+    assert "  chat.app.websocket_core.handlers:WebSocketManager\n" in left_out
+    assert len([line for line in left_out.splitlines() if line.startswith("  chat.")]) == 5
     text = (project / "pyproject.toml").read_text()
     assert text.startswith((EXAMPLE / "pyproject.toml").read_text().split("[tool.pytest-ssot.golden")[0])
     assert "# An example chat backend" in text

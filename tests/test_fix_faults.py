@@ -44,7 +44,8 @@ def test_read_only_file_is_listed_not_rewritten(project: Path, capsys) -> None:
     assert (project / "chat" / "app" / "b.py").read_text() == FIXED  # the others go on
     assert "Traceback" not in out + err
     # the reference it could not write is still counted as left, at its own line
-    assert "rewrote 1 reference(s) in 1 file(s)" in out
+    assert ("rewrote 1 reference(s) in 1 file(s); 1 left for a person (listed above); "
+            "1 file(s) not processed (errors above)") in out
 
 
 def test_folder_that_cannot_be_written_is_one_line_per_file(

@@ -100,6 +100,10 @@ def test_strict_from_config(pytester: pytest.Pytester) -> None:
         text.replace("probe_timeout = 10", "probe_timeout = 10\nstrict = true"))
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=5, failed=1)
+    # the header says where strict came from: the configuration, not the flag
+    result.stdout.fnmatch_lines(["mode: strict (strict = true in pyproject.toml)"])
+    assert "(--ssot-strict)" not in result.stdout.str()
+    result = pytester.runpytest_subprocess("--ssot-strict")
     result.stdout.fnmatch_lines(["mode: strict (--ssot-strict)"])
 
 

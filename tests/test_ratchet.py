@@ -283,12 +283,37 @@ def test_scan_command_holds_the_baseline(project: Path) -> None:
     assert "1 baseline entry fixed in 1 file(s): tighten it" in out.stdout
     out = _scan(project, "--update-baseline")
     assert "baseline: 0 entries added, 1 dropped, 3 kept" in out.stdout
-    assert "  - [ws] chat/c.py: " in out.stdout
+    # not a git repository: nothing to read the fixed statement back from
+    assert "  - [ws] chat/c.py: a reference no longer there (fixed; not found in git" \
+        in out.stdout
 
     (project / ".ssot-baseline.json").write_text("{")
     out = _scan(project)
     assert out.returncode == 2 and "not valid JSON" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_dropped_entries_show_their_statement_from_git(project: Path) -> None:
+    """``--update-baseline`` names what was fixed: file, line and statement (as git last saw
+    the file), never only a hash."""
+    (project / "chat/c.py").write_text("import os\nfrom chat.ws.manager import (\n"
+                                       "    WebSocketManager)\nimport chat.ws.manager as m\n")
+    (project / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
+    assert _git(project, "init", "-q", "-b", "main").returncode == 0
+    assert _scan(project, "--update-baseline").returncode == 0
+    assert _git(project, "add", "-A").returncode == 0
+    assert _git(project, "commit", "-qm", "baseline").returncode == 0
+    # fixed and committed: the file at the baseline's commit still holds the statements
+    (project / "chat/c.py").write_text("import os\n")
+    (project / "chat/routes/a.py").unlink()
+    assert _git(project, "commit", "-qam", "fixed").returncode == 0
+    out = _scan(project, "--update-baseline")
+    assert out.returncode == 0, out.stdout + out.stderr
+    dropped = [line for line in out.stdout.splitlines() if line.startswith("  - ")]
+    assert dropped == [
+        "  - [ws] chat/c.py:2: from chat.ws.manager import ( WebSocketManager) (fixed)",
+        "  - [ws] chat/c.py:4: import chat.ws.manager as m (fixed)",
+        "  - [ws] chat/routes/a.py:1: import chat.ws.manager (fixed)"], out.stdout
 
 
 def test_scan_command_speaks_github(project: Path) -> None:

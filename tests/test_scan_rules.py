@@ -247,6 +247,61 @@ CASES: list[tuple[str, str, list[tuple[str, str, int]]]] = [
 ]
 
 
+# Logger names (SPEC 13): a logger is named after a module by convention, but the string
+# names a logger, not the module; renaming the module does not rename the logger. One row
+# per form, each with a real reference beside it that must still be found.
+LOGGER_CASES: list[tuple[str, str, list[tuple[str, str, int]]]] = [
+    ("logging.getLogger", "import logging\nlog = logging.getLogger('chat.ws.manager')\n", []),
+    ("getLogger imported from logging",
+     "from logging import getLogger\nlog = getLogger('chat.ws.WebSocketManager')\n", []),
+    ("logging.getLogger(name=...)", "log = logging.getLogger(name='chat.ws.manager')\n", []),
+    ("a logger's child", "log = logging.getLogger('chat.ws.manager.audit')\n", []),
+    ("self.assertLogs", "with self.assertLogs('chat.ws.manager', level='INFO'):\n    pass\n",
+     []),
+    ("assertLogs(logger=...)", "with self.assertLogs(logger='chat.ws.manager'):\n    pass\n",
+     []),
+    ("self.assertNoLogs", "with self.assertNoLogs('chat.ws.manager'):\n    pass\n", []),
+    ("caplog.set_level(..., logger=...)",
+     "caplog.set_level(logging.INFO, logger='chat.ws.manager')\n", []),
+    ("caplog.set_level(level, logger) positionally",
+     "caplog.set_level(logging.INFO, 'chat.ws.manager')\n", []),
+    ("caplog.at_level(..., logger=...)",
+     "with caplog.at_level(logging.DEBUG, logger='chat.ws.manager'):\n    pass\n", []),
+    ("logging.config dictConfig logger keys",
+     "logging.config.dictConfig({\n    'version': 1,\n    'loggers': {\n"
+     "        'chat.ws.manager': {'level': 'INFO'},\n"
+     "        'chat.ws.WebSocketManager': {'handlers': ['console']},\n    },\n})\n", []),
+    ("a settings dict's logger keys", "LOGGING = {'loggers': {'chat.ws.manager': {}}}\n", []),
+    ("dict(loggers=...)", "LOGGING = dict(version=1, loggers={'chat.ws.manager': {}})\n", []),
+    # What stays a reference
+    ("a patch target beside a logger name",
+     "with mock.patch('chat.ws.manager.X'), self.assertLogs('chat.ws.manager'):\n    pass\n",
+     [("MM", "string", 1)]),
+    ("a logger's other arguments", "caplog.set_level('chat.ws.manager')\n",
+     [("MM", "string", 1)]),
+    ("a dictConfig value", "LOGGING = {'loggers': {'x': {'filters': ['chat.ws.manager']}},\n"
+     "           'handlers': {'h': {'class': 'chat.ws.manager.Handler'}}}\n",
+     [("MM", "string", 1), ("MM", "string", 2)]),
+    ("keys of another dict", "X = {'handlers': {'chat.ws.manager': {}}}\n",
+     [("MM", "string", 1)]),
+    ("an import and a chain in a logger call", "import chat.ws.manager\n"
+     "log = logging.getLogger(chat.ws.manager.__name__)\n",
+     [("MM", "import", 1), ("MM", "attribute", 2)]),
+    ("a patch of getLogger is a patch", "mock.patch('chat.ws.manager.getLogger')\n",
+     [("MM", "string", 1)]),
+    ("an implicit concatenation is one logger name",
+     "log = logging.getLogger('chat.ws.' 'manager')\nx = 'chat.ws.manager'\n",
+     [("MM", "string", 2)]),
+]
+
+
+@pytest.mark.parametrize("code, expected", [c[1:] for c in LOGGER_CASES],
+                         ids=[c[0] for c in LOGGER_CASES])
+def test_logger_names_are_not_references(code: str, expected: list[tuple[str, str, int]]
+                                         ) -> None:
+    assert refs(code) == want(*expected)
+
+
 @pytest.mark.parametrize("code, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_spec5_table(code: str, expected: list[tuple[str, str, int]]) -> None:
     assert refs(code) == want(*expected)

@@ -59,9 +59,14 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, sys_path: li
         for n, reason in groups:
             print(f"  {n:>{width}} x {reason}")
     verb = "would rewrite" if not write else "rewrote"
-    print(f"pytest-ssot fix: {verb} {outcome.rewritten} reference(s) in "
-          f"{len(outcome.changed)} file(s); {len(outcome.unsafe)} left for a person "
-          f"(listed above); {len(outcome.errors)} file(s) not processed (errors above)")
+    summary = [f"pytest-ssot fix: {verb} {outcome.rewritten} reference(s) in "
+               f"{len(outcome.changed)} file(s)"]
+    # Only the lists printed above are pointed at.
+    if outcome.unsafe:
+        summary.append(f"{len(outcome.unsafe)} left for a person (listed above)")
+    if outcome.errors:
+        summary.append(f"{len(outcome.errors)} file(s) not processed (errors above)")
+    print("; ".join(summary))
     if outcome.errors:
         return 1
     if args.check and outcome.changed:

@@ -75,12 +75,11 @@ def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
     try:
         for part in shares:
             try:
-                pid, r = walk.fork_worker(
-                    lambda _w, part=part: marshal.dumps(_run(part, matchers)))
+                walk.fork_worker(lambda _w, part=part: marshal.dumps(_run(part, matchers)),
+                                 lambda pid, r, part=part: live.__setitem__(pid, (r, part)))
             except OSError:  # no more processes (EAGAIN), no memory: done here
                 own = own + part
                 continue
-            live[pid] = (r, part)
         out = _run(own, matchers)
         for pid in list(live):
             r, part = live[pid]

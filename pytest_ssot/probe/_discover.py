@@ -100,19 +100,53 @@ class _Attribution:
         return out
 
 
-def _defines_code(mod: object) -> tuple[bool | None, str | None]:
+def _assigned(node: ast.AST, out: list) -> None:
+    """The names a module-level assignment binds (``X = Y``, ``X = Y = Z``, ``A, B = ...``,
+    ``X: T = Y``): an explicit alias, as opposed to a name an import binds."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets = [node.target]
+    else:
+        return
+    stack = list(targets)
+    while stack:
+        t = stack.pop()
+        if isinstance(t, ast.Name):
+            out.append(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            stack.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            stack.append(t.value)
+
+
+def _defines_code(mod: object) -> tuple[bool | None, list | None, str | None]:
     """Does the module's source define classes or functions of its own (other than the
-    PEP 562 hooks)? ``None`` when there is no Python source to read."""
+    PEP 562 hooks)? And the names its module-level assignments bind. ``None`` when there
+    is no Python source to read."""
     spec = getattr(mod, "__spec__", None)
     origin = getattr(spec, "origin", None) or getattr(mod, "__file__", None)
     if not origin or not str(origin).endswith(".py"):
-        return None, None
+        return None, None, None
     try:
         with open(origin, "rb") as fh:
             source = importlib.util.decode_source(fh.read())
         tree = ast.parse(source)
     except (OSError, SyntaxError, ValueError, UnicodeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, None, f"{type(exc).__name__}: {exc}"
+    assigned: list = []
+
+    def names(body: list) -> None:
+        for node in body:
+            _assigned(node, assigned)
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(node, (ast.If, ast.Try)) and getattr(node, field, None):
+                    names(getattr(node, field))
+            if isinstance(node, ast.Try):
+                for h in node.handlers:
+                    names(h.body)
+
+    names(tree.body)
 
     def walk(body: list) -> bool:
         for node in body:
@@ -130,7 +164,7 @@ def _defines_code(mod: object) -> tuple[bool | None, str | None]:
                     return True
         return False
 
-    return walk(tree.body), None
+    return walk(tree.body), sorted(set(assigned)), None
 
 
 def _task_module(task: dict, log: list, pre: BaseException | None, pre_ms: float) -> dict:
@@ -195,10 +229,10 @@ def _task_module(task: dict, log: list, pre: BaseException | None, pre_ms: float
     second = (other is not None and other is not canon
               and (inspect.isclass(other) or inspect.isroutine(other))
               and getattr(other, "__module__", None) == module)
-    defines, source_error = _defines_code(mod)
+    defines, assigned, source_error = _defines_code(mod)
     return {"bound": bound, "lazy": lazy, "lazy_errors": lazy_errors, "own_warnings": own,
             "warnings": any_warning, "package": hasattr(mod, "__path__"),
-            "defines_code": defines, "source_error": source_error,
+            "defines_code": defines, "assigned": assigned, "source_error": source_error,
             "second_implementation": bool(second)}
 
 

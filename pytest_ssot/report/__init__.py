@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..scan.baseline import Held
 
 __all__ = ["SCHEMA", "build_report", "scan_part", "violation_dicts", "write_json",
-           "terminal_lines", "scan_lines"]
+           "terminal_lines", "scan_lines", "mode_text"]
 
 SCHEMA = "pytest-ssot/1"
 
@@ -200,10 +200,16 @@ def _shorten(text: str | None, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def mode_text(strict: bool, strict_from: str = "") -> str:
+    """``strict (where it came from)`` or ``transitional``: a user who did not pass the
+    flag must see which setting made the run strict."""
+    return f"strict ({strict_from or '--ssot-strict'})" if strict else "transitional"
+
+
 def terminal_lines(contracts: Sequence[Contract], runtimes: Mapping[str, ContractRuntime],
-                   strict: bool) -> list[str]:
+                   strict: bool, strict_from: str = "") -> list[str]:
     """The verdict table of each contract, as terminal lines."""
-    lines = [f"mode: {'strict (--ssot-strict)' if strict else 'transitional'}"]
+    lines = [f"mode: {mode_text(strict, strict_from)}"]
     for c in contracts:
         rt = runtimes.get(c.name)
         if rt is None:

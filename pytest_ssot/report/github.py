@@ -67,11 +67,13 @@ def step_summary(contracts: Sequence[Contract], result: "ScanResult | None",
                  held: "Held | None", checks: Mapping[str, Check], strict: bool,
                  runtimes: Mapping[str, ContractRuntime] | None = None,
                  readiness: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                 new_listed: int = 20) -> str:
+                 new_listed: int = 20, strict_from: str = "") -> str:
     """The Markdown appended to ``$GITHUB_STEP_SUMMARY``: per contract its verdicts (when
     the run probed), violations by area, compliance, new and fixed against the baseline,
     and the modules that can be deleted now (when known)."""
-    mode = "strict (--ssot-strict)" if strict else "transitional"
+    from . import mode_text
+
+    mode = mode_text(strict, strict_from)
     lines = ["## pytest-ssot", "", f"Mode: {mode}."]
     if held is not None and held.schema is None and not strict:
         lines.append(" No baseline file: violations are not limited.")

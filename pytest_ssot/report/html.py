@@ -168,6 +168,20 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
                     else:
                         blocked.append({"path": e.get("path", ""), "role": role,
                                         "why": _why(e.get("blockers") or [])})
+        declared = [e.get("path", "") for key in ("legacy", "factories")
+                    for e in c.get(key, [])]
+        if removable_known:
+            removable_why = ""
+        elif not declared:
+            removable_why = "the contract declares no legacy or factory path"
+        elif all(":" in p for p in declared):
+            removable_why = ("every legacy and factory entry of this contract is an attribute "
+                             "(module:attr); removability is judged for whole modules, and "
+                             "an attribute goes when the line that serves it is deleted")
+        else:
+            removable_why = ("it is judged from the runtime probes and the static scan of one "
+                             "pytest run together: pytest --ssot-html=PATH with the contract "
+                             "items shows it")
         per_file: dict[str, int] = {}
         for v in mine:
             per_file[v.get("file", "")] = per_file.get(v.get("file", ""), 0) + 1
@@ -187,6 +201,7 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
             "by_kind": _count(mine, "kind"),
             "worst": worst,
             "removable_known": removable_known,
+            "removable_why": removable_why,
             "deletable": deletable,
             "blocked": blocked,
             "history": _series(history, name),

@@ -246,7 +246,7 @@ def update(path: Path, result: ScanResult, contracts: Sequence[Contract],
     except OSError as exc:
         raise ConfigError(f"--ssot-update-baseline: {path.name} could not be written "
                           f"({exc.strerror or exc}); the old file is unchanged") from None
-    lines = changes(old, entries, result, fps)
+    lines = changes(old, entries, result, fps, root=root, path=path, contracts=contracts)
     if kept:
         lines.append(f"  {_plural(kept, 'entry')} of {len(kept_in)} file(s) that could not "
                      "be read or parsed kept as they were (see the scan errors)")
@@ -351,7 +351,8 @@ def hold(result: ScanResult, baseline: Baseline | None,
 
 
 def changes(old: Baseline | None, new: Entries, result: ScanResult,
-            fps: Sequence[str], listed: int = 50) -> list[str]:
+            fps: Sequence[str], listed: int = 50, *, root: Path | None = None,
+            path: Path | None = None, contracts: Sequence[Contract] = ()) -> list[str]:
     """What ``--ssot-update-baseline`` added and dropped, as lines for the user."""
     if old is not None and old.schema == 1:
         total = sum(len(f) for files in new.values() for f in files.values())
@@ -363,7 +364,26 @@ def changes(old: Baseline | None, new: Entries, result: ScanResult,
     plus = [f"  + [{v.contract}] {shown(v.file)}:{v.line}: {_statement(v)}"
             for v, fp in zip(result.violations, fps)
             if (v.contract, v.file, fp) not in before and (v.contract, v.file, fp) in after]
-    minus = [f"  - [{c}] {shown(f)}: {fp} (fixed)" for c, f, fp in sorted(before - after)]
+    gone = sorted(before - after)
+    known: dict[tuple[str, str], tuple[int, str]] = {}
+    if gone and root is not None and path is not None:
+        from .fixed import statements
+
+        # the first ``listed`` lines show entries of the first ``listed`` files at most
+        wanted: dict[str, list[str]] = {}
+        for _c, f, fp in gone:
+            if f in wanted or len(wanted) < listed:
+                wanted.setdefault(f, []).append(fp)
+        known = statements(root, path, wanted, contracts)
+    minus = []
+    for c, f, fp in sorted(gone, key=lambda g: (g[0], g[1], known.get(g[1:], (0, ""))[0],
+                                                g[2])):
+        if (f, fp) in known:
+            line, text = known[(f, fp)]
+            minus.append(f"  - [{c}] {shown(f)}:{line}: {_shorten(text)} (fixed)")
+        else:
+            minus.append(f"  - [{c}] {shown(f)}: a reference no longer there (fixed; not found in "
+                         f"git to show its statement; fingerprint {fp})")
     added = len(after - before)
     dropped = len(before - after)
     head = (f"baseline: {added} entr{'y' if added == 1 else 'ies'} added, {dropped} dropped, "
@@ -382,7 +402,11 @@ def _capped(lines: list[str], listed: int) -> list[str]:
 
 
 def _statement(v: Violation, width: int = 100) -> str:
-    text = collapse(v.text) or f"{v.path} -> {v.fix}"
+    return _shorten(collapse(v.text) or f"{v.path} -> {v.fix}", width)
+
+
+def _shorten(text: str, width: int = 100) -> str:
+    text = collapse(text)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

@@ -130,6 +130,13 @@ _IMPORT_LIKE = frozenset({"import_module", "__import__", "find_spec", "resolve_n
 _LITERAL_BARE = frozenset({"getattr", "hasattr", "setattr", "delattr"})
 _LITERAL_ANY = frozenset({"object", "setattr", "delattr"})
 _SYS_MODULES_METHODS = frozenset({"get", "pop", "setdefault"})
+# Logger names (SPEC 13): where a call takes a logger's name, ``(position, keyword)``. A
+# logger is named after a module by convention only; its name is no reference to it.
+# ``logging.getLogger(name)``, ``unittest``'s ``assertLogs(logger)``/``assertNoLogs``, and
+# (called on an object: ``caplog.set_level(level, logger)``) pytest's caplog methods.
+_LOGGER_ARGUMENT = {"getLogger": (0, "name"), "assertLogs": (0, "logger"),
+                    "assertNoLogs": (0, "logger")}
+_LOGGER_METHOD_ARGUMENT = {"set_level": (1, "logger"), "at_level": (1, "logger")}
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CONTEXTS = (ast.Load, ast.Store, ast.Del)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -342,6 +349,16 @@ class _Reader:
         if t is ast.Call:
             self.call(node, line, ann, text)  # type: ignore[arg-type]
             return
+        if t is ast.Dict and not ann:
+            for k, v in zip(node.keys, node.values):  # type: ignore[attr-defined]
+                if k is not None:
+                    self.expr(k, line, ann, text)
+                if (type(v) is ast.Dict and _is_str(k)
+                        and k.value == "loggers"):  # type: ignore[union-attr]
+                    self.logger_keys(v, line, text)  # type: ignore[arg-type]
+                else:
+                    self.expr(v, line, ann, text)
+            return
         if t is ast.Subscript:
             value, index = node.value, node.slice  # type: ignore[attr-defined]
             self.expr(value, line, ann, text)
@@ -404,15 +421,35 @@ class _Reader:
                 for k in keywords:
                     self.expr(k.value, line, ann or k.arg == "bound", text)
                 return
+        logger_at, logger_kw = -1, None
+        if not ann and name is not None:
+            logger_at, logger_kw = _LOGGER_ARGUMENT.get(name) or (
+                _LOGGER_METHOD_ARGUMENT.get(name, (-1, None)) if type(func) is ast.Attribute
+                else (-1, None))
         self.expr(func, line, ann, text)
         for i, a in enumerate(args):
             if i == 0 and skip_first:
                 continue
+            if i == logger_at and _is_str(a):
+                continue  # a logger's name
             self.expr(a, line, ann, text)
         for k in keywords:
             if k.arg in ("name", "target") and name in _IMPORT_LIKE and _is_str(k.value):
                 continue
+            if k.arg is not None and k.arg == logger_kw and _is_str(k.value):
+                continue
+            if k.arg == "loggers" and type(k.value) is ast.Dict and not ann:
+                self.logger_keys(k.value, line, text)  # dict(loggers={...})
+                continue
             self.expr(k.value, line, ann, text)
+
+    def logger_keys(self, node: ast.Dict, line: int, text: _Text) -> None:
+        """The ``"loggers"`` table of a ``logging.config`` dictionary: its string keys are
+        logger names; its values are read as any code."""
+        for k, v in zip(node.keys, node.values):
+            if k is not None and not _is_str(k):
+                self.expr(k, line, False, text)
+            self.expr(v, line, False, text)
 
     def string(self, node: ast.Constant, line: int, import_like: bool, text: _Text) -> None:
         for e in self.matcher.for_string(node.value, import_like):

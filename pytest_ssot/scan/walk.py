@@ -39,30 +39,51 @@ def can_fork() -> bool:
 _DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 
 
-def fork_worker(body: Callable[[int], bytes]) -> tuple[int, int]:
+# The signals that stop a run (Ctrl-C; SIGTERM and SIGHUP end the command as Ctrl-C does).
+_STOPS = frozenset(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                   if hasattr(signal, n))
+
+
+def fork_worker(body: Callable[[int], bytes],
+                started: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Fork a worker that runs ``body(fd)`` and sends the bytes it returns down a pipe
     (``fd`` is the pipe's write end, for messages before the result). Returns the child's
     pid and the read end. The child never returns: status 70 if ``body`` raised, for the
-    parent to report (a child's traceback would interleave with the parent's output)."""
+    parent to report (a child's traceback would interleave with the parent's output).
+
+    ``started(pid, read end)``: the caller's note of the worker, made while the stop
+    signals are held back. A Ctrl-C or SIGTERM landing between the fork and that note
+    would otherwise unwind past a worker nobody knows of, left running (seen under load);
+    held, it is raised right after, when the way out kills the worker."""
     r, w = os.pipe()
+    mask = hasattr(signal, "pthread_sigmask")
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS) if mask else None
     try:
-        pid = os.fork()
-    except OSError:  # no process left to the user (EAGAIN), no memory: the caller decides
-        os.close(r)
-        os.close(w)
-        raise
-    if pid == 0:  # worker
-        code = 0
         try:
+            pid = os.fork()
+        except OSError:  # no process left to the user (EAGAIN), no memory: the caller decides
             os.close(r)
-            view = memoryview(body(w))
-            while view:
-                view = view[os.write(w, view):]
-        except BaseException:  # noqa: BLE001 - the parent reports a worker's death
-            code = 70
-        finally:
-            os._exit(code)
-    os.close(w)
+            os.close(w)
+            raise
+        if pid == 0:  # worker
+            code = 0
+            try:
+                if mask:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, old)  # type: ignore[arg-type]
+                os.close(r)
+                view = memoryview(body(w))
+                while view:
+                    view = view[os.write(w, view):]
+            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(w)
+        if started is not None:
+            started(pid, r)
+    finally:
+        if mask:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)  # type: ignore[arg-type]
     return pid, r
 
 
@@ -387,7 +408,7 @@ def run_parallel(job: Job, units: list, n_jobs: int,
 
         for _ in range(n_jobs - 1):
             try:
-                workers.append(fork_worker(worker))
+                fork_worker(worker, lambda pid, r: workers.append((pid, r)))
             except OSError:
                 break  # no more processes (or descriptors): fewer workers, same answer
         # Fed from a thread: a pipe holds 64 KiB (16,384 indexes) before a write blocks.
