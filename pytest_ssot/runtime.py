@@ -198,10 +198,21 @@ def _check_canonical(c: Contract, v: Verdict) -> Check:
 def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
     what = "legacy path" if kind == "legacy" else "factory"
     canonical = str(c.canonical)
+    deadline = c.deadline(v.path) if kind == "legacy" else None
+    if deadline is not None and deadline.passed and not strict:
+        # SPEC 13: from its deadline on, a path is held to strict mode in every run
+        chk = _check_legacy(c, kind, v, True)
+        if chk.passed:
+            return chk
+        return Check(c.name, kind, v.path, False,
+                     f"{chk.summary}; deadline passed: {deadline.passed}",
+                     f"{chk.explanation}\ndeadline passed: {deadline.passed}: from its "
+                     "deadline on, the path is held to strict mode in every run.")
     if v.verdict == "absent":
         return Check(c.name, kind, v.path, True, v.describe())
     if v.verdict == "warns" and not strict:
-        return Check(c.name, kind, v.path, True, v.describe())
+        due = f" ({deadline.describe()})" if deadline is not None else ""
+        return Check(c.name, kind, v.path, True, v.describe() + due)
     if v.verdict == "broken":
         body = (f"{what} {v.path} is broken: importing it fails for another reason than its "
                 f"absence:\n  {v.error}{_where(v)}\n"
