@@ -184,17 +184,32 @@ def main(argv: list[str] | None = None) -> int:
                        help="worker processes (default and most: the cores, the files)")
     p_discover = sub.add_parser("discover", help="list every import path of an object "
                                 "and print (or --write) a contract for it")
+    p_shims = sub.add_parser(
+        "shims", help="write each legacy module with no code of its own as a warning PEP 562 "
+        "shim (and merge lazy entries for package re-exports); exit 1 with --check when one "
+        "is missing or stale, 2 on a configuration error",
+        description="Generate deprecation shims from the contracts: a legacy module with no "
+        "code of its own becomes a module __getattr__ serving the names it served, each with "
+        "a DeprecationWarning naming the canonical path and the deadline; a package "
+        "re-export (pkg:Name) gets a lazy entry merged into pkg (an existing __getattr__ is "
+        "extended). PEP 702 declarations make mypy and pyright flag the old imports. What "
+        "cannot be changed safely is listed, untouched. Exit codes: 0 up to date or written, "
+        "1 --check found a shim missing or stale (or a file could not be written), 2 "
+        "configuration error.")
+    from .shims import add_arguments as shims_arguments
+
+    shims_arguments(p_shims)
     p_history = sub.add_parser("history", help="the migration over time: violations and "
                                "compliance of each commit, read from git")
     # A command's own options are added only when it runs (or help is asked for): its
     # module is not imported by a run of another command (``scan`` is run often).
     words = sys.argv[1:] if argv is None else argv
     wanted = next((w for w in words if not w.startswith("-")), None)
-    if wanted == "discover" or wanted not in ("scan", "fix", "history"):
+    if wanted == "discover" or wanted not in ("scan", "fix", "history", "shims"):
         from .discover import add_arguments as discover_arguments
 
         discover_arguments(p_discover)
-    if wanted == "history" or wanted not in ("scan", "fix", "discover"):
+    if wanted == "history" or wanted not in ("scan", "fix", "discover", "shims"):
         from .history.command import add_arguments as history_arguments
 
         history_arguments(p_history)
@@ -207,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         return discover(args)
     if args.command == "history":
         return _history(args)
+    if args.command == "shims":
+        from .shims import run as shims
+
+        got = project_settings(args)
+        return got if isinstance(got, int) else shims(args, *got)
     return _fix(args)
 
 
