@@ -241,3 +241,37 @@ def with_deadlines_resolved(contracts: list, root: Path, project: object) -> lis
     day = today()
     return [dataclasses.replace(c, deadlines=resolve(c.deadlines, version=version, day=day))
             if c.deadlines else c for c in contracts]
+
+
+def schedule(contracts: list, references: Mapping[tuple[str, str], int] | None
+             ) -> list[dict[str, Any]]:
+    """What is due when, soonest first: one row per legacy path with a deadline, with
+    the references still left to it (``None`` when no scan ran). ``references``:
+    ``(contract, legacy path) -> count``."""
+    rows = []
+    for c in contracts:
+        for path, d in c.deadlines:
+            row: dict[str, Any] = {"contract": c.name, "path": str(path), **d.to_dict(),
+                                   "due": d.key()}
+            row["references"] = (None if references is None
+                                 else references.get((c.name, str(path)), 0))
+            rows.append(row)
+    far = _dt.date.max.isoformat()
+    rows.sort(key=lambda r: (r["passed"] is None, r["remove_after"] or far,
+                             _release(r["remove_in"] or "") or (10 ** 9,), r["contract"],
+                             r["path"]))
+    return rows
+
+
+def schedule_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The schedule as terminal lines (the terminal summary and ``pytest-ssot scan``)."""
+    if not rows:
+        return []
+    out = ["deadlines (what is due when):"]
+    width = max(len(r["due"]) for r in rows)
+    for r in rows:
+        left = ("" if r["references"] is None
+                else f": {r['references']} reference(s) left")
+        state = f"  PASSED: {r['passed']}" if r["passed"] else ""
+        out.append(f"  {r['due']:<{width}}  {r['contract']} {r['path']}{left}{state}")
+    return out

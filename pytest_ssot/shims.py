@@ -215,8 +215,9 @@ def _typing_block(root: Path, entries: Sequence[tuple[str, str, str, str]], inde
                   ) -> list[str]:
     """``if TYPE_CHECKING:`` declarations: PEP 702 ``@deprecated`` classes and functions.
     ``entries``: (served name, module, attr, message)."""
+    kinds = [_kind_of(root, module, attr) for _, module, attr, _ in entries]
     lines = [f"{indent}if TYPE_CHECKING:",
-             f"{indent}    from typing import Any as _Any",
+             *([f"{indent}    from typing import Any as _Any"] if "function" in kinds else []),
              f"{indent}    from typing_extensions import deprecated as _deprecated",
              ""]
     aliases: dict[str, str] = {}
@@ -224,8 +225,7 @@ def _typing_block(root: Path, entries: Sequence[tuple[str, str, str, str]], inde
         if module not in aliases:
             aliases[module] = f"_m{len(aliases)}"
             lines.insert(-1, f"{indent}    import {module} as {aliases[module]}")
-    for served, module, attr, message in entries:
-        kind = _kind_of(root, module, attr)
+    for (served, module, attr, message), kind in zip(entries, kinds):
         ref = f"{aliases[module]}.{attr}"
         if kind == "class":
             lines += [f"{indent}    @_deprecated({message!r})",
@@ -323,8 +323,26 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
 # --------------------------------------------------------------------------- re-exports
 
 
+def companion(module: str, file: Path) -> tuple[str, Path]:
+    """The stub-only module (``.pyi``, no ``.py``) holding a module's PEP 702 declarations."""
+    if file.name == "__init__.py":
+        return f"{module}._ssot_deprecated", file.with_name("_ssot_deprecated.pyi")
+    stem = module.rpartition(".")
+    name = f"_ssot_deprecated_{stem[2]}"
+    return (f"{stem[0]}.{name}" if stem[0] else name), file.with_name(name + ".pyi")
+
+
+def companion_text(root: Path, names: list[str], module: str,
+                   entries: dict[str, tuple[str, str, str]]) -> str:
+    lines = [f"{HEADER_PREFIX} {', '.join(repr(n) for n in names)}: the PEP 702 "
+             f"declarations of {module}'s deprecated names, for type checkers only.",
+             *_typing_block(root, [(n, m, a, msg) for n, (m, a, msg) in
+                                   sorted(entries.items())])[1:]]
+    return "\n".join(line[4:] if line.startswith("    ") else line for line in lines) + "\n"
+
+
 def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]],
-           define_getattr: bool, define_dir: bool) -> str:
+           define_getattr: bool, define_dir: bool, companion: str) -> str:
     table = "\n".join(f"    {n!r}: ({m!r}, {a!r}, {msg!r}),"
                       for n, (m, a, msg) in sorted(entries.items()))
     lines = [f"{BEGIN} {', '.join(repr(n) for n in names)}; regenerate with "
@@ -345,10 +363,13 @@ def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]
                   "    raise AttributeError(f\"module {__name__!r} has no attribute {name!r}\")"]
     if define_dir:
         lines += ["", "", "def __dir__():", "    return sorted({*globals(), *_SSOT_MOVED})"]
-    lines += ["", "", "import typing as _ssot_typing", ""]
-    typing = _typing_block(root, [(n, m, a, msg) for n, (m, a, msg) in sorted(entries.items())])
-    typing[0] = "if _ssot_typing.TYPE_CHECKING:"
-    lines += typing
+    # The PEP 702 declarations live in a stub-only companion module: a class named like
+    # the canonical in this module's source would be a second definition to the scan.
+    lines += ["", "", "import typing as _ssot_typing", "",
+              "if _ssot_typing.TYPE_CHECKING:",
+              # (its own import of a deprecated name is no use to report)
+              *(f"    from {companion} import {n} as {n}  # type: ignore[deprecated]  "
+                "# pyright: ignore[reportDeprecated]" for n in sorted(entries))]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -357,7 +378,8 @@ _HOOK = "if {param} in _SSOT_MOVED:\n    return _ssot_moved({param})\n"
 
 
 def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, SsotPath]],
-           module: str) -> tuple[bytes | None, list[tuple[SsotPath, str]]]:
+           module: str) -> tuple[bytes | None, list[tuple[SsotPath, str]],
+                                  tuple[Path, bytes] | None]:
     """The module with its legacy attributes served lazily; and what was left alone."""
     import libcst as cst
 
@@ -371,12 +393,12 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
             prior, _ = _generated_moved(ast.parse(block.rpartition("\nimport typing")[0]))
         except (SyntaxError, ValueError):
             return None, [(p, "its generated block was edited by hand: restore or delete "
-                              "it") for _, p in legacy]
+                              "it") for _, p in legacy], None
         text = text[:start].rstrip("\n") + "\n" + text[end:].lstrip("\n")
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        return None, [(p, f"cannot be parsed: {exc}") for _, p in legacy]
+        return None, [(p, f"cannot be parsed: {exc}") for _, p in legacy], None
     is_package = file.name == "__init__.py"
     skipped: list[tuple[SsotPath, str]] = []
     entries: dict[str, tuple[str, str, str]] = {}
@@ -428,7 +450,7 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
             continue
         entries[name] = (m, a, _message(f"{module}.{name}", m, a, deadline))
     if not entries:
-        return None, skipped
+        return None, skipped, None
     param = None
     if getattr_fn is not None:
         params = getattr_fn.params
@@ -438,7 +460,7 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
                 skipped.append((next(p for _, p in legacy if p.attr == name),
                                 f"{module}.__getattr__ has an unusual signature: extend it "
                                 "by hand"))
-            return None, skipped
+            return None, skipped, None
         param = params.params[0].name.value
 
     class Edit(cst.CSTTransformer):
@@ -469,10 +491,14 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
 
     new_tree = tree.visit(Edit())
     code = new_tree.code.rstrip("\n") + "\n\n\n"
-    code += _block(root, [c.name for c, _ in legacy], {**{n: (*prior[n], _message(
-        f"{module}.{n}", *prior[n], None)) for n in prior if n not in entries}, **entries},
-        getattr_fn is None, not has_dir and getattr_fn is None)
-    return code.encode(), skipped
+    everything = {**{n: (*prior[n], _message(f"{module}.{n}", *prior[n], None))
+                     for n in prior if n not in entries}, **entries}
+    names = sorted({c.name for c, _ in legacy})
+    stub_module, stub_file = companion(module, file)
+    code += _block(root, names, everything, getattr_fn is None,
+                   not has_dir and getattr_fn is None, stub_module)
+    stub = companion_text(root, names, module, everything)
+    return code.encode(), skipped, (stub_file, stub.encode())
 
 
 def _binds_as_itself(tree: object, name: str) -> bool:
@@ -518,14 +544,34 @@ def plan(settings: SsotConfig, root: Path) -> Plan:
         if old.startswith(HEADER_PREFIX.encode()):
             continue
         try:
-            new, skipped = _merge(root, f, old, items, module)
+            new, skipped, stub = _merge(root, f, old, items, module)
         except UnicodeDecodeError:
-            new, skipped = None, [(p, "not UTF-8") for _, p in items]
+            new, skipped, stub = None, [(p, "not UTF-8") for _, p in items], None
         for p, why in skipped:
             out.changes.append(Change(str(p), f, old, reason=why))
-        if new is not None:
-            served = [str(p) for _, p in items if str(p) not in {str(s) for s, _ in skipped}]
-            out.changes.append(Change(", ".join(served), f, old, new))
+        if new is not None and stub is not None:
+            served = ", ".join(str(p) for _, p in items
+                               if str(p) not in {str(s) for s, _ in skipped})
+            stub_file, stub_text = stub
+            stub_old = stub_file.read_bytes() if stub_file.is_file() else None
+            if stub_old is not None and not stub_old.startswith(HEADER_PREFIX.encode()):
+                out.changes.append(Change(served, f, old, reason=f"{stub_file.name} exists "
+                                          "and is not generated by pytest-ssot"))
+                continue
+            # the stub's twin: a module of that name exists (pyright reports a stub
+            # without source), and holds no class the scan would count as a definition
+            twin = stub_file.with_suffix(".py")
+            twin_old = twin.read_bytes() if twin.is_file() else None
+            contracts = ", ".join(repr(n) for n in sorted({c.name for c, _ in items}))
+            twin_text = (f"{HEADER_PREFIX} {contracts}: the type declarations are in "
+                         f"{stub_file.name}; never imported at run time.\n").encode()
+            if twin_old is not None and not twin_old.startswith(HEADER_PREFIX.encode()):
+                out.changes.append(Change(served, f, old, reason=f"{twin.name} exists "
+                                          "and is not generated by pytest-ssot"))
+                continue
+            out.changes.append(Change(served, f, old, new))
+            out.changes.append(Change(served, stub_file, stub_old, stub_text))
+            out.changes.append(Change(served, twin, twin_old, twin_text))
     return out
 
 
@@ -537,6 +583,8 @@ def apply(p: Plan) -> list[tuple[Change, str]]:
     for change in p.due:
         assert change.file is not None and change.new is not None
         try:
+            if change.old is None and change.file.exists():
+                raise ChangedSinceRead(f"{change.file} was created meanwhile")
             write_atomic(change.file, change.new, expect=change.old)
         except (ChangedSinceRead, WouldNotKeep, NotWritableTarget) as exc:
             failed.append((change, f"left untouched: {exc}"))

@@ -163,6 +163,7 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
             "deletable": deletable,
             "blocked": blocked,
             "history": _series(history, name),
+            "deadlines": list(c.get("deadlines", [])),
         })
     return {
         "title": "pytest-ssot: migration dashboard",
