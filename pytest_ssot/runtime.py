@@ -238,7 +238,8 @@ def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool) -> Check:
             f"warning.\n  expected ({'strict' if strict else 'transitional'}): {expected}"
             f"{identity}\nfix: delete it, or while callers migrate emit "
             f"warnings.warn(\"{v.path} is deprecated; use {canonical}\", DeprecationWarning, "
-            "stacklevel=2) when it is imported or accessed.")
+            "stacklevel=2) when it is imported or accessed (`pytest-ssot shims --write` "
+            "generates that shim for a module with no code of its own).")
     return Check(c.name, kind, v.path, False, v.describe(), body)
 
 

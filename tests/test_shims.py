@@ -300,3 +300,37 @@ def test_generated_code_is_no_reference_or_definition_to_the_scan(tmp_path: Path
                           str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 violation(s)" in out.stdout, out.stdout
+
+
+def test_report_terminal_and_html_list_what_is_due_when(pytester: pytest.Pytester) -> None:
+    make(pytester.path, files={"test_app.py": "from pkg.old import Canon\n\n\n"
+                                              "def test_app():\n    assert Canon\n"})
+    result = pytester.runpytest_subprocess("--ssot-report=r.json", "--ssot-html=r.html")
+    result.stdout.fnmatch_lines(["deadlines (what is due when):",
+                                 "  2.0 / 2027-03-01  canon pkg.old: 1 reference(s) left"])
+    import json
+
+    doc = json.loads((pytester.path / "r.json").read_text())
+    assert doc["deadlines"] == [{"contract": "canon", "path": "pkg.old", "remove_in": "2.0",
+                                 "remove_after": "2027-03-01", "passed": None,
+                                 "due": "2.0 / 2027-03-01", "references": 1}]
+    html = (pytester.path / "r.html").read_text()
+    assert "Deadlines: what is due when" in html
+    assert '<td class="path">pkg.old</td><td class="num">1</td><td>ahead</td>' in html
+
+
+def test_references_to_a_path_past_its_deadline_fail_despite_the_baseline(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    make(pytester.path, files={"test_app.py": "from pkg.canon import Canon\n"
+                                              "import pkg.old\n\n\n"
+                                              "def test_app():\n    assert Canon\n"})
+    assert shims(pytester.path, "--write").returncode == 0
+    assert pytester.runpytest_subprocess("--ssot-update-baseline").ret == 0
+    assert pytester.runpytest_subprocess().ret == 0  # held by the baseline until then
+    monkeypatch.setenv("SSOT_TODAY", "2027-03-02")
+    result = pytester.runpytest_subprocess()
+    result.stdout.fnmatch_lines([
+        "*1 reference(s) to legacy path(s) past their deadline remain*",
+        "deadline passed for pkg.old: remove_after = 2027-03-01 (today is 2027-03-02)",
+        "*test_app.py:2*"])
+    assert result.ret == 1
