@@ -490,7 +490,8 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
             return updated.with_changes(body=updated.body.with_changes(body=[hook, *body]))
 
     new_tree = tree.visit(Edit())
-    code = new_tree.code.rstrip("\n") + "\n\n\n"
+    kept = new_tree.code.rstrip("\n")
+    code = kept + "\n\n\n" if kept.strip() else ""
     everything = {**{n: (*prior[n], _message(f"{module}.{n}", *prior[n], None))
                      for n in prior if n not in entries}, **entries}
     names = sorted({c.name for c, _ in legacy})
@@ -631,7 +632,10 @@ def run(args: object, root: Path, settings: SsotConfig) -> int:
         state = "missing" if c.old is None or not c.old.startswith(
             (HEADER_PREFIX.encode())) and BEGIN.encode() not in (c.old or b"") else "stale"
         verb = "writes" if getattr(args, "write", False) else "would write"
-        print(f"{verb} {_rel(c.file, root)}: shim for {c.path} ({state})")
+        what = ("type declarations" if c.file is not None and c.file.suffix == ".pyi" else
+                "stub twin" if c.file is not None and c.file.name.startswith("_ssot_deprecated")
+                else "shim")
+        print(f"{verb} {_rel(c.file, root)}: {what} for {c.path} ({state})")
     if not getattr(args, "write", False):
         if getattr(args, "check", False):
             print(f"{len(due)} shim(s) missing or stale; run `pytest-ssot shims --write`")
