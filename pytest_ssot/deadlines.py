@@ -88,7 +88,10 @@ def _date(value: object, where: str) -> _dt.date:
 
 
 def _version_text(value: object, where: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or (
+    if isinstance(value, float):  # 2.10 reads as 2.1: the TOML number lost the version
+        raise DeadlineError(f"{where} key 'remove_in': write the version as a string "
+                            f"(remove_in = \"{value}\" is read as the number {value!r})")
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or (
             isinstance(value, str) and not _VERSION_RE.match(value)):
         raise DeadlineError(f"{where} key 'remove_in': expected a version string such as "
                             f"\"2.0\", got {value!r}")

@@ -240,6 +240,32 @@ def _typing_block(root: Path, entries: Sequence[tuple[str, str, str, str]], inde
     return lines
 
 
+def _docstring(text: str) -> str:
+    """The module's docstring as a literal: as written when that is safe, else quoted."""
+    if '"""' in text or text.endswith('"') or "\\" in text or "\r" in text:
+        return repr(text)
+    return f'"""{text}"""'
+
+
+def _hand_edited(tree: ast.Module) -> str | None:
+    """Was a generated shim given code of its own since? Then it is not ours to rewrite."""
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, (ast.Constant, ast.Call)):
+            continue
+        if isinstance(node, ast.Assign) and all(
+                isinstance(t, ast.Name) and t.id in ("_MOVED", "_DUE", "__all__")
+                for t in node.targets):
+            continue
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            continue
+        if isinstance(node, ast.FunctionDef) and node.name in ("__getattr__", "__dir__"):
+            continue
+        return f"line {getattr(node, 'lineno', '?')}"
+    return None
+
+
 def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
                  moved: dict[str, tuple[str, str]], all_names: list[str] | None,
                  deadline: Deadline | None, docstring: str | None) -> str:
@@ -254,7 +280,7 @@ def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
     lines = [
         f"{HEADER_PREFIX} '{contract.name}' ({contract.source}); edit the contract, not "
         "this file.",
-        f'"""{docstring or f"Deprecated: {legacy.module} moved to {target}."}"""',
+        _docstring(docstring or f"Deprecated: {legacy.module} moved to {target}."),
         "",
         "import importlib as _importlib",
         "import warnings as _warnings",
@@ -307,7 +333,16 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
     deadline = contract.deadline(legacy)
     docstring = ast.get_docstring(tree, clean=False)
     if text.startswith(HEADER_PREFIX):
-        moved, all_names = _generated_moved(tree)
+        edited = _hand_edited(tree)
+        if edited:
+            return Change(str(legacy), f, old, reason=f"a generated shim edited by hand "
+                          f"({edited}): left as it is; move that code elsewhere or delete "
+                          "the file to regenerate it")
+        try:
+            moved, all_names = _generated_moved(tree)
+        except (ValueError, TypeError, IndexError, AttributeError):
+            return Change(str(legacy), f, old, reason="a generated shim whose _MOVED table "
+                          "was edited by hand: left as it is")
     else:
         is_package = f.name == "__init__.py"
         moved, all_names, why = _served_names(tree, legacy.module, is_package)

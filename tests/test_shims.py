@@ -334,3 +334,42 @@ def test_references_to_a_path_past_its_deadline_fail_despite_the_baseline(
         "deadline passed for pkg.old: remove_after = 2027-03-01 (today is 2027-03-02)",
         "*test_app.py:2*"])
     assert result.ret == 1
+
+
+def test_stale_after_the_contract_changes_and_hand_edits_are_kept(tmp_path: Path) -> None:
+    doc = "'Has \"\"\" inside, a backslash \\\\ and a final quote \"'\n"
+    make(tmp_path, files={"pkg/old.py": doc + "from pkg.canon import Canon\n"})
+    assert shims(tmp_path, "--write").returncode == 0
+    import ast
+
+    shim = ast.parse((tmp_path / "pkg/old.py").read_text())  # a valid module...
+    assert ast.get_docstring(shim, clean=False) == ast.get_docstring(ast.parse(doc),
+                                                                     clean=False)  # ...same doc
+    toml = (tmp_path / "pyproject.toml").read_text().replace('remove_in = "2.0"',
+                                                            'remove_in = "3.0"')
+    (tmp_path / "pyproject.toml").write_text(toml)
+    stale = shims(tmp_path, "--check")
+    assert stale.returncode == 1
+    assert "would write pkg/old.py: shim for pkg.old (stale)" in stale.stdout
+    assert shims(tmp_path, "--write").returncode == 0
+    assert "removal in version 3.0" in (tmp_path / "pkg/old.py").read_text()
+    edited = (tmp_path / "pkg/old.py").read_text() + "\n\ndef helper():\n    return 1\n"
+    (tmp_path / "pkg/old.py").write_text(edited)
+    result = shims(tmp_path, "--write")
+    assert "left alone: pkg.old: a generated shim edited by hand" in result.stdout
+    assert (tmp_path / "pkg/old.py").read_text() == edited
+
+
+def test_remove_in_as_a_toml_float_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""
+        [project]
+        version = "1.0"
+        [tool.pytest-ssot]
+        [[tool.pytest-ssot.contracts]]
+        name = "c"
+        canonical = "pkg.canon:Canon"
+        legacy = [{path = "pkg.old", remove_in = 2.10}]
+    """))
+    with pytest.raises(ConfigError, match=r"write the version as a string \(remove_in = "
+                                          r"\"2.1\" is read as the number 2.1\)"):
+        load_config(tmp_path, with_entry_points=False)
