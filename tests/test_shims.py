@@ -373,3 +373,11 @@ def test_remove_in_as_a_toml_float_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"write the version as a string \(remove_in = "
                                           r"\"2.1\" is read as the number 2.1\)"):
         load_config(tmp_path, with_entry_points=False)
+
+
+def test_the_generator_imports_libcst_only_to_merge() -> None:
+    code = ("import sys, pytest_ssot.shims, pytest_ssot.deadlines; "
+            "print(sorted(m for m in ('libcst', 'packaging', 'pytest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
