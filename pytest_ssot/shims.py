@@ -664,8 +664,9 @@ def run(args: object, root: Path, settings: SsotConfig) -> int:
                                      if p.skipped else ""))
         return 0
     for c in due:
-        state = "missing" if c.old is None or not c.old.startswith(
-            (HEADER_PREFIX.encode())) and BEGIN.encode() not in (c.old or b"") else "stale"
+        ours = c.old is not None and (c.old.startswith(HEADER_PREFIX.encode())
+                                      or BEGIN.encode() in c.old)
+        state = "stale" if ours else "missing"
         verb = "writes" if getattr(args, "write", False) else "would write"
         what = ("type declarations" if c.file is not None and c.file.suffix == ".pyi" else
                 "stub twin" if c.file is not None and c.file.name.startswith("_ssot_deprecated")
