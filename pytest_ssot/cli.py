@@ -218,6 +218,19 @@ exit codes:
     its evidence is missing, never counted as zero hits)
   2 a file does not exist, or a usage error
 """ + _INTERRUPTED),
+    "shims": ("write warning PEP 562 shims for legacy modules with no code of their own",
+              """\
+Generate deprecation shims from the contracts: a legacy module with no code of its own
+becomes a module __getattr__ serving the names it served, each with a DeprecationWarning
+naming the canonical path and the deadline; a package re-export (pkg:Name) gets a lazy
+entry merged into the package (an existing __getattr__ is extended). PEP 702
+declarations make mypy and pyright flag the old imports. What cannot be changed safely
+is listed, untouched.""", """\
+exit codes:
+  0 every shim is up to date (or was written)
+  1 --check found a shim missing or stale, or a file could not be written
+  2 configuration or usage error
+""" + _INTERRUPTED),
     "history": ("the migration over time: violations and compliance of each commit", """\
 The scan of each commit of a range (default: the first-parent history of HEAD, sampled
 evenly to at most 50 commits), read from git's objects without a checkout: date,
@@ -287,6 +300,10 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
                        help="worker processes (default: one per core; never more than the "
                             "cores or the files)")
     p_discover = command("discover")
+    p_shims = command("shims")
+    from .shims import add_arguments as shims_arguments
+
+    shims_arguments(p_shims)
     p_history = command("history")
     p_census = command("census")
     from .census_command import add_arguments as census_arguments  # stdlib only: cheap
@@ -296,11 +313,11 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     # module is not imported by a run of another command (``scan`` is run often).
     words = sys.argv[1:] if argv is None else argv
     wanted = next((w for w in words if not w.startswith("-")), None)
-    if wanted == "discover" or wanted not in ("scan", "fix", "history"):
+    if wanted == "discover" or wanted not in ("scan", "fix", "history", "shims"):
         from .discover import add_arguments as discover_arguments
 
         discover_arguments(p_discover)
-    if wanted == "history" or wanted not in ("scan", "fix", "discover"):
+    if wanted == "history" or wanted not in ("scan", "fix", "discover", "shims"):
         from .history.command import add_arguments as history_arguments
 
         history_arguments(p_history)
@@ -322,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         from .census_command import run as census
 
         return census(args)
+    if args.command == "shims":
+        from .shims import run as shims
+
+        got = project_settings(args)
+        return got if isinstance(got, int) else shims(args, *got)
     return _fix(args)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .deadlines import Deadline, DeadlineError, legacy_entries
 from .paths import PathSyntaxError, SsotPath, is_module_name, parse_path
 
 __all__ = [
@@ -69,6 +70,14 @@ class Contract:
     source: str = "pyproject.toml"
     # factory path -> the callable its calls become (``pytest-ssot fix``, SPEC 11)
     replacements: tuple[tuple[SsotPath, SsotPath], ...] = ()
+    # legacy path -> its removal deadline (SPEC 13); ``passed`` set by ``load_config``
+    deadlines: tuple[tuple[SsotPath, Deadline], ...] = ()
+
+    def deadline(self, path: SsotPath | str) -> Deadline | None:
+        for p, d in self.deadlines:
+            if p == path or str(p) == path:
+                return d
+        return None
 
     # the canonical's top-level package is not the project's (a third-party library)
     external: bool = False
@@ -214,7 +223,10 @@ def contract_from_mapping(data: object, file: str, table: str) -> Contract:
         canonical = parse_path(data["canonical"])
     except PathSyntaxError as exc:
         raise ConfigError(f"{key_where('canonical')}: {exc}") from None
-    legacy = _paths(data.get("legacy", []), key_where("legacy"))
+    try:
+        legacy, deadlines = legacy_entries(data.get("legacy", []), key_where("legacy"))
+    except DeadlineError as exc:
+        raise ConfigError(str(exc)) from None
     factories = _paths(data.get("factories", []), key_where("factories"))
     allow = _paths(data.get("allow", []), key_where("allow"))
     categories = _paths(data.get("deprecation_warnings", []),
@@ -245,7 +257,8 @@ def contract_from_mapping(data: object, file: str, table: str) -> Contract:
                                  key_where("replacements"))
     return Contract(name=name, canonical=canonical, legacy=legacy, factories=factories,
                     allow=allow, alias_scope=scope, deprecation_warnings=categories,
-                    max_import_ms=max_ms, source=file, replacements=replacements)
+                    max_import_ms=max_ms, source=file, replacements=replacements,
+                    deadlines=deadlines)
 
 
 def _replacements(value: object, factories: tuple[SsotPath, ...], where: str
@@ -481,6 +494,13 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
                               "names must be unique")
         names[c.name] = c.source
     _check_across(contracts)
+    if any(c.deadlines for c in contracts):
+        from .deadlines import with_deadlines_resolved
+
+        try:
+            contracts = with_deadlines_resolved(contracts, rootpath, doc.get("project"))
+        except DeadlineError as exc:
+            raise ConfigError(f"{shown}: [{TABLE}.contracts] key 'legacy': {exc}") from None
 
     return SsotConfig(
         file=file, paths=paths, exclude=exclude, strict=strict, baseline=baseline,

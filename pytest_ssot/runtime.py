@@ -253,10 +253,21 @@ def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool,
                 f"fix: correct the path in contract {c.name!r} of [tool.pytest-ssot]; a "
                 "path that was removed is found in git history and passes as absent.")
         return Check(c.name, kind, v.path, False, "never existed (configuration error)", body)
+    deadline = c.deadline(v.path) if kind == "legacy" else None
+    if deadline is not None and deadline.passed and not strict:
+        # SPEC 13: from its deadline on, a path is held to strict mode in every run
+        chk = _check_legacy(c, kind, v, True, never_existed)
+        if chk.passed:
+            return chk
+        return Check(c.name, kind, v.path, False,
+                     f"{chk.summary}; deadline passed: {deadline.passed}",
+                     f"{chk.explanation}\ndeadline passed: {deadline.passed}: from its "
+                     "deadline on, the path is held to strict mode in every run.")
     if v.verdict == "absent":
         return Check(c.name, kind, v.path, True, v.describe())
     if v.verdict == "warns" and not strict:
-        return Check(c.name, kind, v.path, True, v.describe())
+        due = f" ({deadline.describe()})" if deadline is not None else ""
+        return Check(c.name, kind, v.path, True, v.describe() + due)
     if v.verdict == "broken":
         body = (f"{what} {v.path} is broken: importing it fails for another reason than its "
                 f"absence:\n  {v.error}{_where(v)}\n"
@@ -294,7 +305,8 @@ def _check_legacy(c: Contract, kind: str, v: Verdict, strict: bool,
             f"warning.\n  expected ({'strict' if strict else 'transitional'}): {expected}"
             f"{identity}\nfix: delete it, or while callers migrate emit "
             f"warnings.warn(\"{v.path} is deprecated; use {canonical}\", DeprecationWarning, "
-            "stacklevel=2) when it is imported or accessed.")
+            "stacklevel=2) when it is imported or accessed (`pytest-ssot shims --write` "
+            "generates that shim for a module with no code of its own).")
     return Check(c.name, kind, v.path, False, v.describe(), body)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_ssot"
-CORE = ["paths.py", "display.py", "config.py", "runtime.py", "deletion.py", "_atomic.py",
+CORE = ["paths.py", "display.py", "config.py", "deadlines.py", "runtime.py", "deletion.py", "_atomic.py",
         "discover.py", "probe", "report", "scan", "history", "census.py", "census_report.py",
         "census_command.py"]
 FORBIDDEN_IN_CORE = {"pytest", "_pytest", "pluggy", "hypothesis", "libcst", "xdist"}

@@ -79,9 +79,25 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
         entry["passed"] = passed
         out_contracts.append(entry)
     doc: dict[str, Any] = {"schema": SCHEMA, "strict": strict, "contracts": out_contracts}
+    if any(c.deadlines for c in contracts):  # SPEC 13: what is due when, references left
+        rows = _schedule(contracts, scan)
+        doc["deadlines"] = rows
+        for c, entry in zip(contracts, out_contracts):
+            entry["deadlines"] = [r for r in rows if r["contract"] == c.name]
     if scan is not None:
         doc.update(scan_part(scan, held))
     return doc
+
+
+def _schedule(contracts: Sequence[Contract], scan: "ScanResult | None") -> list[dict[str, Any]]:
+    from ..deadlines import schedule
+
+    refs: dict[tuple[str, str], int] | None = None
+    if scan is not None:
+        refs = {}
+        for v in scan.violations:
+            refs[(v.contract, v.path)] = refs.get((v.contract, v.path), 0) + 1
+    return schedule(list(contracts), refs)
 
 
 def violation_dicts(scan: "ScanResult", held: "Held | None" = None) -> list[dict[str, Any]]:
@@ -273,4 +289,8 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
                 lines.append(f"       {shown(v.file)}:{v.line}: {v.path} -> {v.fix}")
     for e in scan.errors:
         lines.append(f"  FAIL {shown(e['file'])}: {shown(e['message'])}")
+    if any(c.deadlines for c in contracts):
+        from ..deadlines import schedule_lines
+
+        lines += [shown(line) for line in schedule_lines(_schedule(contracts, scan))]
     return lines

@@ -209,6 +209,7 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
             "runtime_callers": [r for r in callers
                                 if any(r["path"] == e.get("path") for key in ("legacy", "factories")
                                        for e in c.get(key, []))][:_WORST],
+            "deadlines": list(c.get("deadlines", [])),
         })
     return {
         "title": "pytest-ssot: migration dashboard",

@@ -443,6 +443,17 @@ def check_references(contract: Contract, result: ScanResult, held: Held, strict:
                      f"{len(mine)} reference(s) to legacy paths of {contract.name} remain; "
                      f"--ssot-strict wants none (the baseline is ignored):\n"
                      f"{_listing(result, mine)}\n{fix}")
+    passed = {str(p): d.passed for p, d in contract.deadlines if d.passed}
+    due = [i for i in mine if result.violations[i].path in passed]
+    if due:  # SPEC 13: from its deadline on, a path is held to strict mode in every run
+        paths = sorted({result.violations[i].path for i in due})
+        return Check(contract.name, "references", None, False,
+                     summary + f"; {len(due)} to path(s) past their deadline",
+                     f"{len(due)} reference(s) to legacy path(s) past their deadline "
+                     "remain; from its deadline on, a path is held to strict mode (the "
+                     "baseline is ignored for it):\n"
+                     + "".join(f"deadline passed for {p}: {passed[p]}\n" for p in paths)
+                     + f"{_listing(result, due)}\n{fix}")
     if held.schema is None:
         return Check(contract.name, "references", None, True,
                      summary + f"; no baseline ({baseline_name}): no limit")
