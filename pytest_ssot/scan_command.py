@@ -199,6 +199,9 @@ def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | N
         contracts.append({"name": c.name, "canonical": {"path": str(c.canonical)},
                           "references": {"canonical": result.canonical.get(c.name, 0),
                                          "violations": refs},
-                          "compliance": round(result.compliance(c.name), 4)})
+                          "compliance": round(result.compliance(c.name), 4),
+                          "compliance_by_source": {
+                              k: round(x, 4)
+                              for k, x in result.compliance_by_source(c.name).items()}})
     return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
             **scan_part(result, held, violations)}

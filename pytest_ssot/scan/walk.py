@@ -13,12 +13,15 @@ import signal
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .cache import decode
 from .files import MAYBE, Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
+
+if TYPE_CHECKING:
+    from .text import TextFiles, TextScanner
 
 
 def can_fork() -> bool:
@@ -116,8 +119,8 @@ class Job:
     """What every worker needs; built before forking, so workers inherit it for free."""
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
-                 dirs: bytes, loose: dict, results: bytes, own_dir: str | None = None
-                 ) -> None:
+                 dirs: bytes, loose: dict, results: bytes, own_dir: str | None = None,
+                 text: "tuple[TextFiles, TextScanner] | None" = None) -> None:
         """``own_dir``: the cache's folder, when it lies under the rootdir (not scanned:
         writing the cache changes its mtime, and it holds no source)."""
         self.filt = Filter(matcher, src_layout)
@@ -126,6 +129,8 @@ class Job:
         self._dirs_blob = dirs
         self._results_blob = results
         self.loose = loose
+        # docs and configuration files (SPEC 13): which, and their token rules
+        self.text_files, self.text_scanner = text if text is not None else (None, None)
         shims = []
         for module in matcher.shim_modules:
             base = module.replace(".", "/")
@@ -163,7 +168,8 @@ class Job:
             if entry is not None and entry[0] == mtime:
                 return (entry[1].split("\0") if entry[1] else [],
                         entry[2].split("\0") if entry[2] else [], entry[3])
-            subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files)
+            subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files,
+                                     self.text_files)
         except OSError as exc:
             out.dir_errors.append((dir_rel or ".", f"cannot be listed: {exc.strerror or exc}"))
             return None
@@ -251,8 +257,13 @@ class Job:
         """Read and, if it can hold a reference, parse one file. ``True``: it could not be
         read (not a property of its content: never trusted from the cache)."""
         cached = self.results.get(rel)
-        digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached,
-                                                           regular)
+        if rel.endswith(".py") or self.text_files is None:
+            digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached,
+                                                               regular)
+        else:  # a docs or configuration file listed by ``listing``
+            kind = self.text_files.kind(rel, rel.rpartition("/")[2]) or "config"
+            digest, hits, error, did_parse = self.text_scanner.examine(  # type: ignore[union-attr]
+                abspath, size, cached, kind, regular)
         out.examined += 1
         out.parsed += did_parse
         if hits is None:  # same content as cached: only the stat changed
@@ -336,7 +347,9 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
     for abspath, rel in top:
         if os.path.isdir(abspath):
             frontier.append((abspath, rel))
-        elif rel.endswith(".py") and not job.excluder.excluded(rel, os.path.basename(abspath)):
+        elif (rel.endswith(".py") or job.text_files and job.text_files.kind(
+                rel, os.path.basename(abspath))) and not job.excluder.excluded(
+                rel, os.path.basename(abspath)):
             units.append((abspath, rel, None))
     for _depth in range(3):
         if len(frontier) >= want:
