@@ -234,16 +234,20 @@ def test_a_configured_key_changes_what_is_read_and_the_cache_follows(tmp_path: P
                              ("docs/index.md", 3, "doc")]
 
 
+def _age(root: Path) -> None:
+    old = 1_600_000_000  # old enough that the cache trusts the timestamps
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in filenames + dirnames:
+            os.utime(os.path.join(dirpath, n), (old, old), follow_symlinks=False)
+    os.utime(root, (old, old))
+
+
 def test_a_warm_scan_does_not_read_unchanged_text_files(tmp_path: Path, monkeypatch) -> None:
     _project(tmp_path)
     settings = load_config(tmp_path, with_entry_points=False)
     cache = tmp_path / ".pytest_cache/ssot.bin"
     cache.parent.mkdir(exist_ok=True)
-    old = 1_600_000_000  # old enough that the cache trusts the timestamps
-    for dirpath, dirnames, filenames in os.walk(tmp_path):
-        for n in filenames + dirnames:
-            os.utime(os.path.join(dirpath, n), (old, old))
-    os.utime(tmp_path, (old, old))
+    _age(tmp_path)
     cold = scan(settings, tmp_path, cache_path=cache, jobs=1)
     import pytest_ssot.scan.text as text
 
@@ -262,6 +266,23 @@ def test_a_warm_scan_does_not_read_unchanged_text_files(tmp_path: Path, monkeypa
     again = scan(settings, tmp_path, cache_path=cache, jobs=1)
     assert [r.rpartition("/")[2] for r in reads] == ["index.md"]
     assert ("docs/index.md", 3, "doc") not in _refs(again) and len(again.violations) == 4
+
+
+def test_a_warm_parallel_scan_keeps_the_text_canonical_counts(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    """The warm path answers from the cache while workers walk: all of it, text included."""
+    import pytest_ssot.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_FILES", 1)
+    _project(tmp_path)
+    _age(tmp_path)
+    settings = load_config(tmp_path, with_entry_points=False)
+    cache = tmp_path / ".pytest_cache/ssot.bin"
+    cache.parent.mkdir(exist_ok=True)
+    cold = scan(settings, tmp_path, cache_path=cache, jobs=2)
+    warm = scan(settings, tmp_path, cache_path=cache, jobs=2)
+    assert cold.text_canonical == warm.text_canonical == {"c": {"doc": 1}}
+    assert _refs(warm) == _refs(cold)
 
 
 def test_file_safety_special_large_and_undecodable(tmp_path: Path) -> None:

@@ -239,6 +239,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         ahead = guess[0]  # nothing changed: what the cache said is the result
         result.violations, result.canonical, result.errors = (ahead.violations,
                                                                ahead.canonical, ahead.errors)
+        result.text_canonical = ahead.text_canonical
     else:
         for rel, message in out.dir_errors:
             result.errors.append({"file": rel, "message": message})
