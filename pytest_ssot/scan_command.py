@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"pytest-ssot: {exc}", file=sys.stderr)
         return 2
-    if result.files_scanned == 0:  # never a silent pass
+    if result.files_scanned - result.text_files_scanned <= 0:  # never a silent pass
         print("pytest-ssot scan: the scan read no Python file: point [tool.pytest-ssot] key "
               "'paths' at the project's code, or narrow key 'exclude'", file=sys.stderr)
         return 1

@@ -87,7 +87,7 @@ class GitProject:
 
 def _answer(result) -> tuple:
     return (result.files_scanned, result.violations, result.errors, result.canonical,
-            result.text_canonical)
+            result.text_canonical, result.text_files_scanned)
 
 
 def _same_as_checkouts(project: GitProject, found: History, tmp: Path) -> None:

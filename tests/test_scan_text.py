@@ -355,6 +355,19 @@ def test_pytest_reports_docs_and_config_and_strict_fails_on_them(pytester: pytes
     res.stdout.fnmatch_lines(["*deploy/app.yaml:1*", "*docs/guide.md:1*"])
 
 
+def test_docs_alone_are_not_a_scan_of_the_code(tmp_path: Path) -> None:
+    """``paths`` that reach docs or config but no Python file: never a silent pass."""
+    write_tree(tmp_path, {"docs/guide.md": "nothing\n", "pkg/__init__.py": "",
+                          "pkg/new.py": "class Thing:\n    pass\n"})
+    (tmp_path / "pyproject.toml").write_text(PLUGIN_PYPROJECT.replace(
+        'paths = ["."]', 'paths = ["docs"]'))
+    out = _cli(tmp_path, "scan")
+    assert out.returncode == 1
+    assert "the scan read no Python file" in out.stderr
+    result = scan(load_config(tmp_path, with_entry_points=False), tmp_path, jobs=1)
+    assert (result.files_scanned, result.text_files_scanned) == (1, 1)
+
+
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items()
                if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}

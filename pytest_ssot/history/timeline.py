@@ -445,6 +445,7 @@ def _result(settings: SsotConfig, names: list[str], src_layout: bool, defkey: st
     """One commit's scan, as ``scan()`` builds it from per-file results."""
     result = ScanResult(canonical={n: 0 for n in names})
     result.files_scanned = len(files)
+    result.text_files_scanned = sum(1 for rel, _sha in files if not rel.endswith(".py"))
     areas = settings.areas
     for rel, sha in sorted(f for f in files if f[1] in dirty):
         hits, error = entries[sha][(*_file_key(text, rel, src_layout), defkey)]

@@ -66,6 +66,7 @@ class Violation(NamedTuple):
 @dataclass
 class ScanResult:
     files_scanned: int = 0
+    text_files_scanned: int = 0  # of ``files_scanned``: docs and configuration files
     files_parsed: int = 0
     files_from_cache: int = 0
     violations: list[Violation] = field(default_factory=list)
@@ -230,6 +231,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     if progress:
         progress(out.files, out.files)
     result.files_scanned = out.files
+    result.text_files_scanned = out.text_files
     result.files_parsed = out.parsed
     result.files_from_cache = out.files - out.examined + out.reused
 

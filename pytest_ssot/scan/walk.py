@@ -89,6 +89,7 @@ class Outcome:
     """What one process found: only what differs from the cache travels back."""
 
     files: int = 0
+    text_files: int = 0  # of ``files``: docs and configuration files (SPEC 13)
     examined: int = 0  # read again (size or mtime differ from the cache), or unreadable
     parsed: int = 0
     reused: int = 0
@@ -100,11 +101,13 @@ class Outcome:
 
     def pack(self) -> tuple:
         return (self.files, self.examined, self.parsed, self.reused, self.relisted, self.dirs,
-                self.loose, self.results, self.dir_errors)
+                self.loose, self.results, self.dir_errors, self.text_files)
 
     def merge(self, packed: tuple) -> None:
-        files, examined, parsed, reused, relisted, dirs, loose, results, dir_errors = packed
+        (files, examined, parsed, reused, relisted, dirs, loose, results, dir_errors,
+         text_files) = packed
         self.files += files
+        self.text_files += text_files
         self.examined += examined
         self.parsed += parsed
         self.reused += reused
@@ -209,6 +212,8 @@ class Job:
             if folder >= 0:
                 os.close(folder)
         out.files += len(names)
+        if self.text_files is not None:
+            out.text_files += sum(1 for name in names if not name.endswith(".py"))
         now_bytes = array("q", now).tobytes()
         if stored is not None and now_bytes == stored:
             if step is not None:
@@ -322,6 +327,7 @@ class Job:
 
     def loose_file(self, abspath: str, rel: str, out: Outcome) -> None:
         out.files += 1
+        out.text_files += not rel.endswith(".py")
         try:
             st = os.stat(abspath)
         except OSError as exc:
