@@ -204,6 +204,32 @@ def _refs(result) -> list[tuple[str, int, str]]:
     return sorted((v.file, v.line, v.kind) for v in result.violations)
 
 
+def test_ban_lists_of_ours_and_other_tools_are_not_references() -> None:
+    pyproject = textwrap.dedent("""
+        [project.scripts]
+        a = "pkg.old:main"
+        [tool.pytest-ssot]
+        paths = ["."]
+        [[tool.pytest-ssot.contracts]]
+        legacy = ["pkg.old"]
+        [tool.ruff.lint.flake8-tidy-imports.banned-api]
+        "pkg.old".msg = "use pkg.new"
+        [tool.importlinter]
+        root_package = "pkg"
+        [[tool.importlinter.contracts]]
+        forbidden_modules = ["pkg.old"]
+        [tool.mypy]
+        plugins = ["pkg.old.plugin"]
+    """).encode()
+    rows = SCANNER.analyze(pyproject, "config", "pyproject.toml")
+    assert [(r[5], r[6]) for r in rows] == [(3, "pkg.old"), (15, "pkg.old")]
+    cfg = b"[importlinter:contract:one]\nforbidden_modules = pkg.old\n[tool:pytest]\nx = pkg.old\n"
+    assert [r[5] for r in SCANNER.analyze(cfg, "config", "setup.cfg")] == [4]
+    assert [r[5] for r in SCANNER.analyze(cfg, "doc", "notes.md")] == [2, 4]  # not sections
+    ours = b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "pytest-ssot"'
+    assert SCANNER.analyze(ours + b', "x": "pkg.old"}}}]}', "config", "r.json") == []
+
+
 def test_scan_reports_doc_and_config_references(tmp_path: Path) -> None:
     _project(tmp_path)
     settings = load_config(tmp_path, with_entry_points=False)
@@ -285,10 +311,13 @@ def test_a_warm_parallel_scan_keeps_the_text_canonical_counts(tmp_path: Path,
     assert _refs(warm) == _refs(cold)
 
 
-def test_file_safety_special_large_and_undecodable(tmp_path: Path) -> None:
+def test_file_safety_special_large_and_undecodable(tmp_path: Path, monkeypatch) -> None:
+    import pytest_ssot.scan.text as text
+
+    monkeypatch.setattr(text, "TEXT_MAX_BYTES", 1000)  # (32 MiB: not written in a test)
     _project(tmp_path)
     os.mkfifo(tmp_path / "docs/pipe.md")
-    (tmp_path / "docs/huge.md").write_bytes(b"pkg.old\n" + b"x" * (4 * 1024 * 1024 + 10))
+    (tmp_path / "docs/huge.md").write_bytes(b"pkg.old\n" + b"x" * 1000)
     (tmp_path / "docs/latin1.md").write_bytes("caf\xe9 pkg.old\n".encode("latin-1"))
     (tmp_path / "docs/link.md").symlink_to("/dev/zero")
     result = scan(load_config(tmp_path, with_entry_points=False), tmp_path, jobs=1)

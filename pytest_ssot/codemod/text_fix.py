@@ -25,7 +25,7 @@ from ..config import SsotConfig
 from ..paths import parse_path
 from ..scan import Violation
 from ..scan.files import read_source
-from ..scan.text import TextScanner, Token
+from ..scan.text import TEXT_MAX_BYTES, TextScanner, Token
 from .result import FixResult, Listing, Reason
 
 __all__ = ["fix_text", "TEXT_REASONS"]
@@ -76,7 +76,7 @@ def fix_text(settings: SsotConfig, root: Path, by_file: dict[str, list[Violation
     for rel, violations in sorted(by_file.items()):
         kind = violations[0].kind
         try:
-            source = read_source(str(root / rel))  # regular files only, size-limited
+            source = read_source(str(root / rel), TEXT_MAX_BYTES)  # regular files only
         except OSError as exc:
             out.errors.append(Listing(rel, 1, TEXT_REASONS.UNREADABLE,
                                       str(exc.strerror or exc)))

@@ -22,7 +22,7 @@ from ..scan import ScanResult
 from ..scan.defining import follow
 from ..scan.files import Excluder, module_name, roots
 from ..scan.rules import Matcher
-from ..scan.text import TextFiles
+from ..scan.text import TextFiles, file_class
 from .blobs import TEXT_MARK, BlobCache, analyse_all, job_for, needs_parse, text_may_hold
 from .git import Commit, GitError, Repo
 
@@ -435,8 +435,7 @@ def _file_key(text: TextFiles | None, rel: str, src_layout: bool) -> tuple[str |
     if rel.endswith(".py") or text is None:
         return module_name(rel, src_layout)
     name = rel.rpartition("/")[2]
-    own = name if name == "pyproject.toml" else ".json" if name.endswith(".json") else ""
-    return f"{TEXT_MARK}{text.kind(rel, name) or 'config'}{TEXT_MARK}{own}", False
+    return f"{TEXT_MARK}{text.kind(rel, name) or 'config'}{TEXT_MARK}{file_class(name)}", False
 
 
 def _result(settings: SsotConfig, names: list[str], src_layout: bool, defkey: str,

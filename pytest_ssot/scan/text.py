@@ -34,21 +34,39 @@ __all__ = ["TEXT_KINDS", "TextFiles", "TextScanner", "Token"]
 
 TEXT_KINDS = ("doc", "config")
 _IGNORE = re.compile(r"ssot:\s*ignore(?:\[([^\]]*)\])?")
-# Our own files name every declared path: the declaration itself (``[tool.pytest-ssot]``
-# of pyproject.toml), and the baseline, reports and SARIF we write (JSON with our schema or
-# tool name near its start). Counting them would make every contract violate itself.
+# Files that name declared paths on purpose are not references to them: our own
+# declaration (``[tool.pytest-ssot]``), the ban lists of the tools users pair us with (ruff's
+# ``flake8-tidy-imports`` banned-api, import-linter's contracts), in any TOML/INI-style file
+# (their sections are skipped), and the baseline, reports and SARIF we write (JSON with our
+# schema or tool name near its start). Counting them would make every contract violate
+# itself, and ``fix`` would rewrite the bans.
 _OUR_JSON = re.compile(rb'"(?:schema|name)"\s*:\s*"pytest-ssot')
-_TOML_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\]\n]*)", re.M)
-_OUR_TABLE = re.compile(r'(?:tool|"tool")[ \t]*\.[ \t]*(?:pytest-ssot|"pytest-ssot")[ \t]*(?:$|\.)')
+_SECTION = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*)", re.M)
+_BANS = re.compile(r"pytest-ssot|flake8-tidy-imports|importlinter|banned", re.I)
+_SECTIONED = (".toml", ".cfg", ".ini", ".importlinter")
+
+# Text files are not parsed (a line at a time is all the memory a token needs), so they may
+# be larger than code; a larger one is a scan error like an oversized module.
+TEXT_MAX_BYTES = 32 * 1024 * 1024
 
 
-def _own_lines(text: str, name: str) -> list[tuple[int, int]]:
-    """Offsets ``(start, end)`` of pyproject.toml's ``[tool.pytest-ssot...]`` tables."""
-    if name != "pyproject.toml" or "pytest-ssot" not in text:
+def file_class(name: str) -> str:
+    """What decides which parts of a file are skipped, as a file name standing for the
+    class (``x.json``, ``x.toml`` or ""): the history keys its cache by it."""
+    if name.endswith(".json"):
+        return "x.json"
+    if name.endswith(_SECTIONED):
+        return "x.toml"
+    return ""
+
+
+def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
+    """Offsets ``(start, end)`` of the sections of ours and of other tools' ban lists."""
+    if not name.endswith(_SECTIONED) or not _BANS.search(text):
         return []
     spans, start = [], None
-    for m in _TOML_HEADER.finditer(text):
-        ours = _OUR_TABLE.match(m.group(2).strip()) is not None
+    for m in _SECTION.finditer(text):
+        ours = _BANS.search(m.group(1)) is not None
         if ours and start is None:
             start = m.start()
         elif not ours and start is not None:
@@ -192,7 +210,7 @@ class TextScanner:
         text = data.decode("utf-8", "surrogateescape")
         if name.endswith(".json") and _OUR_JSON.search(data[:4096]):
             return text, []
-        own = _own_lines(text, name)
+        own = _ban_sections(text, name)
         return text, [t for t in self.tokens(text)
                       if not any(a <= t.start < b for a, b in own)]
 
@@ -211,7 +229,8 @@ class TextScanner:
                 regular: bool = False) -> tuple[str | None, list | None, str | None, bool]:
         """``(digest, hits, error, read through)`` like ``prefilter.Filter.examine``."""
         try:
-            data = read_source(abspath, regular=regular)  # regular files, size-limited
+            # regular files, size-limited
+            data = read_source(abspath, TEXT_MAX_BYTES, regular=regular)
         except OSError as exc:
             return None, [], f"cannot be read: {exc.strerror or exc}", False
         if not self.may_hold(data):
