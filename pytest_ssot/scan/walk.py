@@ -212,8 +212,9 @@ class Job:
             if folder >= 0:
                 os.close(folder)
         out.files += len(names)
-        if self.text_files is not None:
-            out.text_files += sum(1 for name in names if not name.endswith(".py"))
+        if self.text_files is not None:  # C-speed count: this runs for every folder
+            joined = "\0".join(names)
+            out.text_files += len(names) - joined.count(".py\0") - joined.endswith(".py")
         now_bytes = array("q", now).tobytes()
         if stored is not None and now_bytes == stored:
             if step is not None:
