@@ -135,6 +135,15 @@ class TextScanner:
     """The token rules, compiled once per scan from the contracts."""
 
     def __init__(self, contracts: Sequence[Contract]) -> None:
+        self.contracts = contracts  # compiled on first use: a warm scan reads no text file
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        if name not in ("entries", "pattern", "needles"):
+            raise AttributeError(name)
+        self._build(self.contracts)
+        return self.__dict__[name]
+
+    def _build(self, contracts: Sequence[Contract]) -> None:
         # spelling with "." -> ((contract, role, declared path, canonical), ...)
         self.entries: dict[str, list[tuple[str, str, str, str]]] = {}
         for c in contracts:
