@@ -78,10 +78,11 @@ def compare(tree: Path, truth: dict, report: dict, show: int) -> int:
           f"{sum(extra.values()):>8}")
     bad = bool(missed or extra)
     for c in report.get("contracts", []):
-        for where, key, suffix in (("", "canonical", ""), (" in docs", "canonical_docs", "|docs"),
-                                   (" in config", "canonical_config", "|config")):
+        for where, key, suffix in (("", "code", ""), (" in docs", "docs", "|docs"),
+                                   (" in config", "config", "|config")):
             want = canonical_expected.get(c["name"] + suffix, 0)
-            got = c.get("references", {}).get(key, 0 if suffix and not want else None)
+            got = (c.get("references", {}).get("canonical") if not suffix else
+                   c.get("canonical_by_source", {}).get(key, 0 if not want else None))
             mark = "ok" if got == want else "DIFFERS"
             bad |= got != want
             if want or got:

@@ -4,7 +4,9 @@
     python benchmarks/text_scan_cost.py --tree /tmp/mono60d --before OLD/pytest-ssot \
         --after NEW/pytest-ssot [--runs 5]
 
-Interleaves, per round: before cold (cache removed), after cold, before warm, after warm
+Compile both installs' modules first, as pip does at install (``python -m compileall -q
+SRC/pytest_ssot``): with ``PYTHONDONTWRITEBYTECODE`` set, an uncompiled tree is compiled
+again on every run, and the figure would be the compiler's. Interleaves, per round: before cold (cache removed), after cold, before warm, after warm
 (each warm run after a priming run of the same install: the two installs' caches differ).
 Prints the medians of wall time and of CPU time (user + system of the scan's process tree:
 less disturbed than wall time on a shared machine) and the after/before ratios (issue 26:

@@ -190,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
 def _text_canonical(result: "ScanResult", contract: str) -> dict[str, int]:
     """Canonical references in docs and configuration files (SPEC 13), beside code's."""
     per = result.text_canonical.get(contract, {})
-    return {"canonical_docs": per.get("doc", 0), "canonical_config": per.get("config", 0)}
+    return {"code": result.canonical.get(contract, 0), "docs": per.get("doc", 0),
+            "config": per.get("config", 0)}
 
 
 def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None,
@@ -204,8 +205,8 @@ def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | N
         refs = sum(1 for v in result.violations if v.contract == c.name)
         contracts.append({"name": c.name, "canonical": {"path": str(c.canonical)},
                           "references": {"canonical": result.canonical.get(c.name, 0),
-                                         "violations": refs,
-                                         **_text_canonical(result, c.name)},
+                                         "violations": refs},
+                          "canonical_by_source": _text_canonical(result, c.name),
                           "compliance": round(result.compliance(c.name), 4),
                           "compliance_by_source": {
                               k: round(x, 4)

@@ -378,6 +378,7 @@ def test_pytest_reports_docs_and_config_and_strict_fails_on_them(pytester: pytes
                                                            "config": 0.0}
     assert doc["summary"]["compliance_by_source"] == {"code": 1.0, "docs": 0.5, "config": 0.0}
     assert doc["summary"]["by_kind"] == {"doc": 1, "config": 1}
+    assert doc["contracts"][0]["canonical_by_source"] == {"code": 1, "docs": 1, "config": 0}
 
     res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ssot-strict")
     assert res.ret == 1

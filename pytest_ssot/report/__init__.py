@@ -67,10 +67,11 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
             refs = sum(1 for v in scan.violations if v.contract == c.name)
             text = scan.text_canonical.get(c.name, {})
             entry["references"] = {"canonical": scan.canonical.get(c.name, 0),
-                                   "violations": refs,
-                                   # docs' and configuration files' own (SPEC 13)
-                                   "canonical_docs": text.get("doc", 0),
-                                   "canonical_config": text.get("config", 0)}
+                                   "violations": refs}
+            # docs' and configuration files' canonical references (SPEC 13), apart
+            entry["canonical_by_source"] = {"code": scan.canonical.get(c.name, 0),
+                                            "docs": text.get("doc", 0),
+                                            "config": text.get("config", 0)}
             entry["compliance"] = round(scan.compliance(c.name), 4)
             # code, docs and config each their own ratio (SPEC 13); "compliance" is code's
             entry["compliance_by_source"] = {
