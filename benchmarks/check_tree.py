@@ -55,7 +55,9 @@ def compare(tree: Path, truth: dict, report: dict, show: int) -> int:
     for file, refs in truth["expected"].items():
         for line, kind, contract, path, role in refs:
             if role == "canonical":
-                canonical_expected[contract] += 1
+                # docs' and configuration files' canonical references are counted apart
+                canonical_expected[{"doc": f"{contract}|docs", "config": f"{contract}|config"
+                                    }.get(kind, contract)] += 1
             else:
                 expected[(file, line, kind, contract, path, role)] += 1
     found: Counter[Key] = Counter(
@@ -76,11 +78,16 @@ def compare(tree: Path, truth: dict, report: dict, show: int) -> int:
           f"{sum(extra.values()):>8}")
     bad = bool(missed or extra)
     for c in report.get("contracts", []):
-        got = c.get("references", {}).get("canonical")
-        want = canonical_expected.get(c["name"], 0)
-        mark = "ok" if got == want else "DIFFERS"
-        bad |= got != want
-        print(f"canonical references [{c['name']}]: expected {want}, reported {got} ({mark})")
+        for where, key, suffix in (("", "code", ""), (" in docs", "docs", "|docs"),
+                                   (" in config", "config", "|config")):
+            want = canonical_expected.get(c["name"] + suffix, 0)
+            got = (c.get("references", {}).get("canonical") if not suffix else
+                   c.get("canonical_by_source", {}).get(key, 0 if not want else None))
+            mark = "ok" if got == want else "DIFFERS"
+            bad |= got != want
+            if want or got:
+                print(f"canonical references{where} [{c['name']}]: expected {want}, "
+                      f"reported {got} ({mark})")
     errors_found = sorted(e["file"] for e in report.get("errors", []))
     if errors_found != sorted(truth.get("errors", [])):
         bad = True

@@ -1,6 +1,6 @@
 """Generate a synthetic chat-backend monorepo shaped like real code, with its ground truth.
 
-    python benchmarks/gen_monorepo.py OUT_DIR [--files 60000] [--seed 1]
+    python benchmarks/gen_monorepo.py OUT_DIR [--files 60000] [--seed 1] [--docs 3000]
 
 The tree is what the scan meets in a real monorepo, not a tree built to be easy:
 
@@ -913,9 +913,96 @@ def write_core(out: Path, expected: dict[str, list]) -> None:
         (out / rel).write_text(text)
 
 
-def generate(out: Path, n_files: int, seed: int) -> dict:
+# --------------------------------------------------------------------------- docs and config
+
+_PROSE = [
+    "The websocket core keeps one connection per user and routes events to rooms.",
+    "Retries back off exponentially; see the operations guide for the limits.",
+    "Every handler is async and must not block the event loop.",
+    "Configuration is read once at start-up; restart the service to change it.",
+    "simplejson was the serializer of the first release; the json module replaced it.",
+    "Metrics are exported every 15 seconds to the collector.",
+]
+# log lines and prose that spell the paths without being references to them: prefixes,
+# longer names, the parent package, file paths (the pre-filter lets them through)
+_TEXT_DECOYS = [
+    "2026-01-03 12:00:01 INFO chat.app.websocket_core.manager_utils: formatted 12 events",
+    "2026-01-03 12:00:02 DEBUG chat.app.websocket_core.managers_registry lookup room=42",
+    "2026-01-03 12:00:03 WARNING chat.app.websocket_core.websocket_manager_v2 experimental",
+    "2026-01-03 12:00:04 INFO chat.app.websocket_core: 3 handlers registered",
+    "See chat/app/websocket_core/manager.py for the history of the module.",
+    "The unified_manager and the factory are deprecated.",
+]
+# (text, [(kind-free ref: path, role)]): references as users write them in docs and config
+_DOC_REFS = [
+    (":class:`~chat.app.websocket_core.manager.WebSocketManager` is deprecated.", [MM]),
+    (".. automodule:: chat.app.websocket_core.unified_manager", [UM]),
+    ("Run `python -m chat.app.websocket_core.manager --check` to list rooms.", [MM]),
+    ("::: chat.app.websocket_core.websocket_manager.WebSocketManager", [CAN]),
+    ("Import `chat.app.websocket_core.WebSocketManager` (old) or the new path.", [LA]),
+    ("Build managers with chat.app.websocket_core.create_websocket_manager().", [FA]),
+    ("2026-01-03 12:00:05 WARNING chat.app.websocket_core.manager is deprecated", [MM]),
+]
+_CONFIG_REFS = [
+    ("    class: chat.app.websocket_core.manager.WebSocketManager", [MM]),
+    ("  entry: chat.app.websocket_core.factory:build_manager", [FM]),
+    ("  serializer: chat.app.utils.jsonlib:dumps", [JCAN]),
+    ("  manager: chat.app.websocket_core.websocket_manager:WebSocketManager", [CAN]),
+]
+
+
+def write_text_files(out: Path, n: int, rng: random.Random, expected: dict[str, list]) -> int:
+    """``n`` docs (Markdown, reStructuredText under ``docs/``) and YAML files (under
+    ``chat/app/*/config``): most without a reference, some with (about 1 in 12), log lines
+    naming the paths' neighbours in many. Their references go into ``expected`` with kind
+    ``doc`` or ``config``. Returns how many files hold a reference."""
+    with_refs = 0
+    for i in range(n):
+        form = i % 10
+        if form < 8:
+            ext = ".rst" if form >= 6 else ".md"
+            rel = f"docs/{AREAS[i % len(AREAS)]}/section{(i // 50) % 20:02d}/page{i:05d}{ext}"
+            kind, refs_pool = "doc", _DOC_REFS
+            lines = [f"# Page {i}" if ext == ".md" else f"Page {i}\n{'=' * (6 + len(str(i)))}"]
+        else:
+            rel = f"chat/app/{AREAS[i % len(AREAS)]}/config/service{i:05d}.yaml"
+            kind, refs_pool = "config", _CONFIG_REFS
+            lines = [f"# service {i}", "service:", f"  name: svc{i}", "  replicas: 3",
+                     "  logging:", "    level: INFO"]
+        body: list = []
+        for _ in range(rng.randint(15, 60)):
+            r = rng.random()
+            if r < 0.08:
+                body.append(rng.choice(_TEXT_DECOYS) if kind == "doc"
+                            else "  # " + rng.choice(_TEXT_DECOYS))
+            elif kind == "doc":
+                body.append(rng.choice(_PROSE))
+            else:
+                body.append(f"  key{rng.randrange(1000)}: value{rng.randrange(1000)}")
+        if rng.random() < 1 / 12:
+            with_refs += 1
+            for _ in range(rng.randint(1, 3)):
+                body.insert(rng.randrange(len(body) + 1), rng.choice(refs_pool))
+        text: list[str] = []
+        refs: list[list] = []
+        for line in "\n".join(lines).split("\n") + body:
+            if isinstance(line, tuple):
+                line, paths = line
+                refs += [_expect(len(text) + 1, kind, p) for p in paths]
+            text.append(line)
+        p = out / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("\n".join(text) + "\n")
+        if refs:
+            expected[rel] = refs
+    return with_refs
+
+
+def generate(out: Path, n_files: int, seed: int, docs: int = 0) -> dict:
     rng = random.Random(seed)
-    (out / "pyproject.toml").write_text(PYPROJECT)
+    pyproject = PYPROJECT if not docs else PYPROJECT.replace(
+        'paths = ["chat", "tests"]', 'paths = ["chat", "tests", "docs"]')
+    (out / "pyproject.toml").write_text(pyproject)
     expected: dict[str, list] = {}
     for top in ("chat/app", "tests"):
         for area in AREAS + ["mission_critical"]:
@@ -946,6 +1033,8 @@ def generate(out: Path, n_files: int, seed: int) -> dict:
         path.write_text(text)
         if refs:
             expected[path.relative_to(out).as_posix()] = refs
+    text_with_refs = write_text_files(out, docs, random.Random(seed + 1), expected) \
+        if docs else 0
     n_py = n_files + len(made) + len(CORE_FILES) + len(ERROR_FILES) + 2 * (len(AREAS) + 1) + 1
     totals: dict[str, int] = {}
     for refs in expected.values():
@@ -954,6 +1043,7 @@ def generate(out: Path, n_files: int, seed: int) -> dict:
             totals[key] = totals.get(key, 0) + 1
     doc = {"seed": seed, "files": n_py, "generated_modules": n_files,
            "files_with_references": len(expected),
+           "text_files": docs, "text_files_with_references": text_with_refs,
            "references": totals, "snippets_drawn": dict(sorted(drawn.items())),
            "errors": sorted(ERROR_FILES), "expected": dict(sorted(expected.items()))}
     (out / ".ssot-expected.json").write_text(json.dumps(doc, separators=(",", ":")))
@@ -965,14 +1055,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--files", type=int, default=60000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--docs", type=int, default=0,
+                    help="also write this many docs (Markdown, RST) and YAML files")
     args = ap.parse_args(argv)
-    if args.files < 0:
-        ap.error("--files must be >= 0")
+    if args.files < 0 or args.docs < 0:
+        ap.error("--files and --docs must be >= 0")
     try:
         args.out.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         ap.error(f"{args.out} exists; give a new folder")
-    print(json.dumps(generate(args.out, args.files, args.seed), indent=1))
+    print(json.dumps(generate(args.out, args.files, args.seed, args.docs), indent=1))
     return 0
 
 

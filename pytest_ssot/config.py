@@ -42,8 +42,15 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 
 _TOP_KEYS = {
     "paths", "exclude", "strict", "baseline", "probe_timeout", "areas", "contracts",
-    "golden-path",
+    "golden-path", "doc_files", "config_files",
 }
+# Text files scanned for legacy dotted paths (SPEC 13): kinds ``doc`` and ``config``. A
+# glob without ``/`` matches a file name at any depth within ``paths``; one with ``/``
+# matches the rootdir-relative POSIX path (``**`` spans folders).
+DEFAULT_DOC_FILES: tuple[str, ...] = ("docs/**/*.md", "docs/**/*.rst", "docs/**/*.txt")
+DEFAULT_CONFIG_FILES: tuple[str, ...] = (
+    "*.toml", "*.cfg", "*.ini", "*.yaml", "*.yml", "*.json", "Dockerfile", "Makefile",
+)
 _CONTRACT_KEYS = {
     "name", "canonical", "legacy", "factories", "allow", "alias_scope",
     "deprecation_warnings", "max_import_ms", "replacements",
@@ -127,6 +134,8 @@ class SsotConfig:
     areas: tuple[tuple[str, str], ...] = ()
     contracts: tuple[Contract, ...] = ()
     golden_path: GoldenPathConfig = field(default_factory=GoldenPathConfig)
+    doc_files: tuple[str, ...] = DEFAULT_DOC_FILES
+    config_files: tuple[str, ...] = DEFAULT_CONFIG_FILES
 
     def contract(self, name: str) -> Contract | None:
         for c in self.contracts:
@@ -177,6 +186,22 @@ def _number(value: object, where: str, minimum: float = 0.0, strict_min: bool = 
         cmp = ">" if strict_min else ">="
         raise ConfigError(f"{where}: expected a number {cmp} {minimum:g}, got {value!r}")
     return float(value)
+
+
+def _text_globs(table: dict[str, Any], key: str, default: tuple[str, ...], where: str
+                ) -> tuple[str, ...]:
+    """``doc_files`` / ``config_files``: globs of text files to scan (``[]``: none)."""
+    globs = _str_list(table.get(key, list(default)), where)
+    for g in globs:
+        if not g.strip().strip("/"):
+            raise ConfigError(f"{where}: {g!r} is not a glob: expected a file name pattern "
+                              "such as \"*.yaml\" or a path pattern such as \"docs/**/*.md\"")
+        if "\x00" in g:
+            raise ConfigError(f"{where}: {g!r} holds a NUL character, which no file name can")
+        if g.endswith(".py") or g.endswith(".pyi"):
+            raise ConfigError(f"{where}: {g!r} names Python files: they are code, scanned "
+                              "as code already; list only text files (docs, configuration)")
+    return globs
 
 
 def _unknown(keys: Iterable[str], valid: set[str], where_table: str) -> None:
@@ -452,6 +477,9 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
             if "\x00" in value:  # no file name holds one; the OS would raise ValueError
                 raise ConfigError(f"{w(key)}: {value!r} holds a NUL character, which no "
                                   "file name can")
+    doc_files = _text_globs(table, "doc_files", DEFAULT_DOC_FILES, w("doc_files"))
+    config_files = _text_globs(table, "config_files", DEFAULT_CONFIG_FILES,
+                               w("config_files"))
     timeout = _number(table.get("probe_timeout", 30), w("probe_timeout"), 0.0, strict_min=True)
 
     areas_raw = table.get("areas", {})
@@ -506,4 +534,5 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
         file=file, paths=paths, exclude=exclude, strict=strict, baseline=baseline,
         probe_timeout=timeout, areas=tuple(areas), contracts=tuple(contracts),
         golden_path=GoldenPathConfig(required=required, min_tests=min_tests),
+        doc_files=doc_files, config_files=config_files,
     )

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"pytest-ssot: {exc}", file=sys.stderr)
         return 2
-    if result.files_scanned == 0:  # never a silent pass
+    if result.files_scanned - result.text_files_scanned <= 0:  # never a silent pass
         print("pytest-ssot scan: the scan read no Python file: point [tool.pytest-ssot] key "
               "'paths' at the project's code, or narrow key 'exclude'", file=sys.stderr)
         return 1
@@ -230,6 +230,13 @@ def _census_part(settings: "SsotConfig", census: "CensusMerge",
     return scan_census(settings.contracts, census, result)
 
 
+def _text_canonical(result: "ScanResult", contract: str) -> dict[str, int]:
+    """Canonical references in docs and configuration files (SPEC 13), beside code's."""
+    per = result.text_canonical.get(contract, {})
+    return {"code": result.canonical.get(contract, 0), "docs": per.get("doc", 0),
+            "config": per.get("config", 0)}
+
+
 def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | None" = None,
                       violations: "Rendered | None" = None) -> dict:
     """The JSON report without the runtime part (the CLI runs no probes). ``violations``:
@@ -242,6 +249,10 @@ def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | N
         contracts.append({"name": c.name, "canonical": {"path": str(c.canonical)},
                           "references": {"canonical": result.canonical.get(c.name, 0),
                                          "violations": refs},
-                          "compliance": round(result.compliance(c.name), 4)})
+                          "canonical_by_source": _text_canonical(result, c.name),
+                          "compliance": round(result.compliance(c.name), 4),
+                          "compliance_by_source": {
+                              k: round(x, 4)
+                              for k, x in result.compliance_by_source(c.name).items()}})
     return {"schema": SCHEMA, "strict": settings.strict, "contracts": contracts,
             **scan_part(result, held, violations)}

@@ -90,3 +90,26 @@ def test_an_existing_folder_is_refused(gen, tree: Path, capsys) -> None:
         gen.main([str(tree), "--files", "1"])
     assert exc.value.code == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_docs_and_config_files_and_their_truth(gen, tmp_path: Path) -> None:
+    """``--docs``: Markdown, RST and YAML files whose references the scan finds exactly."""
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan import scan
+
+    out = tmp_path / "t"
+    assert gen.main([str(out), "--files", "30", "--seed", "5", "--docs", "240"]) == 0
+    truth = _truth(out)
+    assert truth["text_files"] == 240 and truth["text_files_with_references"] > 5
+    want = sorted((rel, line, kind, path, role) for rel, refs in truth["expected"].items()
+                  for line, kind, _c, path, role in refs
+                  if kind in ("doc", "config") and role != "canonical")
+    assert {w[2] for w in want} == {"doc", "config"}
+    for rel, line, _kind, path, _role in want:
+        text = (out / rel).read_text().splitlines()[line - 1]
+        assert path.replace(":", ".") in text.replace(":", "."), (rel, line, text)
+    result = scan(load_config(out, with_entry_points=False), out, jobs=1)
+    got = sorted((v.file, v.line, v.kind, v.path, v.role) for v in result.violations
+                 if v.kind in ("doc", "config"))
+    assert got == want
+    assert sum(1 for p in out.rglob("*") if p.suffix in (".md", ".rst", ".yaml")) == 240

@@ -86,7 +86,8 @@ class GitProject:
 
 
 def _answer(result) -> tuple:
-    return (result.files_scanned, result.violations, result.errors, result.canonical)
+    return (result.files_scanned, result.violations, result.errors, result.canonical,
+            result.text_canonical, result.text_files_scanned)
 
 
 def _same_as_checkouts(project: GitProject, found: History, tmp: Path) -> None:
@@ -305,12 +306,14 @@ def test_a_rootdir_below_the_top_of_the_repository(tmp_path: Path) -> None:
 # Random histories: every commit applies a few edits from a small pool of paths and contents.
 _PATHS = ["app/m.py", "app/old.py", "app/__init__.py", "app/sub/__init__.py", "app/sub/m.py",
           "m.py", "skipped/m.py", "src/app/m.py", "src/app/__init__.py", "tests/t.py",
-          "app/new.py", "build/__init__.py", "build/m.py"]
+          "app/new.py", "build/__init__.py", "build/m.py", "docs/a.md", "conf/app.yaml",
+          "docs/b.md"]
 _CONTENTS = [
     "import app.old\n", "from app.new import Thing\n", "from . import old\n",
     "from .old import Thing\n", "X = 'app.old'\n", "import app.old(\n", b"\xff\xfe = 1\n",
     "class Thing:\n    pass\n", "from app import Thing\n", "from app.m import Thing\n",
     "getattr(app.old, 'Thing')\nimport app\n", "from app.factory import make_thing\nmake_thing()\n",
+    "See `app.old.Thing` and app.new.Thing.\n", "handler: app.factory:make_thing\n",
     None,
 ]
 
@@ -328,6 +331,29 @@ def test_random_histories_equal_their_checkouts(edits: list) -> None:
         cfg = load_config(project.root, with_entry_points=False)
         found = history(cfg, project.root)
         _same_as_checkouts(project, found, root)
+
+
+def test_history_counts_docs_and_config_like_a_checkout(tmp_path: Path) -> None:
+    """Docs and configuration files (SPEC 13) in each commit, as the scan of its checkout
+    reads them; the same content as code and as text is two different answers."""
+    project = GitProject(tmp_path / "repo")
+    project.commit("config", {"pyproject.toml": PYPROJECT, "app/new.py": "class Thing: pass\n",
+                              "docs/guide.md": "Use `app.old.Thing`.\n"})
+    project.commit("more", {"deploy/app.yaml": "class: app.old.Thing\nx: app.new:Thing\n",
+                            "docs/same.md": "import app.old\n", "same.py": "import app.old\n",
+                            "report.json": '{"schema": "pytest-ssot/1", "p": "app.old"}\n'})
+    project.commit("fix the guide", {"docs/guide.md": "Use `app.new.Thing`.\n"})
+    cfg = load_config(project.root, with_entry_points=False)
+    found = history(cfg, project.root)
+    _same_as_checkouts(project, found, tmp_path)
+    kinds = [sorted((v.file, v.kind) for v in p.result.violations) for p in found.points]
+    assert kinds == [
+        [("docs/guide.md", "doc")],
+        [("deploy/app.yaml", "config"), ("docs/guide.md", "doc"), ("docs/same.md", "doc"),
+         ("same.py", "import")],
+        [("deploy/app.yaml", "config"), ("docs/same.md", "doc"), ("same.py", "import")],
+    ]
+    assert found.points[-1].result.text_canonical == {"c": {"config": 1, "doc": 1}}
 
 
 @pytest.mark.parametrize("fault", ["none", "no process for a worker", "a worker dies"])

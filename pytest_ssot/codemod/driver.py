@@ -591,6 +591,10 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
     for v in scanned.violations:
         if wanted(v.file):
             by_file.setdefault(v.file, []).append(v)
+    from .text_fix import fix_text, split_text
+
+    # docs and configuration files: token rewrites of their own (SPEC 13)
+    fix_text(settings, root, split_text(by_file), write, out)
     if sys_path is None:
         sys_path = [str(root / "src") if (root / "src").is_dir() else str(root), *sys.path]
     identity = Identity(sys_path, settings.probe_timeout)

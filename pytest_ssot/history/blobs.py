@@ -19,11 +19,16 @@ from ..scan.source import analyze
 from ..scan import walk
 from ..scan.walk import Job
 
-__all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for"]
+__all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for", "TEXT_MARK", "text_may_hold"]
+
+# A docs or configuration file's key: ``(TEXT_MARK + kind + TEXT_MARK + own, False, ...)``
+# in the place of the module name (``own``: "pyproject.toml", ".json" or "": what decides
+# whether parts of it are our own declarations or outputs, ``scan.text``).
+TEXT_MARK = "\0"
 
 # Bump when what a cached entry means changes (not when the scan's rules change: the
 # scan's CACHE_VERSION is part of the fingerprint for that).
-_HISTORY_CACHE_VERSION = 2
+_HISTORY_CACHE_VERSION = 3  # 2: checksummed; 3: a None entry also means "no docs/config reference"
 _MAGIC = b"pytest-ssot history cache\n"  # then a checksum (scan.cache.seal)
 
 # A cached blob: None (the pre-filter proved it holds no reference, whatever its path), or
@@ -45,8 +50,25 @@ def needs_parse(job: Job, data: bytes) -> bool:
 def analyze_blob(matcher: Matcher, data: bytes, module: str | None, is_package: bool
                  ) -> tuple[Flat, str | None]:
     """The references of one file content, flattened as the scan cache stores them."""
+    if module is not None and module.startswith(TEXT_MARK):
+        _empty, kind, own = module.split(TEXT_MARK)
+        return _text_scanner(matcher).analyze(data, kind, own), None
     hits, error = analyze(data, matcher, module, is_package)
     return rows(hits), error
+
+
+def _text_scanner(matcher: Matcher):  # type: ignore[no-untyped-def]
+    """The docs/config token rules of these contracts, compiled once per matcher."""
+    got = matcher.__dict__.get("_text_scanner")
+    if got is None:
+        from ..scan.text import TextScanner
+
+        got = matcher.__dict__["_text_scanner"] = TextScanner(matcher.contracts)
+    return got
+
+
+def text_may_hold(matcher: Matcher, data: bytes) -> bool:
+    return _text_scanner(matcher).may_hold(data)
 
 
 Work = list  # [(blob id, content, [(module, is_package, defining key)])]

@@ -22,7 +22,8 @@ from ..scan import ScanResult
 from ..scan.defining import follow
 from ..scan.files import Excluder, module_name, roots
 from ..scan.rules import Matcher
-from .blobs import BlobCache, analyse_all, job_for, needs_parse
+from ..scan.text import TextFiles, file_class
+from .blobs import TEXT_MARK, BlobCache, analyse_all, job_for, needs_parse, text_may_hold
 from .git import Commit, GitError, Repo
 
 __all__ = ["HISTORY_SCHEMA", "DEFAULT_MAX_COMMITS", "GitError", "Commit", "Point", "History",
@@ -172,6 +173,8 @@ class _Trees:
         self.tops = [rel for _abs, rel in roots(root, settings.paths)]
         self.matcher = matcher
         self.jobs = {layout: job_for(matcher, self.excluder, layout) for layout in (False, True)}
+        # docs and configuration files (SPEC 13), read like the scan reads them
+        self.text = TextFiles(settings.doc_files, settings.config_files)
         self._entries: dict[bytes, list[tuple[bytes, str, bytes]]] = {}
         self._walked: dict[tuple[bytes, str, bool], list[tuple[str, bytes]]] = {}
         self._expanded: set[tuple[bytes, str]] = set()  # (tree, path) whose folders are read
@@ -273,7 +276,8 @@ class _Trees:
             mode, sha = got
             if mode == _TREE:
                 out += self._walk(sha, top, src_layout)
-            elif mode in _FILE_MODES and top.endswith(".py") and not self.excluder.excluded(
+            elif mode in _FILE_MODES and (top.endswith(".py") or self.text.kind(
+                    top, top.rpartition("/")[2])) and not self.excluder.excluded(
                     top, top.rpartition("/")[2]):
                 out.append((top, sha))
         return src_layout, out
@@ -329,6 +333,9 @@ class _Trees:
                   and (not files_excludable or not excluded(rel, name))
                   and rel not in job.shim_files):
                 out.append((rel, sha))
+            elif (mode in _FILE_MODES and self.text and self.text.kind(rel, name) is not None
+                  and not excluded(rel, name)):
+                out.append((rel, sha))
         self._walked[key] = out
         return out
 
@@ -379,7 +386,7 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                 entry = entries.get(sha, False)
                 if entry is None:
                     continue  # no reference, whatever its path
-                modkey = (*module_name(rel, src_layout), key)
+                modkey = (*_file_key(trees.text, rel, src_layout), key)
                 if entry is False or modkey not in entry:
                     wanted.setdefault(sha, set()).add(modkey)
         job = trees.jobs[False]  # the pre-filter and the rules do not depend on the layout
@@ -388,10 +395,17 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
         for i, (hex_sha, _kind, data) in enumerate(repo.read_spread([s.hex() for s in order])):
             sha = bytes.fromhex(hex_sha)
             entry = entries.get(sha, False)
-            if entry is False and not needs_parse(job, data):
+            code = entry is not False or needs_parse(job, data)
+            if not code and not (trees.text and text_may_hold(matcher, data)):
                 entries[sha] = None
             else:
-                work.append((sha, data, sorted(wanted[sha], key=repr)))
+                keys = sorted(wanted[sha], key=repr)
+                if not code:  # only as a docs/config file can it hold a reference
+                    entries[sha] = {k: ([], None) for k in keys
+                                    if not (k[0] or "").startswith(TEXT_MARK)}
+                    keys = [k for k in keys if (k[0] or "").startswith(TEXT_MARK)]
+                if keys:
+                    work.append((sha, data, keys))
             cache.changed = True
             if progress:
                 progress("reading file versions", i + 1, len(wanted))
@@ -403,7 +417,8 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
     # contents with references or errors: the only ones a commit's result needs to visit
     dirty = {sha for sha, entry in entries.items()
              if entry and any(hits or error for hits, error in entry.values())}
-    points = [Point(c, _result(settings, names, src_layout, key, files, entries, dirty), i)
+    points = [Point(c, _result(settings, names, src_layout, key, files, entries, dirty,
+                               trees.text), i)
               for c, i, key, (src_layout, files) in zip(picked, indexes, defkeys, listed)]
     cache.save()
     t_end = time.perf_counter()
@@ -415,13 +430,24 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                           "results": t_end - t_blobs})
 
 
+def _file_key(text: TextFiles | None, rel: str, src_layout: bool) -> tuple[str | None, bool]:
+    """What a file's references depend on besides its content: its module name for code;
+    for a docs or configuration file its kind (and whether it is one of our own files)."""
+    if rel.endswith(".py") or text is None:
+        return module_name(rel, src_layout)
+    name = rel.rpartition("/")[2]
+    return f"{TEXT_MARK}{text.kind(rel, name) or 'config'}{TEXT_MARK}{file_class(name)}", False
+
+
 def _result(settings: SsotConfig, names: list[str], src_layout: bool, defkey: str,
-            files: list[tuple[str, bytes]], entries: dict, dirty: set[bytes]) -> ScanResult:
+            files: list[tuple[str, bytes]], entries: dict, dirty: set[bytes],
+            text: TextFiles | None = None) -> ScanResult:
     """One commit's scan, as ``scan()`` builds it from per-file results."""
     result = ScanResult(canonical={n: 0 for n in names})
     result.files_scanned = len(files)
+    result.text_files_scanned = sum(1 for rel, _sha in files if not rel.endswith(".py"))
     areas = settings.areas
     for rel, sha in sorted(f for f in files if f[1] in dirty):
-        hits, error = entries[sha][(*module_name(rel, src_layout), defkey)]
+        hits, error = entries[sha][(*_file_key(text, rel, src_layout), defkey)]
         result.add_file(rel, hits, error, areas)
     return result

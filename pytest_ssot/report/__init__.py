@@ -65,9 +65,17 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
         passed = all(decided.values())
         if scan is not None:
             refs = sum(1 for v in scan.violations if v.contract == c.name)
+            text = scan.text_canonical.get(c.name, {})
             entry["references"] = {"canonical": scan.canonical.get(c.name, 0),
                                    "violations": refs}
+            # docs' and configuration files' canonical references (SPEC 13), apart
+            entry["canonical_by_source"] = {"code": scan.canonical.get(c.name, 0),
+                                            "docs": text.get("doc", 0),
+                                            "config": text.get("config", 0)}
             entry["compliance"] = round(scan.compliance(c.name), 4)
+            # code, docs and config each their own ratio (SPEC 13); "compliance" is code's
+            entry["compliance_by_source"] = {
+                k: round(x, 4) for k, x in scan.compliance_by_source(c.name).items()}
             if held is not None and held.schema is not None:
                 entry["baseline"] = {"new": len(held.new(c.name)),
                                      "fixed": held.fixed_total(c.name)}
@@ -119,10 +127,18 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None,
     by_area: dict[str, int] = {}
     for v in scan.violations:
         by_area[v.area] = by_area.get(v.area, 0) + 1
-    from ..scan import COMPLIANCE_KINDS
+    from ..scan import COMPLIANCE_KINDS, SOURCES
 
     canonical_total = sum(scan.canonical.values())
     ref_total = sum(1 for v in scan.violations if v.kind in COMPLIANCE_KINDS)
+    by_source = {}
+    for source, kinds in SOURCES.items():
+        if source == "code":
+            good = canonical_total
+        else:
+            good = sum(per.get(k, 0) for per in scan.text_canonical.values() for k in kinds)
+        bad = sum(1 for v in scan.violations if v.kind in kinds)
+        by_source[source] = round(1.0 if good + bad == 0 else good / (good + bad), 4)
     return {
         "violations": violation_dicts(scan, held) if violations is None else violations,
         "errors": list(scan.errors),
@@ -134,6 +150,7 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None,
             "by_kind": scan.counts_by_kind(),
             "compliance": round(1.0 if canonical_total + ref_total == 0
                                 else canonical_total / (canonical_total + ref_total), 4),
+            "compliance_by_source": by_source,
             "errors": len(scan.errors),
             **({"baseline": {"schema": held.schema,
                              "new": sum(s == "new" for s in held.states),
@@ -257,6 +274,17 @@ def terminal_lines(contracts: Sequence[Contract], runtimes: Mapping[str, Contrac
     return lines
 
 
+def source_compliance_line(scan: "ScanResult", contract: str) -> str:
+    """``compliance: code 0.636, docs 0.500, config 1.000`` when docs or configuration
+    files hold a reference to the contract (SPEC 13); "" otherwise (code's compliance is
+    on the references line already)."""
+    if not scan.text_canonical.get(contract) and not any(
+            v.contract == contract and v.kind in ("doc", "config") for v in scan.violations):
+        return ""
+    ratios = scan.compliance_by_source(contract)
+    return "compliance: " + ", ".join(f"{k} {x:.3f}" for k, x in ratios.items())
+
+
 def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
                reference_checks: Mapping[str, Check], verbose: bool,
                worst: int = 5) -> list[str]:
@@ -271,6 +299,9 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
         mark = "ok  " if check is None or check.passed else "FAIL"
         lines.append(f"  {mark} references {c.name}: "
                      + (check.summary if check else f"{len(mine)} violation(s)"))
+        text_line = source_compliance_line(scan, c.name)
+        if text_line:
+            lines.append("       " + text_line)
         if not mine:
             continue
         by_area: dict[str, int] = {}

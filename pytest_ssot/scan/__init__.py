@@ -25,12 +25,15 @@ from . import walk
 from .walk import Job, Outcome, run_parallel, units_of_work
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "CACHE_MODES", "KINDS",
-           "COMPLIANCE_KINDS"]
+           "COMPLIANCE_KINDS", "SOURCES"]
 
 _PARALLEL_MIN_FILES = 3000
 CACHE_MODES = ("use", "verify", "cold")
-KINDS = ("import", "attribute", "call", "string", "definition")
+KINDS = ("import", "attribute", "call", "string", "definition", "doc", "config")
 COMPLIANCE_KINDS = frozenset({"import", "attribute", "string"})
+# where a reference stands -> the kinds whose ratio is that source's compliance (SPEC 13)
+SOURCES = {"code": COMPLIANCE_KINDS, "docs": frozenset({"doc"}),
+           "config": frozenset({"config"})}
 
 
 class Violation(NamedTuple):
@@ -64,6 +67,7 @@ class Violation(NamedTuple):
 @dataclass
 class ScanResult:
     files_scanned: int = 0
+    text_files_scanned: int = 0  # of ``files_scanned``: docs and configuration files
     files_parsed: int = 0
     files_from_cache: int = 0
     violations: list[Violation] = field(default_factory=list)
@@ -72,6 +76,9 @@ class ScanResult:
     seconds: float = 0.0
     # One line when a scan cache was there but not used because it failed its check.
     cache_note: str = ""
+    # canonical references in docs and configuration files: contract -> {kind: count}
+    # (``canonical`` counts those in code only)
+    text_canonical: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add_file(self, rel: str, hits: list, error: str | None,
                  areas: dict[str, str]) -> None:
@@ -85,6 +92,10 @@ class ScanResult:
         for hit in hits:
             contract, role, path, fix, kind, line, text = hit[:7]
             if role == "canonical":
+                if kind == "doc" or kind == "config":
+                    per = self.text_canonical.setdefault(contract, {})
+                    per[kind] = per.get(kind, 0) + 1
+                    continue
                 self.canonical[contract] = self.canonical.get(contract, 0) + 1
                 continue
             self.violations.append(Violation(contract, rel, line, kind, role, path, fix,
@@ -105,6 +116,21 @@ class ScanResult:
         refs = sum(1 for v in self.violations
                    if v.contract == contract and v.kind in COMPLIANCE_KINDS)
         return 1.0 if canonical + refs == 0 else canonical / (canonical + refs)
+
+    def compliance_by_source(self, contract: str) -> dict[str, float]:
+        """Compliance in code, docs and configuration files, each its own ratio (SPEC 13):
+        canonical / (canonical + violations), 1.0 when both are zero."""
+        refs = {source: 0 for source in SOURCES}
+        for v in self.violations:
+            if v.contract == contract:
+                for source, kinds in SOURCES.items():
+                    if v.kind in kinds:
+                        refs[source] += 1
+        text = self.text_canonical.get(contract, {})
+        canonical = {"code": self.canonical.get(contract, 0), "docs": text.get("doc", 0),
+                     "config": text.get("config", 0)}
+        return {s: 1.0 if canonical[s] + refs[s] == 0 else canonical[s] / (canonical[s] + refs[s])
+                for s in SOURCES}
 
     def counts_by_kind(self, contract: str | None = None) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -159,7 +185,14 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     matcher = Matcher(settings.contracts,
                       defining=defining_modules(settings.contracts, root, src_layout,
                                                 defined_in))
-    fingerprint = cache_key(matcher, tuple(settings.exclude), top, src_layout)
+    text = None
+    if settings.doc_files or settings.config_files:
+        from .text import TextFiles, TextScanner
+
+        text = (TextFiles(settings.doc_files, settings.config_files),
+                TextScanner(settings.contracts))
+    fingerprint = cache_key(matcher, tuple(settings.exclude) + (text[0].key if text else ()),
+                            top, src_layout)
     known, dirs_blob, loose, results_blob, problem = load_cache(
         None if cache_mode == "cold" else cache_path, fingerprint)
     if problem:
@@ -172,7 +205,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         except (OSError, ValueError):
             pass  # outside the rootdir
     job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir,
-              trust_stat=cache_mode == "use")
+              trust_stat=cache_mode == "use", text=text)
 
     # More processes than cores, or than units of work, only cost forks (--jobs 200 on
     # three files used to fork 199 workers).
@@ -216,6 +249,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     if progress:
         progress(out.files, out.files)
     result.files_scanned = out.files
+    result.text_files_scanned = out.text_files
     result.files_parsed = out.parsed
     result.files_from_cache = out.files - out.examined + out.reused
 
@@ -225,6 +259,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
         ahead = guess[0]  # nothing changed: what the cache said is the result
         result.violations, result.canonical, result.errors = (ahead.violations,
                                                                ahead.canonical, ahead.errors)
+        result.text_canonical = ahead.text_canonical
     else:
         for rel, message in out.dir_errors:
             result.errors.append({"file": rel, "message": message})

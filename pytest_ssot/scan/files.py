@@ -11,9 +11,12 @@ import fnmatch
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..config import DEFAULT_EXCLUDES, ConfigError
+
+if TYPE_CHECKING:
+    from .text import TextFiles
 
 __all__ = ["roots", "listing", "packages_kept", "module_name", "area_of", "Excluder",
            "read_source", "MAX_FILE_BYTES"]
@@ -177,9 +180,10 @@ def packages_kept(dirpath: str, subdirs: list[str]) -> list[str]:
             if not n.startswith(MAYBE) or os.path.isfile(f"{dirpath}/{n[1:]}/__init__.py")]
 
 
-def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str]
-            ) -> tuple[list[str], list[str]]:
-    """``(subdirectory names, *.py file names)`` of one directory, sorted, minus exclusions.
+def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str],
+            text: "TextFiles | None" = None) -> tuple[list[str], list[str]]:
+    """``(subdirectory names, *.py file names)`` of one directory, sorted, minus exclusions;
+    with ``text``, also the names of the text files it selects (``scan.text``).
 
     ``skip_files``: rootdir-relative paths left out (the shims). Raises ``OSError`` when
     the directory cannot be listed. A subdirectory excluded only by a default name is
@@ -206,6 +210,10 @@ def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozense
             elif name.endswith(".py"):
                 rel = f"{dir_rel}/{name}" if dir_rel else name
                 if (not files_excludable or not excluded(rel, name)) and rel not in skip_files:
+                    names.append(name)
+            elif text:
+                rel = f"{dir_rel}/{name}" if dir_rel else name
+                if text.kind(rel, name) is not None and not excluded(rel, name):
                     names.append(name)
     subdirs.sort()
     names.sort()

@@ -13,12 +13,15 @@ import signal
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .cache import decode
 from .files import MAYBE, Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
+
+if TYPE_CHECKING:
+    from .text import TextFiles, TextScanner
 
 
 def can_fork() -> bool:
@@ -107,6 +110,7 @@ class Outcome:
     """What one process found: only what differs from the cache travels back."""
 
     files: int = 0
+    text_files: int = 0  # of ``files``: docs and configuration files (SPEC 13)
     examined: int = 0  # read again (size or mtime differ from the cache), or unreadable
     parsed: int = 0
     reused: int = 0
@@ -118,11 +122,13 @@ class Outcome:
 
     def pack(self) -> tuple:
         return (self.files, self.examined, self.parsed, self.reused, self.relisted, self.dirs,
-                self.loose, self.results, self.dir_errors)
+                self.loose, self.results, self.dir_errors, self.text_files)
 
     def merge(self, packed: tuple) -> None:
-        files, examined, parsed, reused, relisted, dirs, loose, results, dir_errors = packed
+        (files, examined, parsed, reused, relisted, dirs, loose, results, dir_errors,
+         text_files) = packed
         self.files += files
+        self.text_files += text_files
         self.examined += examined
         self.parsed += parsed
         self.reused += reused
@@ -138,7 +144,8 @@ class Job:
 
     def __init__(self, matcher: Matcher, excluder: Excluder, src_layout: bool,
                  dirs: bytes, loose: dict, results: bytes, own_dir: str | None = None,
-                 trust_stat: bool = True) -> None:
+                 trust_stat: bool = True,
+                 text: "tuple[TextFiles, TextScanner] | None" = None) -> None:
         """``own_dir``: the cache's folder, when it lies under the rootdir (not scanned:
         writing the cache changes its mtime, and it holds no source). ``trust_stat=False``
         (``--verify``): no listing or file is trusted for its mtime and size; every file
@@ -150,6 +157,8 @@ class Job:
         self._dirs_blob = dirs
         self._results_blob = results
         self.loose = loose
+        # docs and configuration files (SPEC 13): which, and their token rules
+        self.text_files, self.text_scanner = text if text is not None else (None, None)
         shims = []
         for module in matcher.shim_modules:
             base = module.replace(".", "/")
@@ -187,7 +196,8 @@ class Job:
             if entry is not None and entry[0] == mtime and self.trust_stat:
                 return (entry[1].split("\0") if entry[1] else [],
                         entry[2].split("\0") if entry[2] else [], entry[3])
-            subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files)
+            subdirs, names = listing(dirpath, dir_rel, self.excluder, self.shim_files,
+                                     self.text_files)
         except OSError as exc:
             out.dir_errors.append((dir_rel or ".", f"cannot be listed: {exc.strerror or exc}"))
             return None
@@ -227,6 +237,9 @@ class Job:
             if folder >= 0:
                 os.close(folder)
         out.files += len(names)
+        if self.text_files is not None:  # C-speed count: this runs for every folder
+            joined = "\0".join(names)
+            out.text_files += len(names) - joined.count(".py\0") - joined.endswith(".py")
         now_bytes = array("q", now).tobytes()
         if stored is not None and now_bytes == stored:
             if step is not None:
@@ -277,8 +290,13 @@ class Job:
         """Read and, if it can hold a reference, parse one file. ``True``: it could not be
         read (not a property of its content: never trusted from the cache)."""
         cached = self.results.get(rel)
-        digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached,
-                                                           regular)
+        if rel.endswith(".py") or self.text_files is None:
+            digest, hits, error, did_parse = self.filt.examine(abspath, rel, size, cached,
+                                                               regular)
+        else:  # a docs or configuration file listed by ``listing``
+            kind = self.text_files.kind(rel, rel.rpartition("/")[2]) or "config"
+            digest, hits, error, did_parse = self.text_scanner.examine(  # type: ignore[union-attr]
+                abspath, size, cached, kind, regular)
         out.examined += 1
         out.parsed += did_parse
         if hits is None:  # same content as cached: only the stat changed
@@ -337,6 +355,7 @@ class Job:
 
     def loose_file(self, abspath: str, rel: str, out: Outcome) -> None:
         out.files += 1
+        out.text_files += not rel.endswith(".py")
         try:
             st = os.stat(abspath)
         except OSError as exc:
@@ -362,7 +381,9 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
     for abspath, rel in top:
         if os.path.isdir(abspath):
             frontier.append((abspath, rel))
-        elif rel.endswith(".py") and not job.excluder.excluded(rel, os.path.basename(abspath)):
+        elif (rel.endswith(".py") or job.text_files and job.text_files.kind(
+                rel, os.path.basename(abspath))) and not job.excluder.excluded(
+                rel, os.path.basename(abspath)):
             units.append((abspath, rel, None))
     for _depth in range(3):
         if len(frontier) >= want:
