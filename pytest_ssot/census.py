@@ -132,6 +132,17 @@ def _stdlib_dirs() -> tuple[str, ...]:
 
 _OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
+# The warnings machinery skips frames whose file name holds "importlib" and "_bootstrap"
+# (that is how importlib's own frames stay out of a ``stacklevel``). The census's wrappers
+# carry such a name, so a shim's ``stacklevel=2`` warning still names the user's line and
+# a filter by module (``error::DeprecationWarning:app.views``) still matches.
+_TRANSPARENT = "<pytest_ssot.census wrapper, transparent like importlib._bootstrap>"
+
+
+def _transparent(func: Any) -> Any:
+    func.__code__ = func.__code__.replace(co_filename=_TRANSPARENT)
+    return func
+
 
 class Recorder:
     """Counts hits per (path, caller, context) in memory. Thread-safe; bounded."""
@@ -174,7 +185,8 @@ class Recorder:
         skip = self._skip_cache.get(filename)
         if skip is None:
             norm = os.path.normcase(os.path.abspath(filename)) if filename[:1] != "<" else ""
-            skip = (filename.startswith("<frozen") or norm.startswith(_OWN_DIR)
+            skip = (filename.startswith("<frozen") or filename == _TRANSPARENT
+                    or norm.startswith(_OWN_DIR)
                     or norm in self._shim_files
                     or (norm.startswith(self._stdlib) and "-packages" + os.sep not in norm))
             self._skip_cache[filename] = skip
@@ -321,6 +333,7 @@ def _wrap_module_getattr(module: types.ModuleType) -> None:
         return
     key = id(module)
 
+    @_transparent
     def __getattr__(name: str) -> Any:
         value = inner(name)  # its AttributeError is the caller's, as before
         try:
@@ -350,6 +363,7 @@ def _census_class(base: type) -> type:
     base_get = base.__getattribute__
     watched = _WATCHED
 
+    @_transparent
     def __getattribute__(self: types.ModuleType, name: str) -> Any:
         if name[:2] != "__":
             hooks = watched.get(id(self))
@@ -412,6 +426,7 @@ def _wrap_loader(spec: Any) -> None:
     if getattr(inner, "_ssot_census", False):
         return
 
+    @_transparent
     def exec_module(module: types.ModuleType) -> None:
         inner(module)
         try:
@@ -469,6 +484,7 @@ class ImportWatch:
     def start(self) -> None:
         orig, orig_module, rec = self._orig_import, self._orig_import_module, self.rec
 
+        @_transparent
         def __import__(name: str, globals: Any = None, locals: Any = None,
                        fromlist: Any = (), level: int = 0) -> Any:
             module = orig(name, globals, locals, fromlist, level)
@@ -478,6 +494,7 @@ class ImportWatch:
                 pass
             return module
 
+        @_transparent
         def import_module(name: str, package: str | None = None) -> Any:
             module = orig_module(name, package)
             try:
