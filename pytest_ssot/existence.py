@@ -123,7 +123,8 @@ def _neighbours(parts: list[str], roots: list[Path]) -> list[str]:
 def never_existed(module: str, root: Path, sys_path: Iterable[str]
                   ) -> list[str] | None:
     """``None`` when ``module`` exists or existed (or nothing can be said: a module of
-    another distribution); else the closest real names (possibly none)."""
+    another distribution, or no git history and no near real name); else the closest
+    real names (possibly none when git history says it never existed)."""
     parts = module.split(".")
     roots = _source_roots(root, sys_path)
     found = _in_tree(parts, roots)
@@ -132,7 +133,11 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     history = _git_paths(root)
     if history is False or history and _in_history(parts, roots, root, history):
         return None
-    return difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    # Without git nothing tells a removed path from a typo: only a near real name (the
+    # typo whose real path stays) is an error; a path deleted in a project without git
+    # history is absent, as the adoption walkthrough's last step expects.
+    return close if history is not None or close else None
 
 
 def _git_text(root: Path, rel: str) -> str | None:
@@ -190,5 +195,7 @@ def attribute_never_existed(module: str, attr: str, root: Path, sys_path: Iterab
                     return None
             names = {w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
             close = difflib.get_close_matches(attr, sorted(names), n=3, cutoff=0.6)
+            if not inside and not close:
+                return None  # no history, no near name: removed or not, nothing to say
             return [f"{module}:{name}" for name in close]
     return None

@@ -321,10 +321,25 @@ def test_a_deleted_legacy_path_in_git_history_is_absent(pytester: pytest.Pyteste
     (root / "pkg" / "gone.py").unlink()
     result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
-    # without that history it never existed
+    # without that history it never existed, and its name is next to pkg.old's
     subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
     result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
     result.assert_outcomes(failed=1)
+
+
+def test_without_git_a_deleted_path_is_absent_and_a_near_typo_an_error(
+        pytester: pytest.Pytester) -> None:
+    """The README's adoption walkthrough runs in a folder without git: after its legacy
+    module and package re-export are deleted, strict mode passes; a path next to a real
+    one (``pkg.odl`` beside ``pkg.old``) is still a typo."""
+    root = project(pytester)
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(text.replace(
+        '"pkg.old"', '"pkg.basket", "pkg:Cart", "pkg.odl", "pkg.canon:Canno"'))
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*did you mean pkg.old?*"])
+    result.stdout.fnmatch_lines(["*did you mean pkg.canon:Canon?*"])
 
 
 def test_strict_alias_check_finds_the_real_path_anywhere_in_the_top_level_package(
