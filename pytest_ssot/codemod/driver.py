@@ -671,7 +671,8 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                 unwritten = Reason.NOT_WRITABLE
                 if problem is None:
                     try:  # compare-and-swap: only over the very bytes that were read
-                        write_atomic(root / rel, new_bytes, keep_mode=True, expect=source)
+                        write_atomic(root / rel, new_bytes, keep_mode=True, expect=source,
+                                     within=root)
                         written += 1
                     except ChangedSinceRead:
                         unwritten, problem = Reason.CHANGED, "left untouched"
