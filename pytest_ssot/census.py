@@ -558,6 +558,9 @@ class _Service:
         self.thread: threading.Thread | None = None
         self.flush_lock = threading.Lock()
         self.failures = 0
+        # The counts of a flush that could not be written (a full disk): the next flush
+        # writes them, so a census file never silently lacks a window's hits.
+        self.pending: tuple[dict[Any, list[Any]], dict[str, int]] | None = None
 
     def start_timer(self) -> None:
         if self.interval <= 0:
@@ -602,10 +605,18 @@ class _Service:
                                              "ssot.contract": w.contract if w else ""})
                     for path, n in overflow.items():
                         self.counter.add(n, {"ssot.path": path, "ssot.caller": OVERFLOW})
-                if self.path is None or (self.started and not counts and not overflow):
+                if self.path is None:
                     return
-                lines = self.lines(counts, overflow)
-                self._append(lines)
+                if self.pending is not None:
+                    counts, overflow = _merged(self.pending, (counts, overflow))
+                    self.pending = None
+                if self.started and not counts and not overflow:
+                    return
+                try:
+                    self._append(self.lines(counts, overflow))
+                except BaseException:
+                    self.pending = (counts, overflow)
+                    raise
                 self.started = True
         except Exception:
             self.failures += 1  # never into the application; the next flush tries again
@@ -618,16 +629,45 @@ class _Service:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # a flush cut off before us: its line stays alone
-            os.write(fd, data)  # one write: a kill leaves at most this last line partial
+            # One write (a kill leaves at most this last line partial); a short one (a
+            # disk filling up) goes on, and a failure leaves the counts to the next flush.
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(fd, view):]
+            except BaseException:
+                try:  # what was written of it goes: its counts are written again
+                    os.ftruncate(fd, size)
+                except OSError:
+                    pass
+                raise
         finally:
             os.close(fd)
 
     def after_fork_in_child(self) -> None:
         self.rec.reset_after_fork()
+        self.pending = None  # the parent's to write
         self.flush_lock = threading.Lock()
         self.started = False
         if self.thread is not None:
             self.start_timer()
+
+
+def _merged(a: tuple[dict[Any, list[Any]], dict[str, int]],
+            b: tuple[dict[Any, list[Any]], dict[str, int]]
+            ) -> tuple[dict[Any, list[Any]], dict[str, int]]:
+    counts = {k: list(v) for k, v in a[0].items()}
+    for key, (n, first, last) in b[0].items():
+        got = counts.get(key)
+        if got is None:
+            counts[key] = [n, first, last]
+        else:
+            got[0] += n
+            got[1], got[2] = min(got[1], first), max(got[2], last)
+    overflow = dict(a[1])
+    for path, n in b[1].items():
+        overflow[path] = overflow.get(path, 0) + n
+    return counts, overflow
 
 
 _SERVICE: _Service | None = None
