@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import stat
 import sys
 import threading
 import time
@@ -891,6 +892,21 @@ def _read_one(path: Path, project: str | None) -> tuple[list[dict[str, Any]] | N
                 return None, f"damaged: line {i + 1} is not a census record", notes
             records.append(rec)
     return records, "", notes
+
+
+def not_a_census_file(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be read as a census file (said for what it is), or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, not a census file"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file (a FIFO, a device or a socket), not a census file"
+    return None
 
 
 def read_census(paths: Iterable[str | os.PathLike[str]], project: str | None = None

@@ -358,3 +358,25 @@ def test_census_keeps_the_warning_location_of_a_shim(pytester: pytest.Pytester) 
     result = pytester.runpytest_subprocess("-p", "no:randomly", "tests/test_load.py")
     result.assert_outcomes(passed=1)
     assert "census.py" not in result.stdout.str()
+
+
+def test_a_census_path_that_is_no_file_says_what_it_is(pytester: pytest.Pytester) -> None:
+    """A folder or a FIFO given as a census file is named for what it is (never 'no
+    such file' for a path that is there), in the command, in scan and under pytest."""
+    import os
+
+    root = _project(pytester)
+    (root / "dir.jsonl").mkdir()
+    os.mkfifo(root / "fifo.jsonl")
+    for name, what in (("dir.jsonl", "is a folder, not a census file"),
+                       ("fifo.jsonl", "is not a regular file (a FIFO, a device or a "
+                                      "socket), not a census file")):
+        out = pytester.run("pytest-ssot", "census", name)
+        assert out.ret == 2
+        out.stderr.fnmatch_lines([f"pytest-ssot census: {name}: {what}"])
+        out = pytester.run("pytest-ssot", "scan", "--census", name)
+        assert out.ret == 2
+        out.stderr.fnmatch_lines([f"pytest-ssot scan: --census: {name}: {what}"])
+        result = pytester.runpytest_subprocess(f"--ssot-census={name}")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"*--ssot-census: {name}: {what}*"])
