@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -51,6 +52,17 @@ def _in_tree(parts: list[str], roots: list[Path]) -> bool | None:
     return False if top_known else None
 
 
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}  # git's messages, untranslated
+
+
+def _no_repository(stderr: str) -> bool:
+    """git failed because there is no repository (nothing was ever committed), not
+    because it refused one (``detected dubious ownership``: another user's checkout) or
+    broke: only then is the working tree the whole story."""
+    return "not a git repository" in stderr
+
+
 @functools.lru_cache(maxsize=8)
 def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
     """Every file path git history ever added, and ``root``'s prefix in the repository;
@@ -58,9 +70,10 @@ def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
     and 15 s (then nothing can be said: never a configuration error from half a history)."""
     try:
         prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root,
-                                capture_output=True, text=True, timeout=_GIT_TIMEOUT)
+                                capture_output=True, text=True, timeout=_GIT_TIMEOUT,
+                                env=_git_env())
         if prefix.returncode != 0:
-            return None
+            return None if _no_repository(prefix.stderr) else False
         proc = subprocess.Popen(["git", "-c", "core.quotePath=false", "log", "--all", "--no-renames", "--diff-filter=A",
                                  "--name-only", "--format="], cwd=root,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -184,11 +197,14 @@ def attribute_never_existed(module: str, attr: str, root: Path, sys_path: Iterab
             if word.search(text):
                 return None  # spelled there (a __getattr__ table, a string): may serve it
             try:
-                inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
-                                        cwd=root, capture_output=True, text=True,
-                                        timeout=_GIT_TIMEOUT).stdout.strip() == "true"
+                asked = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
+                                       cwd=root, capture_output=True, text=True,
+                                       timeout=_GIT_TIMEOUT, env=_git_env())
             except (OSError, subprocess.SubprocessError):
                 return None
+            if asked.returncode != 0 and not _no_repository(asked.stderr):
+                return None  # a repository git refuses: its history cannot be read
+            inside = asked.stdout.strip() == "true"
             if inside:
                 past = _git_text(file.parent, file.name)
                 if past is None or word.search(past):
