@@ -139,7 +139,7 @@ def not_writable_by_us(st: os.stat_result) -> str:
 
 
 def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
-                 expect: bytes | None = None) -> None:
+                 expect: bytes | None = None, within: Path | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``'s target, then rename it over.
 
     The target is ``path`` with symlinks resolved: the link stays, its file changes. A
@@ -155,8 +155,17 @@ def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
     new text is ready, just before the rename), else ``ChangedSinceRead``; and only if
     nothing of it is lost - owner and group kept, no second hard link split off, not a
     read-only file - else ``WouldNotKeep``. Either way the file is left untouched.
+
+    ``within``: the project's root; a link that leads out of it (another checkout, a
+    shared folder) is not ours to rewrite (``WouldNotKeep``).
     """
     target = resolve_target(path)
+    if within is not None:
+        try:
+            target.relative_to(Path(os.path.realpath(within)))
+        except ValueError:
+            raise WouldNotKeep(f"a link to a file outside the project ({target}); left "
+                               "untouched") from None
     mode = None
     try:
         st = target.stat()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import stat
 import sys
 import threading
 import time
@@ -132,6 +133,17 @@ def _stdlib_dirs() -> tuple[str, ...]:
 
 _OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
+# The warnings machinery skips frames whose file name holds "importlib" and "_bootstrap"
+# (that is how importlib's own frames stay out of a ``stacklevel``). The census's wrappers
+# carry such a name, so a shim's ``stacklevel=2`` warning still names the user's line and
+# a filter by module (``error::DeprecationWarning:app.views``) still matches.
+_TRANSPARENT = "<pytest_ssot.census wrapper, transparent like importlib._bootstrap>"
+
+
+def _transparent(func: Any) -> Any:
+    func.__code__ = func.__code__.replace(co_filename=_TRANSPARENT)
+    return func
+
 
 class Recorder:
     """Counts hits per (path, caller, context) in memory. Thread-safe; bounded."""
@@ -174,7 +186,8 @@ class Recorder:
         skip = self._skip_cache.get(filename)
         if skip is None:
             norm = os.path.normcase(os.path.abspath(filename)) if filename[:1] != "<" else ""
-            skip = (filename.startswith("<frozen") or norm.startswith(_OWN_DIR)
+            skip = (filename.startswith("<frozen") or filename == _TRANSPARENT
+                    or norm.startswith(_OWN_DIR)
                     or norm in self._shim_files
                     or (norm.startswith(self._stdlib) and "-packages" + os.sep not in norm))
             self._skip_cache[filename] = skip
@@ -321,6 +334,7 @@ def _wrap_module_getattr(module: types.ModuleType) -> None:
         return
     key = id(module)
 
+    @_transparent
     def __getattr__(name: str) -> Any:
         value = inner(name)  # its AttributeError is the caller's, as before
         try:
@@ -350,6 +364,7 @@ def _census_class(base: type) -> type:
     base_get = base.__getattribute__
     watched = _WATCHED
 
+    @_transparent
     def __getattribute__(self: types.ModuleType, name: str) -> Any:
         if name[:2] != "__":
             hooks = watched.get(id(self))
@@ -412,6 +427,7 @@ def _wrap_loader(spec: Any) -> None:
     if getattr(inner, "_ssot_census", False):
         return
 
+    @_transparent
     def exec_module(module: types.ModuleType) -> None:
         inner(module)
         try:
@@ -469,6 +485,7 @@ class ImportWatch:
     def start(self) -> None:
         orig, orig_module, rec = self._orig_import, self._orig_import_module, self.rec
 
+        @_transparent
         def __import__(name: str, globals: Any = None, locals: Any = None,
                        fromlist: Any = (), level: int = 0) -> Any:
             module = orig(name, globals, locals, fromlist, level)
@@ -478,6 +495,7 @@ class ImportWatch:
                 pass
             return module
 
+        @_transparent
         def import_module(name: str, package: str | None = None) -> Any:
             module = orig_module(name, package)
             try:
@@ -541,6 +559,9 @@ class _Service:
         self.thread: threading.Thread | None = None
         self.flush_lock = threading.Lock()
         self.failures = 0
+        # The counts of a flush that could not be written (a full disk): the next flush
+        # writes them, so a census file never silently lacks a window's hits.
+        self.pending: tuple[dict[Any, list[Any]], dict[str, int]] | None = None
 
     def start_timer(self) -> None:
         if self.interval <= 0:
@@ -585,10 +606,18 @@ class _Service:
                                              "ssot.contract": w.contract if w else ""})
                     for path, n in overflow.items():
                         self.counter.add(n, {"ssot.path": path, "ssot.caller": OVERFLOW})
-                if self.path is None or (self.started and not counts and not overflow):
+                if self.path is None:
                     return
-                lines = self.lines(counts, overflow)
-                self._append(lines)
+                if self.pending is not None:
+                    counts, overflow = _merged(self.pending, (counts, overflow))
+                    self.pending = None
+                if self.started and not counts and not overflow:
+                    return
+                try:
+                    self._append(self.lines(counts, overflow))
+                except BaseException:
+                    self.pending = (counts, overflow)
+                    raise
                 self.started = True
         except Exception:
             self.failures += 1  # never into the application; the next flush tries again
@@ -601,16 +630,45 @@ class _Service:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # a flush cut off before us: its line stays alone
-            os.write(fd, data)  # one write: a kill leaves at most this last line partial
+            # One write (a kill leaves at most this last line partial); a short one (a
+            # disk filling up) goes on, and a failure leaves the counts to the next flush.
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(fd, view):]
+            except BaseException:
+                try:  # what was written of it goes: its counts are written again
+                    os.ftruncate(fd, size)
+                except OSError:
+                    pass
+                raise
         finally:
             os.close(fd)
 
     def after_fork_in_child(self) -> None:
         self.rec.reset_after_fork()
+        self.pending = None  # the parent's to write
         self.flush_lock = threading.Lock()
         self.started = False
         if self.thread is not None:
             self.start_timer()
+
+
+def _merged(a: tuple[dict[Any, list[Any]], dict[str, int]],
+            b: tuple[dict[Any, list[Any]], dict[str, int]]
+            ) -> tuple[dict[Any, list[Any]], dict[str, int]]:
+    counts = {k: list(v) for k, v in a[0].items()}
+    for key, (n, first, last) in b[0].items():
+        got = counts.get(key)
+        if got is None:
+            counts[key] = [n, first, last]
+        else:
+            got[0] += n
+            got[1], got[2] = min(got[1], first), max(got[2], last)
+    overflow = dict(a[1])
+    for path, n in b[1].items():
+        overflow[path] = overflow.get(path, 0) + n
+    return counts, overflow
 
 
 _SERVICE: _Service | None = None
@@ -834,6 +892,21 @@ def _read_one(path: Path, project: str | None) -> tuple[list[dict[str, Any]] | N
                 return None, f"damaged: line {i + 1} is not a census record", notes
             records.append(rec)
     return records, "", notes
+
+
+def not_a_census_file(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be read as a census file (said for what it is), or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, not a census file"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file (a FIFO, a device or a socket), not a census file"
+    return None
 
 
 def read_census(paths: Iterable[str | os.PathLike[str]], project: str | None = None

@@ -25,16 +25,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .census import census_lines, find_pyproject, project_identity, read_census
+    from .census import (census_lines, find_pyproject, not_a_census_file, project_identity,
+                         read_census)
 
     project = args.project
     if project is None:
         found = find_pyproject()
         project = project_identity(found) if found is not None else None
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        print(f"pytest-ssot census: {missing[0]}: no such file", file=sys.stderr)
-        return 2
+    for f in args.files:
+        why = not_a_census_file(f)
+        if why is not None:
+            print(f"pytest-ssot census: {f}: {why}", file=sys.stderr)
+            return 2
     if args.json:
         from ._atomic import target_problem
 

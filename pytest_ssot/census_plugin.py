@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Generator
 
 import pytest
 
-from .census import ImportWatch, Recorder, activate, deactivate, project_identity, \
-    read_census, watches_from_contracts
+from .census import (ImportWatch, Recorder, activate, deactivate, not_a_census_file,
+                     project_identity, read_census, watches_from_contracts)
 from .census_report import SESSION, TestCensus, add_runtime_blockers, census_section
 
 if TYPE_CHECKING:
@@ -47,9 +47,9 @@ class CensusPlugin:
     def install(cls, config: pytest.Config, session: "SsotSessionPlugin") -> "CensusPlugin":
         plugin = cls(config, session)
         for f in config.getoption("ssot_census", None) or ():
-            path = config.invocation_params.dir / f
-            if not path.is_file():
-                raise pytest.UsageError(f"--ssot-census: {f}: no such file")
+            why = not_a_census_file(config.invocation_params.dir / f)
+            if why is not None:
+                raise pytest.UsageError(f"--ssot-census: {f}: {why}")
         activate(plugin.rec)
         plugin.imports.start()
         config.pluginmanager.register(plugin, "ssot-census")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -51,6 +52,17 @@ def _in_tree(parts: list[str], roots: list[Path]) -> bool | None:
     return False if top_known else None
 
 
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}  # git's messages, untranslated
+
+
+def _no_repository(stderr: str) -> bool:
+    """git failed because there is no repository (nothing was ever committed), not
+    because it refused one (``detected dubious ownership``: another user's checkout) or
+    broke: only then is the working tree the whole story."""
+    return "not a git repository" in stderr
+
+
 @functools.lru_cache(maxsize=8)
 def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
     """Every file path git history ever added, and ``root``'s prefix in the repository;
@@ -58,9 +70,10 @@ def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
     and 15 s (then nothing can be said: never a configuration error from half a history)."""
     try:
         prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root,
-                                capture_output=True, text=True, timeout=_GIT_TIMEOUT)
+                                capture_output=True, text=True, timeout=_GIT_TIMEOUT,
+                                env=_git_env())
         if prefix.returncode != 0:
-            return None
+            return None if _no_repository(prefix.stderr) else False
         proc = subprocess.Popen(["git", "-c", "core.quotePath=false", "log", "--all", "--no-renames", "--diff-filter=A",
                                  "--name-only", "--format="], cwd=root,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -123,7 +136,8 @@ def _neighbours(parts: list[str], roots: list[Path]) -> list[str]:
 def never_existed(module: str, root: Path, sys_path: Iterable[str]
                   ) -> list[str] | None:
     """``None`` when ``module`` exists or existed (or nothing can be said: a module of
-    another distribution); else the closest real names (possibly none)."""
+    another distribution, or no git history and no near real name); else the closest
+    real names (possibly none when git history says it never existed)."""
     parts = module.split(".")
     roots = _source_roots(root, sys_path)
     found = _in_tree(parts, roots)
@@ -132,7 +146,11 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     history = _git_paths(root)
     if history is False or history and _in_history(parts, roots, root, history):
         return None
-    return difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    # Without git nothing tells a removed path from a typo: only a near real name (the
+    # typo whose real path stays) is an error; a path deleted in a project without git
+    # history is absent, as the adoption walkthrough's last step expects.
+    return close if history is not None or close else None
 
 
 def _git_text(root: Path, rel: str) -> str | None:
@@ -179,16 +197,21 @@ def attribute_never_existed(module: str, attr: str, root: Path, sys_path: Iterab
             if word.search(text):
                 return None  # spelled there (a __getattr__ table, a string): may serve it
             try:
-                inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
-                                        cwd=root, capture_output=True, text=True,
-                                        timeout=_GIT_TIMEOUT).stdout.strip() == "true"
+                asked = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"],
+                                       cwd=root, capture_output=True, text=True,
+                                       timeout=_GIT_TIMEOUT, env=_git_env())
             except (OSError, subprocess.SubprocessError):
                 return None
+            if asked.returncode != 0 and not _no_repository(asked.stderr):
+                return None  # a repository git refuses: its history cannot be read
+            inside = asked.stdout.strip() == "true"
             if inside:
                 past = _git_text(file.parent, file.name)
                 if past is None or word.search(past):
                     return None
             names = {w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
             close = difflib.get_close_matches(attr, sorted(names), n=3, cutoff=0.6)
+            if not inside and not close:
+                return None  # no history, no near name: removed or not, nothing to say
             return [f"{module}:{name}" for name in close]
     return None

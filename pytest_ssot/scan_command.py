@@ -214,12 +214,13 @@ def _read_census(args: argparse.Namespace, root: Path) -> "CensusMerge | int | N
     """``--census FILE``: merged census files (or exit code 2 for a missing one)."""
     if not getattr(args, "census", None):
         return None
-    from .census import project_identity, read_census
+    from .census import not_a_census_file, project_identity, read_census
 
-    missing = [f for f in args.census if not Path(f).is_file()]
-    if missing:
-        print(f"pytest-ssot scan: --census: {missing[0]}: no such file", file=sys.stderr)
-        return 2
+    for f in args.census:
+        why = not_a_census_file(f)
+        if why is not None:
+            print(f"pytest-ssot scan: --census: {f}: {why}", file=sys.stderr)
+            return 2
     return read_census(args.census, project=project_identity(root / "pyproject.toml"))
 
 

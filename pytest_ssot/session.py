@@ -147,7 +147,10 @@ class SsotSessionPlugin:
         cache = getattr(self.config, "cache", None)
         if cache is None or self.is_worker:
             return None
-        return cache.mkdir("ssot") / "scan.cache"
+        try:
+            return cache.mkdir("ssot") / "scan.cache"
+        except OSError:
+            return None  # no cache folder (read-only checkout, another user's): scan cold
 
     def scan_result(self) -> "ScanResult":
         """The static scan, once per session (shipped to xdist workers)."""

@@ -347,3 +347,37 @@ def test_any_truncation_is_merged_partly_or_skipped_never_raised(tmp_path_factor
     assert total <= 5
     if merge.skipped:
         assert total == 0 and cut < len(json.dumps(START)) + 1
+
+
+def test_a_flush_that_fails_keeps_its_hits_for_the_next_one(project, monkeypatch) -> None:
+    """A full disk at a flush (or a short write): the hits of that window are written by
+    the next flush that succeeds, never dropped - a census file missing them would let a
+    merge call a used shim removable."""
+    import errno
+
+    root, pkg = project
+    assert census.install(path="c.jsonl", interval=0)
+    import use
+
+    m = use.load()
+    census.flush()
+    use.touch(m)
+    real_write = os.write
+    state = {"calls": 0}
+
+    def full(fd, data):
+        state["calls"] += 1
+        if state["calls"] == 1:
+            return real_write(fd, bytes(data)[:10])  # a short write, then a full disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(census.os, "write", full)
+    census.flush()
+    monkeypatch.setattr(census.os, "write", real_write)
+    use.touch(m)
+    census.flush()
+    merge = read_census([root / "c.jsonl"], project="svc")
+    assert merge.skipped == [], merge.skipped
+    rows = {(r["caller"], r["count"]) for r in merge.by_path()[f"{pkg}.shim"]}
+    assert rows == {("use.py:5", 1), ("use.py:9", 2)}, rows
+    assert merge.skipped == []

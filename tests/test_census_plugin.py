@@ -314,3 +314,69 @@ def test_census_command_reports_skipped_files_and_exits_1(pytester: pytest.Pytes
     missing = pytester.run("pytest-ssot", "census", "nope.jsonl")
     assert missing.ret == 2
     missing.stderr.fnmatch_lines(["pytest-ssot census: nope.jsonl: no such file"])
+
+
+def test_census_keeps_the_warning_location_of_a_shim(pytester: pytest.Pytester) -> None:
+    """A shim's ``stacklevel=2`` warning names the line that imported it or read its
+    attribute, with the census on as without it: the census's wrappers (import statement,
+    loader, module ``__getattr__``, module class) are no frames of their own to the
+    warnings machinery, so a filter by module (``error::DeprecationWarning:app.user``)
+    still matches and the warnings summary still points at the user's line."""
+    root = _project(pytester)
+    write_tree(root, {
+        "app/pkg/__init__.py": """
+            import warnings
+
+
+            def __getattr__(name):
+                if name == "Manager":
+                    warnings.warn("app.pkg.Manager is deprecated", DeprecationWarning,
+                                  stacklevel=2)
+                    from app.core.real import Manager
+                    return Manager
+                raise AttributeError(name)
+        """,
+        "app/user.py": "import app.core.old\n",
+        "app/user2.py": "import app.pkg\n\nM = app.pkg.Manager\n",
+        "tests/test_load.py": """
+            import warnings
+
+
+            def test_import_warning_names_the_importer():
+                with warnings.catch_warnings(record=True) as seen:
+                    warnings.simplefilter("always")
+                    import app.user
+                    import app.user2
+                where = sorted((w.filename.replace("\\\\", "/").rsplit("/app/", 1)[-1],
+                                w.lineno) for w in seen)
+                assert where == [("user.py", 1), ("user2.py", 3)], where
+        """,
+    })
+    (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT).replace(
+        'legacy = ["app.core.manager", "app.core.old"]',
+        'legacy = ["app.core.manager", "app.core.old", "app.pkg:Manager"]'))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "tests/test_load.py")
+    result.assert_outcomes(passed=1)
+    assert "census.py" not in result.stdout.str()
+
+
+def test_a_census_path_that_is_no_file_says_what_it_is(pytester: pytest.Pytester) -> None:
+    """A folder or a FIFO given as a census file is named for what it is (never 'no
+    such file' for a path that is there), in the command, in scan and under pytest."""
+    import os
+
+    root = _project(pytester)
+    (root / "dir.jsonl").mkdir()
+    os.mkfifo(root / "fifo.jsonl")
+    for name, what in (("dir.jsonl", "is a folder, not a census file"),
+                       ("fifo.jsonl", "is not a regular file (a FIFO, a device or a "
+                                      "socket), not a census file")):
+        out = pytester.run("pytest-ssot", "census", name)
+        assert out.ret == 2
+        out.stderr.fnmatch_lines([f"pytest-ssot census: {name}: {what}"])
+        out = pytester.run("pytest-ssot", "scan", "--census", name)
+        assert out.ret == 2
+        out.stderr.fnmatch_lines([f"pytest-ssot scan: --census: {name}: {what}"])
+        result = pytester.runpytest_subprocess(f"--ssot-census={name}")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"*--ssot-census: {name}: {what}*"])

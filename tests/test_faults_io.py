@@ -271,3 +271,16 @@ def test_a_pyproject_that_is_not_utf8_under_pytest(pytester: pytest.Pytester) ->
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     no_traceback_of_ours(result)
     result.stderr.fnmatch_lines(["*pyproject.toml: not valid TOML: not UTF-8 (byte 0xe9*"])
+
+
+def test_a_cache_folder_that_cannot_be_made_runs_the_scan_without_a_cache(
+        pytester: pytest.Pytester) -> None:
+    """pytest's cache folder cannot be created (a read-only checkout, another user's
+    project; here a file where the folder should be): the scan runs cold and its items
+    give their answers, never a PermissionError/FileExistsError as a failed item."""
+    project(pytester)
+    (pytester.path / "cachefile").write_text("not a folder\n")
+    result = pytester.runpytest_subprocess("-o", "cache_dir=cachefile", "-p", "no:randomly")
+    result.assert_outcomes(passed=5)
+    no_traceback_of_ours(result)
+    assert "Error: [Errno" not in result.stdout.str()

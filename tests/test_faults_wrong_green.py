@@ -321,10 +321,25 @@ def test_a_deleted_legacy_path_in_git_history_is_absent(pytester: pytest.Pyteste
     (root / "pkg" / "gone.py").unlink()
     result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
-    # without that history it never existed
+    # without that history it never existed, and its name is next to pkg.old's
     subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
     result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
     result.assert_outcomes(failed=1)
+
+
+def test_without_git_a_deleted_path_is_absent_and_a_near_typo_an_error(
+        pytester: pytest.Pytester) -> None:
+    """The README's adoption walkthrough runs in a folder without git: after its legacy
+    module and package re-export are deleted, strict mode passes; a path next to a real
+    one (``pkg.odl`` beside ``pkg.old``) is still a typo."""
+    root = project(pytester)
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(text.replace(
+        '"pkg.old"', '"pkg.basket", "pkg:Cart", "pkg.odl", "pkg.canon:Canno"'))
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*did you mean pkg.old?*"])
+    result.stdout.fnmatch_lines(["*did you mean pkg.canon:Canon?*"])
 
 
 def test_strict_alias_check_finds_the_real_path_anywhere_in_the_top_level_package(
@@ -386,3 +401,29 @@ def test_a_misspelled_legacy_attribute_is_a_configuration_error(
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*legacy path pkg.old:OldCanno never existed*",
                                  "*did you mean pkg.old:OldCanon?*"])
+
+
+def test_a_git_that_refuses_the_repository_says_nothing(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """git refusing the checkout (``detected dubious ownership``: a CI container whose
+    checkout belongs to another user) is no proof that a path never existed: a deleted
+    path next to a real name is not a configuration error then; outside any repository
+    the near name still is one."""
+    from pytest_ssot import existence
+
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/old.py": ""})
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text("#!/bin/sh\necho \"fatal: detected dubious ownership in "
+                              "repository at '$PWD'\" >&2\nexit 128\n")
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    existence._git_paths.cache_clear()
+    try:
+        assert existence.never_existed("pkg.gone", tmp_path, []) is None
+        (fake / "git").write_text("#!/bin/sh\necho 'fatal: not a git repository (or any of "
+                                  "the parent directories): .git' >&2\nexit 128\n")
+        existence._git_paths.cache_clear()
+        assert existence.never_existed("pkg.gone", tmp_path, []) == ["pkg.old"]
+    finally:
+        existence._git_paths.cache_clear()

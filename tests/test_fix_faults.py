@@ -238,3 +238,35 @@ def test_fix_that_cannot_fork_does_the_work_itself(tmp_path: Path,
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=3)
     assert _outcome(one, alone) == _outcome(many, shared)
+
+
+def test_a_link_to_a_file_outside_the_project_is_not_rewritten(
+        project: Path, capsys, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A project file that is a symlink to a file outside the rootdir (another checkout,
+    a shared folder) is not the project's to rewrite: listed with the reason, untouched;
+    the others are rewritten as before."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "shared.py"
+    elsewhere.write_text(LEGACY)
+    a = project / "chat" / "app" / "a.py"
+    a.unlink()
+    a.symlink_to(elsewhere)
+    code, out, err = run(capsys)
+    assert elsewhere.read_text() == LEGACY, out + err
+    assert a.is_symlink()
+    assert "chat/app/a.py:1: error: not writable: a link to a file outside the project" in out
+    assert (project / "chat" / "app" / "b.py").read_text() == FIXED
+    assert code == 1 and "Traceback" not in out + err
+
+
+def test_a_file_of_another_user_is_not_called_read_only(project: Path, capsys,
+                                                        monkeypatch) -> None:
+    """A 0644 file this user may not write (another owner) says so, with its owner and
+    mode, instead of 'read-only file (mode 0644)' (found running fix as nobody)."""
+    a = project / "chat" / "app" / "a.py"
+    real_access = driver.os.access
+    monkeypatch.setattr(driver.os, "access", lambda p, mode, **k: False if Path(p) == a
+                        else real_access(p, mode, **k))
+    code, out, err = run(capsys)
+    assert a.read_text() == LEGACY and code == 1
+    assert "chat/app/a.py:1: error: not writable: not writable by this user (owner " in out
+    assert "read-only" not in out, out

@@ -310,3 +310,22 @@ def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -
         other.join()
     assert sorted(v.file for v in result.violations) == ["a/m.py", "b/m.py", "c/m.py"]
     assert forks == []
+
+
+def test_a_cache_written_by_another_release_is_not_used(tmp_path: Path,
+                                                        monkeypatch) -> None:
+    """A release that fixes the scanner without a new cache format would otherwise answer
+    from the old release's per-file results (a reference it missed stays missed until the
+    file changes): the cache is keyed by the package's version too."""
+    import pytest_ssot
+
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "m.py").write_text("import app.old\n")
+    Tree(tmp_path).stamp(tmp_path / "app" / "m.py", tmp_path / "app", tmp_path)
+    cfg = load_config(tmp_path, with_entry_points=False)
+    cache = tmp_path / ".pytest_cache" / "d" / "ssot" / "scan.cache"
+    scan(cfg, tmp_path, cache_path=cache, jobs=1)
+    assert scan(cfg, tmp_path, cache_path=cache, jobs=1).files_from_cache == 1
+    monkeypatch.setattr(pytest_ssot, "__version__", "999.0")
+    assert scan(cfg, tmp_path, cache_path=cache, jobs=1).files_from_cache == 0

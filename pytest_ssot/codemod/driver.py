@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._atomic import ChangedSinceRead, write_atomic
+from .._atomic import ChangedSinceRead, not_writable_by_us, write_atomic
 from ..config import SsotConfig
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
@@ -74,9 +74,11 @@ def _not_writable(path: Path) -> str | None:
         return f"cannot stat: {exc.strerror}"
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file"
-    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+    if not st.st_mode & 0o222:
         return f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}): make it writable " \
                "to rewrite it"
+    if not os.access(path, os.W_OK):
+        return not_writable_by_us(st)  # another user's file: say whose, not "read-only"
     return None
 
 
@@ -675,7 +677,8 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
                 unwritten = Reason.NOT_WRITABLE
                 if problem is None:
                     try:  # compare-and-swap: only over the very bytes that were read
-                        write_atomic(root / rel, new_bytes, keep_mode=True, expect=source)
+                        write_atomic(root / rel, new_bytes, keep_mode=True, expect=source,
+                                     within=root)
                         written += 1
                     except ChangedSinceRead:
                         unwritten, problem = Reason.CHANGED, "left untouched"

@@ -54,7 +54,11 @@ def cache_key(matcher: Matcher, excluder_key: tuple, units: list, src_layout: bo
     data = json.dumps([[c.to_dict() for c in matcher.contracts], list(excluder_key),
                        [rel for _a, rel in units], src_layout,
                        {k: list(v) for k, v in matcher.defining.items()}], sort_keys=True)
-    return f"{CACHE_VERSION}|{sys.version_info[:2]}|{data}"  # compared whole: no hash needed
+    # The release too: one that fixes the scanner without a new format must not answer
+    # from the per-file results of the release before it.
+    from .. import __version__
+
+    return f"{CACHE_VERSION}|{__version__}|{sys.version_info[:2]}|{data}"  # compared whole
 
 
 def load_cache(path: Path | None, fingerprint: str
