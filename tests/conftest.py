@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import importlib.machinery
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,21 @@ XDIST_MODES = {
 def xdist_args(request: pytest.FixtureRequest) -> list[str]:
     """Plugin behaviour must be the same with xdist on, off and disabled."""
     return XDIST_MODES[request.param]
+
+
+# importlib_metadata (the backport, imported by pygal when an in-process pytester run
+# writes --ssot-html) deletes ``find_distributions`` from the standard library's
+# PathFinder on import, in favour of a finder of its own. pytester restores sys.meta_path
+# and sys.modules after the run, which removes that finder, but not the deleted method:
+# every later in-process run of this worker then found no installed distribution, so no
+# pytest11 plugin, ours included ("unrecognized arguments: --ssot-strict").
+_PATH_FINDER = importlib.machinery.PathFinder
+_FIND_DISTRIBUTIONS = _PATH_FINDER.__dict__.get("find_distributions")
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_standard_metadata_finder() -> Iterator[None]:
+    yield
+    if (_FIND_DISTRIBUTIONS is not None
+            and "find_distributions" not in _PATH_FINDER.__dict__):
+        _PATH_FINDER.find_distributions = _FIND_DISTRIBUTIONS  # type: ignore[attr-defined]
