@@ -132,3 +132,24 @@ def test_every_configuration_key_is_documented_and_only_those() -> None:
         for row in re.findall(r"^\| `[a-z_-]+` \|.*$", section, re.M):
             cells = [c.strip() for c in row.strip("|").split("|")]
             assert len(cells) == 5 and all(cells), row  # key, type, default, example, meaning
+
+
+def _anchor(heading: str) -> str:
+    """The id MkDocs' toc extension gives a heading (the default slugify)."""
+    text = re.sub(r"[`*]", "", heading).strip().lower()
+    text = re.sub(r"[^\w\s-]", "", text)
+    return re.sub(r"[-\s]+", "-", text).strip("-")
+
+
+def test_the_readme_links_into_the_docs_resolve() -> None:
+    """The README is read on GitHub, outside MkDocs' link check: its links into docs/ name
+    pages that exist, and headings that exist on them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\((docs/[^)#\s]+)(?:#([^)\s]+))?\)", readme)
+    assert len(links) >= 10, links
+    for target, anchor in links:
+        path = ROOT / target
+        assert path.is_file(), target
+        if anchor and path.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+            assert anchor in {_anchor(h) for h in headings}, (target, anchor)
