@@ -153,3 +153,19 @@ def test_the_readme_links_into_the_docs_resolve() -> None:
         if anchor and path.suffix == ".md":
             headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
             assert anchor in {_anchor(h) for h in headings}, (target, anchor)
+
+
+def test_command_lines_in_the_docs_use_real_options() -> None:
+    """A ``pytest-ssot COMMAND ... --option`` written anywhere in the README or the site
+    names an option COMMAND has (a renamed option cannot live on in an example)."""
+    commands = _cli_options()
+    seen = 0
+    for path in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            for m in re.finditer(r"pytest-ssot (scan|fix|discover|history|census)\b([^`#|;&]*)",
+                                 line):
+                options = re.findall(r"(?<![\w-])--[a-z][a-z-]*", m.group(2))
+                seen += len(options)
+                unknown = [o for o in options if o not in commands[m.group(1)] + ["--help"]]
+                assert not unknown, f"{path.name}: {line.strip()!r} uses {unknown}"
+    assert seen >= 20, seen
