@@ -35,6 +35,17 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     assert "Probe speed" in perf
 
 
+def test_every_page_is_in_the_nav_and_the_build_is_strict() -> None:
+    """Holds even if someone relaxes mkdocs.yml: no orphan page, strict validation on."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["strict"] is True
+    assert all(v == "warn" for v in config["validation"].values()), config["validation"]
+    nav = {page for entry in config["nav"] for page in entry.values()}
+    pages = {p.name for p in DOCS.glob("*.md")}
+    assert pages == nav, (sorted(pages - nav), sorted(nav - pages))
+
+
 class _Group:
     def __init__(self, found: list[str]) -> None:
         self.found = found
