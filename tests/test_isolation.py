@@ -90,7 +90,7 @@ def test_correct_manager_passes(pytester: pytest.Pytester, xdist_args: list[str]
     result.assert_outcomes(passed=4)
     out = result.stdout.str()
     for check in ("distinct-managers", "shared-state", "asyncio-schedules", "thread-schedules"):
-        assert f"PASSED conftest.py::isolation[corpus]::{check}" in out
+        assert f"PASSED conftest.py::isolation-corpus::{check}" in out
 
 
 # The bugs of issue 16 run in-process here (test_corpus_bugs_are_found_with_the_protocol_
@@ -132,7 +132,7 @@ def test_thread_race_reports_a_replay_rate(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([
         "*[[]isolation corpus[]] *schedule: *",
         "*replays */*: *; trial * of seed *",
-        "*replay: pytest . --hypothesis-seed=* -k 'isolation[[]corpus[]] and thread-schedules'"])
+        "*replay: pytest . --hypothesis-seed=* -k 'isolation-corpus and thread-schedules'"])
 
 
 def test_settings_are_overridable(pytester: pytest.Pytester) -> None:

@@ -80,7 +80,7 @@ def test_xdist_gives_the_same_verdicts(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2, failed=2)
     out = result.stdout.str()
     for check in ("asyncio-schedules", "thread-schedules"):  # in either order
-        assert f"FAILED conftest.py::isolation[c23]::{check} - " in out
+        assert f"FAILED conftest.py::isolation-c23::{check} - " in out
     assert "carrying the content of" in out
     (pytester.path / "conftest.py").write_text(CORRECT23["asyncio_lock_across_awaited_write"])
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "-rA",

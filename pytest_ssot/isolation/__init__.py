@@ -29,7 +29,7 @@ In ``conftest.py``::
         allow_shared = (SomePool,)                    # objects users may share
         user_ids = ("alice", "bob", "carol")          # optional: instead of drawn ids
 
-pytest-ssot then collects items ``<file>::isolation[ws-manager]::<check>``. Importing this
+pytest-ssot then collects items ``<file>::isolation-ws-manager::<check>``. Importing this
 module imports neither pytest nor hypothesis; the items import hypothesis when they run.
 
 This module is the spec API; what is generated lives in ``schedules``, how it is run in

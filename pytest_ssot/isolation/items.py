@@ -1,4 +1,4 @@
-"""Collected isolation items: ``<file>::isolation[<spec>]::<check>``.
+"""Collected isolation items: ``<file>::isolation-<spec>::<check>``.
 
 Imported only when a ``conftest.py`` registered an ``@isolation_spec``. hypothesis is
 imported inside ``runtest``. Every check has a budget a buggy application cannot blow: it
@@ -170,6 +170,13 @@ class IsolationFile(pytest.File):
         return []
 
 
+def node_name(spec: str) -> str:
+    """The collector of a spec's items: ``isolation-<spec>``. Not ``isolation[<spec>]``:
+    with pytest 9.2 and xdist, the id of an item under a name with brackets is reported
+    with a stray ``]`` (``isolation[ws]::check]``) in the outcome lines."""
+    return f"isolation-{spec}"
+
+
 class IsolationNode(pytest.Collector):
     def collect(self) -> list[Any]:
         return []
@@ -203,12 +210,12 @@ class IsolationItem(pytest.Item):
             self.add_report_section("call", "isolation", self.header)
             if self.check == "thread-schedules" and model == "asyncio":
                 raise pytest.skip.Exception(
-                    f"isolation[{spec.name}]: asyncio-only manager ({why}): thread "
+                    f"{node_name(spec.name)}: asyncio-only manager ({why}): thread "
                     "schedules do not apply; declare concurrency='both' if threads use it "
                     "too", _use_item_location=True)
             if self.check == "asyncio-schedules" and model == "threads":
                 raise pytest.skip.Exception(
-                    f"isolation[{spec.name}]: a threads-only manager (declared): asyncio "
+                    f"{node_name(spec.name)}: a threads-only manager (declared): asyncio "
                     "schedules do not apply", _use_item_location=True)
             if self.check == "distinct-managers":
                 ids = [f"user-{random.Random(7).randrange(10**6)}-{i}" for i in range(4)]
@@ -232,7 +239,7 @@ class IsolationItem(pytest.Item):
                 f"{Path(self.spec.file).name})")
 
     def _budget_note(self, text: str) -> None:
-        warnings.warn(pytest.PytestWarning(f"isolation[{self.spec.name}]::{self.check}: {text}"))
+        warnings.warn(pytest.PytestWarning(f"{node_name(self.spec.name)}::{self.check}: {text}"))
 
     def _replay_command(self, seed: int) -> str:
         where = os.path.relpath(Path(self.spec.file).parent, self.config.invocation_params.dir)
@@ -417,7 +424,7 @@ def build_items(session: pytest.Session, registry: dict[str, IsolationSpec]) -> 
         parent = files.get(spec.file)
         if parent is None:
             parent = files[spec.file] = IsolationFile.from_parent(session, path=path)
-        node = IsolationNode.from_parent(parent, name=f"isolation[{spec.name}]")
+        node = IsolationNode.from_parent(parent, name=node_name(spec.name))
         for check in CHECKS:
             items.append(IsolationItem.from_parent(node, name=check, spec=spec, check=check))
     return items
