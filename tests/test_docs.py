@@ -173,7 +173,7 @@ def test_command_lines_in_the_docs_use_real_options() -> None:
     seen = 0
     for path in [ROOT / "README.md", *DOCS.glob("*.md")]:
         for line in path.read_text(encoding="utf-8").splitlines():
-            for m in re.finditer(r"pytest-ssot (scan|fix|discover|history|census)\b([^`#|;&]*)",
+            for m in re.finditer(r"pytest-ssot (scan|fix|discover|history|census|shims)\b([^`#|;&]*)",
                                  line):
                 options = re.findall(r"(?<![\w-])--[a-z][a-z-]*", m.group(2))
                 seen += len(options)
