@@ -120,7 +120,7 @@ def test_failure_output_is_actionable(pytester: pytest.Pytester) -> None:
     assert re.search(r"\[cross-delivery\] user '\w+' received e\d+ \(\w+\) sent for user", out)
     assert "schedule: " in out and "user(s)" in out  # the shrunk schedule
     assert "@reproduce_failure" not in out  # cannot be put on a generated test
-    assert re.search(r"replay: pytest \. --hypothesis-seed=\d+ -k 'isolation\[corpus\] and "
+    assert re.search(r"replay: pytest \. --hypothesis-seed=\d+ -k 'isolation-corpus and "
                      r"asyncio-schedules'", out)
     assert re.search(r"replays \d+/\d+: (deterministic|a race)", out)
     assert "received by" in out  # the table of the schedule as it ran

@@ -67,7 +67,7 @@ def test_no_correct_manager_is_failed(pytester: pytest.Pytester, fresh_registry:
     ret, out = _run(pytester, CORRECT23[name], seed)
     assert ret == pytest.ExitCode.OK, out[-4000:]
     if name.startswith("asyncio_"):  # never thread schedules on one event loop's manager
-        assert re.search(r"SKIPPED \[1\] conftest.py:\d+: isolation\[c23\]: asyncio-only "
+        assert re.search(r"SKIPPED \[1\] conftest.py:\d+: isolation-c23: asyncio-only "
                          r"manager \(inferred: Manager.\w+ is a coroutine\)", out), out[-2000:]
 
 
