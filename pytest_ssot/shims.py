@@ -99,8 +99,15 @@ def _absolute(module: str, is_package: bool, node: ast.ImportFrom) -> str | None
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
-def _kind_of(root: Path, module: str, attr: str) -> str:
-    """``class``, ``function`` or ``other``: what ``module.attr`` is, read from source."""
+def _kind_of(root: Path, module: str, attr: str, _seen: set | None = None) -> str:
+    """``class``, ``function``, ``plain-class`` (a class PEP 702 cannot re-declare: final,
+    an enum, generic, a protocol...) or ``other``: what ``module.attr`` is, read from source,
+    following re-exports (``from .impl import Thing``, ``Alias = Thing``) through the
+    project: a canonical package that re-exports its class is the usual layout."""
+    seen = set() if _seen is None else _seen
+    if (module, attr) in seen or len(seen) > 32:
+        return "other"
+    seen.add((module, attr))
     f = module_file(root, module)
     if f is None:
         return "other"
@@ -108,12 +115,52 @@ def _kind_of(root: Path, module: str, attr: str) -> str:
         tree = ast.parse(f.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return "other"
-    for node in tree.body:
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for node in reversed(tree.body):  # the last binding is the one served
         if isinstance(node, ast.ClassDef) and node.name == attr:
-            return "class"
+            return "class" if _subclassable(node, classes, set()) else "plain-class"
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
             return "function"
+        if isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                if a.name != "*" and (a.asname or a.name) == attr:
+                    source = _absolute(module, f.name == "__init__.py", node)
+                    return "other" if source is None else _kind_of(root, source, a.name,
+                                                                   seen)
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and any(
+                isinstance(t, ast.Name) and t.id == attr for t in node.targets)):
+            return _kind_of(root, module, node.value.id, seen)
     return "other"
+
+
+# Bases and decorators after which a subclass declared as deprecated would be a new type
+# error (a final or enum class cannot be subclassed; a generic one would lose its
+# parameters; a protocol, named tuple or typed dict changes meaning).
+_NOT_SUBCLASSABLE = {"final", "Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum",
+                     "Generic", "Protocol", "NamedTuple", "TypedDict"}
+
+
+def _subclassable(node: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set) -> bool:
+    def name(e: ast.expr) -> str | None:
+        if isinstance(e, ast.Call):
+            e = e.func
+        return e.id if isinstance(e, ast.Name) else e.attr if isinstance(
+            e, ast.Attribute) else None
+
+    if node.name in seen:
+        return True
+    seen.add(node.name)
+    if any(name(d) in _NOT_SUBCLASSABLE for d in node.decorator_list):
+        return False
+    if node.keywords and any(k.arg != "metaclass" for k in node.keywords):
+        return False
+    for base in node.bases:
+        if isinstance(base, ast.Subscript) or name(base) in _NOT_SUBCLASSABLE:
+            return False
+        local = classes.get(name(base) or "") if isinstance(base, ast.Name) else None
+        if local is not None and not _subclassable(local, classes, seen):
+            return False
+    return getattr(node, "type_params", None) in (None, [])
 
 
 # --------------------------------------------------------------------------- messages
@@ -233,6 +280,10 @@ def _typing_block(root: Path, entries: Sequence[tuple[str, str, str, str]], inde
         elif kind == "function":
             lines += [f"{indent}    @_deprecated({message!r})",
                       f"{indent}    def {served}(*args: _Any, **kwargs: _Any) -> _Any: ...", ""]
+        elif kind == "plain-class":
+            lines += [f"{indent}    # a final, enum, generic or protocol class: re-declared as "
+                      "deprecated it would be a new type error",
+                      f"{indent}    {served} = {ref}", ""]
         else:  # a constant or a module: PEP 702 has no marker for it
             lines += [f"{indent}    {served} = {ref}", ""]
     while lines and lines[-1] == "":

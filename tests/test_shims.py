@@ -381,3 +381,34 @@ def test_the_generator_imports_libcst_only_to_merge() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_canonical_that_re_exports_its_class_is_still_declared_deprecated(
+        tmp_path: Path) -> None:
+    # the canonical module re-exports what it serves (the usual package layout): the PEP
+    # 702 declaration must follow the re-export, else no checker flags the legacy import;
+    # a class it cannot re-declare safely (an enum) stays a plain alias, no new type error
+    impl = ("import enum\n\n\nclass Canon:\n    def run(self) -> int:\n        return 1\n\n\n"
+            "def make(x: int) -> 'Canon':\n    return Canon()\n\n\n"
+            "class Color(enum.Enum):\n    RED = 1\n")
+    make(tmp_path, files={"pkg/_impl.py": impl,
+                          "pkg/canon.py": "from ._impl import Canon, make, Color\n",
+                          "pkg/old.py": "from .canon import Canon, make, Color\n"})
+    assert shims(tmp_path, "--write").returncode == 0
+    text = (tmp_path / "pkg/old.py").read_text()
+    assert "    @_deprecated('pkg.old.Canon is deprecated; use pkg.canon.Canon" in text
+    assert "    @_deprecated('pkg.old.make is deprecated; use pkg.canon.make" in text
+    assert "    Color = _m0.Color" in text
+    assert "pkg.Canon is deprecated" in (tmp_path / "pkg/_ssot_deprecated.pyi").read_text()
+    mypy = [sys.executable, "-m", "mypy"]
+    if not _runnable([*mypy, "--version"]):
+        pytest.skip("mypy cannot run here")
+    (tmp_path / "user.py").write_text("from pkg.old import Canon, Color\nimport pkg\n\n"
+                                      "c: Canon = Canon()\nr = Color.RED\nd = pkg.Canon()\n")
+    out = subprocess.run([*mypy, "--enable-error-code", "deprecated", "--no-incremental",
+                          "--cache-dir", os.devnull, "user.py", "pkg"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    errors = [ln for ln in out.stdout.splitlines() if ": error:" in ln]
+    assert all("[deprecated]" in ln for ln in errors), out.stdout
+    assert any("pkg.old.Canon is deprecated" in ln for ln in errors), out.stdout
+    assert any("pkg.Canon is deprecated" in ln for ln in errors), out.stdout
