@@ -76,6 +76,16 @@ def _found(text: str) -> list[tuple[str, str, int]]:
     ("pkg.old  <!-- ssot: ignore -->", []),
     ("pkg.old  # ssot: ignore[c]", []),
     ("pkg.old  # ssot: ignore[other]", [("pkg.old", "legacy", 1)]),
+    # places, not paths: URLs (host, path, query, anchor) and e-mail addresses
+    ("see https://example.com/api/pkg.old.html", []),
+    ("<https://pkg.old.readthedocs.io/en/latest/>", []),
+    ("[pkg.old](https://x.org/?q=pkg.old#pkg.old.Thing)", [("pkg.old", "legacy", 1)]),
+    ("git+https://github.com/org/pkg.old.git", []),
+    ("write to dev@pkg.old.org", []),
+    # ... but a decorator, an option value or a path after a slash-free word still count
+    ("@pkg.old.cached\ndef f(): ...", [("pkg.old", "legacy", 1)]),
+    ("pytest --cov=pkg.old", [("pkg.old", "legacy", 1)]),
+    ("[mypy-pkg.old]", [("pkg.old", "legacy", 1)]),
 ])
 def test_token_forms(text: str, expected: list) -> None:
     assert _found(text) == expected
@@ -86,6 +96,18 @@ def test_unicode_letters_continue_a_name_and_undecodable_bytes_bound_it() -> Non
     assert _found("pkg.oldé") == []
     rows = SCANNER.analyze(b"\xff pkg.old \xfe\n", "config")
     assert [(r[2], r[4], r[5]) for r in rows] == [("pkg.old", "config", 1)]
+
+
+def test_a_binary_file_under_a_text_name_holds_no_reference() -> None:
+    assert SCANNER.analyze(b"\x89PNG\r\n\x1a\n\x00\x00 pkg.old \x00", "doc", "logo.md") == []
+
+
+def test_a_long_one_line_file_keeps_lines_and_suppression() -> None:
+    # (a per-match search of the whole line made this quadratic: 1.5 MB took a minute)
+    line = '{"t": "see pkg.old.Thing"}, ' * 20000
+    text = line + "\npkg.old  # ssot: ignore\n" + line + "\n"
+    rows = SCANNER.analyze(text.encode(), "config", "index.json")
+    assert [r[5] for r in rows] == [1] * 20000 + [3] * 20000
 
 
 def test_violations_have_stable_fingerprints_canonical_refs_none() -> None:
@@ -113,6 +135,18 @@ def test_violations_have_stable_fingerprints_canonical_refs_none() -> None:
     ("Makefile", "config"),
     ("Dockerfile.dev", None),
     ("notes.txt", None),
+    # history and lock files: a changelog saying "moved pkg.old.Thing" is true as written
+    ("docs/changelog.md", None),
+    ("docs/CHANGES.rst", None),
+    ("docs/whatsnew/1.5.rst", None),
+    ("docs/changelog.d/12.feature.md", None),
+    ("docs/history.rst", None),
+    ("package-lock.json", None),
+    ("pylock.toml", None),
+    ("docs/newsletter.md", "doc"),
+    ("docs/api/history_of_pkg.md", "doc"),
+    ("src/pkg/history/app.yaml", "config"),
+    ("clock.yaml", "config"),
 ])
 def test_default_text_files(rel: str, kind: str | None) -> None:
     from pytest_ssot.config import DEFAULT_CONFIG_FILES, DEFAULT_DOC_FILES

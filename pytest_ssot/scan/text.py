@@ -77,6 +77,35 @@ def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
     return spans
 
 
+_URL_WORD = re.compile(r"""[\s<>()\[\]{}"'`|,;]""")
+_URL_LOOKBACK = 2048  # bounded: a long line without spaces must not make a scan quadratic
+
+
+def _in_address(text: str, lo: int, start: int) -> bool:
+    """Is the token at ``start`` part of a URL (``https://host/pkg.old.html``,
+    ``https://pkg.old.example.org``) or an e-mail address (``dev@pkg.old.org``)? Those name
+    places, not Python paths: counting them is noise and ``fix`` would break the link."""
+    if start <= lo:
+        return False
+    before = text[start - 1]
+    if before == "@":  # name@pkg.old.org, but not the decorator "@pkg.old.cached"
+        return start - 2 >= lo and (text[start - 2].isalnum() or text[start - 2] in "._+-")
+    if before not in "/=#?&%":
+        return False
+    word = _URL_WORD.split(text[max(lo, start - _URL_LOOKBACK):start])[-1]
+    return "://" in word or word.startswith("www.")
+
+
+# Files that record the past or pin versions: a changelog that says "moved pkg.old.Thing to
+# pkg.new" states history, and rewriting it would make it false; a lock file's keys are
+# distribution names. Matched on the rootdir-relative path (a file name, or a directory).
+_RECORD = re.compile(
+    r"(?:^|/)(?:(?:change[-_ ]?log|changes|history|news|release[-_ ]?notes|whats[-_ ]?new)"
+    r"\.\w+$"
+    r"|(?:change[-_ ]?log|changes|release[-_ ]?notes|whats[-_ ]?new|newsfragments)(?:\.d)?/"
+    r"|(?:[^/]*[-_.]|py)?lock(?:\.[^/]*)?\.(?:json|toml|ya?ml)$|[^/]*\.lock$)", re.I)
+
+
 class TextFiles:
     """Which files (other than ``*.py``) are scanned as text, and as what kind.
 
@@ -103,10 +132,14 @@ class TextFiles:
         return bool(self._rules)
 
     def kind(self, rel: str, name: str) -> str | None:
-        """``"doc"``, ``"config"``, or ``None``: not a text file we read. ``*.py`` is code."""
+        """``"doc"``, ``"config"``, or ``None``: not a text file we read. ``*.py`` is code.
+        A glob does not take a changelog or a lock file (only a rule naming it does)."""
         if name.endswith(".py"):
             return None
+        record = _RECORD.search(rel) is not None
         for how, what, kind in self._rules:
+            if record and how != "name":
+                continue
             if how == "suffix":
                 if name.endswith(what):  # type: ignore[arg-type]
                     return kind
@@ -193,30 +226,40 @@ class TextScanner:
         ``ssot: ignore`` keep only the contracts they do not name."""
         if self.pattern is None:
             return
-        line, pos = 1, 0
+        # The current line's bounds and suppression, found once per line: a per-match
+        # search of the whole line made a long one-line file (minified JSON, a search
+        # index) quadratic.
+        line, pos, lo, hi, ign = 1, 0, 0, -1, None
         for m in self.pattern.finditer(text):
             start = m.start()
-            line += text.count("\n", pos, start)
+            newlines = text.count("\n", pos, start)
+            if newlines or hi < 0:
+                line += newlines
+                lo = text.rfind("\n", pos, start) + 1 if newlines else lo
+                hi = text.find("\n", start)
+                if hi < 0:
+                    hi = len(text)
+                here = text[lo:hi]
+                ign = _IGNORE.search(here) if "ssot" in here else None
             pos = start
             spelled = m.group()
             entries = tuple(self.entries[spelled.replace(":", ".")])
-            lo = text.rfind("\n", 0, start) + 1
-            hi = text.find("\n", start)
-            here = text[lo:] if hi < 0 else text[lo:hi]
-            if "ssot" in here:
-                ign = _IGNORE.search(here)
-                if ign is not None:
-                    if ign.group(1) is None:
-                        continue
-                    names = {n.strip() for n in ign.group(1).split(",")}
-                    entries = tuple(e for e in entries if e[0] not in names)
-                    if not entries:
-                        continue
+            if ign is not None:
+                if ign.group(1) is None:
+                    continue
+                names = {n.strip() for n in ign.group(1).split(",")}
+                entries = tuple(e for e in entries if e[0] not in names)
+                if not entries:
+                    continue
+            if _in_address(text, lo, start):
+                continue
             yield Token(start, m.end(), line, spelled, entries)
 
     def tokens_of(self, data: bytes, name: str) -> tuple[str, list[Token]]:
         """The decoded text and its tokens, minus our own declarations and outputs."""
         text = data.decode("utf-8", "surrogateescape")
+        if b"\0" in data[:8192]:  # a binary file under a text name (as git decides)
+            return text, []
         if name.endswith(".json") and _OUR_JSON.search(data[:4096]):
             return text, []
         own = _ban_sections(text, name)
