@@ -459,3 +459,23 @@ def test_scan_command_sarif_baseline_and_github(tmp_path: Path) -> None:
     gh = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan"], cwd=tmp_path,
                         capture_output=True, text=True, env=env)
     assert "::error file=docs/guide.md,line=4" in gh.stdout
+
+
+@pytest.mark.parametrize("name, text, lines", [
+    # dictConfig in YAML (LF and CRLF): the loggers' keys are names; handler classes count
+    ("logging.yaml", "version: 1\nhandlers:\n  h:\n    class: pkg.old.Handler\nloggers:\n"
+     "  pkg.old:\n    level: INFO\n  # note\n  'pkg.old.sub':\n    level: DEBUG\n"
+     "other:\n  pkg.old: 1\n", [4, 12]),
+    ("logging.yaml", "loggers:\r\n  pkg.old:\r\n    level: INFO\r\nx: pkg.old\r\n", [4]),
+    # dictConfig in JSON
+    ("logging.json", '{"loggers": {"pkg.old": {"level": "INFO"}, "x": {}},\n'
+     ' "handlers": {"h": {"class": "pkg.old.H"}}, "z": {"pkg.old": 1}}', [2, 2]),
+    # fileConfig INI
+    ("logging.ini", "[logger_old]\nlevel=INFO\nqualname=pkg.old\n[handler_h]\n"
+     "class=pkg.old.H\n", [5]),
+])
+def test_logger_names_in_logging_configuration_are_not_references(name: str, text: str,
+                                                                    lines: list) -> None:
+    # SPEC 13: logger names are not references (and `fix` must not rename a logger)
+    assert [r[5] for r in SCANNER.analyze(text.encode(), "config", name)
+            if r[1] != "canonical"] == lines

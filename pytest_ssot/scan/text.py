@@ -106,6 +106,51 @@ _RECORD = re.compile(
     r"|(?:[^/]*[-_.]|py)?lock(?:\.[^/]*)?\.(?:json|toml|ya?ml)$|[^/]*\.lock$)", re.I)
 
 
+_QUALNAME = re.compile(r"[ \t]*qualname[ \t]*[=:][ \t]*$")
+_KEY_BEFORE = re.compile(r"[ \t]*[\"']?$")
+_KEY_AFTER = re.compile(r"(?:\.\w+)*[\"']?[ \t]*:(?:[ \t\r]|$)", re.M)
+_YAML_LOGGERS = re.compile(r"[ \t]*[\"']?loggers[\"']?[ \t]*:[ \t]*(?:#.*)?$")
+_JSON_LOGGERS = re.compile(r"[\"']loggers[\"'][ \t\r\n]*:[ \t\r\n]*$")
+
+
+def _logger_name(text: str, tok: Token) -> bool:
+    """Is the token a logger's name in a logging configuration (SPEC 13: not a reference)?
+    ``qualname=pkg.old`` (``fileConfig`` INI), or a key of the ``loggers`` mapping (the
+    ``dictConfig`` schema in YAML or JSON). Its ``class:`` and ``()`` keys still count."""
+    lo = text.rfind("\n", 0, tok.start) + 1
+    if _QUALNAME.fullmatch(text, lo, tok.start):
+        return True
+    if not _KEY_AFTER.match(text, tok.end):
+        return False
+    if _KEY_BEFORE.fullmatch(text, lo, tok.start):  # a YAML key on its own line
+        indent = len(text[lo:tok.start]) - len(text[lo:tok.start].lstrip(" \t"))
+        end = lo - 1
+        for _ in range(10000):  # the nearest line indented less: the mapping it is a key of
+            if end <= 0:
+                break
+            start = text.rfind("\n", 0, end) + 1
+            row = text[start:end]
+            stripped = row.lstrip(" \t")
+            if stripped and not stripped.startswith("#") and len(row) - len(stripped) < indent:
+                return _YAML_LOGGERS.fullmatch(row.rstrip("\r")) is not None
+            end = start - 1
+    # a JSON key: the object it is in is the value of "loggers"
+    if tok.start < 1 or text[tok.start - 1] not in "\"'":
+        return False
+    depth, i = 0, tok.start - 1
+    floor = max(0, tok.start - 65536)
+    while i > floor:
+        i -= 1
+        ch = text[i]
+        if ch == "}":
+            depth += 1
+        elif ch == "{":
+            if depth == 0:
+                return _JSON_LOGGERS.search(text, max(0, i - 64), i) is not None
+            depth -= 1
+    return False
+
+
 class TextFiles:
     """Which files (other than ``*.py``) are scanned as text, and as what kind.
 
@@ -263,8 +308,10 @@ class TextScanner:
         if name.endswith(".json") and _OUR_JSON.search(data[:4096]):
             return text, []
         own = _ban_sections(text, name)
-        return text, [t for t in self.tokens(text)
-                      if not any(a <= t.start < b for a, b in own)]
+        found = [t for t in self.tokens(text) if not any(a <= t.start < b for a, b in own)]
+        if b"loggers" in data or b"qualname" in data:  # a logging configuration
+            found = [t for t in found if not _logger_name(text, t)]
+        return text, found
 
     def analyze(self, data: bytes, kind: str, name: str = "") -> list[list]:
         """One file's references as the scan cache stores them (``fingerprint.rows``)."""
