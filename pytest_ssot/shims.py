@@ -248,6 +248,9 @@ def _generated_moved(tree: ast.Module) -> tuple[dict[str, tuple[str, str]], list
     moved: dict[str, tuple[str, str]] = {}
     all_names = None
     for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
+            # a submodule the shim imports: read back as the self-reference it came from
+            moved.update({a.asname or a.name: ("", a.name) for a in node.names})
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                 node.targets[0], ast.Name):
             if node.targets[0].id in ("_MOVED", "_SSOT_MOVED"):
@@ -319,11 +322,27 @@ def _hand_edited(tree: ast.Module) -> str | None:
 
 def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
                  moved: dict[str, tuple[str, str]], all_names: list[str] | None,
-                 deadline: Deadline | None, docstring: str | None) -> str:
+                 deadline: Deadline | None, docstring: str | None,
+                 subs: dict[str, str] | None = None) -> str:
     canonical = contract.canonical
     target = canonical.module
+    # A name bound to the package's own submodule (``from . import sub``) cannot be served
+    # by __getattr__ (it would look itself up); and ``from .sub import f`` bound ``sub``
+    # too. Both are imported at import time, as the package did.
+    subs, moved = dict(subs or {}), dict(moved)
+    implied: set[str] = set()  # the package's submodules the names came from
+    prefix = legacy.module + "."
+    for n, (m, a) in list(moved.items()):
+        if m in (legacy.module, ""):  # ("" : read back from a generated shim)
+            subs[n] = a
+            del moved[n]
+        elif m.startswith(prefix):
+            implied.add(m[len(prefix):])
+    # (``from .sub import sub``: the name wins over the submodule, as it did)
+    implied = {i for i in implied if i.split(".")[0] not in moved}
     export = all_names if all_names is not None else sorted(
-        n for n in moved if not n.startswith("_"))
+        {n for n in [*moved, *subs, *(i.split(".")[0] for i in implied)]
+         if not n.startswith("_")})
     entries = [(n, m, a, _message(f"{legacy.module}.{n}", m, a, deadline))
                for n, (m, a) in moved.items()]
     table = "\n".join(f"    {n!r}: ({m!r}, {a!r})," for n, (m, a) in moved.items())
@@ -357,13 +376,20 @@ def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
         "    # stacklevel 2: the warning points at the line that imports or uses the name",
         "    _warnings.warn(f\"{__name__}.{name} is deprecated; use {module}.{attr}{_DUE}\",",
         "                   DeprecationWarning, stacklevel=2)",
-        "    return getattr(_importlib.import_module(module), attr)",
+        "    try:",
+        "        return getattr(_importlib.import_module(module), attr)",
+        "    except AttributeError:  # a submodule not imported yet, as 'from x import y' finds it",
+        "        return _importlib.import_module(f\"{module}.{attr}\")",
         "",
         "",
         "def __dir__() -> list[str]:",
         "    return sorted({*globals(), *_MOVED})",
         "",
         "",
+        *(["# submodules the package imported (and bound) before: still imported, still bound"]
+          + [f"from . import {sub} as {bound}" for bound, sub in sorted(subs.items())]
+          + [f"_importlib.import_module(__name__ + {'.' + i!r})" for i in sorted(implied)]
+          + ["", ""] if subs or implied else []),
         *_typing_block(root, entries),
         "",
     ]
@@ -441,7 +467,10 @@ def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]
              "    module, attr, message = _SSOT_MOVED[name]",
              "    # stacklevel 3: past this helper and __getattr__, at the importer",
              "    warnings.warn(message, DeprecationWarning, stacklevel=3)",
-             "    return getattr(importlib.import_module(module), attr)"]
+             "    try:",
+             "        return getattr(importlib.import_module(module), attr)",
+             "    except AttributeError:  # a submodule, as 'from x import y' finds it",
+             "        return importlib.import_module(f\"{module}.{attr}\")"]
     if define_getattr:
         lines += ["", "", "def __getattr__(name):",
                   "    if name in _SSOT_MOVED:",

@@ -412,3 +412,27 @@ def test_a_canonical_that_re_exports_its_class_is_still_declared_deprecated(
     assert all("[deprecated]" in ln for ln in errors), out.stdout
     assert any("pkg.old.Canon is deprecated" in ln for ln in errors), out.stdout
     assert any("pkg.Canon is deprecated" in ln for ln in errors), out.stdout
+
+
+def test_a_legacy_package_keeps_its_submodules_and_module_names(tmp_path: Path) -> None:
+    # `from . import sub` in the legacy package: served through __getattr__ it looked
+    # itself up (RecursionError); `from .sub import f` bound `sub` too; and a name bound to
+    # another package's submodule (`from pkg import helpers`) is found as an import finds it
+    make(tmp_path, files={"pkg/old/__init__.py": ("from . import sub\nfrom .deep.mod import f\n"
+                                                  "from pkg import helpers\n"
+                                                  "from pkg.canon import Canon\n"),
+                          "pkg/old/sub.py": "X = 1\n", "pkg/old/deep/__init__.py": "",
+                          "pkg/old/deep/mod.py": "def f() -> int:\n    return 2\n",
+                          "pkg/helpers.py": "Y = 3\n"})
+    (tmp_path / "pkg/old.py").unlink()
+    assert shims(tmp_path, "--write").returncode == 0
+    assert shims(tmp_path, "--check").returncode == 0  # read back: nothing due again
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                          "import pkg.old\nprint(pkg.old.sub.X, pkg.old.deep.mod.f())\n"
+                          "from pkg.old import helpers, sub\nprint(helpers.Y, sub.X)\n"
+                          "from pkg.old import *\nprint(sorted(k for k in dir() "
+                          "if not k.startswith('_')))\n"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "1 2", "3 1", "['Canon', 'deep', 'f', 'helpers', 'pkg', 'sub']"], out.stdout
