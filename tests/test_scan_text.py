@@ -264,6 +264,18 @@ def test_ban_lists_of_ours_and_other_tools_are_not_references() -> None:
     assert SCANNER.analyze(ours + b', "x": "pkg.old"}}}]}', "config", "r.json") == []
 
 
+def test_ban_lists_under_a_key_of_another_section_are_not_references() -> None:
+    # flake8-tidy-imports in [flake8] (INI, continuation lines) and ruff's dotted key in
+    # [tool.ruff.lint]: counted, `fix` rewrote the ban into a ban of the canonical
+    cfg = (b"[flake8]\nmax-line-length = 100\nbanned-modules =\n    pkg.old = use pkg.new\n"
+           b"    other = x\nper-file-ignores = pkg.old\n[mypy-pkg.old]\nx = 1\n")
+    assert [r[5] for r in SCANNER.analyze(cfg, "config", "setup.cfg")] == [6, 7]
+    toml = (b'[tool.ruff.lint]\nselect = ["TID"]\n'
+            b'flake8-tidy-imports.banned-api."pkg.old".msg = "use pkg.new"\n'
+            b'x = "pkg.old"\n[[tool.mypy.overrides]]\nmodule = ["pkg.old"]\n')
+    assert [r[5] for r in SCANNER.analyze(toml, "config", "pyproject.toml")] == [4, 6]
+
+
 def test_scan_reports_doc_and_config_references(tmp_path: Path) -> None:
     _project(tmp_path)
     settings = load_config(tmp_path, with_entry_points=False)

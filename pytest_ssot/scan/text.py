@@ -43,6 +43,8 @@ _IGNORE = re.compile(r"ssot:\s*ignore(?:\[([^\]]*)\])?")
 _OUR_JSON = re.compile(rb'"(?:schema|name)"\s*:\s*"pytest-ssot')
 _SECTION = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*)", re.M)
 _BANS = re.compile(r"pytest-ssot|flake8-tidy-imports|importlinter|banned", re.I)
+_BAN_KEY = re.compile(r"^([ \t]*)(?=[^\s=:#;\[])[^=\n]*?(?:flake8-tidy-imports|banned)[^=\n]*?"
+                      r"[ \t]*[=:]", re.M | re.I)
 _SECTIONED = (".toml", ".cfg", ".ini", ".importlinter")
 
 # Text files are not parsed (a line at a time is all the memory a token needs), so they may
@@ -74,6 +76,23 @@ def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
             start = None
     if start is not None:
         spans.append((start, len(text)))
+    # A ban list under a key of another section: flake8-tidy-imports' ``banned-modules =``
+    # in ``[flake8]`` (INI), ruff's ``flake8-tidy-imports.banned-api."pkg.old".msg = ...``
+    # in ``[tool.ruff.lint]`` (TOML): the key's line and its continuation lines (indented
+    # deeper than the key) are skipped, ``fix`` would otherwise rewrite the ban itself.
+    for m in _BAN_KEY.finditer(text):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        indent = len(m.group(1).expandtabs())
+        end = text.find("\n", m.end())
+        while end >= 0:
+            nxt = text.find("\n", end + 1)
+            row = text[end + 1:len(text) if nxt < 0 else nxt]
+            body = row.lstrip(" \t")
+            if body.strip() and len(row[:len(row) - len(body)].expandtabs()) <= indent:
+                break
+            end = nxt
+        spans.append((m.start(), len(text) if end < 0 else end))
     return spans
 
 
