@@ -276,6 +276,37 @@ def test_ban_lists_under_a_key_of_another_section_are_not_references() -> None:
     assert [r[5] for r in SCANNER.analyze(toml, "config", "pyproject.toml")] == [4, 6]
 
 
+def test_requirements_name_distributions_not_modules() -> None:
+    # migrating off backports.zoneinfo: the dependency on the distribution is no reference
+    # to the module, and `fix` rewrote it into a dependency on "zoneinfo"
+    tz = TextScanner([Contract(name="tz", canonical=parse_path("zoneinfo:ZoneInfo"),
+                               legacy=(parse_path("backports.zoneinfo"),))])
+    toml = textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools", "backports.zoneinfo"]
+        build-backend = "backports.zoneinfo.build"
+        [project]
+        dependencies = [
+            "backports.zoneinfo; python_version < '3.9'",
+        ]
+        [project.optional-dependencies]
+        tz = ["backports.zoneinfo>=0.2"]
+        [project.scripts]
+        x = "backports.zoneinfo:main"
+        [dependency-groups]
+        dev = ["backports.zoneinfo"]
+        [tool.poetry.dependencies]
+        "backports.zoneinfo" = "^0.2"
+        [[tool.mypy.overrides]]
+        module = ["backports.zoneinfo"]
+    """).encode()
+    assert [r[5] for r in tz.analyze(toml, "config", "pyproject.toml")] == [3, 11, 17]
+    cfg = (b"[options]\ninstall_requires =\n    backports.zoneinfo\npackages = find:\n"
+           b"[options.extras_require]\ntz = backports.zoneinfo\n[options.entry_points]\n"
+           b"console_scripts = x = backports.zoneinfo:main\n")
+    assert [r[5] for r in tz.analyze(cfg, "config", "setup.cfg")] == [8]
+
+
 def test_scan_reports_doc_and_config_references(tmp_path: Path) -> None:
     _project(tmp_path)
     settings = load_config(tmp_path, with_entry_points=False)

@@ -45,6 +45,18 @@ _SECTION = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*)", re.M)
 _BANS = re.compile(r"pytest-ssot|flake8-tidy-imports|importlinter|banned", re.I)
 _BAN_KEY = re.compile(r"^([ \t]*)(?=[^\s=:#;\[])[^=\n]*?(?:flake8-tidy-imports|banned)[^=\n]*?"
                       r"[ \t]*[=:]", re.M | re.I)
+# Requirements name distributions, not modules: ``"backports.zoneinfo; python_version <
+# '3.9'"`` in ``dependencies`` is no reference to the module ``backports.zoneinfo``, and
+# ``fix`` would break the dependency. Their keys (``[project] dependencies``,
+# ``[build-system] requires``, setup.cfg's ``install_requires``, tox's ``deps``) and
+# sections (``[project.optional-dependencies]``, ``[dependency-groups]``, Poetry's
+# ``[tool.poetry.dependencies]``, ``[options.extras_require]``) are skipped like bans.
+_REQUIRES = re.compile(r"depend|requires|require\b|deps", re.I)
+_REQUIRES_SECTION = re.compile(r"(?:^|[.\s])(?:[\w-]*dependencies|dependency-groups|"
+                               r"extras_require)[\s\]]*$", re.I)
+_REQUIRES_KEY = re.compile(r"^([ \t]*)(?:[\w-]*dependencies|requires|install_requires|"
+                           r"setup_requires|tests_require|extras_require|deps)[ \t]*[=:]",
+                           re.M | re.I)
 _SECTIONED = (".toml", ".cfg", ".ini", ".importlinter")
 
 # Text files are not parsed (a line at a time is all the memory a token needs), so they may
@@ -64,11 +76,11 @@ def file_class(name: str) -> str:
 
 def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
     """Offsets ``(start, end)`` of the sections of ours and of other tools' ban lists."""
-    if not name.endswith(_SECTIONED) or not _BANS.search(text):
+    if not name.endswith(_SECTIONED) or not (_BANS.search(text) or _REQUIRES.search(text)):
         return []
     spans, start = [], None
     for m in _SECTION.finditer(text):
-        ours = _BANS.search(m.group(1)) is not None
+        ours = (_BANS.search(m.group(1)) or _REQUIRES_SECTION.search(m.group(1))) is not None
         if ours and start is None:
             start = m.start()
         elif not ours and start is not None:
@@ -80,7 +92,9 @@ def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
     # in ``[flake8]`` (INI), ruff's ``flake8-tidy-imports.banned-api."pkg.old".msg = ...``
     # in ``[tool.ruff.lint]`` (TOML): the key's line and its continuation lines (indented
     # deeper than the key) are skipped, ``fix`` would otherwise rewrite the ban itself.
-    for m in _BAN_KEY.finditer(text):
+    keys = sorted([*_BAN_KEY.finditer(text), *_REQUIRES_KEY.finditer(text)],
+                  key=lambda m: m.start())
+    for m in keys:
         if any(a <= m.start() < b for a, b in spans):
             continue
         indent = len(m.group(1).expandtabs())
