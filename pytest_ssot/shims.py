@@ -454,7 +454,8 @@ def companion_text(root: Path, names: list[str], module: str,
 
 
 def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]],
-           define_getattr: bool, define_dir: bool, companion: str) -> str:
+           define_getattr: bool, define_dir: bool, companion: str,
+           define_all: bool = False) -> str:
     table = "\n".join(f"    {n!r}: ({m!r}, {a!r}, {msg!r}),"
                       for n, (m, a, msg) in sorted(entries.items()))
     lines = [f"{BEGIN} {', '.join(repr(n) for n in names)}; regenerate with "
@@ -485,6 +486,12 @@ def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]
               # (its own import of a deprecated name is no use to report)
               *(f"    from {companion} import {n} as {n}  # type: ignore[deprecated]  "
                 "# pyright: ignore[reportDeprecated]" for n in sorted(entries))]
+    if define_all:
+        # Without __all__, `from pkg import *` served every public global, these names too;
+        # they are no longer globals. (Hidden from type checkers: their view is unchanged.)
+        lines += ["else:",
+                  "    __all__ = sorted({*(n for n in globals() if not n.startswith('_')), "
+                  "*_SSOT_MOVED})  # pyright: ignore[reportUnreachable]"]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -611,10 +618,27 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
                      for n in prior if n not in entries}, **entries}
     names = sorted({c.name for c, _ in legacy})
     stub_module, stub_file = companion(module, file)
-    code += _block(root, names, everything, getattr_fn is None,
-                   not has_dir and getattr_fn is None, stub_module)
+    # (an existing __getattr__ without __dir__: dir() must still list the moved names)
+    code += _block(root, names, everything, getattr_fn is None, not has_dir, stub_module,
+                   define_all=not _binds_all(tree))
     stub = companion_text(root, names, module, everything)
     return code.encode(), skipped, (stub_file, stub.encode())
+
+
+def _binds_all(tree: object) -> bool:
+    """Does the module bind ``__all__`` at its top level?"""
+    import libcst as cst
+
+    for stmt in tree.body:  # type: ignore[attr-defined]
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = ([t.target for t in small.targets] if isinstance(small, cst.Assign)
+                           else [small.target] if isinstance(small, (cst.AnnAssign,
+                                                                     cst.AugAssign))
+                           else [])
+                if any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets):
+                    return True
+    return False
 
 
 def _binds_as_itself(tree: object, name: str) -> bool:

@@ -436,3 +436,18 @@ def test_a_legacy_package_keeps_its_submodules_and_module_names(tmp_path: Path) 
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "1 2", "3 1", "['Canon', 'deep', 'f', 'helpers', 'pkg', 'sub']"], out.stdout
+
+
+@pytest.mark.parametrize("extra", ["", "\n\ndef __getattr__(attr):\n    raise AttributeError(attr)\n"])
+def test_a_merged_package_keeps_star_import_and_dir(tmp_path: Path, extra: str) -> None:
+    # pkg has no __all__: `from pkg import *` served every public global, Canon too; after
+    # the merge Canon is no longer a global. With its own __getattr__ (and no __dir__),
+    # dir(pkg) lost Canon as well.
+    make(tmp_path, files={"pkg/__init__.py": "from pkg.canon import Canon\nVALUE = 1\n" + extra})
+    assert shims(tmp_path, "--write").returncode == 0
+    assert shims(tmp_path, "--check").returncode == 0
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                          "from pkg import *\nimport pkg\n"
+                          "print('Canon' in dir(), 'VALUE' in dir(), 'Canon' in dir(pkg))\n"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True True True", out.stdout + out.stderr
