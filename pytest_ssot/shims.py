@@ -551,6 +551,13 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
             getattr_fn = stmt
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__dir__":
             has_dir = True
+    star = next((tree.code_for_node(small).strip() for stmt in tree.body
+                 if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body
+                 if isinstance(small, cst.ImportFrom) and isinstance(small.names,
+                                                                      cst.ImportStar)), None)
+    if star is not None:  # it may bind the name again: __getattr__ would never be asked
+        return None, [(p, f"{module} has '{star}', which may bind {p.attr} again (the lazy "
+                          "entry would never warn): left as it is") for _, p in legacy], None
     for contract, p in legacy:
         name = p.attr
         assert name is not None

@@ -451,3 +451,14 @@ def test_a_merged_package_keeps_star_import_and_dir(tmp_path: Path, extra: str) 
                           "print('Canon' in dir(), 'VALUE' in dir(), 'Canon' in dir(pkg))\n"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True True True", out.stdout + out.stderr
+
+
+def test_a_package_with_a_star_import_is_listed_not_given_a_silent_entry(tmp_path: Path) -> None:
+    # `from pkg.canon import *` binds Canon again after the explicit import is removed:
+    # the generated entry would never be asked, and the path would stay silent
+    init = "from pkg.canon import Canon\nfrom pkg.canon import *\n"
+    make(tmp_path, files={"pkg/__init__.py": init})
+    result = shims(tmp_path, "--write")
+    assert result.returncode == 0, result.stderr
+    assert "left alone: pkg:Canon: pkg has 'from pkg.canon import *'" in result.stdout
+    assert (tmp_path / "pkg/__init__.py").read_text() == init
