@@ -409,7 +409,7 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
     text = old.decode("utf-8", "replace")
     deadline = contract.deadline(legacy)
     docstring = ast.get_docstring(tree, clean=False)
-    if text.startswith(HEADER_PREFIX):
+    if _generated(old):
         edited = _hand_edited(tree)
         if edited:
             return Change(str(legacy), f, old, reason=f"a generated shim edited by hand "
@@ -429,7 +429,25 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
         if not moved:
             return Change(str(legacy), f, old, reason="serves no name: nothing to generate")
     new = _module_shim(root, contract, legacy, moved, all_names, deadline, docstring)
-    return Change(str(legacy), f, old, new.encode())
+    return Change(str(legacy), f, old, _in_style_of(old, new.encode()))
+
+
+def _generated(data: bytes) -> bool:
+    """Is this file a shim we generated (behind a byte-order mark, if any)?"""
+    return data.removeprefix(b"\xef\xbb\xbf").startswith(HEADER_PREFIX.encode())
+
+
+def _in_style_of(old: bytes, new: bytes) -> bytes:
+    """``new`` with the line endings and byte-order mark of the file it replaces: a CRLF
+    file (every line) stays CRLF, not mixed; a BOM stays. A mixed file is left as it is
+    (turning its lone LFs into CRLF could change a string literal)."""
+    crlf = old.count(b"\r\n")
+    if crlf and crlf == old.count(b"\n") and b"\r\n" not in new.replace(b"\r\n", b""):
+        new = new.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    bom = b"\xef\xbb\xbf"
+    if old.startswith(bom) and not new.startswith(bom):
+        new = bom + new
+    return new
 
 
 # --------------------------------------------------------------------------- re-exports
@@ -506,6 +524,8 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
     import libcst as cst
 
     text = old.decode("utf-8")
+    if old.count(b"\r\n") == old.count(b"\n"):  # a CRLF file: worked on as LF, written back
+        text = text.replace("\r\n", "\n")     # as CRLF (``_in_style_of``)
     prior: dict[str, tuple[str, str]] = {}
     if BEGIN in text and END in text:
         start = text.index(BEGIN)
@@ -629,7 +649,7 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
     code += _block(root, names, everything, getattr_fn is None, not has_dir, stub_module,
                    define_all=not _binds_all(tree))
     stub = companion_text(root, names, module, everything)
-    return code.encode(), skipped, (stub_file, stub.encode())
+    return _in_style_of(old, code.encode()), skipped, (stub_file, stub.encode())
 
 
 def _binds_all(tree: object) -> bool:
@@ -688,7 +708,7 @@ def plan(settings: SsotConfig, root: Path) -> Plan:
                                for _, p in items)
             continue
         old = f.read_bytes()
-        if old.startswith(HEADER_PREFIX.encode()):
+        if _generated(old):
             continue
         try:
             new, skipped, stub = _merge(root, f, old, items, module)
