@@ -406,7 +406,11 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
         tree = ast.parse(old)
     except (SyntaxError, ValueError) as exc:
         return Change(str(legacy), f, old, reason=f"cannot be parsed: {exc}")
-    text = old.decode("utf-8", "replace")
+    importer = _canonical_importing(root, contract, legacy.module)
+    if importer is not None:
+        return Change(str(legacy), f, old, reason=f"the canonical module {importer} imports "
+                      "it: as a shim it would make the canonical warn; import from where the "
+                      "names live, then run again")
     deadline = contract.deadline(legacy)
     docstring = ast.get_docstring(tree, clean=False)
     if _generated(old):
@@ -430,6 +434,33 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
             return Change(str(legacy), f, old, reason="serves no name: nothing to generate")
     new = _module_shim(root, contract, legacy, moved, all_names, deadline, docstring)
     return Change(str(legacy), f, old, _in_style_of(old, new.encode()))
+
+
+def _canonical_importing(root: Path, contract: Contract, legacy: str) -> str | None:
+    """The canonical module (or its package's ``__init__``), when it imports ``legacy`` at
+    its top level: importing the canonical would then emit the legacy path's warning."""
+    names = [contract.canonical.module]
+    if "." in names[0]:
+        names.append(names[0].rpartition(".")[0])
+    for module in names:
+        f = module_file(root, module)
+        if f is None:
+            continue
+        try:
+            tree = ast.parse(f.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                source = _absolute(module, f.name == "__init__.py", node)
+                if source:
+                    targets = [source, *(f"{source}.{a.name}" for a in node.names)]
+            if any(t == legacy or t.startswith(legacy + ".") for t in targets):
+                return module
+    return None
 
 
 def _generated(data: bytes) -> bool:

@@ -481,3 +481,12 @@ def test_crlf_files_and_a_bom_keep_their_style_and_stay_up_to_date(tmp_path: Pat
                           "import pkg, pkg.old\nprint(pkg.Canon is pkg.old.Canon)"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_a_legacy_module_the_canonical_imports_is_listed(tmp_path: Path) -> None:
+    # the canonical's package imports the legacy module (`from . import old`): as a shim,
+    # importing the canonical would warn, and under -W error fail
+    make(tmp_path, files={"pkg/__init__.py": "from . import old\nfrom pkg.canon import Canon\n"})
+    result = shims(tmp_path, "--write")
+    assert "left alone: pkg.old: the canonical module pkg imports it" in result.stdout
+    assert not (tmp_path / "pkg/old.py").read_text().startswith("# Generated")
