@@ -396,7 +396,8 @@ def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
     return "\n".join(lines)
 
 
-def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
+def _plan_module(root: Path, contract: Contract, legacy: SsotPath,
+                 redirect: dict[tuple[str, str], tuple[str, str]] | None = None) -> Change:
     f = module_file(root, legacy.module)
     if f is None:
         return Change(str(legacy), None, reason="no source file in the project (absent, or "
@@ -432,6 +433,10 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
                           "as it is")
         if not moved:
             return Change(str(legacy), f, old, reason="serves no name: nothing to generate")
+    # A name this module took from another legacy path (``from pkg import Thing`` where
+    # ``pkg:Thing`` is legacy too) is served from that path's canonical: else the shim
+    # itself would trigger the other warning, attributed to the shim, not to the importer.
+    moved = {n: (redirect or {}).get(v, v) for n, v in moved.items()}
     new = _module_shim(root, contract, legacy, moved, all_names, deadline, docstring)
     return Change(str(legacy), f, old, _in_style_of(old, new.encode()))
 
@@ -723,10 +728,13 @@ def plan(settings: SsotConfig, root: Path) -> Plan:
     """What ``shims --write`` would write, and what it leaves alone (and why)."""
     out = Plan()
     attrs: dict[str, list[tuple[Contract, SsotPath]]] = {}
+    redirect = {(p.module, p.attr): (c.canonical.module, c.canonical.attr)
+                for c in settings.contracts if c.canonical.attr is not None
+                for p in c.legacy if p.attr is not None}
     for contract in settings.contracts:
         for legacy in contract.legacy:
             if legacy.attr is None:
-                out.changes.append(_plan_module(root, contract, legacy))
+                out.changes.append(_plan_module(root, contract, legacy, redirect))
             else:
                 attrs.setdefault(legacy.module, []).append((contract, legacy))
     whole = {c.path.partition(":")[0] for c in out.changes if c.new is not None}

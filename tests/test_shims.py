@@ -490,3 +490,19 @@ def test_a_legacy_module_the_canonical_imports_is_listed(tmp_path: Path) -> None
     result = shims(tmp_path, "--write")
     assert "left alone: pkg.old: the canonical module pkg imports it" in result.stdout
     assert not (tmp_path / "pkg/old.py").read_text().startswith("# Generated")
+
+
+def test_a_name_taken_from_another_legacy_path_is_served_from_the_canonical(
+        tmp_path: Path) -> None:
+    # pkg/old.py took Canon from pkg (pkg:Canon is legacy too): the shim's own lookup
+    # triggered pkg.Canon's warning, attributed to the shim instead of the importer
+    make(tmp_path, files={"pkg/old.py": "from pkg import Canon\n"})
+    assert shims(tmp_path, "--write").returncode == 0
+    (tmp_path / "user.py").write_text("import warnings\nwarnings.simplefilter('always')\n"
+                                      "from pkg.old import Canon\n")
+    out = subprocess.run([sys.executable, "user.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    lines = [ln for ln in out.stderr.splitlines() if "DeprecationWarning" in ln]
+    assert lines and all(Path(ln.partition(":")[0]).name == "user.py" for ln in lines), \
+        out.stderr
+    assert not any("pkg.Canon is deprecated" in ln for ln in lines), out.stderr
