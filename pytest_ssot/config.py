@@ -37,7 +37,7 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git", ".hg", ".svn", ".venv", "venv", "env", ".tox", ".nox", "build", "dist",
     "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-    ".eggs", "*.egg-info",
+    ".eggs", "*.egg-info", "_build",  # (Sphinx's build folder: copies of the doc sources)
 )
 
 _TOP_KEYS = {

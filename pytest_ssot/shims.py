@@ -99,8 +99,15 @@ def _absolute(module: str, is_package: bool, node: ast.ImportFrom) -> str | None
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
-def _kind_of(root: Path, module: str, attr: str) -> str:
-    """``class``, ``function`` or ``other``: what ``module.attr`` is, read from source."""
+def _kind_of(root: Path, module: str, attr: str, _seen: set | None = None) -> str:
+    """``class``, ``function``, ``plain-class`` (a class PEP 702 cannot re-declare: final,
+    an enum, generic, a protocol...) or ``other``: what ``module.attr`` is, read from source,
+    following re-exports (``from .impl import Thing``, ``Alias = Thing``) through the
+    project: a canonical package that re-exports its class is the usual layout."""
+    seen = set() if _seen is None else _seen
+    if (module, attr) in seen or len(seen) > 32:
+        return "other"
+    seen.add((module, attr))
     f = module_file(root, module)
     if f is None:
         return "other"
@@ -108,12 +115,52 @@ def _kind_of(root: Path, module: str, attr: str) -> str:
         tree = ast.parse(f.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return "other"
-    for node in tree.body:
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for node in reversed(tree.body):  # the last binding is the one served
         if isinstance(node, ast.ClassDef) and node.name == attr:
-            return "class"
+            return "class" if _subclassable(node, classes, set()) else "plain-class"
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
             return "function"
+        if isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                if a.name != "*" and (a.asname or a.name) == attr:
+                    source = _absolute(module, f.name == "__init__.py", node)
+                    return "other" if source is None else _kind_of(root, source, a.name,
+                                                                   seen)
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and any(
+                isinstance(t, ast.Name) and t.id == attr for t in node.targets)):
+            return _kind_of(root, module, node.value.id, seen)
     return "other"
+
+
+# Bases and decorators after which a subclass declared as deprecated would be a new type
+# error (a final or enum class cannot be subclassed; a generic one would lose its
+# parameters; a protocol, named tuple or typed dict changes meaning).
+_NOT_SUBCLASSABLE = {"final", "Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum",
+                     "Generic", "Protocol", "NamedTuple", "TypedDict"}
+
+
+def _subclassable(node: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set) -> bool:
+    def name(e: ast.expr) -> str | None:
+        if isinstance(e, ast.Call):
+            e = e.func
+        return e.id if isinstance(e, ast.Name) else e.attr if isinstance(
+            e, ast.Attribute) else None
+
+    if node.name in seen:
+        return True
+    seen.add(node.name)
+    if any(name(d) in _NOT_SUBCLASSABLE for d in node.decorator_list):
+        return False
+    if node.keywords and any(k.arg != "metaclass" for k in node.keywords):
+        return False
+    for base in node.bases:
+        if isinstance(base, ast.Subscript) or name(base) in _NOT_SUBCLASSABLE:
+            return False
+        local = classes.get(name(base) or "") if isinstance(base, ast.Name) else None
+        if local is not None and not _subclassable(local, classes, seen):
+            return False
+    return getattr(node, "type_params", None) in (None, [])
 
 
 # --------------------------------------------------------------------------- messages
@@ -201,6 +248,9 @@ def _generated_moved(tree: ast.Module) -> tuple[dict[str, tuple[str, str]], list
     moved: dict[str, tuple[str, str]] = {}
     all_names = None
     for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
+            # a submodule the shim imports: read back as the self-reference it came from
+            moved.update({a.asname or a.name: ("", a.name) for a in node.names})
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                 node.targets[0], ast.Name):
             if node.targets[0].id in ("_MOVED", "_SSOT_MOVED"):
@@ -233,6 +283,10 @@ def _typing_block(root: Path, entries: Sequence[tuple[str, str, str, str]], inde
         elif kind == "function":
             lines += [f"{indent}    @_deprecated({message!r})",
                       f"{indent}    def {served}(*args: _Any, **kwargs: _Any) -> _Any: ...", ""]
+        elif kind == "plain-class":
+            lines += [f"{indent}    # a final, enum, generic or protocol class: re-declared as "
+                      "deprecated it would be a new type error",
+                      f"{indent}    {served} = {ref}", ""]
         else:  # a constant or a module: PEP 702 has no marker for it
             lines += [f"{indent}    {served} = {ref}", ""]
     while lines and lines[-1] == "":
@@ -268,11 +322,27 @@ def _hand_edited(tree: ast.Module) -> str | None:
 
 def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
                  moved: dict[str, tuple[str, str]], all_names: list[str] | None,
-                 deadline: Deadline | None, docstring: str | None) -> str:
+                 deadline: Deadline | None, docstring: str | None,
+                 subs: dict[str, str] | None = None) -> str:
     canonical = contract.canonical
     target = canonical.module
+    # A name bound to the package's own submodule (``from . import sub``) cannot be served
+    # by __getattr__ (it would look itself up); and ``from .sub import f`` bound ``sub``
+    # too. Both are imported at import time, as the package did.
+    subs, moved = dict(subs or {}), dict(moved)
+    implied: set[str] = set()  # the package's submodules the names came from
+    prefix = legacy.module + "."
+    for n, (m, a) in list(moved.items()):
+        if m in (legacy.module, ""):  # ("" : read back from a generated shim)
+            subs[n] = a
+            del moved[n]
+        elif m.startswith(prefix):
+            implied.add(m[len(prefix):])
+    # (``from .sub import sub``: the name wins over the submodule, as it did)
+    implied = {i for i in implied if i.split(".")[0] not in moved}
     export = all_names if all_names is not None else sorted(
-        n for n in moved if not n.startswith("_"))
+        {n for n in [*moved, *subs, *(i.split(".")[0] for i in implied)]
+         if not n.startswith("_")})
     entries = [(n, m, a, _message(f"{legacy.module}.{n}", m, a, deadline))
                for n, (m, a) in moved.items()]
     table = "\n".join(f"    {n!r}: ({m!r}, {a!r})," for n, (m, a) in moved.items())
@@ -306,20 +376,28 @@ def _module_shim(root: Path, contract: Contract, legacy: SsotPath,
         "    # stacklevel 2: the warning points at the line that imports or uses the name",
         "    _warnings.warn(f\"{__name__}.{name} is deprecated; use {module}.{attr}{_DUE}\",",
         "                   DeprecationWarning, stacklevel=2)",
-        "    return getattr(_importlib.import_module(module), attr)",
+        "    try:",
+        "        return getattr(_importlib.import_module(module), attr)",
+        "    except AttributeError:  # a submodule not imported yet, as 'from x import y' finds it",
+        "        return _importlib.import_module(f\"{module}.{attr}\")",
         "",
         "",
         "def __dir__() -> list[str]:",
         "    return sorted({*globals(), *_MOVED})",
         "",
         "",
+        *(["# submodules the package imported (and bound) before: still imported, still bound"]
+          + [f"from . import {sub} as {bound}" for bound, sub in sorted(subs.items())]
+          + [f"_importlib.import_module(__name__ + {'.' + i!r})" for i in sorted(implied)]
+          + ["", ""] if subs or implied else []),
         *_typing_block(root, entries),
         "",
     ]
     return "\n".join(lines)
 
 
-def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
+def _plan_module(root: Path, contract: Contract, legacy: SsotPath,
+                 redirect: dict[tuple[str, str], tuple[str, str]] | None = None) -> Change:
     f = module_file(root, legacy.module)
     if f is None:
         return Change(str(legacy), None, reason="no source file in the project (absent, or "
@@ -329,10 +407,14 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
         tree = ast.parse(old)
     except (SyntaxError, ValueError) as exc:
         return Change(str(legacy), f, old, reason=f"cannot be parsed: {exc}")
-    text = old.decode("utf-8", "replace")
+    importer = _canonical_importing(root, contract, legacy.module)
+    if importer is not None:
+        return Change(str(legacy), f, old, reason=f"the canonical module {importer} imports "
+                      "it: as a shim it would make the canonical warn; import from where the "
+                      "names live, then run again")
     deadline = contract.deadline(legacy)
     docstring = ast.get_docstring(tree, clean=False)
-    if text.startswith(HEADER_PREFIX):
+    if _generated(old):
         edited = _hand_edited(tree)
         if edited:
             return Change(str(legacy), f, old, reason=f"a generated shim edited by hand "
@@ -351,8 +433,57 @@ def _plan_module(root: Path, contract: Contract, legacy: SsotPath) -> Change:
                           "as it is")
         if not moved:
             return Change(str(legacy), f, old, reason="serves no name: nothing to generate")
+    # A name this module took from another legacy path (``from pkg import Thing`` where
+    # ``pkg:Thing`` is legacy too) is served from that path's canonical: else the shim
+    # itself would trigger the other warning, attributed to the shim, not to the importer.
+    moved = {n: (redirect or {}).get(v, v) for n, v in moved.items()}
     new = _module_shim(root, contract, legacy, moved, all_names, deadline, docstring)
-    return Change(str(legacy), f, old, new.encode())
+    return Change(str(legacy), f, old, _in_style_of(old, new.encode()))
+
+
+def _canonical_importing(root: Path, contract: Contract, legacy: str) -> str | None:
+    """The canonical module (or its package's ``__init__``), when it imports ``legacy`` at
+    its top level: importing the canonical would then emit the legacy path's warning."""
+    names = [contract.canonical.module]
+    if "." in names[0]:
+        names.append(names[0].rpartition(".")[0])
+    for module in names:
+        f = module_file(root, module)
+        if f is None:
+            continue
+        try:
+            tree = ast.parse(f.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                source = _absolute(module, f.name == "__init__.py", node)
+                if source:
+                    targets = [source, *(f"{source}.{a.name}" for a in node.names)]
+            if any(t == legacy or t.startswith(legacy + ".") for t in targets):
+                return module
+    return None
+
+
+def _generated(data: bytes) -> bool:
+    """Is this file a shim we generated (behind a byte-order mark, if any)?"""
+    return data.removeprefix(b"\xef\xbb\xbf").startswith(HEADER_PREFIX.encode())
+
+
+def _in_style_of(old: bytes, new: bytes) -> bytes:
+    """``new`` with the line endings and byte-order mark of the file it replaces: a CRLF
+    file (every line) stays CRLF, not mixed; a BOM stays. A mixed file is left as it is
+    (turning its lone LFs into CRLF could change a string literal)."""
+    crlf = old.count(b"\r\n")
+    if crlf and crlf == old.count(b"\n") and b"\r\n" not in new.replace(b"\r\n", b""):
+        new = new.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    bom = b"\xef\xbb\xbf"
+    if old.startswith(bom) and not new.startswith(bom):
+        new = bom + new
+    return new
 
 
 # --------------------------------------------------------------------------- re-exports
@@ -377,7 +508,8 @@ def companion_text(root: Path, names: list[str], module: str,
 
 
 def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]],
-           define_getattr: bool, define_dir: bool, companion: str) -> str:
+           define_getattr: bool, define_dir: bool, companion: str,
+           define_all: bool = False) -> str:
     table = "\n".join(f"    {n!r}: ({m!r}, {a!r}, {msg!r}),"
                       for n, (m, a, msg) in sorted(entries.items()))
     lines = [f"{BEGIN} {', '.join(repr(n) for n in names)}; regenerate with "
@@ -390,7 +522,10 @@ def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]
              "    module, attr, message = _SSOT_MOVED[name]",
              "    # stacklevel 3: past this helper and __getattr__, at the importer",
              "    warnings.warn(message, DeprecationWarning, stacklevel=3)",
-             "    return getattr(importlib.import_module(module), attr)"]
+             "    try:",
+             "        return getattr(importlib.import_module(module), attr)",
+             "    except AttributeError:  # a submodule, as 'from x import y' finds it",
+             "        return importlib.import_module(f\"{module}.{attr}\")"]
     if define_getattr:
         lines += ["", "", "def __getattr__(name):",
                   "    if name in _SSOT_MOVED:",
@@ -405,6 +540,12 @@ def _block(root: Path, names: list[str], entries: dict[str, tuple[str, str, str]
               # (its own import of a deprecated name is no use to report)
               *(f"    from {companion} import {n} as {n}  # type: ignore[deprecated]  "
                 "# pyright: ignore[reportDeprecated]" for n in sorted(entries))]
+    if define_all:
+        # Without __all__, `from pkg import *` served every public global, these names too;
+        # they are no longer globals. (Hidden from type checkers: their view is unchanged.)
+        lines += ["else:",
+                  "    __all__ = sorted({*(n for n in globals() if not n.startswith('_')), "
+                  "*_SSOT_MOVED})  # pyright: ignore[reportUnreachable]"]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -419,6 +560,8 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
     import libcst as cst
 
     text = old.decode("utf-8")
+    if old.count(b"\r\n") == old.count(b"\n"):  # a CRLF file: worked on as LF, written back
+        text = text.replace("\r\n", "\n")     # as CRLF (``_in_style_of``)
     prior: dict[str, tuple[str, str]] = {}
     if BEGIN in text and END in text:
         start = text.index(BEGIN)
@@ -464,6 +607,13 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
             getattr_fn = stmt
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__dir__":
             has_dir = True
+    star = next((tree.code_for_node(small).strip() for stmt in tree.body
+                 if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body
+                 if isinstance(small, cst.ImportFrom) and isinstance(small.names,
+                                                                      cst.ImportStar)), None)
+    if star is not None:  # it may bind the name again: __getattr__ would never be asked
+        return None, [(p, f"{module} has '{star}', which may bind {p.attr} again (the lazy "
+                          "entry would never warn): left as it is") for _, p in legacy], None
     for contract, p in legacy:
         name = p.attr
         assert name is not None
@@ -531,10 +681,27 @@ def _merge(root: Path, file: Path, old: bytes, legacy: list[tuple[Contract, Ssot
                      for n in prior if n not in entries}, **entries}
     names = sorted({c.name for c, _ in legacy})
     stub_module, stub_file = companion(module, file)
-    code += _block(root, names, everything, getattr_fn is None,
-                   not has_dir and getattr_fn is None, stub_module)
+    # (an existing __getattr__ without __dir__: dir() must still list the moved names)
+    code += _block(root, names, everything, getattr_fn is None, not has_dir, stub_module,
+                   define_all=not _binds_all(tree))
     stub = companion_text(root, names, module, everything)
-    return code.encode(), skipped, (stub_file, stub.encode())
+    return _in_style_of(old, code.encode()), skipped, (stub_file, stub.encode())
+
+
+def _binds_all(tree: object) -> bool:
+    """Does the module bind ``__all__`` at its top level?"""
+    import libcst as cst
+
+    for stmt in tree.body:  # type: ignore[attr-defined]
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = ([t.target for t in small.targets] if isinstance(small, cst.Assign)
+                           else [small.target] if isinstance(small, (cst.AnnAssign,
+                                                                     cst.AugAssign))
+                           else [])
+                if any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets):
+                    return True
+    return False
 
 
 def _binds_as_itself(tree: object, name: str) -> bool:
@@ -561,10 +728,13 @@ def plan(settings: SsotConfig, root: Path) -> Plan:
     """What ``shims --write`` would write, and what it leaves alone (and why)."""
     out = Plan()
     attrs: dict[str, list[tuple[Contract, SsotPath]]] = {}
+    redirect = {(p.module, p.attr): (c.canonical.module, c.canonical.attr)
+                for c in settings.contracts if c.canonical.attr is not None
+                for p in c.legacy if p.attr is not None}
     for contract in settings.contracts:
         for legacy in contract.legacy:
             if legacy.attr is None:
-                out.changes.append(_plan_module(root, contract, legacy))
+                out.changes.append(_plan_module(root, contract, legacy, redirect))
             else:
                 attrs.setdefault(legacy.module, []).append((contract, legacy))
     whole = {c.path.partition(":")[0] for c in out.changes if c.new is not None}
@@ -577,7 +747,7 @@ def plan(settings: SsotConfig, root: Path) -> Plan:
                                for _, p in items)
             continue
         old = f.read_bytes()
-        if old.startswith(HEADER_PREFIX.encode()):
+        if _generated(old):
             continue
         try:
             new, skipped, stub = _merge(root, f, old, items, module)

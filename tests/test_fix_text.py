@@ -56,6 +56,10 @@ BASE = {
     # nothing else on the line changes; ignored lines stay
     ("pkg.older pkg.old  pkg.old.Thing\tx", "pkg.older pkg.new  pkg.new.Thing\tx", []),
     ("pkg.old  <!-- ssot: ignore -->", "pkg.old  <!-- ssot: ignore -->", []),
+    # a URL or an e-mail address is a place, not the path: never rewritten
+    ("[pkg.old](https://h.org/pkg.old.html) dev@pkg.old.org",
+     "[pkg.new](https://h.org/pkg.old.html) dev@pkg.old.org", []),
+    ("\ufeffpkg.old.Thing", "\ufeffpkg.new.Thing", []),  # the BOM stays
 ])
 def test_forms(tmp_path: Path, before: str, after: str, left: list[str]) -> None:
     write_tree(tmp_path, {**BASE, "docs/a.md": before + "\r\n" + "tail\n"})

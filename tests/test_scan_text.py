@@ -76,6 +76,16 @@ def _found(text: str) -> list[tuple[str, str, int]]:
     ("pkg.old  <!-- ssot: ignore -->", []),
     ("pkg.old  # ssot: ignore[c]", []),
     ("pkg.old  # ssot: ignore[other]", [("pkg.old", "legacy", 1)]),
+    # places, not paths: URLs (host, path, query, anchor) and e-mail addresses
+    ("see https://example.com/api/pkg.old.html", []),
+    ("<https://pkg.old.readthedocs.io/en/latest/>", []),
+    ("[pkg.old](https://x.org/?q=pkg.old#pkg.old.Thing)", [("pkg.old", "legacy", 1)]),
+    ("git+https://github.com/org/pkg.old.git", []),
+    ("write to dev@pkg.old.org", []),
+    # ... but a decorator, an option value or a path after a slash-free word still count
+    ("@pkg.old.cached\ndef f(): ...", [("pkg.old", "legacy", 1)]),
+    ("pytest --cov=pkg.old", [("pkg.old", "legacy", 1)]),
+    ("[mypy-pkg.old]", [("pkg.old", "legacy", 1)]),
 ])
 def test_token_forms(text: str, expected: list) -> None:
     assert _found(text) == expected
@@ -86,6 +96,18 @@ def test_unicode_letters_continue_a_name_and_undecodable_bytes_bound_it() -> Non
     assert _found("pkg.oldé") == []
     rows = SCANNER.analyze(b"\xff pkg.old \xfe\n", "config")
     assert [(r[2], r[4], r[5]) for r in rows] == [("pkg.old", "config", 1)]
+
+
+def test_a_binary_file_under_a_text_name_holds_no_reference() -> None:
+    assert SCANNER.analyze(b"\x89PNG\r\n\x1a\n\x00\x00 pkg.old \x00", "doc", "logo.md") == []
+
+
+def test_a_long_one_line_file_keeps_lines_and_suppression() -> None:
+    # (a per-match search of the whole line made this quadratic: 1.5 MB took a minute)
+    line = '{"t": "see pkg.old.Thing"}, ' * 20000
+    text = line + "\npkg.old  # ssot: ignore\n" + line + "\n"
+    rows = SCANNER.analyze(text.encode(), "config", "index.json")
+    assert [r[5] for r in rows] == [1] * 20000 + [3] * 20000
 
 
 def test_violations_have_stable_fingerprints_canonical_refs_none() -> None:
@@ -113,6 +135,18 @@ def test_violations_have_stable_fingerprints_canonical_refs_none() -> None:
     ("Makefile", "config"),
     ("Dockerfile.dev", None),
     ("notes.txt", None),
+    # history and lock files: a changelog saying "moved pkg.old.Thing" is true as written
+    ("docs/changelog.md", None),
+    ("docs/CHANGES.rst", None),
+    ("docs/whatsnew/1.5.rst", None),
+    ("docs/changelog.d/12.feature.md", None),
+    ("docs/history.rst", None),
+    ("package-lock.json", None),
+    ("pylock.toml", None),
+    ("docs/newsletter.md", "doc"),
+    ("docs/api/history_of_pkg.md", "doc"),
+    ("src/pkg/history/app.yaml", "config"),
+    ("clock.yaml", "config"),
 ])
 def test_default_text_files(rel: str, kind: str | None) -> None:
     from pytest_ssot.config import DEFAULT_CONFIG_FILES, DEFAULT_DOC_FILES
@@ -188,6 +222,8 @@ TREE = {
     "node_modules/x/a.json": '"pkg.old"\n',
     ".venv/lib/setup.cfg": "pkg.old\n",
     ".pytest_cache/v/a.json": '"pkg.old"\n',
+    # Sphinx's build output: copies of the sources (counted twice, rewritten by fix)
+    "docs/_build/html/_sources/index.md.txt": "pkg.old\n",
     # our own outputs name every path
     ".ssot-baseline.json": '{"schema": "pytest-ssot-baseline/2", "x": "pkg.old"}\n',
     "report.json": '{"schema":"pytest-ssot/1","violations":[{"path":"pkg.old"}]}\n',
@@ -228,6 +264,49 @@ def test_ban_lists_of_ours_and_other_tools_are_not_references() -> None:
     assert [r[5] for r in SCANNER.analyze(cfg, "doc", "notes.md")] == [2, 4]  # not sections
     ours = b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "pytest-ssot"'
     assert SCANNER.analyze(ours + b', "x": "pkg.old"}}}]}', "config", "r.json") == []
+
+
+def test_ban_lists_under_a_key_of_another_section_are_not_references() -> None:
+    # flake8-tidy-imports in [flake8] (INI, continuation lines) and ruff's dotted key in
+    # [tool.ruff.lint]: counted, `fix` rewrote the ban into a ban of the canonical
+    cfg = (b"[flake8]\nmax-line-length = 100\nbanned-modules =\n    pkg.old = use pkg.new\n"
+           b"    other = x\nper-file-ignores = pkg.old\n[mypy-pkg.old]\nx = 1\n")
+    assert [r[5] for r in SCANNER.analyze(cfg, "config", "setup.cfg")] == [6, 7]
+    toml = (b'[tool.ruff.lint]\nselect = ["TID"]\n'
+            b'flake8-tidy-imports.banned-api."pkg.old".msg = "use pkg.new"\n'
+            b'x = "pkg.old"\n[[tool.mypy.overrides]]\nmodule = ["pkg.old"]\n')
+    assert [r[5] for r in SCANNER.analyze(toml, "config", "pyproject.toml")] == [4, 6]
+
+
+def test_requirements_name_distributions_not_modules() -> None:
+    # migrating off backports.zoneinfo: the dependency on the distribution is no reference
+    # to the module, and `fix` rewrote it into a dependency on "zoneinfo"
+    tz = TextScanner([Contract(name="tz", canonical=parse_path("zoneinfo:ZoneInfo"),
+                               legacy=(parse_path("backports.zoneinfo"),))])
+    toml = textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools", "backports.zoneinfo"]
+        build-backend = "backports.zoneinfo.build"
+        [project]
+        dependencies = [
+            "backports.zoneinfo; python_version < '3.9'",
+        ]
+        [project.optional-dependencies]
+        tz = ["backports.zoneinfo>=0.2"]
+        [project.scripts]
+        x = "backports.zoneinfo:main"
+        [dependency-groups]
+        dev = ["backports.zoneinfo"]
+        [tool.poetry.dependencies]
+        "backports.zoneinfo" = "^0.2"
+        [[tool.mypy.overrides]]
+        module = ["backports.zoneinfo"]
+    """).encode()
+    assert [r[5] for r in tz.analyze(toml, "config", "pyproject.toml")] == [3, 11, 17]
+    cfg = (b"[options]\ninstall_requires =\n    backports.zoneinfo\npackages = find:\n"
+           b"[options.extras_require]\ntz = backports.zoneinfo\n[options.entry_points]\n"
+           b"console_scripts = x = backports.zoneinfo:main\n")
+    assert [r[5] for r in tz.analyze(cfg, "config", "setup.cfg")] == [8]
 
 
 def test_scan_reports_doc_and_config_references(tmp_path: Path) -> None:
@@ -425,3 +504,23 @@ def test_scan_command_sarif_baseline_and_github(tmp_path: Path) -> None:
     gh = subprocess.run([sys.executable, "-m", "pytest_ssot.cli", "scan"], cwd=tmp_path,
                         capture_output=True, text=True, env=env)
     assert "::error file=docs/guide.md,line=4" in gh.stdout
+
+
+@pytest.mark.parametrize("name, text, lines", [
+    # dictConfig in YAML (LF and CRLF): the loggers' keys are names; handler classes count
+    ("logging.yaml", "version: 1\nhandlers:\n  h:\n    class: pkg.old.Handler\nloggers:\n"
+     "  pkg.old:\n    level: INFO\n  # note\n  'pkg.old.sub':\n    level: DEBUG\n"
+     "other:\n  pkg.old: 1\n", [4, 12]),
+    ("logging.yaml", "loggers:\r\n  pkg.old:\r\n    level: INFO\r\nx: pkg.old\r\n", [4]),
+    # dictConfig in JSON
+    ("logging.json", '{"loggers": {"pkg.old": {"level": "INFO"}, "x": {}},\n'
+     ' "handlers": {"h": {"class": "pkg.old.H"}}, "z": {"pkg.old": 1}}', [2, 2]),
+    # fileConfig INI
+    ("logging.ini", "[logger_old]\nlevel=INFO\nqualname=pkg.old\n[handler_h]\n"
+     "class=pkg.old.H\n", [5]),
+])
+def test_logger_names_in_logging_configuration_are_not_references(name: str, text: str,
+                                                                    lines: list) -> None:
+    # SPEC 13: logger names are not references (and `fix` must not rename a logger)
+    assert [r[5] for r in SCANNER.analyze(text.encode(), "config", name)
+            if r[1] != "canonical"] == lines

@@ -381,3 +381,128 @@ def test_the_generator_imports_libcst_only_to_merge() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_canonical_that_re_exports_its_class_is_still_declared_deprecated(
+        tmp_path: Path) -> None:
+    # the canonical module re-exports what it serves (the usual package layout): the PEP
+    # 702 declaration must follow the re-export, else no checker flags the legacy import;
+    # a class it cannot re-declare safely (an enum) stays a plain alias, no new type error
+    impl = ("import enum\n\n\nclass Canon:\n    def run(self) -> int:\n        return 1\n\n\n"
+            "def make(x: int) -> 'Canon':\n    return Canon()\n\n\n"
+            "class Color(enum.Enum):\n    RED = 1\n")
+    make(tmp_path, files={"pkg/_impl.py": impl,
+                          "pkg/canon.py": "from ._impl import Canon, make, Color\n",
+                          "pkg/old.py": "from .canon import Canon, make, Color\n"})
+    assert shims(tmp_path, "--write").returncode == 0
+    text = (tmp_path / "pkg/old.py").read_text()
+    assert "    @_deprecated('pkg.old.Canon is deprecated; use pkg.canon.Canon" in text
+    assert "    @_deprecated('pkg.old.make is deprecated; use pkg.canon.make" in text
+    assert "    Color = _m0.Color" in text
+    assert "pkg.Canon is deprecated" in (tmp_path / "pkg/_ssot_deprecated.pyi").read_text()
+    mypy = [sys.executable, "-m", "mypy"]
+    if not _runnable([*mypy, "--version"]):
+        pytest.skip("mypy cannot run here")
+    (tmp_path / "user.py").write_text("from pkg.old import Canon, Color\nimport pkg\n\n"
+                                      "c: Canon = Canon()\nr = Color.RED\nd = pkg.Canon()\n")
+    out = subprocess.run([*mypy, "--enable-error-code", "deprecated", "--no-incremental",
+                          "--cache-dir", os.devnull, "user.py", "pkg"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    errors = [ln for ln in out.stdout.splitlines() if ": error:" in ln]
+    assert all("[deprecated]" in ln for ln in errors), out.stdout
+    assert any("pkg.old.Canon is deprecated" in ln for ln in errors), out.stdout
+    assert any("pkg.Canon is deprecated" in ln for ln in errors), out.stdout
+
+
+def test_a_legacy_package_keeps_its_submodules_and_module_names(tmp_path: Path) -> None:
+    # `from . import sub` in the legacy package: served through __getattr__ it looked
+    # itself up (RecursionError); `from .sub import f` bound `sub` too; and a name bound to
+    # another package's submodule (`from pkg import helpers`) is found as an import finds it
+    make(tmp_path, files={"pkg/old/__init__.py": ("from . import sub\nfrom .deep.mod import f\n"
+                                                  "from pkg import helpers\n"
+                                                  "from pkg.canon import Canon\n"),
+                          "pkg/old/sub.py": "X = 1\n", "pkg/old/deep/__init__.py": "",
+                          "pkg/old/deep/mod.py": "def f() -> int:\n    return 2\n",
+                          "pkg/helpers.py": "Y = 3\n"})
+    (tmp_path / "pkg/old.py").unlink()
+    assert shims(tmp_path, "--write").returncode == 0
+    assert shims(tmp_path, "--check").returncode == 0  # read back: nothing due again
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                          "import pkg.old\nprint(pkg.old.sub.X, pkg.old.deep.mod.f())\n"
+                          "from pkg.old import helpers, sub\nprint(helpers.Y, sub.X)\n"
+                          "from pkg.old import *\nprint(sorted(k for k in dir() "
+                          "if not k.startswith('_')))\n"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "1 2", "3 1", "['Canon', 'deep', 'f', 'helpers', 'pkg', 'sub']"], out.stdout
+
+
+@pytest.mark.parametrize("extra", ["", "\n\ndef __getattr__(attr):\n    raise AttributeError(attr)\n"])
+def test_a_merged_package_keeps_star_import_and_dir(tmp_path: Path, extra: str) -> None:
+    # pkg has no __all__: `from pkg import *` served every public global, Canon too; after
+    # the merge Canon is no longer a global. With its own __getattr__ (and no __dir__),
+    # dir(pkg) lost Canon as well.
+    make(tmp_path, files={"pkg/__init__.py": "from pkg.canon import Canon\nVALUE = 1\n" + extra})
+    assert shims(tmp_path, "--write").returncode == 0
+    assert shims(tmp_path, "--check").returncode == 0
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                          "from pkg import *\nimport pkg\n"
+                          "print('Canon' in dir(), 'VALUE' in dir(), 'Canon' in dir(pkg))\n"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True True True", out.stdout + out.stderr
+
+
+def test_a_package_with_a_star_import_is_listed_not_given_a_silent_entry(tmp_path: Path) -> None:
+    # `from pkg.canon import *` binds Canon again after the explicit import is removed:
+    # the generated entry would never be asked, and the path would stay silent
+    init = "from pkg.canon import Canon\nfrom pkg.canon import *\n"
+    make(tmp_path, files={"pkg/__init__.py": init})
+    result = shims(tmp_path, "--write")
+    assert result.returncode == 0, result.stderr
+    assert "left alone: pkg:Canon: pkg has 'from pkg.canon import *'" in result.stdout
+    assert (tmp_path / "pkg/__init__.py").read_text() == init
+
+
+def test_crlf_files_and_a_bom_keep_their_style_and_stay_up_to_date(tmp_path: Path) -> None:
+    # a CRLF package got an LF block (mixed line endings) and was stale again at once; a
+    # module with a BOM lost it, and with it, its shim was taken for code of its own
+    make(tmp_path, files={"pkg/__init__.py": '"""The package."""\r\nfrom pkg.canon import Canon\r\n'
+                                             "VALUE = 1\r\n"})
+    (tmp_path / "pkg/old.py").write_bytes(b'\xef\xbb\xbf"""Old."""\r\nfrom .canon import Canon\r\n')
+    assert shims(tmp_path, "--write").returncode == 0
+    for name in ("pkg/__init__.py", "pkg/old.py"):
+        data = (tmp_path / name).read_bytes()
+        assert data.count(b"\r\n") == data.count(b"\n") > 10, name
+    assert (tmp_path / "pkg/old.py").read_bytes().startswith(b"\xef\xbb\xbf# Generated by")
+    check = shims(tmp_path, "--check")
+    assert check.returncode == 0 and "left alone" not in check.stdout, check.stdout
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                          "import pkg, pkg.old\nprint(pkg.Canon is pkg.old.Canon)"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_a_legacy_module_the_canonical_imports_is_listed(tmp_path: Path) -> None:
+    # the canonical's package imports the legacy module (`from . import old`): as a shim,
+    # importing the canonical would warn, and under -W error fail
+    make(tmp_path, files={"pkg/__init__.py": "from . import old\nfrom pkg.canon import Canon\n"})
+    result = shims(tmp_path, "--write")
+    assert "left alone: pkg.old: the canonical module pkg imports it" in result.stdout
+    assert not (tmp_path / "pkg/old.py").read_text().startswith("# Generated")
+
+
+def test_a_name_taken_from_another_legacy_path_is_served_from_the_canonical(
+        tmp_path: Path) -> None:
+    # pkg/old.py took Canon from pkg (pkg:Canon is legacy too): the shim's own lookup
+    # triggered pkg.Canon's warning, attributed to the shim instead of the importer
+    make(tmp_path, files={"pkg/old.py": "from pkg import Canon\n"})
+    assert shims(tmp_path, "--write").returncode == 0
+    (tmp_path / "user.py").write_text("import warnings\nwarnings.simplefilter('always')\n"
+                                      "from pkg.old import Canon\n")
+    out = subprocess.run([sys.executable, "user.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    lines = [ln for ln in out.stderr.splitlines() if "DeprecationWarning" in ln]
+    assert lines and all(Path(ln.partition(":")[0]).name == "user.py" for ln in lines), \
+        out.stderr
+    assert not any("pkg.Canon is deprecated" in ln for ln in lines), out.stderr

@@ -21,8 +21,8 @@ from .rules import Matcher
 if TYPE_CHECKING:
     from .walk import Job, Outcome
 
-CACHE_VERSION = 10  # 8: per-line hints (replacements, names imported); 9: checksummed file;
-# 10: docs and configuration files
+CACHE_VERSION = 11  # 8: per-line hints (replacements, names imported); 9: checksummed file;
+# 10: docs and configuration files; 11: URLs, e-mail addresses, binary files are no text refs
 
 # The file: _MAGIC, then a blake2b digest of the rest, then the payload. The digest is
 # checked before anything in the payload is used (SPEC 12: nothing cached is trusted

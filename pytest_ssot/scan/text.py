@@ -43,6 +43,20 @@ _IGNORE = re.compile(r"ssot:\s*ignore(?:\[([^\]]*)\])?")
 _OUR_JSON = re.compile(rb'"(?:schema|name)"\s*:\s*"pytest-ssot')
 _SECTION = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*)", re.M)
 _BANS = re.compile(r"pytest-ssot|flake8-tidy-imports|importlinter|banned", re.I)
+_BAN_KEY = re.compile(r"^([ \t]*)(?=[^\s=:#;\[])[^=\n]*?(?:flake8-tidy-imports|banned)[^=\n]*?"
+                      r"[ \t]*[=:]", re.M | re.I)
+# Requirements name distributions, not modules: ``"backports.zoneinfo; python_version <
+# '3.9'"`` in ``dependencies`` is no reference to the module ``backports.zoneinfo``, and
+# ``fix`` would break the dependency. Their keys (``[project] dependencies``,
+# ``[build-system] requires``, setup.cfg's ``install_requires``, tox's ``deps``) and
+# sections (``[project.optional-dependencies]``, ``[dependency-groups]``, Poetry's
+# ``[tool.poetry.dependencies]``, ``[options.extras_require]``) are skipped like bans.
+_REQUIRES = re.compile(r"depend|requires|require\b|deps", re.I)
+_REQUIRES_SECTION = re.compile(r"(?:^|[.\s])(?:[\w-]*dependencies|dependency-groups|"
+                               r"extras_require)[\s\]]*$", re.I)
+_REQUIRES_KEY = re.compile(r"^([ \t]*)(?:[\w-]*dependencies|requires|install_requires|"
+                           r"setup_requires|tests_require|extras_require|deps)[ \t]*[=:]",
+                           re.M | re.I)
 _SECTIONED = (".toml", ".cfg", ".ini", ".importlinter")
 
 # Text files are not parsed (a line at a time is all the memory a token needs), so they may
@@ -62,11 +76,11 @@ def file_class(name: str) -> str:
 
 def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
     """Offsets ``(start, end)`` of the sections of ours and of other tools' ban lists."""
-    if not name.endswith(_SECTIONED) or not _BANS.search(text):
+    if not name.endswith(_SECTIONED) or not (_BANS.search(text) or _REQUIRES.search(text)):
         return []
     spans, start = [], None
     for m in _SECTION.finditer(text):
-        ours = _BANS.search(m.group(1)) is not None
+        ours = (_BANS.search(m.group(1)) or _REQUIRES_SECTION.search(m.group(1))) is not None
         if ours and start is None:
             start = m.start()
         elif not ours and start is not None:
@@ -74,7 +88,100 @@ def _ban_sections(text: str, name: str) -> list[tuple[int, int]]:
             start = None
     if start is not None:
         spans.append((start, len(text)))
+    # A ban list under a key of another section: flake8-tidy-imports' ``banned-modules =``
+    # in ``[flake8]`` (INI), ruff's ``flake8-tidy-imports.banned-api."pkg.old".msg = ...``
+    # in ``[tool.ruff.lint]`` (TOML): the key's line and its continuation lines (indented
+    # deeper than the key) are skipped, ``fix`` would otherwise rewrite the ban itself.
+    keys = sorted([*_BAN_KEY.finditer(text), *_REQUIRES_KEY.finditer(text)],
+                  key=lambda m: m.start())
+    for m in keys:
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        indent = len(m.group(1).expandtabs())
+        end = text.find("\n", m.end())
+        while end >= 0:
+            nxt = text.find("\n", end + 1)
+            row = text[end + 1:len(text) if nxt < 0 else nxt]
+            body = row.lstrip(" \t")
+            if body.strip() and len(row[:len(row) - len(body)].expandtabs()) <= indent:
+                break
+            end = nxt
+        spans.append((m.start(), len(text) if end < 0 else end))
     return spans
+
+
+_URL_WORD = re.compile(r"""[\s<>()\[\]{}"'`|,;]""")
+_URL_LOOKBACK = 2048  # bounded: a long line without spaces must not make a scan quadratic
+
+
+def _in_address(text: str, lo: int, start: int) -> bool:
+    """Is the token at ``start`` part of a URL (``https://host/pkg.old.html``,
+    ``https://pkg.old.example.org``) or an e-mail address (``dev@pkg.old.org``)? Those name
+    places, not Python paths: counting them is noise and ``fix`` would break the link."""
+    if start <= lo:
+        return False
+    before = text[start - 1]
+    if before == "@":  # name@pkg.old.org, but not the decorator "@pkg.old.cached"
+        return start - 2 >= lo and (text[start - 2].isalnum() or text[start - 2] in "._+-")
+    if before not in "/=#?&%":
+        return False
+    word = _URL_WORD.split(text[max(lo, start - _URL_LOOKBACK):start])[-1]
+    return "://" in word or word.startswith("www.")
+
+
+# Files that record the past or pin versions: a changelog that says "moved pkg.old.Thing to
+# pkg.new" states history, and rewriting it would make it false; a lock file's keys are
+# distribution names. Matched on the rootdir-relative path (a file name, or a directory).
+_RECORD = re.compile(
+    r"(?:^|/)(?:(?:change[-_ ]?log|changes|history|news|release[-_ ]?notes|whats[-_ ]?new)"
+    r"\.\w+$"
+    r"|(?:change[-_ ]?log|changes|release[-_ ]?notes|whats[-_ ]?new|newsfragments)(?:\.d)?/"
+    r"|(?:[^/]*[-_.]|py)?lock(?:\.[^/]*)?\.(?:json|toml|ya?ml)$|[^/]*\.lock$)", re.I)
+
+
+_QUALNAME = re.compile(r"[ \t]*qualname[ \t]*[=:][ \t]*$")
+_KEY_BEFORE = re.compile(r"[ \t]*[\"']?$")
+_KEY_AFTER = re.compile(r"(?:\.\w+)*[\"']?[ \t]*:(?:[ \t\r]|$)", re.M)
+_YAML_LOGGERS = re.compile(r"[ \t]*[\"']?loggers[\"']?[ \t]*:[ \t]*(?:#.*)?$")
+_JSON_LOGGERS = re.compile(r"[\"']loggers[\"'][ \t\r\n]*:[ \t\r\n]*$")
+
+
+def _logger_name(text: str, tok: Token) -> bool:
+    """Is the token a logger's name in a logging configuration (SPEC 13: not a reference)?
+    ``qualname=pkg.old`` (``fileConfig`` INI), or a key of the ``loggers`` mapping (the
+    ``dictConfig`` schema in YAML or JSON). Its ``class:`` and ``()`` keys still count."""
+    lo = text.rfind("\n", 0, tok.start) + 1
+    if _QUALNAME.fullmatch(text, lo, tok.start):
+        return True
+    if not _KEY_AFTER.match(text, tok.end):
+        return False
+    if _KEY_BEFORE.fullmatch(text, lo, tok.start):  # a YAML key on its own line
+        indent = len(text[lo:tok.start]) - len(text[lo:tok.start].lstrip(" \t"))
+        end = lo - 1
+        for _ in range(10000):  # the nearest line indented less: the mapping it is a key of
+            if end <= 0:
+                break
+            start = text.rfind("\n", 0, end) + 1
+            row = text[start:end]
+            stripped = row.lstrip(" \t")
+            if stripped and not stripped.startswith("#") and len(row) - len(stripped) < indent:
+                return _YAML_LOGGERS.fullmatch(row.rstrip("\r")) is not None
+            end = start - 1
+    # a JSON key: the object it is in is the value of "loggers"
+    if tok.start < 1 or text[tok.start - 1] not in "\"'":
+        return False
+    depth, i = 0, tok.start - 1
+    floor = max(0, tok.start - 65536)
+    while i > floor:
+        i -= 1
+        ch = text[i]
+        if ch == "}":
+            depth += 1
+        elif ch == "{":
+            if depth == 0:
+                return _JSON_LOGGERS.search(text, max(0, i - 64), i) is not None
+            depth -= 1
+    return False
 
 
 class TextFiles:
@@ -103,10 +210,14 @@ class TextFiles:
         return bool(self._rules)
 
     def kind(self, rel: str, name: str) -> str | None:
-        """``"doc"``, ``"config"``, or ``None``: not a text file we read. ``*.py`` is code."""
+        """``"doc"``, ``"config"``, or ``None``: not a text file we read. ``*.py`` is code.
+        A glob does not take a changelog or a lock file (only a rule naming it does)."""
         if name.endswith(".py"):
             return None
+        record = _RECORD.search(rel) is not None
         for how, what, kind in self._rules:
+            if record and how != "name":
+                continue
             if how == "suffix":
                 if name.endswith(what):  # type: ignore[arg-type]
                     return kind
@@ -193,35 +304,47 @@ class TextScanner:
         ``ssot: ignore`` keep only the contracts they do not name."""
         if self.pattern is None:
             return
-        line, pos = 1, 0
+        # The current line's bounds and suppression, found once per line: a per-match
+        # search of the whole line made a long one-line file (minified JSON, a search
+        # index) quadratic.
+        line, pos, lo, hi, ign = 1, 0, 0, -1, None
         for m in self.pattern.finditer(text):
             start = m.start()
-            line += text.count("\n", pos, start)
+            newlines = text.count("\n", pos, start)
+            if newlines or hi < 0:
+                line += newlines
+                lo = text.rfind("\n", pos, start) + 1 if newlines else lo
+                hi = text.find("\n", start)
+                if hi < 0:
+                    hi = len(text)
+                here = text[lo:hi]
+                ign = _IGNORE.search(here) if "ssot" in here else None
             pos = start
             spelled = m.group()
             entries = tuple(self.entries[spelled.replace(":", ".")])
-            lo = text.rfind("\n", 0, start) + 1
-            hi = text.find("\n", start)
-            here = text[lo:] if hi < 0 else text[lo:hi]
-            if "ssot" in here:
-                ign = _IGNORE.search(here)
-                if ign is not None:
-                    if ign.group(1) is None:
-                        continue
-                    names = {n.strip() for n in ign.group(1).split(",")}
-                    entries = tuple(e for e in entries if e[0] not in names)
-                    if not entries:
-                        continue
+            if ign is not None:
+                if ign.group(1) is None:
+                    continue
+                names = {n.strip() for n in ign.group(1).split(",")}
+                entries = tuple(e for e in entries if e[0] not in names)
+                if not entries:
+                    continue
+            if _in_address(text, lo, start):
+                continue
             yield Token(start, m.end(), line, spelled, entries)
 
     def tokens_of(self, data: bytes, name: str) -> tuple[str, list[Token]]:
         """The decoded text and its tokens, minus our own declarations and outputs."""
         text = data.decode("utf-8", "surrogateescape")
+        if b"\0" in data[:8192]:  # a binary file under a text name (as git decides)
+            return text, []
         if name.endswith(".json") and _OUR_JSON.search(data[:4096]):
             return text, []
         own = _ban_sections(text, name)
-        return text, [t for t in self.tokens(text)
-                      if not any(a <= t.start < b for a, b in own)]
+        found = [t for t in self.tokens(text) if not any(a <= t.start < b for a, b in own)]
+        if b"loggers" in data or b"qualname" in data:  # a logging configuration
+            found = [t for t in found if not _logger_name(text, t)]
+        return text, found
 
     def analyze(self, data: bytes, kind: str, name: str = "") -> list[list]:
         """One file's references as the scan cache stores them (``fingerprint.rows``)."""
