@@ -227,6 +227,36 @@ CASES = {
         'def f():\n    from chat.ws.manager import WebSocketManager, legacy_only\n    return WebSocketManager, legacy_only\n',
         'def f():\n    from chat.ws.manager import legacy_only\n    from chat.ws.websocket_manager import WebSocketManager\n    return WebSocketManager, legacy_only\n',
         'legacy_only'),
+    # a statement moved to a module that the statement just above imports from is merged
+    # into it, as a maintainer (and isort) writes it: no second `from M import` line
+    'merged_into_the_import_above': (
+        'import os\nfrom chat.ws.websocket_manager import UserContext\nfrom chat.ws.manager import WebSocketManager\nx = os\n',
+        'import os\nfrom chat.ws.websocket_manager import UserContext, WebSocketManager\nx = os\n',
+        None),
+    'merged_with_alias': (
+        'from chat.ws.websocket_manager import UserContext as U\nfrom chat.ws.manager import WebSocketManager as W\n',
+        'from chat.ws.websocket_manager import UserContext as U, WebSocketManager as W\n',
+        None),
+    'not_merged_into_a_line_with_a_comment': (
+        'from chat.ws.websocket_manager import UserContext  # noqa\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import UserContext  # noqa\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_past_79_columns': (
+        'from chat.ws.websocket_manager import UserContext as TheUsersContextObject\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import UserContext as TheUsersContextObject\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_across_a_statement_or_blank_line': (
+        'from chat.ws.websocket_manager import UserContext\n\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import UserContext\n\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_into_another_block': (
+        'if True:\n    from chat.ws.websocket_manager import UserContext\nfrom chat.ws.manager import WebSocketManager\n',
+        'if True:\n    from chat.ws.websocket_manager import UserContext\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_when_the_name_is_there': (
+        'from chat.ws.websocket_manager import WebSocketManager\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
     'pragma': (
         'from chat.ws.manager import WebSocketManager  # ssot: ignore\n',
         None,
