@@ -600,3 +600,34 @@ def test_one_run_reaches_the_fixed_point(project: Path) -> None:
         "WebSocketManager, chat.ws.websocket_manager.WebSocketManager\n")
     for name in ("a", "d", "g"):
         compile((app / f"{name}.py").read_text(), name, "exec")
+
+
+def test_a_merged_name_keeps_a_sorted_list_sorted(tmp_path: Path) -> None:
+    """`from scipy.ndimage import map_coordinates, uniform_filter1d` above a rewritten
+    `from scipy.ndimage.interpolation import shift` (PyAbel 0.8.4): the name goes where
+    isort puts it when the list was sorted, at the end when it was not."""
+    write_tree(tmp_path, {
+        "pyproject.toml": """
+            [tool.pytest-ssot]
+            paths = ["app"]
+            [[tool.pytest-ssot.contracts]]
+            name = "nd"
+            canonical = "nd.core:shift"
+            legacy = ["nd.interpolation"]
+        """,
+        "nd/__init__.py": "from .core import map_coordinates, shift, uniform_filter1d\n",
+        "nd/core.py": "def map_coordinates(): pass\ndef shift(): pass\n"
+                      "def uniform_filter1d(): pass\n",
+        "nd/interpolation.py": "from .core import map_coordinates, shift\n",
+        "app/__init__.py": "",
+        "app/sorted_list.py": "from nd.core import map_coordinates, uniform_filter1d\n"
+                              "from nd.interpolation import shift\n",
+        "app/unsorted.py": "from nd.core import uniform_filter1d, map_coordinates\n"
+                           "from nd.interpolation import shift\n",
+    })
+    result = run_fix(tmp_path)
+    assert result.unsafe == [] and result.errors == []
+    assert (tmp_path / "app/sorted_list.py").read_text() == (
+        "from nd.core import map_coordinates, shift, uniform_filter1d\n")
+    assert (tmp_path / "app/unsorted.py").read_text() == (
+        "from nd.core import uniform_filter1d, map_coordinates, shift\n")

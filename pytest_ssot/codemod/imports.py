@@ -228,7 +228,14 @@ def _merge_above(text: Text, plan: FilePlan, touched: set[int], span: tuple[int,
         return False
     first = text.lines[above - 1]
     ending = old.group(4) or ""
-    merged = first[:len(first) - len(ending)].rstrip() + ", " + ", ".join(names)
+    kept = [" ".join(n.split()) for n in old.group(3).split(",")]
+    if (all(n == n.lower() for n in kept + names)
+            and kept == sorted(kept, key=lambda n: n.split()[0])):
+        # a sorted list (isort's order for lower-case names) stays sorted
+        merged = first[:old.start(3)] + ", ".join(
+            sorted(kept + names, key=lambda n: n.split()[0]))
+    else:
+        merged = first[:len(first) - len(ending)].rstrip() + ", " + ", ".join(names)
     if len(merged) > MERGE_WIDTH:
         return False
     text.replace_lines(above, above, merged + ending)
