@@ -227,6 +227,36 @@ CASES = {
         'def f():\n    from chat.ws.manager import WebSocketManager, legacy_only\n    return WebSocketManager, legacy_only\n',
         'def f():\n    from chat.ws.manager import legacy_only\n    from chat.ws.websocket_manager import WebSocketManager\n    return WebSocketManager, legacy_only\n',
         'legacy_only'),
+    # a statement moved to a module that the statement just above imports from is merged
+    # into it, as a maintainer (and isort) writes it: no second `from M import` line
+    'merged_into_the_import_above': (
+        'import os\nfrom chat.ws.websocket_manager import UserContext\nfrom chat.ws.manager import WebSocketManager\nx = os\n',
+        'import os\nfrom chat.ws.websocket_manager import UserContext, WebSocketManager\nx = os\n',
+        None),
+    'merged_with_alias': (
+        'from chat.ws.websocket_manager import UserContext as U\nfrom chat.ws.manager import WebSocketManager as W\n',
+        'from chat.ws.websocket_manager import UserContext as U, WebSocketManager as W\n',
+        None),
+    'not_merged_into_a_line_with_a_comment': (
+        'from chat.ws.websocket_manager import UserContext  # noqa\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import UserContext  # noqa\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_past_79_columns': (
+        'from chat.ws.websocket_manager import UserContext as TheUsersContextObject\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import UserContext as TheUsersContextObject\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_across_a_statement_or_blank_line': (
+        'from chat.ws.websocket_manager import UserContext\n\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import UserContext\n\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_into_another_block': (
+        'if True:\n    from chat.ws.websocket_manager import UserContext\nfrom chat.ws.manager import WebSocketManager\n',
+        'if True:\n    from chat.ws.websocket_manager import UserContext\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
+    'not_merged_when_the_name_is_there': (
+        'from chat.ws.websocket_manager import WebSocketManager\nfrom chat.ws.manager import WebSocketManager\n',
+        'from chat.ws.websocket_manager import WebSocketManager\nfrom chat.ws.websocket_manager import WebSocketManager\n',
+        None),
     'pragma': (
         'from chat.ws.manager import WebSocketManager  # ssot: ignore\n',
         None,
@@ -570,3 +600,34 @@ def test_one_run_reaches_the_fixed_point(project: Path) -> None:
         "WebSocketManager, chat.ws.websocket_manager.WebSocketManager\n")
     for name in ("a", "d", "g"):
         compile((app / f"{name}.py").read_text(), name, "exec")
+
+
+def test_a_merged_name_keeps_a_sorted_list_sorted(tmp_path: Path) -> None:
+    """`from scipy.ndimage import map_coordinates, uniform_filter1d` above a rewritten
+    `from scipy.ndimage.interpolation import shift` (PyAbel 0.8.4): the name goes where
+    isort puts it when the list was sorted, at the end when it was not."""
+    write_tree(tmp_path, {
+        "pyproject.toml": """
+            [tool.pytest-ssot]
+            paths = ["app"]
+            [[tool.pytest-ssot.contracts]]
+            name = "nd"
+            canonical = "nd.core:shift"
+            legacy = ["nd.interpolation"]
+        """,
+        "nd/__init__.py": "from .core import map_coordinates, shift, uniform_filter1d\n",
+        "nd/core.py": "def map_coordinates(): pass\ndef shift(): pass\n"
+                      "def uniform_filter1d(): pass\n",
+        "nd/interpolation.py": "from .core import map_coordinates, shift\n",
+        "app/__init__.py": "",
+        "app/sorted_list.py": "from nd.core import map_coordinates, uniform_filter1d\n"
+                              "from nd.interpolation import shift\n",
+        "app/unsorted.py": "from nd.core import uniform_filter1d, map_coordinates\n"
+                           "from nd.interpolation import shift\n",
+    })
+    result = run_fix(tmp_path)
+    assert result.unsafe == [] and result.errors == []
+    assert (tmp_path / "app/sorted_list.py").read_text() == (
+        "from nd.core import map_coordinates, shift, uniform_filter1d\n")
+    assert (tmp_path / "app/unsorted.py").read_text() == (
+        "from nd.core import uniform_filter1d, map_coordinates, shift\n")

@@ -475,12 +475,23 @@ def _conflicts(state: dict[str, dict], ctx: _Context | None = None
                 del split[pair]  # scoped patches, reads no test of theirs can run
     out: dict[tuple[str, str], str] = {}
     for pair, (side, patchers, reads) in split.items():
+        name = f"`{pair[0]}.{pair[1]}`"
         if side == "left":
-            out[pair] = f"patched as `{pair[0]}.{pair[1]}` in {', '.join(sorted(patchers)[:3])}"
+            out[pair] = (f"patched as {name} in {_some(patchers)}, which stays: rewrite "
+                         "that patch by hand (or drop its `# ssot: ignore`), then run fix "
+                         "again")
         else:
-            out[pair] = (f"patched elsewhere, but read late as `{pair[0]}.{pair[1]}` in "
-                         f"{', '.join(sorted(reads)[:3])}, where it stays")
+            out[pair] = (f"patched in {_some(patchers)}, but read late as {name} in "
+                         f"{_some(reads)}, where it stays: rewrite those reads by hand (or "
+                         "drop their `# ssot: ignore`), then run fix again")
     return out
+
+
+def _some(files: set[str]) -> str:
+    """Up to three files, and how many more."""
+    shown = sorted(files)
+    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+    return ", ".join(shown[:3]) + more
 
 
 def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,

@@ -7,6 +7,7 @@ removed."""
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import libcst as cst
@@ -195,6 +196,55 @@ class _Statement(ImportsRewrite):
         return self.offset + 1
 
 
+# one whole line `from M import a, b as c` with nothing else on it (no brackets, comment,
+# continuation or semicolon)
+_NAME = r"\w+(?:[ \t]+as[ \t]+\w+)?"
+_SIMPLE_FROM = re.compile(rf"([ \t]*)from[ \t]+([\w.]+)[ \t]+import[ \t]+({_NAME}"
+                          rf"(?:[ \t]*,[ \t]*{_NAME})*)[ \t]*(\r\n|\r|\n)?\Z")
+# a merged line never gets longer than PEP 8's limit (so E501 cannot grow)
+MERGE_WIDTH = 79
+
+
+def _merge_above(text: Text, plan: FilePlan, touched: set[int], span: tuple[int, int],
+                 code: str) -> bool:
+    """Join the rewritten ``from M import x`` (``code``, lines ``span``) into the
+    statement on the line just above when that is ``from M import ...`` of the same module,
+    as a maintainer (and isort) writes it. Sound because nothing runs between two adjacent
+    statements of one block: ``M`` is imported by the first either way, and each name is
+    bound to the same object of it. Only whole simple lines at the same indentation, names
+    not already bound there, the result within ``MERGE_WIDTH``. True when merged."""
+    l1, l2 = span
+    new = _SIMPLE_FROM.match(code)
+    above = l1 - 1
+    if new is None or above < 1 or above in touched:
+        return False
+    found = plan.facts.imports.get(above)
+    old = _SIMPLE_FROM.match(text.lines[above - 1])
+    if (found is None or found[0][2] != above or old is None
+            or (old.group(1), old.group(2)) != (new.group(1), new.group(2))):
+        return False
+    names = [" ".join(n.split()) for n in new.group(3).split(",")]
+    if {n.split()[-1] for n in old.group(3).split(",")} & {n.split()[-1] for n in names}:
+        return False
+    first = text.lines[above - 1]
+    ending = old.group(4) or ""
+    kept = [" ".join(n.split()) for n in old.group(3).split(",")]
+    if (all(n == n.lower() for n in kept + names)
+            and kept == sorted(kept, key=lambda n: n.split()[0])):
+        # a sorted list (isort's order for lower-case names) stays sorted
+        merged = first[:old.start(3)] + ", ".join(
+            sorted(kept + names, key=lambda n: n.split()[0]))
+    else:
+        merged = first[:len(first) - len(ending)].rstrip() + ", " + ", ".join(names)
+    if len(merged) > MERGE_WIDTH:
+        return False
+    text.replace_lines(above, above, merged + ending)
+    text.replace_lines(l1, l2, "")
+    plan.explain.append((l1, f"merged into the `from {new.group(2)} import` on line {above} "
+                             "just above: nothing runs between the two statements"))
+    return True
+
+
 def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[int], set]:
     """Rewrite, with libcst, each import statement the plan touches, one statement at a
     time (a few lines to parse, not the file). ``(lines with inserts done, removals done)``.
@@ -238,5 +288,8 @@ def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[in
             code = f"{head}pass{newline}" if alone else ""
         elif not snippet.endswith(("\n", "\r")):
             code = code.rstrip("\r\n")
+        if (len(parts) == 1 and not alone and line not in plan.inserts
+                and _merge_above(text, plan, touched, (l1, l2), code)):
+            continue
         text.replace_lines(l1, l2, code)
     return inserted, removed
