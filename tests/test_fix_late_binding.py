@@ -333,10 +333,6 @@ def test_a_split_name_is_listed_with_where_it_is_patched_and_what_to_do(
     assert "tests/test_split.py" in listed and "by hand" in listed, listed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug, not fixed: a file whose every reference is under `# ssot: ignore` is not "
-    "analysed, so its late reads of a legacy name are not held against a write that moves; "
-    "the write moves to the canonical module and that read no longer sees it"))
 def test_a_read_in_a_file_with_only_pragmas_keeps_the_write_it_sees(tmp_path: Path) -> None:
     write_tree(tmp_path, {
         **PROJECT,
@@ -357,5 +353,37 @@ def test_a_read_in_a_file_with_only_pragmas_keeps_the_write_it_sees(tmp_path: Pa
     })
     assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
     settings = load_config(tmp_path, with_entry_points=False)
-    fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path])
+    result = fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path])
+    assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
+    # the write is left and listed, naming the file whose read stays
+    listed = " | ".join(u.render() for u in result.unsafe if u.file == "tests/test_write.py")
+    assert "notify/pinned.py" in listed and "by hand" in listed, listed
+
+
+def test_a_file_with_only_pragmas_and_no_late_read_blocks_nothing(tmp_path: Path) -> None:
+    """Precise, not text matching: a pragma file that spells the module and the name (a
+    docstring, an import-time binding, another attribute) reads nothing late, so the
+    write elsewhere still moves."""
+    write_tree(tmp_path, {
+        **PROJECT,
+        "notify/pinned.py": '''
+            """Uses nd.Dispatcher from notify.dispatch (a docstring, not a read)."""
+            import notify.dispatch as nd  # ssot: ignore
+            from notify.dispatch import Dispatcher  # ssot: ignore
+
+            def build():
+                return Dispatcher, nd.__name__  # ssot: ignore
+        ''',
+        "tests/test_write.py": """
+            import notify.dispatch as nd
+
+            def test_write():
+                nd.Dispatcher = dict
+        """,
+    })
+    settings = load_config(tmp_path, with_entry_points=False)
+    result = fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path])
+    listed = [u.render() for u in result.unsafe if u.file == "tests/test_write.py"]
+    assert listed == [], listed
+    assert "notify.dispatch" not in (tmp_path / "tests/test_write.py").read_text()
     assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]

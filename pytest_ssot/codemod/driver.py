@@ -25,10 +25,10 @@ from ..config import SsotConfig
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
 from ..scan.rules import Matcher
-from ..scan.source import _resolve_relative
+from ..scan.source import _resolve_relative, pragmas
 from .identity import Identity, Question
 from .index import Readers, merge_readers, readers_part  # noqa: F401
-from .plan import FilePlan, decide, late_state, prepare
+from .plan import FilePlan, decide, late_left, late_state, prepare
 from .result import FixResult, Listing, Reason, line_map
 
 __all__ = ["FixError", "Interrupted", "fix"]
@@ -377,7 +377,10 @@ def _rerun(ctx: _Context, rels: list[str], identity: Identity) -> list[tuple]:
 def _patch_strings_elsewhere(ctx: _Context, seen: set[str]) -> dict[str, dict]:
     """Patch strings (``"legacy.X"``) in the files this run does not rewrite (no reference
     the scan reports: ``# ssot: ignore``, or outside the selected paths): patches left
-    as they are, which the late reads of ``legacy.X`` must keep reaching."""
+    as they are, which the late reads of ``legacy.X`` must keep reaching. And, in a file
+    whose every reference is under ``# ssot: ignore``, its late reads, patches and
+    writes through a legacy module attribute (that file's own analysis, pragmas not
+    applied): they stay, so a patch or read elsewhere must stay on their object."""
     from .index import _files, _read_regular
 
     legacy = sorted({e.path.module for es in ctx.matcher.module_entries.values() for e in es
@@ -401,6 +404,17 @@ def _patch_strings_elsewhere(ctx: _Context, seen: set[str]) -> dict[str, dict]:
         for m in pattern.finditer(data):
             pair = (m.group(1).decode(), m.group(2).decode())
             out.setdefault(rel, {}).setdefault(pair, set()).add("patch-left")
+        if rel not in ctx.by_file and b"ssot:" in data and pragmas(data):
+            # every reference here is under ``# ssot: ignore`` (the scan reports none):
+            # its late reads and writes stay, whatever a rewrite elsewhere moves
+            module, is_package = module_name(rel, ctx.src_layout)
+            package = module if is_package else (module.rpartition(".")[0] if module else None)
+            try:
+                late = late_left(data, package, ctx.matcher)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue  # not analysable: the scan reported nothing it could rewrite
+            for pair, flags in late.items():
+                out.setdefault(rel, {}).setdefault(pair, set()).update(flags)
     return out
 
 

@@ -22,7 +22,7 @@ from .identity import Identity, Question
 from .index import Readers
 from .result import Reason
 
-__all__ = ["FilePlan", "decide", "late_state", "prepare"]
+__all__ = ["FilePlan", "decide", "late_left", "late_state", "prepare"]
 
 
 @dataclass
@@ -203,11 +203,12 @@ def _namespace(plan: FilePlan, b: Binding, contract: str, legacy: str,
             return refuse(Reason.USED_BARE, f"`{b.local}` is used other than as "
                                             f"`{b.local}.<name>`")
         names = sorted(plan.facts.uses.get(b.local) or ())
-        if any(c.store for c in via):
-            return refuse(Reason.NAMESPACE_WRITE, f"`{b.local}`")
+    # a split patch first: its reason names the file whose read or patch stays
     for a in names:
         if (legacy, a) in plan.blocked:
             return refuse(Reason.PATCH_SPLIT, f"`{legacy}.{a}`: {plan.blocked[(legacy, a)]}")
+    if any(c.store for c in via):
+        return refuse(Reason.NAMESPACE_WRITE, f"`{b.local}`")
     for a in names:
         got, why = identity.same(legacy, a, cmod, prefer=[a])
         if got != a:
@@ -376,10 +377,7 @@ def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[st
     for c in plan.facts.chains:
         if c.attr is None or c.entry.role == "canonical":
             continue
-        # a patch restored after the test (``patch.object``, ``monkeypatch.setattr``)
-        # reaches only the code its test runs; a write (``setattr``, ``x.N = v``) all
-        kind = ("write" if c.store or c.form == "namespace-write"
-                else "patch" if c.args and c.form != "getattr" else "read")
+        kind = _late_kind(c)
         key = (c.line, c.text)
         moved = plan.namespace.get((c.binding.line, c.binding.local), (None,))[0]
         new = key in plan.chain_new or key in plan.arg_new or moved is not None
@@ -397,6 +395,30 @@ def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[st
         done = any((line, v.path) in plan.handled for v in plan.lines.get(line, ())
                    if v.kind == "string")
         out.setdefault((mod, name), set()).add("patch-new" if done else "patch-left")
+    return out
+
+
+def _late_kind(c: Chain) -> str:
+    """``read``, ``patch`` or ``write``: a patch restored after the test
+    (``patch.object``, ``monkeypatch.setattr``) reaches only the code its test runs; a
+    write (``setattr``, ``x.N = v``) reaches all."""
+    return ("write" if c.store or c.form == "namespace-write"
+            else "patch" if c.args and c.form != "getattr" else "read")
+
+
+def late_left(source: bytes, package: str | None, matcher: Matcher
+              ) -> dict[tuple[str, str], set[str]]:
+    """``late_state`` of a file this run leaves as it is (every reference under
+    ``# ssot: ignore``): the late-bound names of legacy modules it reads, patches or
+    writes through a module attribute, all ``-left``. The same analysis of bindings and
+    chains as a rewritten file's (the pragmas do not hide a reader that stays); patch
+    strings are not counted here. Raises ``SyntaxError``/``ValueError``."""
+    facts = read_facts(ast.parse(source), matcher, package, source)
+    out: dict[tuple[str, str], set[str]] = {}
+    for c in facts.chains:
+        if c.attr is None or c.entry.role == "canonical":
+            continue
+        out.setdefault((c.module, c.attr), set()).add(f"{_late_kind(c)}-left")
     return out
 
 
