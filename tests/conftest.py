@@ -38,3 +38,14 @@ def _keep_the_standard_metadata_finder() -> Iterator[None]:
     if (_FIND_DISTRIBUTIONS is not None
             and "find_distributions" not in _PATH_FINDER.__dict__):
         _PATH_FINDER.find_distributions = _FIND_DISTRIBUTIONS  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs_are_not_on_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pytest runs a test starts (pytester, in process or not) behave as on a
+    developer's machine, also when this suite runs in CI: with ``CI`` or ``BUILD_NUMBER``
+    set, pytest prints the short summary untruncated (each failure's text twice, which
+    tests that count lines of our output then count twice) and hypothesis loads its
+    ``ci`` profile."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
