@@ -63,6 +63,27 @@ def _no_repository(stderr: str) -> bool:
     return "not a git repository" in stderr
 
 
+def _read_git(args: list[str], root: Path) -> bytes | None:
+    """git's output when it ran to success within 15 s and 64 MB; ``None`` otherwise (it
+    could not start, failed, was cut off or killed): half a history proves nothing."""
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=root, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=_git_env())
+    except OSError:
+        return None
+    timer = threading.Timer(_GIT_TIMEOUT, proc.kill)  # a huge history: stop reading
+    timer.start()
+    try:
+        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
+        status = proc.wait() if len(data) < _GIT_LIMIT else None
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return data if status == 0 else None
+
+
 @functools.lru_cache(maxsize=8)
 def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
     """Every file path git history ever added, and ``root``'s prefix in the repository;
@@ -74,28 +95,11 @@ def _git_paths(root: Path) -> tuple[set[str], str] | None | bool:
                                 env=_git_env())
         if prefix.returncode != 0:
             return None if _no_repository(prefix.stderr) else False
-        proc = subprocess.Popen(["git", "-c", "core.quotePath=false", "log", "--all", "--no-renames", "--diff-filter=A",
-                                 "--name-only", "--format="], cwd=root,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
-    fired: list[bool] = []
-
-    def stop() -> None:  # a huge history: stop reading
-        fired.append(True)
-        proc.kill()
-
-    timer = threading.Timer(_GIT_TIMEOUT, stop)
-    timer.start()
-    try:
-        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
-        status = proc.wait() if len(data) < _GIT_LIMIT else None
-    finally:
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if fired or status != 0:
+    data = _read_git(["-c", "core.quotePath=false", "log", "--all", "--no-renames",
+                      "--diff-filter=A", "--name-only", "--format="], root)
+    if data is None:
         return False
     return set(data.decode("utf-8", "replace").splitlines()), prefix.stdout.strip()
 
@@ -156,22 +160,8 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
 def _git_text(root: Path, rel: str) -> str | None:
     """Every version of one file in git history as one patch text; ``None`` without git
     or when it could not be read whole (15 s, 64 MB)."""
-    try:
-        proc = subprocess.Popen(["git", "log", "--all", "--format=", "-p", "--", rel],
-                                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except OSError:
-        return None
-    timer = threading.Timer(_GIT_TIMEOUT, proc.kill)
-    timer.start()
-    try:
-        data = proc.stdout.read(_GIT_LIMIT) if proc.stdout else b""
-        status = proc.wait() if len(data) < _GIT_LIMIT else None
-    finally:
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return data.decode("utf-8", "replace") if status == 0 else None
+    data = _read_git(["log", "--all", "--format=", "-p", "--", rel], root)
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def attribute_never_existed(module: str, attr: str, root: Path, sys_path: Iterable[str]
