@@ -131,7 +131,7 @@ def _run_probe(request: dict) -> tuple[dict | None, str]:
     import signal
     import subprocess  # only here: the other commands start faster without it
 
-    from .probe import _kill_group
+    from .probe import _kill_group, death_note
 
     # A session of its own, as the probe server's: a module that kills its process group
     # kills only the probe, and the group - with whatever the imports started - is killed
@@ -152,11 +152,7 @@ def _run_probe(request: dict) -> tuple[dict | None, str]:
         if not isinstance(answer, dict) or "scope" not in answer:
             raise ValueError("no answer")
     except ValueError:
-        code = proc.returncode
-        how = (f"killed by signal {signal.Signals(-code).name}" if code and code < 0
-               and -code in signal.valid_signals() else f"exit code {code}")
-        tail = err.decode("utf-8", "replace").strip()[-600:]
-        return None, how + (f"; its last output: {tail}" if tail else "")
+        return None, death_note(proc.returncode, err)
     return answer, ""
 
 

@@ -135,12 +135,18 @@ def _ask_server(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: floa
         if not isinstance(answers, list) or len(answers) != len(tasks):
             raise ValueError("wrong number of answers")
     except ValueError:
-        code = proc.returncode
-        how = (f"killed by signal {signal.Signals(-code).name}" if code and code < 0
-               and -code in signal.valid_signals() else f"exit code {code}")
-        tail = err.decode("utf-8", "replace").strip()[-600:]
-        return None, how + (f"; its last output: {tail}" if tail else "")
+        return None, death_note(proc.returncode, err)
     return answers, ""
+
+
+def death_note(code: int | None, err: bytes) -> str:
+    """How a probe process that gave no answer ended, with the end of what it printed."""
+    import signal
+
+    how = (f"killed by signal {signal.Signals(-code).name}" if code and code < 0
+           and -code in signal.valid_signals() else f"exit code {code}")
+    tail = err.decode("utf-8", "replace").strip()[-600:]
+    return how + (f"; its last output: {tail}" if tail else "")
 
 
 def _kill_group(pgid: int, sig: int) -> None:
