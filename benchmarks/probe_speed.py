@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytest_ssot.paths import parse_path  # noqa: E402
+from pytest_ssot.domain.paths import parse_path  # noqa: E402
 from pytest_ssot.probe import probe_paths  # noqa: E402
 
 # One path per fresh interpreter: the straightforward reference implementation of SPEC 3.

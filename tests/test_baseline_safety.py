@@ -218,7 +218,7 @@ def test_disk_full_while_writing_the_baseline_is_one_line(pytester: pytest.Pytes
     base = root / ".ssot-baseline.json"
     before = base.read_text()
     (root / "more.py").write_text(NEW)
-    from pytest_ssot import _atomic
+    from pytest_ssot import atomic as _atomic
 
     real_fdopen = os.fdopen
 
@@ -273,7 +273,7 @@ def test_update_never_replaces_a_baseline_this_user_may_not_write(
 def test_an_unreadable_pyproject_stops_the_root_search(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Not "no pyproject.toml found": the loading then says it cannot be read."""
-    from pytest_ssot.command_setup import find_rootdir
+    from pytest_ssot.cli.shared import find_rootdir
 
     (tmp_path / "pyproject.toml").write_text("[tool.pytest-ssot]\n")
     (tmp_path / "sub").mkdir()

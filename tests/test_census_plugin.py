@@ -234,7 +234,7 @@ def test_no_table_no_census(pytester: pytest.Pytester) -> None:
 
         def test_x():
             assert "pytest_ssot.census" not in sys.modules
-            assert "pytest_ssot.census_plugin" not in sys.modules
+            assert "pytest_ssot.plugin.census" not in sys.modules
     """)
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
@@ -357,7 +357,7 @@ def test_census_keeps_the_warning_location_of_a_shim(pytester: pytest.Pytester) 
         'legacy = ["app.core.manager", "app.core.old", "app.pkg:Manager"]'))
     result = pytester.runpytest_subprocess("-p", "no:randomly", "tests/test_load.py")
     result.assert_outcomes(passed=1)
-    assert "census.py" not in result.stdout.str()
+    assert "pytest_ssot/census" not in result.stdout.str()
 
 
 def test_a_census_path_that_is_no_file_says_what_it_is(pytester: pytest.Pytester) -> None:

@@ -123,8 +123,8 @@ def test_it_says_why_removability_is_unknown(tmp_path: Path) -> None:
 
 
 def test_plugin_and_commands_load_without_jinja2_or_pygal() -> None:
-    code = ("import sys, pytest_ssot.plugin, pytest_ssot.session, pytest_ssot.cli, "
-            "pytest_ssot.history.command, pytest_ssot.history.timeline; "
+    code = ("import sys, pytest_ssot.plugin, pytest_ssot.plugin.session, pytest_ssot.cli, "
+            "pytest_ssot.cli.commands.history, pytest_ssot.history.timeline; "
             "print(sorted(m for m in ('jinja2', 'pygal') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

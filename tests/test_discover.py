@@ -12,9 +12,9 @@ import pytest
 
 from pytest_ssot.cli import main
 from pytest_ssot.config import load_config
-from pytest_ssot.discover import (DiscoverError, contract_name, discover, render_table,
+from pytest_ssot.services.discover import (DiscoverError, contract_name, discover, render_table,
                                   write_contract)
-from pytest_ssot.paths import SsotPath, parse_path
+from pytest_ssot.domain.paths import SsotPath, parse_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -303,12 +303,12 @@ def test_write_refuses_invalid_toml_and_special_files(tmp_path: Path) -> None:
 
 def test_write_failure_is_one_clear_error(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_ssot._atomic
+    import pytest_ssot.atomic
 
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(pytest_ssot._atomic, "write_atomic", denied)
+    monkeypatch.setattr(pytest_ssot.atomic, "write_atomic", denied)
     path = tmp_path / "pyproject.toml"
     path.write_text("")
     with pytest.raises(DiscoverError, match="cannot be written: Permission denied"):

@@ -7,7 +7,7 @@ import unicodedata
 
 from hypothesis import given, strategies as st
 
-from pytest_ssot.display import shown
+from pytest_ssot.domain.display import shown
 
 
 @given(st.text())

@@ -151,7 +151,7 @@ def umask_022():
 
 
 def test_write_atomic_keeps_a_symlink_and_updates_its_target(tmp_path: Path) -> None:
-    from pytest_ssot._atomic import write_atomic
+    from pytest_ssot.atomic import write_atomic
 
     real = tmp_path / "reports" / "real.json"
     real.parent.mkdir()
@@ -170,7 +170,7 @@ def test_write_atomic_keeps_a_symlink_and_updates_its_target(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_write_atomic_new_files_honour_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
-    from pytest_ssot._atomic import write_atomic
+    from pytest_ssot.atomic import write_atomic
 
     old = os.umask(umask)
     try:
@@ -181,7 +181,7 @@ def test_write_atomic_new_files_honour_the_umask(tmp_path: Path, umask: int, mod
 
 
 def test_write_atomic_keeps_an_existing_files_mode(tmp_path: Path, umask_022: None) -> None:
-    from pytest_ssot._atomic import write_atomic
+    from pytest_ssot.atomic import write_atomic
 
     path = tmp_path / "baseline.json"
     path.write_text("{}")
@@ -192,7 +192,7 @@ def test_write_atomic_keeps_an_existing_files_mode(tmp_path: Path, umask_022: No
 
 
 def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
-    from pytest_ssot._atomic import NotWritableTarget, target_problem, write_atomic
+    from pytest_ssot.atomic import NotWritableTarget, target_problem, write_atomic
 
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)

@@ -369,7 +369,7 @@ def test_strict_alias_check_finds_the_real_path_anywhere_in_the_top_level_packag
 
 def test_never_existed_is_silent_about_other_distributions_and_half_histories(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_ssot import existence
+    from pytest_ssot.config import existence
 
     write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/manager.py": ""})
     assert existence.never_existed("pkg.manger", tmp_path, []) == ["pkg.manager"]
@@ -409,7 +409,7 @@ def test_a_git_that_refuses_the_repository_says_nothing(tmp_path: Path,
     checkout belongs to another user) is no proof that a path never existed: a deleted
     path next to a real name is not a configuration error then; outside any repository
     the near name still is one."""
-    from pytest_ssot import existence
+    from pytest_ssot.config import existence
 
     write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/old.py": ""})
     fake = tmp_path / "bin"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import ORDER_PACKAGE, VERDICT_PACKAGE, write_tree
-from pytest_ssot.paths import parse_path
+from pytest_ssot.domain.paths import parse_path
 from pytest_ssot.probe import probe_paths
 
 CANON = parse_path("pkg.canon:Canon")

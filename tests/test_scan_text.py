@@ -17,7 +17,7 @@ import pytest
 
 from helpers import write_tree
 from pytest_ssot.config import ConfigError, Contract, load_config
-from pytest_ssot.paths import parse_path
+from pytest_ssot.domain.paths import parse_path
 from pytest_ssot.scan import scan
 from pytest_ssot.scan.text import TextFiles, TextScanner
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pytest_ssot.config import ConfigError, load_config
-from pytest_ssot.deadlines import Deadline, today, version_at_least
-from pytest_ssot.shims import apply, plan
+from pytest_ssot.domain.deadlines import Deadline, today, version_at_least
+from pytest_ssot.codemod.shims import apply, plan
 
 PYPROJECT = """
 [project]
@@ -376,7 +376,7 @@ def test_remove_in_as_a_toml_float_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_generator_imports_libcst_only_to_merge() -> None:
-    code = ("import sys, pytest_ssot.shims, pytest_ssot.deadlines; "
+    code = ("import sys, pytest_ssot.codemod.shims, pytest_ssot.domain.deadlines; "
             "print(sorted(m for m in ('libcst', 'packaging', 'pytest') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)

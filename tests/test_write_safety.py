@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ssot import _atomic
-from pytest_ssot._atomic import ChangedSinceRead, WouldNotKeep, write_atomic
+from pytest_ssot import atomic as _atomic
+from pytest_ssot.atomic import ChangedSinceRead, WouldNotKeep, write_atomic
 from pytest_ssot.cli import main
 from test_codemod import PROJECT
 from helpers import write_tree
@@ -236,7 +236,7 @@ TABLE = '[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = "x"\ncanonic
 
 def test_discover_write_refuses_a_file_changed_since_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_ssot import discover
+    from pytest_ssot.services import discover
 
     py = tmp_path / "pyproject.toml"
     py.write_text("[project]\nname = 'p'\n")
@@ -255,7 +255,7 @@ def test_discover_write_refuses_a_file_changed_since_read(
 
 @root_only
 def test_discover_write_refuses_a_read_only_pyproject_of_someone_else(tmp_path: Path) -> None:
-    from pytest_ssot import discover
+    from pytest_ssot.services import discover
 
     py = tmp_path / "pyproject.toml"
     py.write_text("[project]\nname = 'p'\n")
@@ -268,7 +268,7 @@ def test_discover_write_refuses_a_read_only_pyproject_of_someone_else(tmp_path: 
 
 
 def test_discover_write_keeps_a_hard_link(tmp_path: Path) -> None:
-    from pytest_ssot import discover
+    from pytest_ssot.services import discover
 
     py = tmp_path / "pyproject.toml"
     py.write_text("[project]\nname = 'p'\n")
@@ -281,7 +281,7 @@ def test_discover_write_keeps_a_hard_link(tmp_path: Path) -> None:
 def test_discover_write_refuses_a_pyproject_this_user_may_not_write(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Mode 0644 of another owner, in a folder the user may write (found as nobody)."""
-    from pytest_ssot import discover
+    from pytest_ssot.services import discover
 
     py = tmp_path / "pyproject.toml"
     py.write_text("[project]\nname = 'p'\n")

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._atomic import ChangedSinceRead, not_writable_by_us, write_atomic
+from ..atomic import ChangedSinceRead, not_writable_by_us, write_atomic
 from ..config import SsotConfig
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name

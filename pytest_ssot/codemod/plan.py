@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..config import Contract
-from ..paths import SsotPath
+from ..domain.paths import SsotPath
 from ..scan import Violation
 from ..scan.rules import Matcher
 from ..scan.source import _resolve_relative

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 
-from ..display import shown
+from ..domain.display import shown
 from dataclasses import dataclass, field
 
 __all__ = ["FixResult", "Listing", "Reason"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ..paths import SsotPath
+from ..domain.paths import SsotPath
 from .edits import Text
 from .identity import Identity
 from .plan import FilePlan

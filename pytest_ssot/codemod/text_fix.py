@@ -20,9 +20,9 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from .._atomic import ChangedSinceRead, write_atomic
+from ..atomic import ChangedSinceRead, write_atomic
 from ..config import SsotConfig
-from ..paths import parse_path
+from ..domain.paths import parse_path
 from ..scan import Violation
 from ..scan.files import read_source
 from ..scan.text import TEXT_MAX_BYTES, TextScanner, Token

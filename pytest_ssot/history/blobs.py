@@ -11,7 +11,7 @@ import marshal
 import sys
 from pathlib import Path
 
-from .._atomic import write_atomic
+from ..atomic import write_atomic
 from ..scan import CACHE_VERSION
 from ..scan.rules import Matcher
 from ..scan.fingerprint import rows

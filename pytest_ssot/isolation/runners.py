@@ -46,6 +46,8 @@ DRAIN_SECONDS = 2.0  # settling (or drain()) after the last send; spec attribute
 _CANCEL_SECONDS = 1.0  # tasks left at the end get this long to honour their cancellation
 _NONCE = itertools.count(1)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+# The pytest items of the isolation checks live in the plugin package: ours too.
+_ITEMS = os.path.join(os.path.dirname(_PACKAGE), "plugin", "isolation_items.py")
 
 
 class SpecError(Exception):
@@ -57,7 +59,8 @@ def _where(exc: BaseException) -> str:
     tb, last = exc.__traceback__, ""
     while tb is not None:
         path = tb.tb_frame.f_code.co_filename
-        if not os.path.abspath(path).startswith(_PACKAGE):
+        where = os.path.abspath(path)
+        if not (where.startswith(_PACKAGE) or where == _ITEMS):
             last = f"{os.path.basename(path)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return f" at {last}" if last else ""

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..paths import SsotPath
+from ..domain.paths import SsotPath
 
 __all__ = ["ProbeError", "SsotProber", "Verdict", "run_tasks", "probe_paths", "probe_task", "VERDICTS"]
 
@@ -212,7 +212,7 @@ class SsotProber:
 
     def many(self, paths: Iterable[str | SsotPath], *, canonical: str | SsotPath | None = None,
              deprecation_warnings: Iterable[str] = ()) -> list[Verdict]:
-        from ..paths import parse_path
+        from ..domain.paths import parse_path
 
         def as_path(p: str | SsotPath) -> SsotPath:
             return p if isinstance(p, SsotPath) else parse_path(p)

@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .._atomic import write_atomic
+from ..atomic import write_atomic
 from ..config import Contract
-from ..display import shown
+from ..domain.display import shown
 from ..probe import Verdict
-from ..runtime import Check, ContractRuntime, checks
+from ..domain.checks import Check, ContractRuntime, checks
 
 if TYPE_CHECKING:
     from ..scan import ScanResult
@@ -98,7 +98,7 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
 
 
 def _schedule(contracts: Sequence[Contract], scan: "ScanResult | None") -> list[dict[str, Any]]:
-    from ..deadlines import schedule
+    from ..domain.deadlines import schedule
 
     refs: dict[tuple[str, str], int] | None = None
     if scan is not None:
@@ -321,7 +321,7 @@ def scan_lines(contracts: Sequence[Contract], scan: "ScanResult",
     for e in scan.errors:
         lines.append(f"  FAIL {shown(e['file'])}: {shown(e['message'])}")
     if any(c.deadlines for c in contracts):
-        from ..deadlines import schedule_lines
+        from ..domain.deadlines import schedule_lines
 
         lines += [shown(line) for line in schedule_lines(_schedule(contracts, scan))]
     return lines

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..config import Contract
-from ..runtime import Check, ContractRuntime
+from ..domain.checks import Check, ContractRuntime
 
 if TYPE_CHECKING:
     from ..scan import ScanResult

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .._atomic import write_atomic
+from ..atomic import write_atomic
 
 if TYPE_CHECKING:
     from ..config import SsotConfig
@@ -68,7 +68,7 @@ def _why(blockers: Sequence[Any]) -> str:
             parts.append(f"{b.get('path')} resolves through it")
         elif b.get("kind") not in ("reference", "runtime"):
             parts.append(str(b.get("reason") or b.get("kind")))
-    from ..census_report import runtime_why  # SPEC 14: runtime hits beside references
+    from .census import runtime_why  # SPEC 14: runtime hits beside references
 
     runtime = runtime_why([b for b in blockers if isinstance(b, Mapping)])
     if runtime:

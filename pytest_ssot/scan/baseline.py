@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from ..config import ConfigError, Contract
-from ..display import shown
-from ..runtime import Check
+from ..domain.display import shown
+from ..domain.checks import Check
 from . import ScanResult, Violation
 from .fingerprint import collapse, fingerprint, number
 
@@ -190,7 +190,7 @@ def update_problem(path: Path, root: Path) -> str | None:
                 "overwritten; point [tool.pytest-ssot] key 'baseline' at another file "
                 "(default .ssot-baseline.json)")
     if raw is not None and not os.access(path, os.W_OK):
-        from .._atomic import not_writable_by_us
+        from ..atomic import not_writable_by_us
 
         return f"{path.name} is {not_writable_by_us(os.stat(path))}"
     return None
@@ -217,7 +217,7 @@ def update(path: Path, result: ScanResult, contracts: Sequence[Contract],
     they were. ``root``: the rootdir, outside which nothing is written; a file that is
     not a pytest-ssot baseline is never overwritten. Any refusal or failure is a
     ``ConfigError`` naming the file; the old file is then as it was."""
-    from .._atomic import write_atomic
+    from ..atomic import write_atomic
 
     problem = update_problem(path, root if root is not None else path.parent)
     if problem is not None:

@@ -14,7 +14,7 @@ from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .._atomic import write_atomic
+from ..atomic import write_atomic
 from .files import packages_kept
 from .rules import Matcher
 

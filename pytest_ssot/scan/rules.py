@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from ..config import Contract
-from ..paths import SsotPath
+from ..domain.paths import SsotPath
 
 __all__ = ["Entry", "Hit", "Matcher", "hint"]
 

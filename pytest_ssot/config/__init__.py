@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .deadlines import Deadline, DeadlineError, legacy_entries
-from .paths import PathSyntaxError, SsotPath, is_module_name, parse_path
+from ..domain.deadlines import Deadline, DeadlineError, legacy_entries
+from ..domain.paths import PathSyntaxError, SsotPath, is_module_name, parse_path
 
 __all__ = [
     "ConfigError",
@@ -523,7 +523,7 @@ def load_config(rootpath: Path, *, with_entry_points: bool = True) -> SsotConfig
         names[c.name] = c.source
     _check_across(contracts)
     if any(c.deadlines for c in contracts):
-        from .deadlines import with_deadlines_resolved
+        from ..domain.deadlines import with_deadlines_resolved
 
         try:
             contracts = with_deadlines_resolved(contracts, rootpath, doc.get("project"))

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, SsotConfig, _load_toml, load_config
+from ..config import ConfigError, SsotConfig, _load_toml, load_config
 
 __all__ = ["find_rootdir", "project_settings", "ini_options", "cache_path", "jobs_option",
            "progress"]
@@ -41,7 +41,7 @@ def find_rootdir(start: Path) -> Path | None:
 
 def project_settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:
     root = Path(args.rootdir).resolve() if args.rootdir else find_rootdir(Path.cwd().resolve())
-    from .config import lookalike_tables
+    from ..config import lookalike_tables
 
     nearest = root or next((d for d in (Path.cwd().resolve(), *Path.cwd().resolve().parents)
                             if (d / "pyproject.toml").is_file()), None)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
-    from .census import CensusMerge
-    from .scan import ScanResult
+    from ..census import CensusMerge
+    from ..scan import ScanResult
 
 __all__ = ["TestCensus", "add_runtime_blockers", "census_section", "census_terminal_lines"]
 

@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ConfigError, SsotConfig
+from ...config import ConfigError, SsotConfig
 
 if TYPE_CHECKING:
-    from .timeline import History
+    from ...history.timeline import History
 
 _RELATIVE_DATE = re.compile(r"^\d+ (second|minute|hour|day|week|month|year)s? ago$")
 
@@ -44,8 +44,8 @@ def _census(args: argparse.Namespace, root: Path, found: "History") -> dict | No
     """``--census FILE``: the runtime hits the page shows beside the static references."""
     if not getattr(args, "census", None):
         return None
-    from ..census import project_identity, read_census
-    from ..census_report import census_section
+    from ...census import project_identity, read_census
+    from ...report.census import census_section
 
     merge = read_census(args.census, project=project_identity(root / "pyproject.toml"))
     for file, why in merge.skipped:
@@ -77,7 +77,7 @@ def _check_date(text: str) -> str | None:
 
 
 def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: Path) -> int:
-    from .timeline import DEFAULT_MAX_COMMITS, GitError, history
+    from ...history.timeline import DEFAULT_MAX_COMMITS, GitError, history
 
     max_commits = DEFAULT_MAX_COMMITS if args.max_commits is None else args.max_commits
     if max_commits < 1:
@@ -89,13 +89,13 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
             return _error(f"--since: {args.since!r} is not a date (use ISO-8601 such as "
                           "2026-01-31, or 'N days ago')")
     if args.html:
-        from ..report.html import MissingDependency, check_dependencies
+        from ...report.html import MissingDependency, check_dependencies
 
         try:
             check_dependencies()
         except MissingDependency as exc:
             return _error(str(exc))
-    from .._atomic import target_problem
+    from ...atomic import target_problem
 
     for option in ("json", "html"):
         target = getattr(args, option)
@@ -121,12 +121,12 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
     _remember(found, cache_dir)
     try:
         if args.json:
-            from ..report import write_json
+            from ...report import write_json
 
             write_json(Path(args.json), found.to_json())
             print(f"history json: {args.json}")
         if args.html:
-            from ..report.html import history_page_data, write_page
+            from ...report.html import history_page_data, write_page
 
             write_page(Path(args.html), history_page_data(settings, found,
                                                           _census(args, root, found)))
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: P
 def _remember(found: "History", cache_dir: Path) -> None:
     """Keep the series in pytest's cache: ``pytest --ssot-html`` draws it with the session's
     own result as the newest point."""
-    from .._atomic import write_atomic
+    from ...atomic import write_atomic
 
     doc = found.to_json()
     for i, (entry, point) in enumerate(zip(doc["commits"], found.points)):

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .census import (census_lines, find_pyproject, not_a_census_file, project_identity,
+    from ...census import (census_lines, find_pyproject, not_a_census_file, project_identity,
                          read_census)
 
     project = args.project
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pytest-ssot census: {f}: {why}", file=sys.stderr)
             return 2
     if args.json:
-        from ._atomic import target_problem
+        from ...atomic import target_problem
 
         problem = target_problem(Path(args.json))
         if problem is not None:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     merge = read_census(args.files, project=project)
     if args.json:
-        from .report import write_json
+        from ...report import write_json
 
         try:
             write_json(Path(args.json), merge.to_dict())

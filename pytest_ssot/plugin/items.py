@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .runtime import Check
+from ..domain.checks import Check
 
 if TYPE_CHECKING:
-    from .config import Contract
+    from ..config import Contract
     from .session import SsotSessionPlugin
 
 

@@ -201,7 +201,7 @@ class GoldenPathPlugin:
                               self.collection_errors)
         target = self.config.getoption("golden_path_report")
         if target:
-            from .report import write_json
+            from ..report import write_json
 
             try:
                 write_json(self.config.invocation_params.dir / target, self.verdict.to_dict())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .probe import SsotProber
+    from ..probe import SsotProber
 
 _MARKERS = (
     "ssot: a runtime check of a pytest-ssot contract (generated from [tool.pytest-ssot])",
@@ -133,7 +133,7 @@ def _check_writable(config: pytest.Config, option: str) -> None:
                                 "an empty one")         # written, nothing said, otherwise
     if not target or hasattr(config, "workerinput"):
         return
-    from ._atomic import target_problem
+    from ..atomic import target_problem
 
     problem = target_problem(config.invocation_params.dir / target)
     if problem is not None:
@@ -154,7 +154,7 @@ _LOOKALIKES = pytest.StashKey[list]()
 def _warn_about_lookalike_tables(config: pytest.Config) -> None:
     """Contracts under ``[tool.pytest_ssot]`` or ``[tool.ssot]`` are never read: say so in
     the header and as a configuration warning (shown under ``-q`` too)."""
-    from .config import lookalike_tables
+    from ..config import lookalike_tables
 
     found = lookalike_tables(config.rootpath)
     config.stash[_LOOKALIKES] = found
@@ -183,7 +183,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         from .collection import collects_broadly
 
         if collects_broadly(config):
-            from .isolation.items import build_items
+            from .isolation_items import build_items
 
             from .collection import report_generated
 
@@ -208,7 +208,7 @@ def ssot_probe(request: pytest.FixtureRequest) -> "SsotProber":
     """
     import sys
 
-    from .probe import SsotProber
+    from ..probe import SsotProber
 
     timeout = 30.0
     session = request.config.pluginmanager.get_plugin("ssot-session")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .config import Contract
+from ..config import Contract
 from .paths import SsotPath, parse_path
-from .probe import Verdict, probe_task, run_tasks, verdict_from_answer
+from ..probe import Verdict, probe_task, run_tasks, verdict_from_answer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -174,7 +174,7 @@ def _alias_scope(c: Contract, strict: bool) -> list[str]:
 
 
 def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -> None:
-    from .existence import attribute_never_existed, never_existed
+    from ..config.existence import attribute_never_existed, never_existed
 
     for v in (*rt.legacy, *rt.factories):
         if v.verdict != "absent":

@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .command_setup import jobs_option
+from ..shared import jobs_option
 
 if TYPE_CHECKING:
-    from .census import CensusMerge
-    from .config import SsotConfig
-    from .report import Rendered
-    from .scan import ScanResult
-    from .scan.baseline import Held
+    from ...census import CensusMerge
+    from ...config import SsotConfig
+    from ...report import Rendered
+    from ...scan import ScanResult
+    from ...scan.baseline import Held
 
 __all__ = ["add_arguments", "run", "scan_only_report"]
 
@@ -57,7 +57,7 @@ _MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
 
 
 def _listing(violations: list, states: list) -> list[str]:
-    from .display import shown
+    from ...domain.display import shown
 
     names: dict[str, str] = {}  # each file name checked once, not once per violation
     return [f"{names.get(v.file) or names.setdefault(v.file, shown(v.file))}:{v.line}: "
@@ -71,10 +71,10 @@ def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
     and, from the result as the cache has it (``guess``), prepare the listing and the
     report's violations. When nothing changed on disk (the usual warm run) they are the
     answer; otherwise they are dropped and made again from the real result."""
-    from .config import ConfigError
-    from .report import COMPACT_ABOVE, compact, violation_dicts
-    from .report import github  # noqa: F401
-    from .scan.baseline import hold, load
+    from ...config import ConfigError
+    from ...report import COMPACT_ABOVE, compact, violation_dicts
+    from ...report import github  # noqa: F401
+    from ...scan.baseline import hold, load
 
     if guess is None:
         return
@@ -95,21 +95,21 @@ def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
 
 
 def run(args: argparse.Namespace) -> int:
-    from .command_setup import cache_path, progress as show_progress, project_settings
-    from .config import ConfigError
-    from .scan import scan
+    from ..shared import cache_path, progress as show_progress, project_settings
+    from ...config import ConfigError
+    from ...scan import scan
 
     got = project_settings(args)
     if isinstance(got, int):
         return got
     root, settings = got
     strict = bool(args.strict) or settings.strict
-    from ._atomic import resolve_target, target_problem
+    from ...atomic import resolve_target, target_problem
 
     baseline_path = root / settings.baseline
     # A baseline that is a folder or a FIFO is not "no baseline, no limit" (a silent pass).
     if args.update_baseline:  # (first: the folder probe must not touch outside the root)
-        from .scan.baseline import update_problem
+        from ...scan.baseline import update_problem
 
         bad = update_problem(baseline_path, root) or target_problem(baseline_path)
     else:
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     census = _read_census(args, root)  # SPEC 14: before the scan, a missing file is usage
     if isinstance(census, int):
         return census
-    from .report.github import in_github_actions
+    from ...report.github import in_github_actions
 
     github = args.format == "github" or (args.format is None and in_github_actions())
     ahead: dict = {}
@@ -140,9 +140,9 @@ def run(args: argparse.Namespace) -> int:
                       meanwhile=None if args.update_baseline else (
                           lambda guess: _ahead(guess, baseline_path, bool(args.json),
                                                ahead)))
-        from .report import scan_lines, violation_dicts, write_json
-        from .report.github import annotations, append_step_summary, step_summary
-        from .scan.baseline import check_references, check_scan_errors, hold, load, update
+        from ...report import scan_lines, violation_dicts, write_json
+        from ...report.github import annotations, append_step_summary, step_summary
+        from ...scan.baseline import check_references, check_scan_errors, hold, load, update
 
         if args.update_baseline:
             changes = update(baseline_path, result, settings.contracts, root)
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
                 doc["census"] = _census_part(settings, census, result)[0]
             write_json(Path(args.json), doc)
         if args.sarif:
-            from .report.sarif import build_sarif
+            from ...report.sarif import build_sarif
 
             flag = f"--sarif {args.sarif}"
             write_json(Path(args.sarif), build_sarif(violation_dicts(result, held),
@@ -214,7 +214,7 @@ def _read_census(args: argparse.Namespace, root: Path) -> "CensusMerge | int | N
     """``--census FILE``: merged census files (or exit code 2 for a missing one)."""
     if not getattr(args, "census", None):
         return None
-    from .census import not_a_census_file, project_identity, read_census
+    from ...census import not_a_census_file, project_identity, read_census
 
     for f in args.census:
         why = not_a_census_file(f)
@@ -226,7 +226,7 @@ def _read_census(args: argparse.Namespace, root: Path) -> "CensusMerge | int | N
 
 def _census_part(settings: "SsotConfig", census: "CensusMerge",
                  result: "ScanResult") -> tuple[dict, list[str]]:
-    from .census_report import scan_census
+    from ...report.census import scan_census
 
     return scan_census(settings.contracts, census, result)
 
@@ -242,7 +242,7 @@ def scan_only_report(settings: SsotConfig, result: "ScanResult", held: "Held | N
                       violations: "Rendered | None" = None) -> dict:
     """The JSON report without the runtime part (the CLI runs no probes). ``violations``:
     already rendered (``report.compact``)."""
-    from .report import SCHEMA, scan_part
+    from ...report import SCHEMA, scan_part
 
     contracts = []
     for c in settings.contracts:

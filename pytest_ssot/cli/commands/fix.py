@@ -12,15 +12,15 @@ import errno
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, SsotConfig
+from ...config import ConfigError, SsotConfig
 
 __all__ = ["run"]
 
 
 def run(args: argparse.Namespace, root: Path, settings: SsotConfig, sys_path: list[str],
         cache_path: Path) -> int:
-    from ..scan import scan
-    from .driver import FixError, effective_jobs, fix
+    from ...scan import scan
+    from ...codemod.driver import FixError, effective_jobs, fix
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import (ConfigError, Contract, SsotConfig, contract_from_mapping, load_config,
+from ..config import (ConfigError, Contract, SsotConfig, contract_from_mapping, load_config,
                      lookalike_tables)
 
 if TYPE_CHECKING:
-    from .runtime import Check, ContractRuntime
-    from .scan import ScanResult
-    from .scan.baseline import Baseline, Held
+    from ..domain.checks import Check, ContractRuntime
+    from ..scan import ScanResult
+    from ..scan.baseline import Baseline, Held
 
 _WORKERINPUT_KEY = "ssot_runtime"
 _WORKERINPUT_SCAN = "ssot_scan"
@@ -86,7 +86,7 @@ class SsotSessionPlugin:
         if settings.contracts and not hasattr(config, "workerinput"):
             _check_baseline_path(config, root / settings.baseline)
         if config.getoption("ssot_html") and not hasattr(config, "workerinput"):
-            from .report.html import MissingDependency, check_dependencies
+            from ..report.html import MissingDependency, check_dependencies
 
             try:
                 check_dependencies()
@@ -95,7 +95,7 @@ class SsotSessionPlugin:
         plugin = cls(config, settings)
         config.pluginmanager.register(plugin, "ssot-session")
         if settings.contracts:  # the runtime census (SPEC 14): census_plugin.py
-            from .census_plugin import CensusPlugin
+            from .census import CensusPlugin
 
             CensusPlugin.install(config, plugin)
         elif config.getoption("ssot_census", None):
@@ -123,7 +123,7 @@ class SsotSessionPlugin:
 
     def runtimes(self) -> dict[str, "ContractRuntime"]:
         if self._runtimes is None:
-            from .runtime import ContractRuntime, evaluate
+            from ..domain.checks import ContractRuntime, evaluate
 
             shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_KEY)
             if shipped:
@@ -155,8 +155,8 @@ class SsotSessionPlugin:
     def scan_result(self) -> "ScanResult":
         """The static scan, once per session (shipped to xdist workers)."""
         if self._scan is None:
-            from .config import ConfigError
-            from .scan import ScanResult, scan
+            from ..config import ConfigError
+            from ..scan import ScanResult, scan
 
             shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_SCAN)
             if shipped:
@@ -180,7 +180,7 @@ class SsotSessionPlugin:
 
     def baseline(self) -> "Baseline | None":
         if not self._baseline_loaded:
-            from .scan.baseline import load
+            from ..scan.baseline import load
 
             try:
                 self._baseline = load(self.baseline_path)
@@ -192,14 +192,14 @@ class SsotSessionPlugin:
     def held(self) -> "Held":
         """The scan held against the baseline (once per process)."""
         if self._held is None:
-            from .scan.baseline import hold
+            from ..scan.baseline import hold
 
             self._held = hold(self.scan_result(), self.baseline())
         return self._held
 
     def readiness(self) -> dict[str, list[dict[str, Any]]]:
         """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
-        from .deletion import readiness
+        from ..services.deletion import readiness
 
         ready = readiness(self.settings.contracts, self.runtimes(), self.scan_result())
         census = self.config.pluginmanager.get_plugin("ssot-census")
@@ -208,7 +208,7 @@ class SsotSessionPlugin:
         return ready
 
     def reference_checks(self) -> dict[str, "Check"]:
-        from .scan.baseline import check_references
+        from ..scan.baseline import check_references
 
         result, held = self.scan_result(), self.held()
         return {c.name: check_references(c, result, held, self.strict, self.settings.baseline)
@@ -217,13 +217,13 @@ class SsotSessionPlugin:
     def decide(self, contract: Contract | None, kind: str, target: str | None) -> "Check":
         """The verdict of one item's check, in this process."""
         if kind == "parse":
-            from .scan.baseline import check_scan_errors
+            from ..scan.baseline import check_scan_errors
 
             return check_scan_errors(self.scan_result())
         assert contract is not None
         if kind == "references":
             return self.reference_checks()[contract.name]
-        from .runtime import check_for
+        from ..domain.checks import check_for
 
         return check_for(contract, self.runtime_for(contract.name), kind, target, self.strict)
 
@@ -236,7 +236,7 @@ class SsotSessionPlugin:
         if not self.wants_items():
             return
         from .items import ContractCheckItem, ContractNode, ContractsFile
-        from .runtime import check_specs
+        from ..domain.checks import check_specs
 
         path = self.settings.file or self.config.rootpath / "pyproject.toml"
         parent = ContractsFile.from_parent(session, path=path)
@@ -264,7 +264,7 @@ class SsotSessionPlugin:
         if not self.config.getoption("ssot_update_baseline"):
             self.baseline()
             return
-        from .scan.baseline import update
+        from ..scan.baseline import update
 
         try:
             self._baseline_changes = update(self.baseline_path, self.scan_result(),
@@ -285,14 +285,14 @@ class SsotSessionPlugin:
         target = self.config.getoption("ssot_report")
         if not target:
             return
-        from .report import write_json
+        from ..report import write_json
 
         path = self.config.invocation_params.dir / target
         scan = self.scan_result() if self.settings.contracts else None
         held = self.held() if scan is not None else None
         if str(target).endswith(".sarif"):
-            from .report import violation_dicts
-            from .report.sarif import build_sarif
+            from ..report import violation_dicts
+            from ..report.sarif import build_sarif
 
             doc = build_sarif(violation_dicts(scan, held) if scan else [],
                               scan.errors if scan else [], self.settings.contracts)
@@ -310,7 +310,7 @@ class SsotSessionPlugin:
     def _report_doc(self, scan, held) -> dict:
         """The JSON report's document (SPEC 6): what ``--ssot-report`` writes and the
         dashboard shows."""
-        from .report import build_report
+        from ..report import build_report
 
         doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
                            self.reference_checks() if scan else None, held,
@@ -321,7 +321,7 @@ class SsotSessionPlugin:
         return doc
 
     def _write_html(self, session: pytest.Session) -> None:
-        from .report.html import session_page_data, write_page
+        from ..report.html import session_page_data, write_page
 
         scan = self.scan_result() if self.settings.contracts else None
         doc = self._report_doc(scan, self.held() if scan is not None else None)
@@ -352,7 +352,7 @@ class SsotSessionPlugin:
             return
         if self._runtimes is None and self._scan is None:
             return  # no contract item ran (``pytest tests/test_x.py``): nothing to say
-        from .report.github import append_step_summary, step_summary
+        from ..report.github import append_step_summary, step_summary
 
         scan = self._scan
         markdown = step_summary(
@@ -367,7 +367,7 @@ class SsotSessionPlugin:
             return
         if self._runtimes is None and self._scan is None:
             return
-        from .report import scan_lines, terminal_lines
+        from ..report import scan_lines, terminal_lines
 
         terminalreporter.section("pytest-ssot")
         if self._runtimes is not None:
@@ -380,13 +380,13 @@ class SsotSessionPlugin:
                                    self.reference_checks(), verbose):
                 terminalreporter.line(line)
         if self._scan is not None and self._runtimes is not None:
-            from .deletion import readiness_lines
+            from ..services.deletion import readiness_lines
 
             for line in readiness_lines(self.settings.contracts, self.readiness()):
                 terminalreporter.line(line)
         census = self.config.pluginmanager.get_plugin("ssot-census")
         if census is not None:  # SPEC 14: the top callers of each legacy path
-            from .census_report import census_terminal_lines
+            from ..report.census import census_terminal_lines
 
             for line in census_terminal_lines(census.section(self._scan)):
                 terminalreporter.line(line)
@@ -413,8 +413,8 @@ def _check_baseline_path(config: pytest.Config, path: Path) -> None:
     """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
     silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
     could not write."""
-    from ._atomic import resolve_target, target_problem
-    from .scan.baseline import update_problem
+    from ..atomic import resolve_target, target_problem
+    from ..scan.baseline import update_problem
 
     problem = None
     if path.exists() and not resolve_target(path).is_file():
@@ -484,7 +484,7 @@ class MarkerRunner:
         return (yield)
 
     def _check(self, item: pytest.Item, marker: pytest.Mark) -> None:
-        from .runtime import checks, evaluate
+        from ..domain.checks import checks, evaluate
 
         session: SsotSessionPlugin | None = self.config.pluginmanager.get_plugin("ssot-session")
         contract, named = self._contract(item, marker, session)

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Generator
 
 import pytest
 
-from .census import (ImportWatch, Recorder, activate, deactivate, not_a_census_file,
+from ..census import (ImportWatch, Recorder, activate, deactivate, not_a_census_file,
                      project_identity, read_census, watches_from_contracts)
-from .census_report import SESSION, TestCensus, add_runtime_blockers, census_section
+from ..report.census import SESSION, TestCensus, add_runtime_blockers, census_section
 
 if TYPE_CHECKING:
-    from .census import CensusMerge
-    from .scan import ScanResult
+    from ..census import CensusMerge
+    from ..scan import ScanResult
     from .session import SsotSessionPlugin
 
 _WORKEROUTPUT_KEY = "ssot_census"

@@ -131,7 +131,8 @@ def _stdlib_dirs() -> tuple[str, ...]:
     return tuple(os.path.normcase(os.path.abspath(d)) + os.sep for d in dirs if d)
 
 
-_OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# The whole pytest_ssot package (this module is its census/__init__.py): no caller of ours counts.
+_OWN_DIR = os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
 
 # The warnings machinery skips frames whose file name holds "importlib" and "_bootstrap"
 # (that is how importlib's own frames stay out of a ``stacklevel``). The census's wrappers

@@ -20,11 +20,11 @@ from typing import Any, Callable
 
 import pytest
 
-from . import IsolationSpec
-from .checks import SHOWN_IDS, Finding, short_id
-from .runners import (FATAL, SpecCalls, SpecError, distinct_and_policy, dry_run,
+from ..isolation import IsolationSpec
+from ..isolation.checks import SHOWN_IDS, Finding, short_id
+from ..isolation.runners import (FATAL, SpecCalls, SpecError, distinct_and_policy, dry_run,
                       infer_concurrency, run_async, run_threads, shared_state)
-from .schedules import Schedule, UserPlan, random_schedule, schedules
+from ..isolation.schedules import Schedule, UserPlan, random_schedule, schedules
 
 CHECKS = ("distinct-managers", "shared-state", "asyncio-schedules", "thread-schedules")
 SEARCH_SECONDS = 60.0  # generating examples (or thread trials) without a failure

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .config import Contract
-from .runtime import ContractRuntime
+from ..config import Contract
+from ..domain.checks import ContractRuntime
 
 if TYPE_CHECKING:
-    from .scan import ScanResult
+    from ..scan import ScanResult
 
 __all__ = ["readiness", "readiness_lines"]
 
@@ -93,7 +93,7 @@ def _why(blockers: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f"{b['path']} resolves through it")
         elif b["kind"] == "unknown":
             parts.append(b["reason"])
-    from .census_report import runtime_why  # SPEC 14: runtime hits block too
+    from ..report.census import runtime_why  # SPEC 14: runtime hits block too
 
     runtime = runtime_why(blockers)
     if runtime:

@@ -41,14 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
-from .display import shown
-from .paths import PathSyntaxError, SsotPath, parse_path
+from ..config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+from ..domain.display import shown
+from ..domain.paths import PathSyntaxError, SsotPath, parse_path
 
 __all__ = ["DiscoverError", "Discovery", "Found", "discover", "render_report",
            "render_table", "write_contract", "contract_name", "add_arguments", "run"]
 
-PROBE = Path(__file__).with_name("probe") / "_discover.py"
+PROBE = Path(__file__).parent.parent / "probe" / "_discover.py"
 TABLE_HEADER = "[[tool.pytest-ssot.contracts]]"
 
 
@@ -131,7 +131,7 @@ def _run_probe(request: dict) -> tuple[dict | None, str]:
     import signal
     import subprocess  # only here: the other commands start faster without it
 
-    from .probe import _kill_group, death_note
+    from ..probe import _kill_group, death_note
 
     # A session of its own, as the probe server's: a module that kills its process group
     # kills only the probe, and the group - with whatever the imports started - is killed
@@ -255,7 +255,7 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
 def _count_references(found: Discovery, settings: SsotConfig, root: Path,
                       listed: dict[SsotPath, Found], users: dict[SsotPath, Found]) -> None:
     """Scan once with a synthetic contract whose legacy entries are every candidate."""
-    from .scan import scan
+    from ..scan import scan
 
     entries = {**listed, **users, **{f.path: f for f in found.second}}
     contract = Contract(name="discover", canonical=found.canonical,
@@ -392,7 +392,7 @@ def write_contract(pyproject: Path, table: str) -> str:
     """
     import tomlkit
 
-    from ._atomic import ChangedSinceRead, WouldNotKeep, write_atomic
+    from ..atomic import ChangedSinceRead, WouldNotKeep, write_atomic
 
     new = _as_mapping(table)
     target = pyproject.resolve() if pyproject.is_symlink() else pyproject

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .config import Contract, SsotConfig
-from .deadlines import Deadline
-from .paths import SsotPath
+from ..config import Contract, SsotConfig
+from ..domain.deadlines import Deadline
+from ..domain.paths import SsotPath
 
 __all__ = ["Plan", "Change", "plan", "apply", "HEADER_PREFIX", "BEGIN", "END"]
 
@@ -783,7 +783,7 @@ def plan(settings: SsotConfig, root: Path) -> Plan:
 
 def apply(p: Plan) -> list[tuple[Change, str]]:
     """Write every due change (compare-and-swap); ``(change, why)`` for those not written."""
-    from ._atomic import ChangedSinceRead, NotWritableTarget, WouldNotKeep, write_atomic
+    from ..atomic import ChangedSinceRead, NotWritableTarget, WouldNotKeep, write_atomic
 
     failed = []
     for change in p.due:
@@ -812,7 +812,7 @@ def add_arguments(parser: object) -> None:
 
 
 def _rel(file: Path | None, root: Path) -> str:
-    from .display import shown
+    from ..domain.display import shown
 
     if file is None:
         return "?"

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .command_setup import cache_path, ini_options, jobs_option, project_settings
+from .shared import cache_path, ini_options, jobs_option, project_settings
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from .scan_command import run
+    from .commands.scan import run
 
     return run(args)
 
@@ -282,7 +282,7 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
                               formatter_class=raw)
 
     p_scan = command("scan")
-    from .scan_command import add_arguments
+    from .commands.scan import add_arguments
 
     add_arguments(p_scan)
     p_fix = command("fix")
@@ -301,12 +301,12 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
                             "cores or the files)")
     p_discover = command("discover")
     p_shims = command("shims")
-    from .shims import add_arguments as shims_arguments
+    from ..codemod.shims import add_arguments as shims_arguments
 
     shims_arguments(p_shims)
     p_history = command("history")
     p_census = command("census")
-    from .census_command import add_arguments as census_arguments  # stdlib only: cheap
+    from .commands.census import add_arguments as census_arguments  # stdlib only: cheap
 
     census_arguments(p_census)
     # A command's own options are added only when it runs (or help is asked for): its
@@ -314,11 +314,11 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     words = sys.argv[1:] if argv is None else argv
     wanted = next((w for w in words if not w.startswith("-")), None)
     if wanted == "discover" or wanted not in ("scan", "fix", "history", "shims"):
-        from .discover import add_arguments as discover_arguments
+        from ..services.discover import add_arguments as discover_arguments
 
         discover_arguments(p_discover)
     if wanted == "history" or wanted not in ("scan", "fix", "discover", "shims"):
-        from .history.command import add_arguments as history_arguments
+        from .commands.history import add_arguments as history_arguments
 
         history_arguments(p_history)
     return parser
@@ -330,17 +330,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "scan":
         return _scan(args)
     if args.command == "discover":
-        from .discover import run as discover
+        from ..services.discover import run as discover
 
         return discover(args)
     if args.command == "history":
         return _history(args)
     if args.command == "census":
-        from .census_command import run as census
+        from .commands.census import run as census
 
         return census(args)
     if args.command == "shims":
-        from .shims import run as shims
+        from ..codemod.shims import run as shims
 
         got = project_settings(args)
         return got if isinstance(got, int) else shims(args, *got)
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from .history.command import run
+    from .commands.history import run
 
     got = project_settings(args)
     if isinstance(got, int):
@@ -358,7 +358,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _fix(args: argparse.Namespace) -> int:
-    from .codemod.command import run
+    from .commands.fix import run
 
     got = project_settings(args)
     if isinstance(got, int):
@@ -369,6 +369,3 @@ def _fix(args: argparse.Namespace) -> int:
     base = str(root / "src") if (root / "src").is_dir() else str(root)
     return run(args, root, settings, [*extra, base, *sys.path], cache_path(root, settings))
 
-
-if __name__ == "__main__":
-    console()
