@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_ssot.config import ConfigError, load_config
+from pytest_ssot.config import load_config
 from pytest_ssot.domain.paths import PathSyntaxError, SsotPath, parse_path
+from pytest_ssot.errors import ConfigError
 
 identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(
     lambda s: not keyword.iskeyword(s))

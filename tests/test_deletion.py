@@ -10,7 +10,7 @@ import pytest
 from helpers import write_tree
 from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.services.deletion import readiness, readiness_lines
-from pytest_ssot.probe import Verdict
+from pytest_ssot.domain.verdicts import Verdict
 from pytest_ssot.domain.checks import ContractRuntime
 from pytest_ssot.scan import ScanResult, Violation
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import write_tree, fork_anyway
-from pytest_ssot.config import ConfigError
+from pytest_ssot.errors import ConfigError
 from pytest_ssot.report.github import annotations, escape_data, escape_property, step_summary
 from pytest_ssot.scan import ScanResult, Violation
 from pytest_ssot.scan.baseline import (Baseline, build, check_references, fingerprints, hold,

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from helpers import write_tree
-from pytest_ssot.config import ConfigError, Contract, load_config
+from pytest_ssot.config import load_config
+from pytest_ssot.domain.contracts import Contract
+from pytest_ssot.errors import ConfigError
 from pytest_ssot.domain.paths import parse_path
 from pytest_ssot.scan import scan
 from pytest_ssot.scan.text import TextFiles, TextScanner
@@ -149,7 +151,7 @@ def test_violations_have_stable_fingerprints_canonical_refs_none() -> None:
     ("clock.yaml", "config"),
 ])
 def test_default_text_files(rel: str, kind: str | None) -> None:
-    from pytest_ssot.config import DEFAULT_CONFIG_FILES, DEFAULT_DOC_FILES
+    from pytest_ssot.domain.contracts import DEFAULT_CONFIG_FILES, DEFAULT_DOC_FILES
 
     files = TextFiles(DEFAULT_DOC_FILES, DEFAULT_CONFIG_FILES)
     assert files.kind(rel, rel.rpartition("/")[2]) == kind

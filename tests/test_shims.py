@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ssot.config import ConfigError, load_config
-from pytest_ssot.domain.deadlines import Deadline, today, version_at_least
+from pytest_ssot.config import load_config
+from pytest_ssot.domain.deadlines import Deadline, today
+from pytest_ssot.errors import ConfigError
+from pytest_ssot.config.deadlines import version_at_least
 from pytest_ssot.codemod.shims import apply, plan
 
 PYPROJECT = """

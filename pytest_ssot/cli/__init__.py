@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .shared import cache_path, ini_options, jobs_option, project_settings
+from ..errors import FAILED, SsotError
+from .shared import cache_path, jobs_option, project_settings
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -21,8 +22,10 @@ def _scan(args: argparse.Namespace) -> int:
     return run(args)
 
 
-class OutputFailed(OSError):
+class OutputFailed(OSError, SsotError):
     """Standard output or error could not be written (``> /dev/full``, a dead terminal)."""
+
+    exit_code = FAILED
 
 
 class _Guarded:
@@ -364,8 +367,8 @@ def _fix(args: argparse.Namespace) -> int:
     if isinstance(got, int):
         return got
     root, settings = got
+    from ..config.syspath import project_sys_path
+
     # The identity probes import the project as the test session would.
-    extra = [str((root / p).resolve()) for p in ini_options(root).get("pythonpath", [])]
-    base = str(root / "src") if (root / "src").is_dir() else str(root)
-    return run(args, root, settings, [*extra, base, *sys.path], cache_path(root, settings))
+    return run(args, root, settings, project_sys_path(root), cache_path(root, settings))
 

@@ -10,10 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, SsotConfig, _load_toml, load_config
+from ..config import load_config
+from ..config.toml import ini_options, load_toml
+from ..domain.contracts import SsotConfig
+from ..errors import ConfigError
 
-__all__ = ["find_rootdir", "project_settings", "ini_options", "cache_path", "jobs_option",
-           "progress"]
+__all__ = ["find_rootdir", "project_settings", "cache_path", "jobs_option", "progress"]
 
 
 def find_rootdir(start: Path) -> Path | None:
@@ -30,7 +32,7 @@ def find_rootdir(start: Path) -> Path | None:
         except OSError:
             continue
         try:
-            tool = _load_toml(f).get("tool")
+            tool = load_toml(f).get("tool")
             if not isinstance(tool, dict) or "pytest-ssot" not in tool:
                 continue
         except ConfigError:
@@ -69,18 +71,6 @@ def project_settings(args: argparse.Namespace) -> tuple[Path, SsotConfig] | int:
         print(f"pytest-ssot: {exc}", file=sys.stderr)
         return 2
     return root, settings
-
-
-def ini_options(root: Path) -> dict:
-    try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with (root / "pyproject.toml").open("rb") as fh:
-            return tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
-    except (OSError, ValueError):
-        return {}
 
 
 def cache_path(root: Path, settings: SsotConfig) -> Path:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..atomic import ChangedSinceRead, not_writable_by_us, write_atomic
-from ..config import SsotConfig
+from ..domain.contracts import SsotConfig
+from ..errors import FAILED, SsotError
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
 from ..scan.rules import Matcher
@@ -50,8 +51,10 @@ class Interrupted(KeyboardInterrupt):
                 "old text or its new one: run `pytest-ssot fix` again to finish")
 
 
-class FixError(Exception):
+class FixError(SsotError):
     """A fault that stops the whole run (one clear message, never a traceback)."""
+
+    exit_code = FAILED
 
 
 def _error_line(message: str) -> int:

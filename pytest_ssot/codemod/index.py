@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from ..config import SsotConfig
+from ..domain.contracts import SsotConfig
 from ..scan.files import Excluder, module_name, roots
 from ..scan.source import _resolve_relative
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from ..domain.paths import SsotPath
 from ..scan import Violation
 from ..scan.rules import Matcher

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..config import Contract, SsotConfig
+from ..domain.contracts import Contract, SsotConfig
 from ..domain.deadlines import Deadline
 from ..domain.paths import SsotPath
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..atomic import ChangedSinceRead, write_atomic
-from ..config import SsotConfig
+from ..domain.contracts import SsotConfig
 from ..domain.paths import parse_path
 from ..scan import Violation
 from ..scan.files import read_source

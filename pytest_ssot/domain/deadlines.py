@@ -1,5 +1,5 @@
-"""Removal deadlines of legacy paths (SPEC 13). Pure core: stdlib (and ``packaging`` when
-installed), no pytest.
+"""Removal deadlines of legacy paths (SPEC 13). Pure: stdlib only, no pytest. (Whether a
+deadline is due at the project's version is ``config.deadlines``: it reads the version.)
 
 A legacy entry is a string or a table ``{path = "pkg.old", remove_in = "2.0",
 remove_after = 2027-03-01}``. ``remove_in`` is due once the project's version is at least
@@ -14,22 +14,23 @@ import datetime as _dt
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
+from ..errors import USAGE, SsotError
 from .paths import PathSyntaxError, SsotPath, parse_path
 
-__all__ = ["Deadline", "DeadlineError", "TODAY_VARIABLE", "today", "legacy_entries",
-           "project_version", "version_at_least", "resolve",
-           "with_deadlines_resolved"]
+__all__ = ["Deadline", "DeadlineError", "TODAY_VARIABLE", "VERSION_RE", "today",
+           "legacy_entries", "release_numbers", "schedule", "schedule_lines"]
 
 TODAY_VARIABLE = "SSOT_TODAY"
 _ENTRY_KEYS = ("path", "remove_in", "remove_after")
-_VERSION_RE = re.compile(r"^\s*v?(\d+(?:\.\d+)*)")
+VERSION_RE = re.compile(r"^\s*v?(\d+(?:\.\d+)*)")
 
 
-class DeadlineError(ValueError):
+class DeadlineError(ValueError, SsotError):
     """A deadline cannot be read; the message says where and what is valid."""
+
+    exit_code = USAGE
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def _version_text(value: object, where: str) -> str:
         raise DeadlineError(f"{where} key 'remove_in': write the version as a string "
                             f"(remove_in = \"{value}\" is read as the number {value!r})")
     if isinstance(value, bool) or not isinstance(value, (str, int)) or (
-            isinstance(value, str) and not _VERSION_RE.match(value)):
+            isinstance(value, str) and not VERSION_RE.match(value)):
         raise DeadlineError(f"{where} key 'remove_in': expected a version string such as "
                             f"\"2.0\", got {value!r}")
     return str(value).strip()
@@ -147,103 +148,16 @@ def legacy_entries(value: object, where: str
 # --------------------------------------------------------------------------- versions
 
 
-def _release(text: str) -> tuple[int, ...] | None:
-    m = _VERSION_RE.match(text)
+def release_numbers(text: str) -> tuple[int, ...] | None:
+    """A version's release numbers, trailing zeros dropped (``"2.0rc1"`` -> ``(2,)``);
+    ``None`` when it does not start with one."""
+    m = VERSION_RE.match(text)
     if not m:
         return None
     parts = [int(x) for x in m.group(1).split(".")]
     while len(parts) > 1 and parts[-1] == 0:
         parts.pop()
     return tuple(parts)
-
-
-def version_at_least(current: str, wanted: str) -> bool | None:
-    """``current >= wanted`` as PEP 440 orders them (``packaging`` when installed; else the
-    release numbers, a pre-release counting as before its release). ``None``: unreadable."""
-    try:
-        from packaging.version import InvalidVersion, Version
-    except ImportError:  # pragma: no cover - packaging is nearly always there
-        Version = None  # type: ignore[assignment,misc]
-    if Version is not None:
-        try:
-            return Version(current) >= Version(wanted)
-        except InvalidVersion:
-            return None
-    a, b = _release(current), _release(wanted)
-    if a is None or b is None:
-        return None
-    if a != b:
-        return a > b
-    # same release: "2.0rc1" is before "2.0"; a dev/pre suffix on ``current`` is not there yet
-    suffix = current[_VERSION_RE.match(current).end():].strip().lower()  # type: ignore[union-attr]
-    return not re.match(r"^[.\-_]?(a|b|c|rc|alpha|beta|pre|preview|dev)", suffix)
-
-
-def project_version(root: Path, project: Mapping[str, Any] | None) -> tuple[str | None, str]:
-    """``(version, where it came from)``: ``[project] version``, else (dynamic) the
-    installed distribution's metadata. ``(None, why)`` when neither is known."""
-    project = project if isinstance(project, Mapping) else {}
-    version = project.get("version")
-    if isinstance(version, str) and version.strip():
-        return version.strip(), "[project] version"
-    name = project.get("name")
-    if not isinstance(name, str) or not name:
-        return None, "pyproject.toml has no [project] name or version"
-    from importlib import metadata
-
-    try:
-        return metadata.version(name), f"installed distribution {name}"
-    except metadata.PackageNotFoundError:
-        return None, (f"the version is dynamic and distribution {name!r} is not installed "
-                      "(pip install -e .)")
-
-
-def resolve(deadlines: tuple[tuple[SsotPath, Deadline], ...], *,
-            version: Callable[[], tuple[str | None, str]], day: _dt.date
-            ) -> tuple[tuple[SsotPath, Deadline], ...]:
-    """Each deadline with ``passed`` set when it is due today or at this version. A
-    ``remove_in`` that cannot be compared (version unknown) is an error: never a silent
-    'not yet' that lets a release ship its shims."""
-    out = []
-    for path, d in deadlines:
-        passed = []
-        if d.remove_in is not None:
-            current, origin = version()
-            if current is None:
-                raise DeadlineError(f"{path}: remove_in = {d.remove_in!r} cannot be held: "
-                                    f"the project's version is unknown ({origin}); set "
-                                    "[project] version, install the project, or use "
-                                    "remove_after")
-            at_least = version_at_least(current, d.remove_in)
-            if at_least is None:
-                raise DeadlineError(f"{path}: remove_in = {d.remove_in!r} cannot be compared "
-                                    f"with the project's version {current!r} ({origin})")
-            if at_least:
-                passed.append(f"remove_in = \"{d.remove_in}\" (the project is at {current})")
-        if d.remove_after is not None and day >= d.remove_after:
-            passed.append(f"remove_after = {d.remove_after.isoformat()} (today is "
-                          f"{day.isoformat()})")
-        out.append((path, Deadline(d.remove_in, d.remove_after,
-                                   " and ".join(passed) or None)))
-    return tuple(out)
-
-
-def with_deadlines_resolved(contracts: list, root: Path, project: object) -> list:
-    """The contracts with each deadline's ``passed`` set for this run (today, and the
-    project's version read at most once, and only when a ``remove_in`` asks for it)."""
-    import dataclasses
-
-    known: list[tuple[str | None, str]] = []
-
-    def version() -> tuple[str | None, str]:
-        if not known:
-            known.append(project_version(root, project if isinstance(project, Mapping)
-                                         else None))
-        return known[0]
-
-    day = today()
-    return [dataclasses.replace(c, deadlines=resolve(c.deadlines, version=version, day=day))
-            if c.deadlines else c for c in contracts]
 
 
 def schedule(contracts: list, references: Mapping[tuple[str, str], int] | None
@@ -261,7 +175,7 @@ def schedule(contracts: list, references: Mapping[tuple[str, str], int] | None
             rows.append(row)
     far = _dt.date.max.isoformat()
     rows.sort(key=lambda r: (r["passed"] is None, r["remove_after"] or far,
-                             _release(r["remove_in"] or "") or (10 ** 9,), r["contract"],
+                             release_numbers(r["remove_in"] or "") or (10 ** 9,), r["contract"],
                              r["path"]))
     return rows
 

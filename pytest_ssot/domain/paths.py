@@ -8,11 +8,15 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
+from ..errors import USAGE, SsotError
+
 __all__ = ["SsotPath", "PathSyntaxError", "parse_path", "is_module_name"]
 
 
-class PathSyntaxError(ValueError):
+class PathSyntaxError(ValueError, SsotError):
     """A string that is not ``module`` or ``module:attr``."""
+
+    exit_code = USAGE
 
 
 def _is_identifier(part: str) -> bool:

@@ -20,11 +20,15 @@ import threading
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from ..errors import USAGE, SsotError
+
 __all__ = ["GitError", "Commit", "Repo"]
 
 
-class GitError(Exception):
+class GitError(SsotError):
     """A git failure that the user must see as one line (not a repository, bad range)."""
+
+    exit_code = USAGE
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..config import SsotConfig
+from ..domain.contracts import SsotConfig
 from ..scan import ScanResult
 from ..scan.defining import follow
 from ..scan.files import Excluder, module_name, roots

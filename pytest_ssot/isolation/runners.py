@@ -30,6 +30,7 @@ import time
 import warnings
 from typing import Any, Callable, Sequence
 
+from ..errors import FAILED, SsotError
 from .checks import (Finding, Sent, payload_token, payload_tokens, shared_objects,
                      short_id, verify_delivery)
 from .schedules import DEFAULT_PROTOCOL, Schedule, field_value
@@ -50,8 +51,10 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _ITEMS = os.path.join(os.path.dirname(_PACKAGE), "plugin", "isolation_items.py")
 
 
-class SpecError(Exception):
+class SpecError(SsotError):
     """The spec broke its own contract. ``str()`` is the whole explanation."""
+
+    exit_code = FAILED  # under pytest: the isolation item fails
 
 
 def _where(exc: BaseException) -> str:

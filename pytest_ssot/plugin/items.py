@@ -9,7 +9,7 @@ import pytest
 from ..domain.checks import Check
 
 if TYPE_CHECKING:
-    from ..config import Contract
+    from ..domain.contracts import Contract
     from .session import SsotSessionPlugin
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..config import (ConfigError, Contract, SsotConfig, contract_from_mapping, load_config,
-                     lookalike_tables)
+from ..config import contract_from_mapping, load_config, lookalike_tables
+from ..domain.contracts import Contract, SsotConfig
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..domain.checks import Check, ContractRuntime
@@ -123,7 +124,8 @@ class SsotSessionPlugin:
 
     def runtimes(self) -> dict[str, "ContractRuntime"]:
         if self._runtimes is None:
-            from ..domain.checks import ContractRuntime, evaluate
+            from ..domain.checks import ContractRuntime
+            from ..probe.evaluate import evaluate
 
             shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_KEY)
             if shipped:
@@ -155,7 +157,7 @@ class SsotSessionPlugin:
     def scan_result(self) -> "ScanResult":
         """The static scan, once per session (shipped to xdist workers)."""
         if self._scan is None:
-            from ..config import ConfigError
+            from ..errors import ConfigError
             from ..scan import ScanResult, scan
 
             shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_SCAN)
@@ -484,7 +486,8 @@ class MarkerRunner:
         return (yield)
 
     def _check(self, item: pytest.Item, marker: pytest.Mark) -> None:
-        from ..domain.checks import checks, evaluate
+        from ..domain.checks import checks
+        from ..probe.evaluate import evaluate
 
         session: SsotSessionPlugin | None = self.config.pluginmanager.get_plugin("ssot-session")
         contract, named = self._contract(item, marker, session)

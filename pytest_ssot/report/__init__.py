@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..atomic import write_atomic
-from ..config import Contract
+from ..domain.contracts import Contract
 from ..domain.display import shown
-from ..probe import Verdict
+from ..domain.verdicts import Verdict
 from ..domain.checks import Check, ContractRuntime, checks
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from ..domain.checks import Check, ContractRuntime
 
 if TYPE_CHECKING:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..atomic import write_atomic
+from ..errors import USAGE, SsotError
 
 if TYPE_CHECKING:
-    from ..config import SsotConfig
+    from ..domain.contracts import SsotConfig
     from ..history.timeline import History
 
 __all__ = ["MissingDependency", "check_dependencies", "page_data", "history_page_data",
@@ -29,8 +30,10 @@ _TEMPLATE = Path(__file__).with_name("templates") / "dashboard.html.j2"
 _WORST = 8
 
 
-class MissingDependency(Exception):
+class MissingDependency(SsotError):
     """The optional ``html`` extra is not installed."""
+
+    exit_code = USAGE
 
 
 def check_dependencies() -> None:

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from .. import __version__ as _version
-from ..config import Contract
+from ..domain.contracts import Contract
 
 __all__ = ["RULES", "FINGERPRINT_KEY", "build_sarif", "artifact_uri"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from ..config import SsotConfig
+from ..domain.contracts import SsotConfig
 from .defining import defining_modules
 from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots

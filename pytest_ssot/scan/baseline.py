@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ..config import ConfigError, Contract
+from ..domain.contracts import Contract
+from ..errors import ConfigError
 from ..domain.display import shown
 from ..domain.checks import Check
 from . import ScanResult, Violation

@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from .files import read_source
 from .source import import_bindings
 

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from ..config import DEFAULT_EXCLUDES, ConfigError
+from ..config import DEFAULT_EXCLUDES
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from .text import TextFiles

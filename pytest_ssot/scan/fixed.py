@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from .files import module_name
 from .fingerprint import rows
 from .rules import Matcher

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from ..domain.paths import SsotPath
 
 __all__ = ["Entry", "Hit", "Matcher", "hint"]

@@ -26,7 +26,7 @@ import fnmatch
 import re
 from typing import Iterator, NamedTuple, Sequence
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from .files import _glob_regex, read_source
 from .fingerprint import number
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..config import Contract
+from ..domain.contracts import Contract
 from ..domain.checks import ContractRuntime
 
 if TYPE_CHECKING:

@@ -41,9 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+from ..config import contract_from_mapping, load_config
+from ..config.syspath import project_sys_path
+from ..config.toml import loads
+from ..domain.contracts import Contract, SsotConfig
+from ..errors import ConfigError
 from ..domain.display import shown
 from ..domain.paths import PathSyntaxError, SsotPath, parse_path
+from ..errors import USAGE, SsotError
 
 __all__ = ["DiscoverError", "Discovery", "Found", "discover", "render_report",
            "render_table", "write_contract", "contract_name", "add_arguments", "run"]
@@ -52,8 +57,10 @@ PROBE = Path(__file__).parent.parent / "probe" / "_discover.py"
 TABLE_HEADER = "[[tool.pytest-ssot.contracts]]"
 
 
-class DiscoverError(Exception):
+class DiscoverError(SsotError):
     """Discovery cannot go on (bad argument, canonical that does not resolve, clash)."""
+
+    exit_code = USAGE
 
 
 @dataclass
@@ -377,11 +384,7 @@ def render_table(d: Discovery, name: str) -> str:
 
 
 def _as_mapping(table: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    return tomllib.loads(table)["tool"]["pytest-ssot"]["contracts"][0]
+    return loads(table)["tool"]["pytest-ssot"]["contracts"][0]
 
 
 def write_contract(pyproject: Path, table: str) -> str:
@@ -460,13 +463,9 @@ def write_contract(pyproject: Path, table: str) -> str:
 
 
 def _plain(text: str) -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
-        return json.loads(json.dumps(tomllib.loads(text), default=str))
-    except tomllib.TOMLDecodeError:
+        return json.loads(json.dumps(loads(text), default=str))
+    except ValueError:  # tomllib.TOMLDecodeError
         return None
 
 
@@ -493,25 +492,6 @@ def _rootdir(arg: str | None) -> Path:
     return next((d for d in (cwd, *cwd.parents) if (d / "pyproject.toml").is_file()), cwd)
 
 
-def _project_sys_path(root: Path) -> list[str]:
-    """The import path the test session would have: ``pythonpath`` ini entries, the
-    rootdir (or its ``src``), then this interpreter's."""
-    extra: list[str] = []
-    try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with (root / "pyproject.toml").open("rb") as fh:
-            ini = tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
-        extra = [str((root / p).resolve()) for p in ini.get("pythonpath", [])
-                 if isinstance(p, str)]
-    except (OSError, ValueError, AttributeError):
-        pass
-    base = str(root / "src") if (root / "src").is_dir() else str(root)
-    return [*extra, base, *sys.path]
-
-
 def run(args: argparse.Namespace) -> int:
     """``pytest-ssot discover``: 0 on success, 2 on a usage or configuration error."""
     try:
@@ -527,7 +507,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_config(root, with_entry_points=False)
         contract_from_mapping({"name": name, "canonical": str(canonical)}, "--name", "discover")
-        found = discover(canonical, root, sys_path=_project_sys_path(root), settings=settings)
+        found = discover(canonical, root, sys_path=project_sys_path(root, lenient=True), settings=settings)
         table = render_table(found, name)
         contract_from_mapping(_as_mapping(table), "discover", "contract")  # always valid
     except (ConfigError, DiscoverError) as exc:

@@ -12,7 +12,8 @@ import errno
 import sys
 from pathlib import Path
 
-from ...config import ConfigError, SsotConfig
+from ...domain.contracts import SsotConfig
+from ...errors import ConfigError
 
 __all__ = ["run"]
 

@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...config import ConfigError, SsotConfig
+from ...domain.contracts import SsotConfig
+from ...errors import ConfigError
 
 if TYPE_CHECKING:
     from ...history.timeline import History

@@ -15,7 +15,7 @@ from ..shared import jobs_option
 
 if TYPE_CHECKING:
     from ...census import CensusMerge
-    from ...config import SsotConfig
+    from ...domain.contracts import SsotConfig
     from ...report import Rendered
     from ...scan import ScanResult
     from ...scan.baseline import Held
@@ -71,7 +71,7 @@ def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
     and, from the result as the cache has it (``guess``), prepare the listing and the
     report's violations. When nothing changed on disk (the usual warm run) they are the
     answer; otherwise they are dropped and made again from the real result."""
-    from ...config import ConfigError
+    from ...errors import ConfigError
     from ...report import COMPACT_ABOVE, compact, violation_dicts
     from ...report import github  # noqa: F401
     from ...scan.baseline import hold, load
@@ -96,7 +96,7 @@ def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
 
 def run(args: argparse.Namespace) -> int:
     from ..shared import cache_path, progress as show_progress, project_settings
-    from ...config import ConfigError
+    from ...errors import ConfigError
     from ...scan import scan
 
     got = project_settings(args)
