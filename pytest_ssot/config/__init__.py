@@ -1,8 +1,10 @@
-"""``[tool.pytest-ssot]`` -> validated, frozen configuration objects.
+"""``[tool.pytest-ssot]`` -> validated, frozen configuration objects (``domain.contracts``).
 
 Pure core: no pytest import. Every problem is a :class:`ConfigError` whose message names
 the file, the table and the key, and says what is valid; the plugin turns it into a
-pytest usage error (exit code 4).
+pytest usage error (exit code 4). Beside the loading: ``toml`` (the one TOML reader),
+``entry_points`` (contracts of installed distributions), ``deadlines`` (resolved for this
+run), ``existence`` (paths that never existed), ``syspath`` (the project's import path).
 """
 
 from __future__ import annotations
