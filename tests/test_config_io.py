@@ -49,7 +49,8 @@ def test_load_toml_names_the_file_of_a_document_that_is_not_toml(
 def test_load_toml_names_a_file_that_cannot_be_read(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_toml(tmp_path / "missing.toml")
-    assert str(info.value) == f"{tmp_path / 'missing.toml'}: cannot be read: No such file or directory"
+    assert str(info.value) == (f"{tmp_path / 'missing.toml'}: cannot be read: No such file "
+                               "or directory")
     with pytest.raises(ConfigError, match="cannot be read: Is a directory$"):
         load_toml(tmp_path)
 

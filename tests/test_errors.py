@@ -70,7 +70,8 @@ def test_the_messages_are_the_errors_own() -> None:
 
     with pytest.raises(PathSyntaxError) as info:
         parse_path("a::b")
-    assert str(info.value) == "'a::b' is not a valid path: the part after ':' must be one identifier"
+    assert str(info.value) == ("'a::b' is not a valid path: the part after ':' must be one "
+                               "identifier")
     assert isinstance(info.value, ValueError) and isinstance(info.value, SsotError)
     assert str(ConfigError("x: [y] key 'z': bad")) == "x: [y] key 'z': bad"
 

@@ -507,7 +507,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_config(root, with_entry_points=False)
         contract_from_mapping({"name": name, "canonical": str(canonical)}, "--name", "discover")
-        found = discover(canonical, root, sys_path=project_sys_path(root, lenient=True), settings=settings)
+        found = discover(canonical, root, sys_path=project_sys_path(root, lenient=True),
+                         settings=settings)
         table = render_table(found, name)
         contract_from_mapping(_as_mapping(table), "discover", "contract")  # always valid
     except (ConfigError, DiscoverError) as exc:
