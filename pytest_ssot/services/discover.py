@@ -1,4 +1,5 @@
-"""``pytest-ssot discover MODULE:NAME``: every import path that serves an object, as a contract.
+"""Discover every import path that serves an object, as a contract (the core of
+``pytest-ssot discover MODULE:NAME``; its command part is ``cli/commands/discover.py``).
 
 Pure core: no pytest, no libcst (tomlkit only for ``--write``). The probe script
 ``probe/_discover.py`` imports each module of the canonical's top-level package in a fresh
@@ -32,7 +33,6 @@ name, defined there, plus what the scan finds as module-level definitions of the
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import ConfigError, Contract, SsotConfig, contract_from_mapping, load_config
+from ..config import ConfigError, Contract, SsotConfig
 from ..domain.display import shown
-from ..domain.paths import PathSyntaxError, SsotPath, parse_path
+from ..domain.paths import SsotPath, parse_path
 
 __all__ = ["DiscoverError", "Discovery", "Found", "discover", "render_report",
            "render_table", "write_contract", "contract_name", "add_arguments", "run"]
@@ -376,7 +376,7 @@ def render_table(d: Discovery, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _as_mapping(table: str) -> dict[str, Any]:
+def table_mapping(table: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -394,7 +394,7 @@ def write_contract(pyproject: Path, table: str) -> str:
 
     from ..atomic import ChangedSinceRead, WouldNotKeep, write_atomic
 
-    new = _as_mapping(table)
+    new = table_mapping(table)
     target = pyproject.resolve() if pyproject.is_symlink() else pyproject
     if target.exists() and not target.is_file():
         raise DiscoverError(f"{pyproject}: not a regular file")
@@ -468,82 +468,3 @@ def _plain(text: str) -> Any:
         return json.loads(json.dumps(tomllib.loads(text), default=str))
     except tomllib.TOMLDecodeError:
         return None
-
-
-# --------------------------------------------------------------------------- command
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("canonical", metavar="MODULE:NAME",
-                        help="the canonical path of the class or function")
-    parser.add_argument("--write", action="store_true",
-                        help="add the contract to pyproject.toml (comments and layout kept)")
-    parser.add_argument("--name", metavar="NAME",
-                        help="the contract's name (default: from NAME, e.g. "
-                             "WebSocketManager -> web-socket-manager)")
-    parser.add_argument("--rootdir", metavar="DIR",
-                        help="the project root (default: the nearest folder upwards with a "
-                             "pyproject.toml, else the working directory)")
-
-
-def _rootdir(arg: str | None) -> Path:
-    if arg:
-        return Path(arg).resolve()
-    cwd = Path.cwd().resolve()
-    return next((d for d in (cwd, *cwd.parents) if (d / "pyproject.toml").is_file()), cwd)
-
-
-def _project_sys_path(root: Path) -> list[str]:
-    """The import path the test session would have: ``pythonpath`` ini entries, the
-    rootdir (or its ``src``), then this interpreter's."""
-    extra: list[str] = []
-    try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with (root / "pyproject.toml").open("rb") as fh:
-            ini = tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options", {})
-        extra = [str((root / p).resolve()) for p in ini.get("pythonpath", [])
-                 if isinstance(p, str)]
-    except (OSError, ValueError, AttributeError):
-        pass
-    base = str(root / "src") if (root / "src").is_dir() else str(root)
-    return [*extra, base, *sys.path]
-
-
-def run(args: argparse.Namespace) -> int:
-    """``pytest-ssot discover``: 0 on success, 2 on a usage or configuration error."""
-    try:
-        canonical = parse_path(args.canonical)
-    except PathSyntaxError as exc:
-        print(f"pytest-ssot discover: {exc}", file=sys.stderr)
-        return 2
-    root = _rootdir(args.rootdir)
-    if not root.is_dir():
-        print(f"pytest-ssot discover: --rootdir {root}: no such folder", file=sys.stderr)
-        return 2
-    name = args.name or contract_name(canonical)
-    try:
-        settings = load_config(root, with_entry_points=False)
-        contract_from_mapping({"name": name, "canonical": str(canonical)}, "--name", "discover")
-        found = discover(canonical, root, sys_path=_project_sys_path(root), settings=settings)
-        table = render_table(found, name)
-        contract_from_mapping(_as_mapping(table), "discover", "contract")  # always valid
-    except (ConfigError, DiscoverError) as exc:
-        print(f"pytest-ssot discover: {exc}", file=sys.stderr)
-        return 2
-    for line in render_report(found):
-        print(line)
-    print("")
-    if not args.write:
-        print("# paste into pyproject.toml (or run again with --write):")
-    print(table, end="")
-    if args.write:
-        try:
-            write_contract(root / "pyproject.toml", table)
-        except DiscoverError as exc:
-            print(f"pytest-ssot discover: {exc}", file=sys.stderr)
-            return 2
-        print(f"\nadded contract '{name}' to {root / 'pyproject.toml'}")
-    return 0
