@@ -192,53 +192,7 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
         if "died" in res or "error" in res:
             found.failures.append((module, res.get("died") or res["error"]))
             continue
-        own = bool(res["own_warnings"])
-        warning = _warning(res["warnings"])
-        for attr, in_all in res["bound"]:
-            path = SsotPath(module, attr)
-            if path == canonical:
-                continue
-            roles = []
-            # SPEC 4: an assignment offers the object under that name; an import (``as``
-            # included) beside code of the module's own is its own use: "renamed alias"
-            # then describes the name but does not list the module. Without source to
-            # read, a binding under another name is taken for an alias.
-            assigned = res.get("assigned")
-            by_assignment = assigned is not None and attr in assigned
-            offered = by_assignment or (attr != name and assigned is None)
-            if attr != name:
-                roles.append("renamed alias")
-            elif by_assignment:
-                roles.append("alias (an assignment)")
-            if in_all:
-                roles.append("in __all__")
-            if module == found.defined_in and attr == name:
-                if in_all:  # where the object lives: sanctioned, never legacy
-                    home_allow.append(Found(path, ["defined here, exported in __all__"]))
-                continue
-            if own:
-                roles.append("deprecation shim")
-            if res["package"]:
-                roles.append("package re-export")
-            if res["defines_code"] is False:
-                roles.append("no code of its own")
-            if offered or in_all or own or res["package"] or res["defines_code"] is False:
-                listed[path] = Found(path, roles, warning)
-            else:
-                users[path] = Found(path, roles, warning)
-        for attr, in_all, access in res["lazy"]:
-            path = SsotPath(module, attr)
-            roles = ["lazy (__getattr__)"]
-            if attr != name:
-                roles.append("renamed alias")
-            if in_all:
-                roles.append("in __all__")
-            listed[path] = Found(path, roles, _warning(access) or warning)
-        if res["second_implementation"]:
-            path = SsotPath(module, name)
-            found.second.append(Found(path, [f"a different {found.kind} named {name}"],
-                                      warning))
-
+        _classify(found, module, res, listed, users, home_allow)
     _count_references(found, settings, root, listed, users)
     for path, f in users.items():
         if f.references.get("import"):
@@ -250,6 +204,60 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
     found.allow = home_allow
     found.second.sort(key=lambda f: f.path)
     return found
+
+
+def _classify(found: Discovery, module: str, res: dict[str, Any],
+              listed: dict[SsotPath, Found], users: dict[SsotPath, Found],
+              home_allow: list[Found]) -> None:
+    """Where one module's bindings of the object go: listed (an import path of it), a
+    user (its own use), the home's ``allow``, or a second implementation."""
+    canonical, name = found.canonical, found.canonical.attr
+    own = bool(res["own_warnings"])
+    warning = _warning(res["warnings"])
+    for attr, in_all in res["bound"]:
+        path = SsotPath(module, attr)
+        if path == canonical:
+            continue
+        roles = []
+        # SPEC 4: an assignment offers the object under that name; an import (``as``
+        # included) beside code of the module's own is its own use: "renamed alias"
+        # then describes the name but does not list the module. Without source to
+        # read, a binding under another name is taken for an alias.
+        assigned = res.get("assigned")
+        by_assignment = assigned is not None and attr in assigned
+        offered = by_assignment or (attr != name and assigned is None)
+        if attr != name:
+            roles.append("renamed alias")
+        elif by_assignment:
+            roles.append("alias (an assignment)")
+        if in_all:
+            roles.append("in __all__")
+        if module == found.defined_in and attr == name:
+            if in_all:  # where the object lives: sanctioned, never legacy
+                home_allow.append(Found(path, ["defined here, exported in __all__"]))
+            continue
+        if own:
+            roles.append("deprecation shim")
+        if res["package"]:
+            roles.append("package re-export")
+        if res["defines_code"] is False:
+            roles.append("no code of its own")
+        if offered or in_all or own or res["package"] or res["defines_code"] is False:
+            listed[path] = Found(path, roles, warning)
+        else:
+            users[path] = Found(path, roles, warning)
+    for attr, in_all, access in res["lazy"]:
+        path = SsotPath(module, attr)
+        roles = ["lazy (__getattr__)"]
+        if attr != name:
+            roles.append("renamed alias")
+        if in_all:
+            roles.append("in __all__")
+        listed[path] = Found(path, roles, _warning(access) or warning)
+    if res["second_implementation"]:
+        path = SsotPath(module, name)
+        found.second.append(Found(path, [f"a different {found.kind} named {name}"],
+                                  warning))
 
 
 def _count_references(found: Discovery, settings: SsotConfig, root: Path,

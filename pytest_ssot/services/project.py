@@ -307,15 +307,17 @@ def check_scan(settings: SsotConfig, root: Path, mode: Mode, *,
     the report's violations from the cache's guess while the workers walk), rewrite the
     baseline when asked, hold the scan against it, decide each contract's references.
     A ``ConfigError`` for a broken baseline or configuration."""
-    from ..scan import scan
+    from ..scan import plan
     from ..scan.baseline import check_references, check_scan_errors, hold, load, update
 
     baseline_path = root / settings.baseline
     ahead: dict = {}
-    result = scan(settings, root, cache_path=cache_path, jobs=jobs, progress=progress,
-                  cache_mode=cache_mode,
-                  meanwhile=None if update_baseline else (
-                      lambda guess: _ahead(guess, baseline_path, json_wanted, ahead)))
+    walk = plan(settings, root, cache_path=cache_path, jobs=jobs, cache_mode=cache_mode)
+
+    def alongside() -> None:  # in this process while the scan's workers walk
+        _ahead(walk.guess, baseline_path, json_wanted, ahead)
+
+    result = walk.run(progress, alongside=None if update_baseline else alongside)
     changes = None
     if update_baseline:
         changes = tuple(update(baseline_path, result, settings.contracts, root))
