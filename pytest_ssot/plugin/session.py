@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..domain.checks import Check, ContractRuntime
     from ..scan import ScanResult
     from ..scan.baseline import Held
+    from ..services.project import Mode
 
 _WORKERINPUT_KEY = "ssot_runtime"
 _WORKERINPUT_SCAN = "ssot_scan"
@@ -51,13 +52,12 @@ class SsotSessionPlugin:
     which hands the results to the workers through ``workerinput``.
     """
 
-    def __init__(self, config: pytest.Config, settings: SsotConfig) -> None:
-        from ..services.project import Mode, Project
+    def __init__(self, config: pytest.Config, settings: SsotConfig, mode: "Mode") -> None:
+        from ..services.project import Project
 
         self.config = config
         self.settings = settings
-        self.mode = Mode.decide(bool(config.getoption("ssot_strict")), "--ssot-strict",
-                                settings)
+        self.mode = mode  # decided once, in ``install``
         self.is_worker = hasattr(config, "workerinput")
         shipped = getattr(config, "workerinput", {})
         cache_mode = ("cold" if config.getoption("ssot_cold") else
@@ -72,20 +72,21 @@ class SsotSessionPlugin:
 
     @classmethod
     def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
-        from ..services.project import check_baseline_path, check_paths
+        from ..services.project import Mode, check_baseline_path, check_paths
 
         try:
             settings = load_config(config.rootpath)
         except ConfigError as exc:
             raise _usage_error(exc) from None
-        strict = bool(config.getoption("ssot_strict")) or bool(settings and settings.strict)
-        if strict and not (settings and settings.contracts) and (
+        mode = Mode.decide(bool(config.getoption("ssot_strict")), "--ssot-strict",
+                           settings or SsotConfig())
+        if mode.strict and not (settings and settings.contracts) and (
                 settings is not None or lookalike_tables(config.rootpath)):
             # (No table at all: --ssot-strict is the inline @ssot_canonical markers' switch.)
             raise _usage_error(ConfigError(
                 "strict mode with no contracts would check nothing: declare them as "
                 f"[[tool.pytest-ssot.contracts]] in {config.rootpath / 'pyproject.toml'}, "
-                "or drop " + ("--ssot-strict" if config.getoption("ssot_strict")
+                "or drop " + ("--ssot-strict" if mode.source == "--ssot-strict"
                               else "'strict = true'")))
         settings = settings or SsotConfig()
         root = config.rootpath
@@ -104,7 +105,7 @@ class SsotSessionPlugin:
                 check_dependencies()
             except MissingDependency as exc:
                 raise pytest.UsageError(f"--ssot-html: {exc}") from None
-        plugin = cls(config, settings)
+        plugin = cls(config, settings, mode)
         config.pluginmanager.register(plugin, "ssot-session")
         if settings.contracts:  # the runtime census (SPEC 14): census_plugin.py
             from .census import CensusPlugin
