@@ -218,12 +218,7 @@ class Project:
         return self._held
 
     def reference_checks(self) -> dict[str, "Check"]:
-        from ..scan.baseline import check_references
-
-        result, held = self.scan(), self.held()
-        return {c.name: check_references(c, result, held, self.mode.strict,
-                                         self.settings.baseline)
-                for c in self.settings.contracts}
+        return _reference_checks(self.settings, self.scan(), self.held(), self.mode)
 
     def readiness(self) -> dict[str, list[dict[str, Any]]]:
         """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
@@ -271,6 +266,15 @@ class Project:
                            scan.errors if scan else [], self.settings.contracts)
 
 
+def _reference_checks(settings: SsotConfig, result: "ScanResult", held: "Held",
+                      mode: Mode) -> dict[str, "Check"]:
+    """Each contract's references held against the baseline (or, strict, against none)."""
+    from ..scan.baseline import check_references
+
+    return {c.name: check_references(c, result, held, mode.strict, settings.baseline)
+            for c in settings.contracts}
+
+
 def _ahead(guess: "ScanResult | None", baseline_path: Path, json_wanted: bool,
            ahead: dict) -> None:
     """Run in this process while the scan's workers walk: import what the reports need
@@ -308,7 +312,7 @@ def check_scan(settings: SsotConfig, root: Path, mode: Mode, *,
     baseline when asked, hold the scan against it, decide each contract's references.
     A ``ConfigError`` for a broken baseline or configuration."""
     from ..scan import plan
-    from ..scan.baseline import check_references, check_scan_errors, hold, load, update
+    from ..scan.baseline import check_scan_errors, hold, load, update
 
     baseline_path = root / settings.baseline
     ahead: dict = {}
@@ -331,7 +335,6 @@ def check_scan(settings: SsotConfig, root: Path, mode: Mode, *,
     if ahead.get("guess") is None or ahead["guess"].violations is not result.violations:
         ahead = {}
     held = ahead["held"] if ahead else hold(result, baseline)
-    references = {c.name: check_references(c, result, held, mode.strict, settings.baseline)
-                  for c in settings.contracts}
+    references = _reference_checks(settings, result, held, mode)
     return ScanCheck(result, held, references, check_scan_errors(result), changes,
                      tuple(ahead["listing"]) if ahead else None, ahead.get("violations"))
