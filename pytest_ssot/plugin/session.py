@@ -1,4 +1,7 @@
-"""The pytest side of contracts: config loading, items, shared probe results, reports.
+"""The pytest side of contracts: usage errors, items, xdist hand-off, where reports go.
+
+What is checked and how is ``services.project`` (the flow ``pytest-ssot scan`` runs too);
+this module asks it for each part when an item or the end of the session needs it.
 
 Imported only when the project has a ``[tool.pytest-ssot]`` table (or an ssot option was
 given), or when a collected test carries ``@ssot_canonical``.
