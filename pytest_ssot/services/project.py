@@ -102,7 +102,7 @@ class ScanCheck:
     parse: "Check"
     # the baseline's changes when this run rewrote it (``None``: not rewritten)
     baseline_changes: "tuple[str, ...] | None" = None
-    # made while the scan's workers walked, from the cache's guess (else empty)
+    # made while the scan's workers walked, from the cache's guess (``None``: not made)
     prepared_listing: "tuple[str, ...] | None" = None
     prepared_violations: "Rendered | None" = None
 
