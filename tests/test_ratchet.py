@@ -421,7 +421,7 @@ def test_a_warm_scan_prepares_its_report_during_the_walk_and_says_the_same(
     fork_anyway(monkeypatch)
     monkeypatch.setattr(report_module, "COMPACT_ABOVE", compact_above)
     monkeypatch.chdir(project)
-    import pytest_ssot.cli.commands.scan as command
+    import pytest_ssot.services.project as command
 
     prepared: list[bool] = []  # per run: did the walk's meanwhile prepare the listing?
     real_ahead = command._ahead

@@ -1,5 +1,6 @@
-"""``pytest-ssot``: the static scan without pytest (``scan``), the codemod (``fix``), and
-onboarding (``discover``, in ``discover.py``), the migration over time (``history``).
+"""``pytest-ssot``: the console entry, its parser built from the command registry
+(``commands.REGISTRY``: the static scan, the codemod, onboarding, shims, the migration
+over time, the runtime census; one module each).
 
 The rootdir is found as pytest finds a configuration file: the nearest directory, from the
 working directory upwards, whose ``pyproject.toml`` holds a ``[tool.pytest-ssot]`` table
@@ -13,13 +14,6 @@ import argparse
 import sys
 
 from ..errors import FAILED, SsotError
-from .shared import cache_path, jobs_option, project_settings
-
-
-def _scan(args: argparse.Namespace) -> int:
-    from .commands.scan import run
-
-    return run(args)
 
 
 class OutputFailed(OSError, SsotError):
@@ -164,8 +158,6 @@ def console() -> None:
     os._exit(code)
 
 
-_INTERRUPTED = "  130 interrupted (Ctrl-C; 128 + the signal's number for SIGTERM, SIGHUP)"
-
 _DESCRIPTION = """\
 Single source of truth checks for import consolidation, without pytest. Given the
 contracts in the [tool.pytest-ssot] table of pyproject.toml (a canonical import path per
@@ -174,78 +166,6 @@ path in the code (scan), rewrite the references that provably mean the same (fix
 the import paths of an object to write a first contract (discover), and show the
 migration over git history (history). The pytest plugin (pytest --ssot-strict,
 --ssot-report) runs the same scan beside the runtime checks."""
-
-_HELP = {
-    "scan": ("the static reference scan alone, held against the baseline", """\
-Scan the configured paths for references to legacy and factory paths (imports,
-attribute chains, mock.patch strings, calls of deprecated factories, second definitions)
-and hold them against the baseline (.ssot-baseline.json): a violation the baseline does
-not hold fails, one it holds is listed as such. --update-baseline writes the current
-violations as the new baseline and prints what was added and dropped.""", """\
-exit codes:
-  0 no violation beyond the baseline (with --strict: no violation at all)
-  1 new violations (--strict: any), files that could not be scanned, or no file read
-  2 configuration or usage error
-""" + _INTERRUPTED),
-    "fix": ("rewrite references to legacy paths into the canonical path", """\
-Rewrite references to legacy paths into the canonical path where the rewrite provably
-keeps the program's meaning (imports, aliases, attribute chains, mock.patch strings;
-calls of a factory with a declared replacement), keeping formatting and comments. A file
-is replaced only when it is unchanged since it was read. What cannot be rewritten safely
-is listed, untouched, with its reason.""", """\
-exit codes:
-  0 done: every due change written (or, with --check/--diff, none due)
-  1 --check: a change is due; or a file could not be processed
-  2 configuration or usage error
-""" + _INTERRUPTED),
-    "discover": ("list every import path of an object and print (or --write) a contract",
-                 """\
-Onboarding: import every module of the object's top-level package, each in a fresh
-interpreter, and list the paths that serve the very object (re-exports, renamed
-aliases, shims, lazy __getattr__), the modules left out (they import it for their own
-use), second implementations of the same name, and their static references; then print
-a ready [[tool.pytest-ssot.contracts]] table (--write adds it to pyproject.toml, keeping
-its comments and layout).""", """\
-exit codes:
-  0 the table was printed (and, with --write, added)
-  2 bad argument, the object does not resolve, configuration error, or --write refused
-""" + _INTERRUPTED),
-    "census": ("merge runtime census files: hits per legacy path and caller", """\
-Merge census files written by pytest_ssot.census.install() in services (several
-services, several days) and print the runtime hits per legacy path and caller, with
-when each caller was last seen. pytest --ssot-census=FILE and scan --census FILE use the
-same files: a legacy path with runtime hits is not removable.""", """\
-exit codes:
-  0 every file was merged
-  1 a file was skipped (truncated, damaged, from another project or a newer version:
-    its evidence is missing, never counted as zero hits)
-  2 a file does not exist, or a usage error
-""" + _INTERRUPTED),
-    "shims": ("write warning PEP 562 shims for legacy modules with no code of their own",
-              """\
-Generate deprecation shims from the contracts: a legacy module with no code of its own
-becomes a module __getattr__ serving the names it served, each with a DeprecationWarning
-naming the canonical path and the deadline; a package re-export (pkg:Name) gets a lazy
-entry merged into the package (an existing __getattr__ is extended). PEP 702
-declarations make mypy and pyright flag the old imports. What cannot be changed safely
-is listed, untouched.""", """\
-exit codes:
-  0 every shim is up to date (or was written)
-  1 --check found a shim missing or stale, or a file could not be written
-  2 configuration or usage error
-""" + _INTERRUPTED),
-    "history": ("the migration over time: violations and compliance of each commit", """\
-The scan of each commit of a range (default: the first-parent history of HEAD, sampled
-evenly to at most 50 commits), read from git's objects without a checkout: date,
-violations per contract and area, canonical references, compliance. A file content is
-analysed once whatever the number of commits that hold it. --json and --html write the
-same as data and as a dashboard with a burndown chart.""", """\
-exit codes:
-  0 the history was shown (and written)
-  2 not a git repository, a bad range or date, configuration or usage error
-""" + _INTERRUPTED),
-}
-
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -270,6 +190,11 @@ class _VersionAction(argparse.Action):
 
 
 def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
+    """The parser of every command in ``commands.REGISTRY``. A run of one command imports
+    that command's module only; ``--help`` at the top, no command or an unknown one
+    import them all (the listing names each with its summary)."""
+    from .commands import REGISTRY, load
+
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="pytest-ssot", description=_DESCRIPTION, formatter_class=raw,
@@ -278,97 +203,22 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction,
                         help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str) -> argparse.ArgumentParser:
-        short, description, codes = _HELP[name]
-        return sub.add_parser(name, help=short, description=description, epilog=codes,
-                              formatter_class=raw)
-
-    p_scan = command("scan")
-    from .commands.scan import add_arguments
-
-    add_arguments(p_scan)
-    p_fix = command("fix")
-    p_fix.add_argument("paths", nargs="*", metavar="PATHS",
-                       help="files or folders to fix (default: the configured paths)")
-    p_fix.add_argument("--check", action="store_true",
-                       help="change nothing; exit 1 when a change is due")
-    p_fix.add_argument("--diff", action="store_true",
-                       help="print a unified diff of the changes (implies nothing is written)")
-    p_fix.add_argument("--explain", action="store_true",
-                       help="print, per rewritten file, the facts each rewrite rests on")
-    p_fix.add_argument("--rootdir", metavar="DIR", help="the project root (default: found "
-                                                        "from the working directory)")
-    p_fix.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
-                       help="worker processes (default: one per core; never more than the "
-                            "cores or the files)")
-    p_discover = command("discover")
-    p_shims = command("shims")
-    from ..codemod.shims import add_arguments as shims_arguments
-
-    shims_arguments(p_shims)
-    p_history = command("history")
-    p_census = command("census")
-    from .commands.census import add_arguments as census_arguments  # stdlib only: cheap
-
-    census_arguments(p_census)
-    # A command's own options are added only when it runs (or help is asked for): its
-    # module is not imported by a run of another command (``scan`` is run often).
     words = sys.argv[1:] if argv is None else argv
-    wanted = next((w for w in words if not w.startswith("-")), None)
-    if wanted == "discover" or wanted not in ("scan", "fix", "history", "shims"):
-        from ..services.discover import add_arguments as discover_arguments
-
-        discover_arguments(p_discover)
-    if wanted == "history" or wanted not in ("scan", "fix", "discover", "shims"):
-        from .commands.history import add_arguments as history_arguments
-
-        history_arguments(p_history)
+    # (an option before the command is the top level's own: --help may list them all)
+    only = words[0] if words and words[0] in REGISTRY else None
+    for name in REGISTRY:
+        if only is not None and name != only:
+            sub.add_parser(name)  # never shown: the run is another command's
+            continue
+        command = load(name)
+        command.add_arguments(sub.add_parser(
+            name, help=command.SUMMARY, description=command.DESCRIPTION,
+            epilog=command.EPILOG, formatter_class=raw))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser(argv)
-    args = parser.parse_args(argv)
-    if args.command == "scan":
-        return _scan(args)
-    if args.command == "discover":
-        from ..services.discover import run as discover
+    from .commands import load
 
-        return discover(args)
-    if args.command == "history":
-        return _history(args)
-    if args.command == "census":
-        from .commands.census import run as census
-
-        return census(args)
-    if args.command == "shims":
-        from ..codemod.shims import run as shims
-
-        got = project_settings(args)
-        return got if isinstance(got, int) else shims(args, *got)
-    return _fix(args)
-
-
-def _history(args: argparse.Namespace) -> int:
-    from .commands.history import run
-
-    got = project_settings(args)
-    if isinstance(got, int):
-        return got
-    root, settings = got
-    return run(args, root, settings, cache_path(root, settings).parent)
-
-
-def _fix(args: argparse.Namespace) -> int:
-    from .commands.fix import run
-
-    got = project_settings(args)
-    if isinstance(got, int):
-        return got
-    root, settings = got
-    from ..config.syspath import project_sys_path
-
-    # The identity probes import the project as the test session would.
-    return run(args, root, settings, project_sys_path(root), cache_path(root, settings))
-
+    args = _parser(argv).parse_args(argv)
+    return load(args.command).run(args)

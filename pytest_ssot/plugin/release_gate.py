@@ -10,10 +10,11 @@ ordinary ``pytest_runtest_logreport`` stream, so the decision is made in one pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from ..services.gate import GateVerdict, GoldenRecord, decide
 
 _MARK = "golden_path"
 # Markers of the items pytest-ssot generates (contract checks, isolation checks): such an
@@ -28,63 +29,6 @@ def is_golden(item: pytest.Item) -> bool:
     return not any(item.get_closest_marker(m) is not None for m in _GENERATED)
 
 
-@dataclass
-class _TestRecord:
-    nodeid: str
-    outcome: str = "not run"  # passed | failed | error | skipped | xfailed | xpassed
-    duration: float = 0.0
-    detail: str = ""
-
-
-@dataclass
-class GateVerdict:
-    passed: bool
-    reasons: list[str] = field(default_factory=list)
-    tests: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"verdict": "pass" if self.passed else "fail", "reasons": self.reasons,
-                "tests": self.tests, "missing": self.missing}
-
-
-def decide(records: dict[str, _TestRecord], deselected: list[str], required: tuple[str, ...],
-           min_tests: int, collection_errors: int) -> GateVerdict:
-    """Pure decision of the gate from what happened; see SPEC 9."""
-    reasons: list[str] = []
-    if collection_errors:
-        reasons.append(f"{collection_errors} collection error(s): golden-path tests may be "
-                       "missing")
-    for nodeid in deselected:
-        reasons.append(f"{nodeid}: deselected (by -k/-m or a plugin); the gate needs every "
-                       "golden-path test to run")
-    for rec in records.values():
-        if rec.outcome != "passed":
-            why = f" ({rec.detail})" if rec.detail else ""
-            reasons.append(f"{rec.nodeid}: {rec.outcome}{why}")
-    ran = [r for r in records.values() if r.outcome != "not run"]
-    if not ran and not deselected:
-        reasons.insert(0, "no golden-path test ran: mark the release-critical tests with "
-                          "@golden_path")
-    elif not ran:
-        reasons.insert(0, "no golden-path test ran")
-    if min_tests and len(records) < min_tests:
-        reasons.append(f"{len(records)} golden-path test(s) collected, fewer than "
-                       f"min_tests = {min_tests}")
-    missing = []
-    for nodeid in required:
-        rec = records.get(nodeid)
-        if rec is None:
-            if nodeid in deselected:
-                continue  # already a reason
-            missing.append(nodeid)
-            reasons.append(f"{nodeid}: required by [tool.pytest-ssot.golden-path] but not "
-                           "collected (renamed, deleted, or not marked @golden_path?)")
-    tests = [{"nodeid": r.nodeid, "outcome": r.outcome, "duration": round(r.duration, 6)}
-             for r in records.values()]
-    return GateVerdict(passed=not reasons, reasons=reasons, tests=tests, missing=missing)
-
-
 class GoldenPathPlugin:
     """The gate; one instance per process, deciding only outside xdist workers."""
 
@@ -94,7 +38,7 @@ class GoldenPathPlugin:
         self.required = required
         self.min_tests = min_tests
         self.is_worker = hasattr(config, "workerinput")
-        self.records: dict[str, _TestRecord] = {}
+        self.records: dict[str, GoldenRecord] = {}
         self.deselected: list[str] = []
         self.collection_errors = 0
         self.verdict: GateVerdict | None = None
@@ -138,7 +82,7 @@ class GoldenPathPlugin:
         # plugin that drops one without calling ``pytest_deselected`` (or drops it after
         # this wrapper, like ``--lf``'s outer wrapper) fails the gate as "not run".
         for item in golden:
-            self.records.setdefault(item.nodeid, _TestRecord(item.nodeid))
+            self.records.setdefault(item.nodeid, GoldenRecord(item.nodeid))
         return result
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
@@ -158,7 +102,7 @@ class GoldenPathPlugin:
             return
         rec = self.records.get(report.nodeid)
         if rec is None:  # under xdist the controller learns the ids from the reports
-            rec = self.records[report.nodeid] = _TestRecord(report.nodeid)
+            rec = self.records[report.nodeid] = GoldenRecord(report.nodeid)
         rec.duration += getattr(report, "duration", 0.0) or 0.0
         xfail = hasattr(report, "wasxfail")
         if report.when == "call":
@@ -240,7 +184,7 @@ class _GateXdistHooks:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """xdist controller: the workers collected (after ``-k``/``-m``) these ids."""
         for nodeid in ids:
-            self.gate.records.setdefault(nodeid, _TestRecord(nodeid))
+            self.gate.records.setdefault(nodeid, GoldenRecord(nodeid))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

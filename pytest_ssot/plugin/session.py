@@ -1,4 +1,7 @@
-"""The pytest side of contracts: config loading, items, shared probe results, reports.
+"""The pytest side of contracts: usage errors, items, xdist hand-off, where reports go.
+
+What is checked and how is ``services.project`` (the flow ``pytest-ssot scan`` runs too);
+this module asks it for each part when an item or the end of the session needs it.
 
 Imported only when the project has a ``[tool.pytest-ssot]`` table (or an ssot option was
 given), or when a collected test carries ``@ssot_canonical``.
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +24,8 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..domain.checks import Check, ContractRuntime
     from ..scan import ScanResult
-    from ..scan.baseline import Baseline, Held
+    from ..scan.baseline import Held
+    from ..services.project import Mode
 
 _WORKERINPUT_KEY = "ssot_runtime"
 _WORKERINPUT_SCAN = "ssot_scan"
@@ -30,62 +35,73 @@ def _usage_error(exc: ConfigError) -> pytest.UsageError:
     return pytest.UsageError(f"pytest-ssot: {exc}")
 
 
+@dataclass
+class _Written:
+    """What the end of the session wrote, or could not write, for the terminal summary."""
+
+    report_path: Path | None = None
+    report_error: str | None = None
+    html_path: Path | None = None
+    html_error: str | None = None
+    summary_problem: str | None = None  # the GitHub step summary's
+    baseline_changes: list[str] | None = None  # --ssot-update-baseline's
+
+
 class SsotSessionPlugin:
-    """Contracts of ``[tool.pytest-ssot]`` for one pytest process.
+    """Contracts of ``[tool.pytest-ssot]`` for one pytest process: the pytest side of
+    ``services.project.Project``.
 
     Registered in ``pytest_configure`` of every process (controller and xdist workers).
     The probes run once per session: in the only process, or in the xdist controller,
     which hands the results to the workers through ``workerinput``.
     """
 
-    def __init__(self, config: pytest.Config, settings: SsotConfig) -> None:
+    def __init__(self, config: pytest.Config, settings: SsotConfig, mode: "Mode") -> None:
+        from ..services.project import Project
+
         self.config = config
         self.settings = settings
-        self.strict = bool(config.getoption("ssot_strict")) or settings.strict
-        # what made the run strict, for the header (a user who did not pass the flag)
-        source = settings.file.name if settings.file else "pyproject.toml"
-        self.strict_from = ("--ssot-strict" if config.getoption("ssot_strict") else
-                            f"strict = true in {source}" if settings.strict else "")
+        self.mode = mode  # decided once, in ``install``
+        self.is_worker = hasattr(config, "workerinput")
+        shipped = getattr(config, "workerinput", {})
+        cache_mode = ("cold" if config.getoption("ssot_cold") else
+                      "verify" if config.getoption("ssot_verify") else "use")
         # The session's import path as set up by pytest (``pythonpath``, rootdir conftest),
         # taken at one point so that every process probes with the same one.
-        self.sys_path = list(sys.path)
-        self.is_worker = hasattr(config, "workerinput")
-        self._runtimes: dict[str, ContractRuntime] | None = None
-        self._scan: ScanResult | None = None
-        self._baseline: Baseline | None = None
-        self._baseline_loaded = False
-        self._held: Held | None = None
-        self._baseline_changes: list[str] | None = None
+        self.project = Project(settings, config.rootpath, self.mode, sys_path=list(sys.path),
+                               cache_path=self._cache_path, cache_mode=cache_mode,
+                               shipped_runtimes=shipped.get(_WORKERINPUT_KEY),
+                               shipped_scan=shipped.get(_WORKERINPUT_SCAN))
+        self.written = _Written()
 
     @classmethod
     def install(cls, config: pytest.Config) -> "SsotSessionPlugin":
+        from ..services.project import Mode, check_baseline_path, check_paths
+
         try:
             settings = load_config(config.rootpath)
         except ConfigError as exc:
             raise _usage_error(exc) from None
-        strict = bool(config.getoption("ssot_strict")) or bool(settings and settings.strict)
-        if strict and not (settings and settings.contracts) and (
+        mode = Mode.decide(bool(config.getoption("ssot_strict")), "--ssot-strict",
+                           settings or SsotConfig())
+        if mode.strict and not (settings and settings.contracts) and (
                 settings is not None or lookalike_tables(config.rootpath)):
             # (No table at all: --ssot-strict is the inline @ssot_canonical markers' switch.)
             raise _usage_error(ConfigError(
                 "strict mode with no contracts would check nothing: declare them as "
                 f"[[tool.pytest-ssot.contracts]] in {config.rootpath / 'pyproject.toml'}, "
-                "or drop " + ("--ssot-strict" if config.getoption("ssot_strict")
+                "or drop " + ("--ssot-strict" if mode.source == "--ssot-strict"
                               else "'strict = true'")))
         settings = settings or SsotConfig()
         root = config.rootpath
-        real_root = root.resolve()
-        for entry in settings.paths if settings.contracts else ():
-            # Said here, before any hook runs, not by the scan inside a check's item.
-            where = f"pyproject.toml: [tool.pytest-ssot] key 'paths': {entry!r}"
-            start = (root / entry).resolve()
-            if start != real_root and real_root not in start.parents:
-                raise _usage_error(ConfigError(f"{where} is outside the rootdir"))
-            if not start.exists():
-                raise _usage_error(ConfigError(
-                    f"{where} does not exist (paths are relative to the rootdir)"))
-        if settings.contracts and not hasattr(config, "workerinput"):
-            _check_baseline_path(config, root / settings.baseline)
+        try:
+            check_paths(settings, root)
+            if settings.contracts and not hasattr(config, "workerinput"):
+                check_baseline_path(root / settings.baseline, root,
+                                    updating=bool(config.getoption("ssot_update_baseline")),
+                                    update_rules_first=False)
+        except ConfigError as exc:
+            raise _usage_error(exc) from None
         if config.getoption("ssot_html") and not hasattr(config, "workerinput"):
             from ..report.html import MissingDependency, check_dependencies
 
@@ -93,7 +109,7 @@ class SsotSessionPlugin:
                 check_dependencies()
             except MissingDependency as exc:
                 raise pytest.UsageError(f"--ssot-html: {exc}") from None
-        plugin = cls(config, settings)
+        plugin = cls(config, settings, mode)
         config.pluginmanager.register(plugin, "ssot-session")
         if settings.contracts:  # the runtime census (SPEC 14): census_plugin.py
             from .census import CensusPlugin
@@ -107,6 +123,10 @@ class SsotSessionPlugin:
         return plugin
 
     # ------------------------------------------------------------------ results
+
+    @property
+    def strict(self) -> bool:
+        return self.mode.strict
 
     def wants_items(self) -> bool:
         """Contract items are collected when the run collects a directory (or no args).
@@ -123,27 +143,10 @@ class SsotSessionPlugin:
         return collects_broadly(self.config)
 
     def runtimes(self) -> dict[str, "ContractRuntime"]:
-        if self._runtimes is None:
-            from ..domain.checks import ContractRuntime
-            from ..probe.evaluate import evaluate
-
-            shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_KEY)
-            if shipped:
-                self._runtimes = {k: ContractRuntime.from_dict(v)
-                                  for k, v in json.loads(shipped).items()}
-            else:
-                self._runtimes = evaluate(self.settings.contracts, sys_path=self.sys_path,
-                                          timeout=self.settings.probe_timeout,
-                                          project_root=self.config.rootpath,
-                                          strict=self.strict)
-        return self._runtimes
+        return self.project.runtimes()
 
     def runtime_for(self, name: str) -> "ContractRuntime":
         return self.runtimes()[name]
-
-    @property
-    def baseline_path(self) -> Path:
-        return self.config.rootpath / self.settings.baseline
 
     def _cache_path(self) -> Path | None:
         cache = getattr(self.config, "cache", None)
@@ -156,78 +159,38 @@ class SsotSessionPlugin:
 
     def scan_result(self) -> "ScanResult":
         """The static scan, once per session (shipped to xdist workers)."""
-        if self._scan is None:
-            from ..errors import ConfigError
-            from ..scan import ScanResult, scan
-
-            shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT_SCAN)
-            if shipped:
-                self._scan = ScanResult.from_dict(json.loads(shipped))
-            else:
-                try:
-                    # When the probes already ran, the canonical objects' ``__module__``
-                    # tells where they are defined (no second definition there).
-                    defined_in = {k: rt.canonical.defined_in
-                                  for k, rt in (self._runtimes or {}).items()
-                                  if rt.canonical.defined_in}
-                    self._scan = scan(self.settings, self.config.rootpath,
-                                      cache_path=self._cache_path(),
-                                      defined_in=defined_in or None,
-                                      cache_mode="cold" if self.config.getoption("ssot_cold")
-                                      else "verify" if self.config.getoption("ssot_verify")
-                                      else "use")
-                except ConfigError as exc:
-                    raise _usage_error(exc) from None
-        return self._scan
-
-    def baseline(self) -> "Baseline | None":
-        if not self._baseline_loaded:
-            from ..scan.baseline import load
-
-            try:
-                self._baseline = load(self.baseline_path)
-            except ConfigError as exc:
-                raise _usage_error(exc) from None
-            self._baseline_loaded = True
-        return self._baseline
+        try:
+            return self.project.scan()
+        except ConfigError as exc:
+            raise _usage_error(exc) from None
 
     def held(self) -> "Held":
         """The scan held against the baseline (once per process)."""
-        if self._held is None:
-            from ..scan.baseline import hold
-
-            self._held = hold(self.scan_result(), self.baseline())
-        return self._held
+        self.scan_result()
+        try:
+            return self.project.held()
+        except ConfigError as exc:
+            raise _usage_error(exc) from None
 
     def readiness(self) -> dict[str, list[dict[str, Any]]]:
-        """Deletion readiness of each shim (SPEC 6): needs the probes and the scan."""
-        from ..services.deletion import readiness
-
-        ready = readiness(self.settings.contracts, self.runtimes(), self.scan_result())
+        """Deletion readiness of each shim (SPEC 6), with the runtime census's hits."""
+        ready = self.project.readiness()
         census = self.config.pluginmanager.get_plugin("ssot-census")
         if census is not None:  # runtime hits block deletion too (SPEC 14)
             census.apply(ready, self.scan_result())
         return ready
 
     def reference_checks(self) -> dict[str, "Check"]:
-        from ..scan.baseline import check_references
-
-        result, held = self.scan_result(), self.held()
-        return {c.name: check_references(c, result, held, self.strict, self.settings.baseline)
-                for c in self.settings.contracts}
+        self.held()
+        return self.project.reference_checks()
 
     def decide(self, contract: Contract | None, kind: str, target: str | None) -> "Check":
         """The verdict of one item's check, in this process."""
         if kind == "parse":
-            from ..scan.baseline import check_scan_errors
-
-            return check_scan_errors(self.scan_result())
-        assert contract is not None
-        if kind == "references":
-            return self.reference_checks()[contract.name]
-        from ..domain.checks import check_for
-
-        return check_for(contract, self.runtime_for(contract.name), kind, target, self.strict)
+            self.scan_result()  # (a configuration the scan cannot run: a usage error)
+        elif kind == "references":
+            self.held()
+        return self.project.decide(contract, kind, target)
 
     # ------------------------------------------------------------------ hooks
 
@@ -263,18 +226,14 @@ class SsotSessionPlugin:
         references checks compare against it."""
         if self.is_worker or not self.settings.contracts:
             return
-        if not self.config.getoption("ssot_update_baseline"):
-            self.baseline()
-            return
-        from ..scan.baseline import update
-
         try:
-            self._baseline_changes = update(self.baseline_path, self.scan_result(),
-                                            self.settings.contracts, self.config.rootpath)
+            if not self.config.getoption("ssot_update_baseline"):
+                self.project.baseline()
+                return
+            self.scan_result()
+            self.written.baseline_changes = self.project.update_baseline()
         except ConfigError as exc:  # refused, or the disk is full: one line, no traceback
             raise _usage_error(exc) from None
-        self._baseline_loaded = False
-        self._held = None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller / single process: write ``--ssot-report`` (JSON, or SARIF) and
@@ -290,43 +249,34 @@ class SsotSessionPlugin:
         from ..report import write_json
 
         path = self.config.invocation_params.dir / target
-        scan = self.scan_result() if self.settings.contracts else None
-        held = self.held() if scan is not None else None
-        if str(target).endswith(".sarif"):
-            from ..report import violation_dicts
-            from ..report.sarif import build_sarif
-
-            doc = build_sarif(violation_dicts(scan, held) if scan else [],
-                              scan.errors if scan else [], self.settings.contracts)
-        else:
-            doc = self._report_doc(scan, held)
+        if self.settings.contracts:
+            self.held()  # (a broken baseline: a usage error, as before any report)
+        doc = self.project.sarif() if str(target).endswith(".sarif") else self._report_doc()
         try:
             write_json(path, doc)
         except OSError as exc:  # checked before the run; the disk can still fill up
-            self._report_error = f"ssot report NOT written to {path}: {exc}"
+            self.written.report_error = f"ssot report NOT written to {path}: {exc}"
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
-        self._report_path = path
+        self.written.report_path = path
 
-    def _report_doc(self, scan, held) -> dict:
+    def _report_doc(self) -> dict:
         """The JSON report's document (SPEC 6): what ``--ssot-report`` writes and the
         dashboard shows."""
-        from ..report import build_report
-
-        doc = build_report(self.settings.contracts, self.runtimes(), self.strict, scan,
-                           self.reference_checks() if scan else None, held,
-                           self.readiness() if scan else None)
+        if self.settings.contracts:
+            self.held()
+        doc = self.project.report(readiness=self.readiness)
         census = self.config.pluginmanager.get_plugin("ssot-census")
         if census is not None:  # SPEC 14: callers and tests per legacy path
-            doc["census"] = census.section(scan)
+            doc["census"] = census.section(self.project.scanned if self.settings.contracts
+                                           else None)
         return doc
 
     def _write_html(self, session: pytest.Session) -> None:
         from ..report.html import session_page_data, write_page
 
-        scan = self.scan_result() if self.settings.contracts else None
-        doc = self._report_doc(scan, self.held() if scan is not None else None)
+        doc = self._report_doc()
         history = None
         cache = getattr(self.config, "cache", None)
         if cache is not None:  # the last `pytest-ssot history` keeps its series there
@@ -340,11 +290,11 @@ class SsotSessionPlugin:
         try:
             write_page(path, session_page_data(doc, history))
         except OSError as exc:  # checked before the run; the disk can still fill up
-            self._html_error = f"ssot html NOT written to {path}: {exc}"
+            self.written.html_error = f"ssot html NOT written to {path}: {exc}"
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
-        self._html_path = path
+        self.written.html_path = path
 
     def _github_step_summary(self) -> None:
         import os
@@ -352,80 +302,66 @@ class SsotSessionPlugin:
         if os.environ.get("GITHUB_ACTIONS") != "true" or not os.environ.get(
                 "GITHUB_STEP_SUMMARY") or not self.settings.contracts:
             return
-        if self._runtimes is None and self._scan is None:
+        runtimes, scan = self.project.probed, self.project.scanned
+        if runtimes is None and scan is None:
             return  # no contract item ran (``pytest tests/test_x.py``): nothing to say
         from ..report.github import append_step_summary, step_summary
 
-        scan = self._scan
         markdown = step_summary(
             self.settings.contracts, scan, self.held() if scan is not None else None,
             self.reference_checks() if scan is not None else {}, self.strict,
-            self._runtimes, self.readiness() if scan is not None and self._runtimes else None,
-            strict_from=self.strict_from)
-        self._summary_problem = append_step_summary(markdown)
+            runtimes, self.readiness() if scan is not None and runtimes else None,
+            strict_from=self.mode.source)
+        self.written.summary_problem = append_step_summary(markdown)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.settings.contracts:
             return
-        if self._runtimes is None and self._scan is None:
+        runtimes, scan = self.project.probed, self.project.scanned
+        if runtimes is None and scan is None:
             return
+        terminalreporter.section("pytest-ssot")
+        for line in self._summary_lines(runtimes, scan):
+            terminalreporter.line(line)
+        written = self.written
+        if written.baseline_changes is not None:
+            terminalreporter.line(f"baseline written: {self.project.baseline_path}")
+            for line in written.baseline_changes:
+                terminalreporter.line(line)
+        if written.report_error:
+            terminalreporter.line(written.report_error, red=True)
+        if written.report_path is not None:
+            terminalreporter.line(f"ssot report: {written.report_path}")
+        if written.html_error:
+            terminalreporter.line(written.html_error, red=True)
+        if written.html_path is not None:
+            terminalreporter.line(f"ssot html: {written.html_path}")
+        if written.summary_problem:
+            terminalreporter.line(f"pytest-ssot: {written.summary_problem}", yellow=True)
+
+    def _summary_lines(self, runtimes: "dict[str, ContractRuntime] | None",
+                       scan: "ScanResult | None") -> list[str]:
+        """The section's verdicts, scan, deletion readiness and census lines."""
         from ..report import scan_lines, terminal_lines
 
-        terminalreporter.section("pytest-ssot")
-        if self._runtimes is not None:
-            for line in terminal_lines(self.settings.contracts, self._runtimes, self.strict,
-                                       self.strict_from):
-                terminalreporter.line(line)
-        if self._scan is not None:
+        lines: list[str] = []
+        if runtimes is not None:
+            lines += terminal_lines(self.settings.contracts, runtimes, self.strict,
+                                    self.mode.source)
+        if scan is not None:
             verbose = self.config.getoption("verbose") > 0
-            for line in scan_lines(self.settings.contracts, self._scan,
-                                   self.reference_checks(), verbose):
-                terminalreporter.line(line)
-        if self._scan is not None and self._runtimes is not None:
+            lines += scan_lines(self.settings.contracts, scan, self.reference_checks(),
+                                verbose)
+        if scan is not None and runtimes is not None:
             from ..services.deletion import readiness_lines
 
-            for line in readiness_lines(self.settings.contracts, self.readiness()):
-                terminalreporter.line(line)
+            lines += readiness_lines(self.settings.contracts, self.readiness())
         census = self.config.pluginmanager.get_plugin("ssot-census")
         if census is not None:  # SPEC 14: the top callers of each legacy path
             from ..report.census import census_terminal_lines
 
-            for line in census_terminal_lines(census.section(self._scan)):
-                terminalreporter.line(line)
-        if self._baseline_changes is not None:
-            terminalreporter.line(f"baseline written: {self.baseline_path}")
-            for line in self._baseline_changes:
-                terminalreporter.line(line)
-        if getattr(self, "_report_error", None):
-            terminalreporter.line(self._report_error, red=True)
-        report = getattr(self, "_report_path", None)
-        if report is not None:
-            terminalreporter.line(f"ssot report: {report}")
-        if getattr(self, "_html_error", None):
-            terminalreporter.line(self._html_error, red=True)
-        html = getattr(self, "_html_path", None)
-        if html is not None:
-            terminalreporter.line(f"ssot html: {html}")
-        problem = getattr(self, "_summary_problem", None)
-        if problem:
-            terminalreporter.line(f"pytest-ssot: {problem}", yellow=True)
-
-
-def _check_baseline_path(config: pytest.Config, path: Path) -> None:
-    """A baseline that is a folder or a FIFO is not "no baseline, no limit" (that would be a
-    silent pass): a usage error before the run, as is one ``--ssot-update-baseline``
-    could not write."""
-    from ..atomic import resolve_target, target_problem
-    from ..scan.baseline import update_problem
-
-    problem = None
-    if path.exists() and not resolve_target(path).is_file():
-        problem = target_problem(path)
-    elif config.getoption("ssot_update_baseline"):
-        problem = update_problem(path, config.rootpath) or target_problem(path)
-    if problem is not None:
-        raise _usage_error(ConfigError(f"pyproject.toml: [tool.pytest-ssot] key 'baseline': "
-                                       f"{problem}"))
+            lines += census_terminal_lines(census.section(scan))
+        return lines
 
 
 class _XdistController:

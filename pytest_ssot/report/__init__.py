@@ -16,11 +16,11 @@ from ..domain.verdicts import Verdict
 from ..domain.checks import Check, ContractRuntime, checks
 
 if TYPE_CHECKING:
-    from ..scan import ScanResult
+    from ..scan import ScanResult, Violation
     from ..scan.baseline import Held
 
-__all__ = ["SCHEMA", "build_report", "scan_part", "violation_dicts", "write_json",
-           "terminal_lines", "scan_lines", "mode_text"]
+__all__ = ["SCHEMA", "build_report", "contract_scan_fields", "scan_part", "scan_report",
+           "violation_dicts", "violation_listing", "write_json", "terminal_lines", "scan_lines", "mode_text"]
 
 SCHEMA = "pytest-ssot/1"
 
@@ -64,25 +64,9 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
                 e["blockers"] = ready[e["path"]]["blockers"]
         passed = all(decided.values())
         if scan is not None:
-            refs = sum(1 for v in scan.violations if v.contract == c.name)
-            text = scan.text_canonical.get(c.name, {})
-            entry["references"] = {"canonical": scan.canonical.get(c.name, 0),
-                                   "violations": refs}
-            # docs' and configuration files' canonical references (SPEC 13), apart
-            entry["canonical_by_source"] = {"code": scan.canonical.get(c.name, 0),
-                                            "docs": text.get("doc", 0),
-                                            "config": text.get("config", 0)}
-            entry["compliance"] = round(scan.compliance(c.name), 4)
-            # code, docs and config each their own ratio (SPEC 13); "compliance" is code's
-            entry["compliance_by_source"] = {
-                k: round(x, 4) for k, x in scan.compliance_by_source(c.name).items()}
-            if held is not None and held.schema is not None:
-                entry["baseline"] = {"new": len(held.new(c.name)),
-                                     "fixed": held.fixed_total(c.name)}
             check = (reference_checks or {}).get(c.name)
+            entry.update(contract_scan_fields(c.name, scan, held, check))
             if check is not None:
-                entry["references_passed"] = check.passed
-                entry["references_summary"] = check.summary
                 passed = passed and check.passed
         entry["passed"] = passed
         out_contracts.append(entry)
@@ -97,6 +81,50 @@ def build_report(contracts: Sequence[Contract], runtimes: Mapping[str, ContractR
     return doc
 
 
+def contract_scan_fields(contract: str, result: "ScanResult", held: "Held | None",
+                         check: "Check | None") -> dict[str, Any]:
+    """A contract's part of a report that the scan decides (SPEC 6, 13): references,
+    canonical references by source, compliance, against the baseline, the references
+    check. The same for ``--ssot-report`` and ``pytest-ssot scan --json``."""
+    text = result.text_canonical.get(contract, {})
+    fields: dict[str, Any] = {
+        "references": {"canonical": result.canonical.get(contract, 0),
+                       "violations": sum(1 for v in result.violations
+                                         if v.contract == contract)},
+        # docs' and configuration files' canonical references (SPEC 13), apart
+        "canonical_by_source": {"code": result.canonical.get(contract, 0),
+                                "docs": text.get("doc", 0), "config": text.get("config", 0)},
+        "compliance": round(result.compliance(contract), 4),
+        # code, docs and config each their own ratio (SPEC 13); "compliance" is code's
+        "compliance_by_source": {k: round(x, 4)
+                                 for k, x in result.compliance_by_source(contract).items()},
+    }
+    if held is not None and held.schema is not None:
+        fields["baseline"] = {"new": len(held.new(contract)),
+                              "fixed": held.fixed_total(contract)}
+    if check is not None:
+        fields["references_passed"] = check.passed
+        fields["references_summary"] = check.summary
+    return fields
+
+
+def scan_report(contracts: Sequence[Contract], result: "ScanResult", held: "Held",
+                reference_checks: Mapping[str, Check], strict: bool,
+                violations: "Rendered | None" = None) -> dict[str, Any]:
+    """``pytest-ssot scan --json``: the report without the runtime part (the command runs
+    no probes). ``violations``: already rendered (``compact``)."""
+    contracts_part = []
+    for c in contracts:
+        fields = contract_scan_fields(c.name, result, held, reference_checks.get(c.name))
+        baseline = fields.pop("baseline", None)  # (last in this report, as it always was)
+        entry = {"name": c.name, "canonical": {"path": str(c.canonical)}, **fields}
+        if baseline is not None:
+            entry["baseline"] = baseline
+        contracts_part.append(entry)
+    return {"schema": SCHEMA, "strict": strict, "contracts": contracts_part,
+            **scan_part(result, held, violations)}
+
+
 def _schedule(contracts: Sequence[Contract], scan: "ScanResult | None") -> list[dict[str, Any]]:
     from ..domain.deadlines import schedule
 
@@ -106,6 +134,18 @@ def _schedule(contracts: Sequence[Contract], scan: "ScanResult | None") -> list[
         for v in scan.violations:
             refs[(v.contract, v.path)] = refs.get((v.contract, v.path), 0) + 1
     return schedule(list(contracts), refs)
+
+
+_MARKS = {None: "", "new": "  (new)", "unchanged": "  (baseline)"}
+
+
+def violation_listing(violations: Sequence["Violation"], states: Sequence[str | None]
+                      ) -> list[str]:
+    """One line per violation, marked new or held by the baseline (``pytest-ssot scan``)."""
+    names: dict[str, str] = {}  # each file name checked once, not once per violation
+    return [f"{names.get(v.file) or names.setdefault(v.file, shown(v.file))}:{v.line}: "
+            f"[{v.contract}] {v.path} -> {v.fix}{_MARKS[state]}"
+            for v, state in zip(violations, states)]
 
 
 def violation_dicts(scan: "ScanResult", held: "Held | None" = None) -> list[dict[str, Any]]:

@@ -138,82 +138,9 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
     SPEC 11 history document (whose commits may also carry a ``subject``)."""
     violations = list(report.get("violations", []))
     runtime, callers = _runtime_hits(report.get("census") or {})
-    contracts = []
-    for c in report.get("contracts", []):
-        name = c["name"]
-        mine = [v for v in violations if v.get("contract") == name]
-        per_path: dict[str, int] = {}
-        for v in mine:
-            per_path[v.get("path", "")] = per_path.get(v.get("path", ""), 0) + 1
-        rows = []
-        canonical = c.get("canonical", {})
-        rows.append({"role": "canonical", "path": canonical.get("path", ""),
-                     "verdict": canonical.get("verdict") if probed else None,
-                     "passed": canonical.get("passed"), "detail": canonical.get("error") or "",
-                     "references": c.get("references", {}).get("canonical"),
-                     "runtime": None})
-        removable_known = False
-        deletable, blocked = [], []
-        for role, key in (("legacy", "legacy"), ("factory", "factories")):
-            for e in c.get(key, []):
-                rows.append({"role": role, "path": e.get("path", ""),
-                             "verdict": e.get("verdict") if probed else None,
-                             "passed": e.get("passed"),
-                             "detail": e.get("warning") or e.get("error") or "",
-                             "references": per_path.get(e.get("path", ""), 0),
-                             "runtime": runtime.get(e.get("path", ""))})
-                if "removable" in e:
-                    removable_known = True
-                    if probed and e.get("verdict") == "absent":
-                        continue  # already deleted
-                    if e["removable"]:
-                        deletable.append({"path": e.get("path", ""), "role": role})
-                    else:
-                        blocked.append({"path": e.get("path", ""), "role": role,
-                                        "why": _why(e.get("blockers") or [])})
-        declared = [e.get("path", "") for key in ("legacy", "factories")
-                    for e in c.get(key, [])]
-        if removable_known:
-            removable_why = ""
-        elif not declared:
-            removable_why = "the contract declares no legacy or factory path"
-        elif all(":" in p for p in declared):
-            removable_why = ("every legacy and factory entry of this contract is an attribute "
-                             "(module:attr); removability is judged for whole modules, and "
-                             "an attribute goes when the line that serves it is deleted")
-        else:
-            removable_why = ("it is judged from the runtime probes and the static scan of one "
-                             "pytest run together: pytest --ssot-html=PATH with the contract "
-                             "items shows it")
-        per_file: dict[str, int] = {}
-        for v in mine:
-            per_file[v.get("file", "")] = per_file.get(v.get("file", ""), 0) + 1
-        worst = sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0]))[:_WORST]
-        refs = c.get("references", {})
-        contracts.append({
-            "name": name,
-            "canonical": canonical.get("path", ""),
-            "passed": c.get("passed"),
-            "compliance": c.get("compliance"),
-            "violations": refs.get("violations", len(mine)),
-            "canonical_refs": refs.get("canonical"),
-            "files": len(per_file),
-            "verdicts": rows,
-            "probed": probed,
-            "by_area": _count(mine, "area"),
-            "by_kind": _count(mine, "kind"),
-            "worst": worst,
-            "removable_known": removable_known,
-            "removable_why": removable_why,
-            "deletable": deletable,
-            "blocked": blocked,
-            "history": _series(history, name),
-            "runtime_known": bool(report.get("census")),
-            "runtime_callers": [r for r in callers
-                                if any(r["path"] == e.get("path") for key in ("legacy", "factories")
-                                       for e in c.get(key, []))][:_WORST],
-            "deadlines": list(c.get("deadlines", [])),
-        })
+    contracts = [_contract_data(c, violations, runtime, callers, history, probed,
+                                bool(report.get("census")))
+                 for c in report.get("contracts", [])]
     return {
         "title": "pytest-ssot: migration dashboard",
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -224,6 +151,98 @@ def page_data(report: Mapping[str, Any], history: Mapping[str, Any] | None = Non
         "errors": list(report.get("errors", [])),
         "summary": report.get("summary", {}),
     }
+
+
+def _contract_data(c: Mapping[str, Any], violations: list, runtime: dict[str, int],
+                   callers: list[dict[str, Any]], history: Mapping[str, Any] | None,
+                   probed: bool, runtime_known: bool) -> dict[str, Any]:
+    """One contract's part of the page."""
+    name = c["name"]
+    mine = [v for v in violations if v.get("contract") == name]
+    canonical = c.get("canonical", {})
+    rows, removable_known, deletable, blocked = _verdict_rows(c, mine, runtime, probed)
+    per_file: dict[str, int] = {}
+    for v in mine:
+        per_file[v.get("file", "")] = per_file.get(v.get("file", ""), 0) + 1
+    worst = sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0]))[:_WORST]
+    refs = c.get("references", {})
+    return {
+        "name": name,
+        "canonical": canonical.get("path", ""),
+        "passed": c.get("passed"),
+        "compliance": c.get("compliance"),
+        "violations": refs.get("violations", len(mine)),
+        "canonical_refs": refs.get("canonical"),
+        "files": len(per_file),
+        "verdicts": rows,
+        "probed": probed,
+        "by_area": _count(mine, "area"),
+        "by_kind": _count(mine, "kind"),
+        "worst": worst,
+        "removable_known": removable_known,
+        "removable_why": _removable_why(c, removable_known),
+        "deletable": deletable,
+        "blocked": blocked,
+        "history": _series(history, name),
+        "runtime_known": runtime_known,
+        "runtime_callers": [r for r in callers
+                            if any(r["path"] == e.get("path") for key in ("legacy", "factories")
+                                   for e in c.get(key, []))][:_WORST],
+        "deadlines": list(c.get("deadlines", [])),
+    }
+
+
+def _verdict_rows(c: Mapping[str, Any], mine: list, runtime: dict[str, int], probed: bool
+                  ) -> tuple[list[dict[str, Any]], bool, list[dict[str, Any]],
+                             list[dict[str, Any]]]:
+    """The verdict table's rows (canonical, legacy, factories), whether removability is
+    known, and which legacy modules can be deleted now and which cannot (why)."""
+    per_path: dict[str, int] = {}
+    for v in mine:
+        per_path[v.get("path", "")] = per_path.get(v.get("path", ""), 0) + 1
+    rows = []
+    canonical = c.get("canonical", {})
+    rows.append({"role": "canonical", "path": canonical.get("path", ""),
+                 "verdict": canonical.get("verdict") if probed else None,
+                 "passed": canonical.get("passed"), "detail": canonical.get("error") or "",
+                 "references": c.get("references", {}).get("canonical"),
+                 "runtime": None})
+    removable_known = False
+    deletable, blocked = [], []
+    for role, key in (("legacy", "legacy"), ("factory", "factories")):
+        for e in c.get(key, []):
+            rows.append({"role": role, "path": e.get("path", ""),
+                         "verdict": e.get("verdict") if probed else None,
+                         "passed": e.get("passed"),
+                         "detail": e.get("warning") or e.get("error") or "",
+                         "references": per_path.get(e.get("path", ""), 0),
+                         "runtime": runtime.get(e.get("path", ""))})
+            if "removable" in e:
+                removable_known = True
+                if probed and e.get("verdict") == "absent":
+                    continue  # already deleted
+                if e["removable"]:
+                    deletable.append({"path": e.get("path", ""), "role": role})
+                else:
+                    blocked.append({"path": e.get("path", ""), "role": role,
+                                    "why": _why(e.get("blockers") or [])})
+    return rows, removable_known, deletable, blocked
+
+
+def _removable_why(c: Mapping[str, Any], removable_known: bool) -> str:
+    """Why the page cannot say which legacy modules can be deleted ("" when it can)."""
+    declared = [e.get("path", "") for key in ("legacy", "factories") for e in c.get(key, [])]
+    if removable_known:
+        return ""
+    if not declared:
+        return "the contract declares no legacy or factory path"
+    if all(":" in p for p in declared):
+        return ("every legacy and factory entry of this contract is an attribute "
+                "(module:attr); removability is judged for whole modules, and "
+                "an attribute goes when the line that serves it is deleted")
+    return ("it is judged from the runtime probes and the static scan of one "
+            "pytest run together: pytest --ssot-html=PATH with the contract "
+            "items shows it")
 
 
 def history_page_data(settings: "SsotConfig", history: "History",

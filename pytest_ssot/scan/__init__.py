@@ -24,7 +24,7 @@ from .rules import Matcher
 from . import walk
 from .walk import Job, Outcome, run_parallel, units_of_work
 
-__all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "CACHE_MODES", "KINDS",
+__all__ = ["Violation", "ScanResult", "scan", "plan", "Walk", "CACHE_VERSION", "CACHE_MODES", "KINDS",
            "COMPLIANCE_KINDS", "SOURCES"]
 
 _PARALLEL_MIN_FILES = 3000
@@ -155,14 +155,8 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
          jobs: int | None = None,
          progress: Callable[[int, int], None] | None = None,
          defined_in: dict[str, str] | None = None,
-         meanwhile: "Callable[[ScanResult | None], None] | None" = None,
          cache_mode: str = "use") -> ScanResult:
     """Scan the project at ``root`` for references to the contracts' paths.
-
-    ``meanwhile(guess)``: the caller's own work, done in this process while forked
-    workers walk, instead of before or after the walk. ``guess``: the result as the cache
-    has it (``None`` without a cache or workers); when nothing changed, the returned
-    result's violations are that guess's (the same list): work done on it holds.
 
     ``defined_in``: per contract, the canonical object's ``__module__`` when the probes
     know it (no second definition is reported there).
@@ -172,104 +166,150 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     cached result is reused only for the same content hash); ``"cold"`` reads nothing
     from the cache. The cache is written anew in every mode.
     """
-    if cache_mode not in CACHE_MODES:
-        raise ValueError(f"cache_mode must be one of {CACHE_MODES}, not {cache_mode!r}")
-    t0 = time.perf_counter()
-    started_ns = time.time_ns()
-    result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
-    if not settings.contracts:
+    return plan(settings, root, cache_path=cache_path, jobs=jobs, defined_in=defined_in,
+                cache_mode=cache_mode).run(progress)
+
+
+class Walk:
+    """One scan, set up (matcher, the cache's content, units of work); ``run`` walks.
+
+    ``guess``: the result as the cache has it, built in this process while forked workers
+    walk (``None`` before, without a cache or without workers). When nothing changed on
+    disk it is the answer: the returned result's violations are its very list, so work
+    done on it (``run``'s ``alongside``) holds.
+    """
+
+    def __init__(self, settings: SsotConfig, root: Path, *, cache_path: Path | None,
+                 jobs: int | None, defined_in: dict[str, str] | None,
+                 cache_mode: str) -> None:
+        self._started = (time.perf_counter(), time.time_ns())
+        self.settings = settings
+        self.root = root
+        self.guess: ScanResult | None = None
+        self._cache_path = cache_path
+        self.result = ScanResult(canonical={c.name: 0 for c in settings.contracts})
+        if not settings.contracts:
+            return
+        excluder = Excluder(settings.exclude)
+        self._top = roots(root, settings.paths)
+        src_layout = (root / "src").is_dir()
+        self._matcher = Matcher(settings.contracts, defining=defining_modules(
+            settings.contracts, root, src_layout, defined_in))
+        text = None
+        if settings.doc_files or settings.config_files:
+            from .text import TextFiles, TextScanner
+
+            text = (TextFiles(settings.doc_files, settings.config_files),
+                    TextScanner(settings.contracts))
+        self._fingerprint = cache_key(
+            self._matcher, tuple(settings.exclude) + (text[0].key if text else ()),
+            self._top, src_layout)
+        self._known, dirs_blob, loose, results_blob, problem = load_cache(
+            None if cache_mode == "cold" else cache_path, self._fingerprint)
+        if problem:
+            self.result.cache_note = (f"scan cache {_shown(cache_path, root)} discarded: "
+                                      f"{problem}; this scan ran cold")
+        self._job = Job(self._matcher, excluder, src_layout, dirs_blob,
+                        loose, results_blob, _own_dir(cache_path, root),
+                        trust_stat=cache_mode == "use", text=text)
+        # More processes than cores, or than units of work, only cost forks (--jobs 200
+        # on three files used to fork 199 workers).
+        cores = os.cpu_count() or 1
+        n_jobs = min(jobs, cores) if jobs is not None else cores
+        # (--verify reads every file, as a cold scan does)
+        self._parallel = n_jobs > 1 and (self._known >= _PARALLEL_MIN_FILES or not self._known
+                                         or cache_mode == "verify") and walk.can_fork()
+        self._units = units_of_work(self._job, self._top,
+                                    want=8 * n_jobs if self._parallel else 0)
+        self._n_jobs = min(n_jobs, len(self._units))
+
+    def run(self, progress: Callable[[int, int], None] | None = None,
+            alongside: Callable[[], None] | None = None) -> ScanResult:
+        """Walk the files (forked workers for a large tree) and return the result.
+        ``alongside``: this process's other work, done while the workers take their first
+        units (``guess`` is then built), or before a walk without workers."""
+        result = self.result
+        if not self.settings.contracts:
+            return result
+        if self._parallel and self._n_jobs > 1:
+            def while_walking() -> None:
+                self._build_guess()
+                if alongside is not None:
+                    alongside()
+
+            out = run_parallel(self._job, self._units, self._n_jobs, progress, self._known,
+                               while_walking)
+        else:
+            done = [0]
+
+            def tick(k: int) -> None:
+                done[0] += k
+                progress(done[0], max(done[0], self._known))  # type: ignore[misc]
+
+            out = Outcome()
+            if alongside is not None:
+                alongside()
+            out.merge(self._job.run(self._units, tick if progress else None))
+        if progress:
+            progress(out.files, out.files)
+        result.files_scanned = out.files
+        result.text_files_scanned = out.text_files
+        result.files_parsed = out.parsed
+        result.files_from_cache = out.files - out.examined + out.reused
+        self._collect(out, reconcile(self._cache_path, self._fingerprint, self._started[1],
+                                     self._job, out, self._top))
+        result.errors.sort(key=lambda e: e["file"])
+        result.seconds = time.perf_counter() - self._started[0]
         return result
-    excluder = Excluder(settings.exclude)
-    top = roots(root, settings.paths)
-    src_layout = (root / "src").is_dir()
-    matcher = Matcher(settings.contracts,
-                      defining=defining_modules(settings.contracts, root, src_layout,
-                                                defined_in))
-    text = None
-    if settings.doc_files or settings.config_files:
-        from .text import TextFiles, TextScanner
 
-        text = (TextFiles(settings.doc_files, settings.config_files),
-                TextScanner(settings.contracts))
-    fingerprint = cache_key(matcher, tuple(settings.exclude) + (text[0].key if text else ()),
-                            top, src_layout)
-    known, dirs_blob, loose, results_blob, problem = load_cache(
-        None if cache_mode == "cold" else cache_path, fingerprint)
-    if problem:
-        result.cache_note = (f"scan cache {_shown(cache_path, root)} discarded: {problem}; "
-                             "this scan ran cold")
-    own_dir = None  # the cache's folder, when the walk could reach it
-    if cache_path is not None:
-        try:
-            own_dir = cache_path.parent.resolve().relative_to(root.resolve()).as_posix()
-        except (OSError, ValueError):
-            pass  # outside the rootdir
-    job = Job(matcher, excluder, src_layout, dirs_blob, loose, results_blob, own_dir,
-              trust_stat=cache_mode == "use", text=text)
-
-    # More processes than cores, or than units of work, only cost forks (--jobs 200 on
-    # three files used to fork 199 workers).
-    cores = os.cpu_count() or 1
-    n_jobs = min(jobs, cores) if jobs is not None else cores
-    # (--verify reads every file, as a cold scan does)
-    parallel = n_jobs > 1 and (known >= _PARALLEL_MIN_FILES or not known
-                               or cache_mode == "verify") and walk.can_fork()
-    units = units_of_work(job, top, want=8 * n_jobs if parallel else 0)
-    n_jobs = min(n_jobs, len(units))
-    areas = settings.areas
-    guess: list[ScanResult] = []
-
-    def while_walking() -> None:
-        """This process's work while the workers take their first units: the caller's,
-        and the result as the cache has it (most often nothing changed: then it is the
+    def _build_guess(self) -> None:
+        """The result as the cache has it (most often nothing changed: then it is the
         answer, built while the files were checked)."""
-        if known:
-            ahead = ScanResult(canonical={c.name: 0 for c in settings.contracts})
-            cached = job.results
+        if self._known:
+            guess = ScanResult(canonical={c.name: 0 for c in self.settings.contracts})
+            cached = self._job.results
             for rel in sorted(cached):
                 _digest, hits, error = cached[rel]
-                ahead.add_file(rel, hits, error, areas)
-            guess.append(ahead)
-        if meanwhile is not None:
-            meanwhile(guess[0] if guess else None)
+                guess.add_file(rel, hits, error, self.settings.areas)
+            self.guess = guess
 
-    if parallel and n_jobs > 1:
-        out = run_parallel(job, units, n_jobs, progress, known, while_walking)
-    else:
-        done = [0]
-
-        def tick(k: int) -> None:
-            done[0] += k
-            progress(done[0], max(done[0], known))  # type: ignore[misc]
-
-        out = Outcome()
-        if meanwhile is not None:
-            meanwhile(None)
-        out.merge(job.run(units, tick if progress else None))
-    if progress:
-        progress(out.files, out.files)
-    result.files_scanned = out.files
-    result.text_files_scanned = out.text_files
-    result.files_parsed = out.parsed
-    result.files_from_cache = out.files - out.examined + out.reused
-
-    results = reconcile(cache_path, fingerprint, started_ns, job, out, top)
-
-    if guess and results is job.results and not out.dir_errors:
-        ahead = guess[0]  # nothing changed: what the cache said is the result
-        result.violations, result.canonical, result.errors = (ahead.violations,
-                                                               ahead.canonical, ahead.errors)
-        result.text_canonical = ahead.text_canonical
-    else:
+    def _collect(self, out: Outcome, results: dict) -> None:
+        """The walk's per-file results into the result (the guess when nothing changed)."""
+        result = self.result
+        if self.guess is not None and results is self._job.results and not out.dir_errors:
+            ahead = self.guess  # nothing changed: what the cache said is the result
+            result.violations, result.canonical, result.errors = (ahead.violations,
+                                                                   ahead.canonical,
+                                                                   ahead.errors)
+            result.text_canonical = ahead.text_canonical
+            return
         for rel, message in out.dir_errors:
             result.errors.append({"file": rel, "message": message})
         results = _outside(results, [rel for rel, _m in out.dir_errors])
         for rel in sorted(results):
             _digest, hits, error = results[rel]
-            result.add_file(rel, hits, error, areas)
-    result.errors.sort(key=lambda e: e["file"])
-    result.seconds = time.perf_counter() - t0
-    return result
+            result.add_file(rel, hits, error, self.settings.areas)
+
+
+def plan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
+         jobs: int | None = None, defined_in: dict[str, str] | None = None,
+         cache_mode: str = "use") -> Walk:
+    """A scan set up, not yet walked (``scan`` explains the arguments): a caller with work
+    of its own to overlap with the walk passes it to ``Walk.run``."""
+    if cache_mode not in CACHE_MODES:
+        raise ValueError(f"cache_mode must be one of {CACHE_MODES}, not {cache_mode!r}")
+    return Walk(settings, root, cache_path=cache_path, jobs=jobs, defined_in=defined_in,
+                cache_mode=cache_mode)
+
+
+def _own_dir(cache_path: Path | None, root: Path) -> str | None:
+    """The cache's folder relative to the root, when the walk could reach it."""
+    if cache_path is not None:
+        try:
+            return cache_path.parent.resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            pass  # outside the rootdir
+    return None
 
 
 def _shown(path: Path | None, root: Path) -> str:

@@ -1,4 +1,5 @@
-"""``pytest-ssot discover MODULE:NAME``: every import path that serves an object, as a contract.
+"""Discover every import path that serves an object, as a contract (the core of
+``pytest-ssot discover MODULE:NAME``; its command part is ``cli/commands/discover.py``).
 
 Pure core: no pytest, no libcst (tomlkit only for ``--write``). The probe script
 ``probe/_discover.py`` imports each module of the canonical's top-level package in a fresh
@@ -32,7 +33,6 @@ name, defined there, plus what the scan finds as module-level definitions of the
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -41,14 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import contract_from_mapping, load_config
-from ..config.syspath import project_sys_path
 from ..config.toml import loads
 from ..domain.contracts import Contract, SsotConfig
-from ..errors import ConfigError
+from ..errors import USAGE, ConfigError, SsotError
 from ..domain.display import shown
-from ..domain.paths import PathSyntaxError, SsotPath, parse_path
-from ..errors import USAGE, SsotError
+from ..domain.paths import SsotPath, parse_path
 
 __all__ = ["DiscoverError", "Discovery", "Found", "discover", "render_report",
            "render_table", "write_contract", "contract_name", "add_arguments", "run"]
@@ -199,53 +196,7 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
         if "died" in res or "error" in res:
             found.failures.append((module, res.get("died") or res["error"]))
             continue
-        own = bool(res["own_warnings"])
-        warning = _warning(res["warnings"])
-        for attr, in_all in res["bound"]:
-            path = SsotPath(module, attr)
-            if path == canonical:
-                continue
-            roles = []
-            # SPEC 4: an assignment offers the object under that name; an import (``as``
-            # included) beside code of the module's own is its own use: "renamed alias"
-            # then describes the name but does not list the module. Without source to
-            # read, a binding under another name is taken for an alias.
-            assigned = res.get("assigned")
-            by_assignment = assigned is not None and attr in assigned
-            offered = by_assignment or (attr != name and assigned is None)
-            if attr != name:
-                roles.append("renamed alias")
-            elif by_assignment:
-                roles.append("alias (an assignment)")
-            if in_all:
-                roles.append("in __all__")
-            if module == found.defined_in and attr == name:
-                if in_all:  # where the object lives: sanctioned, never legacy
-                    home_allow.append(Found(path, ["defined here, exported in __all__"]))
-                continue
-            if own:
-                roles.append("deprecation shim")
-            if res["package"]:
-                roles.append("package re-export")
-            if res["defines_code"] is False:
-                roles.append("no code of its own")
-            if offered or in_all or own or res["package"] or res["defines_code"] is False:
-                listed[path] = Found(path, roles, warning)
-            else:
-                users[path] = Found(path, roles, warning)
-        for attr, in_all, access in res["lazy"]:
-            path = SsotPath(module, attr)
-            roles = ["lazy (__getattr__)"]
-            if attr != name:
-                roles.append("renamed alias")
-            if in_all:
-                roles.append("in __all__")
-            listed[path] = Found(path, roles, _warning(access) or warning)
-        if res["second_implementation"]:
-            path = SsotPath(module, name)
-            found.second.append(Found(path, [f"a different {found.kind} named {name}"],
-                                      warning))
-
+        _classify(found, module, res, listed, users, home_allow)
     _count_references(found, settings, root, listed, users)
     for path, f in users.items():
         if f.references.get("import"):
@@ -257,6 +208,60 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
     found.allow = home_allow
     found.second.sort(key=lambda f: f.path)
     return found
+
+
+def _classify(found: Discovery, module: str, res: dict[str, Any],
+              listed: dict[SsotPath, Found], users: dict[SsotPath, Found],
+              home_allow: list[Found]) -> None:
+    """Where one module's bindings of the object go: listed (an import path of it), a
+    user (its own use), the home's ``allow``, or a second implementation."""
+    canonical, name = found.canonical, found.canonical.attr
+    own = bool(res["own_warnings"])
+    warning = _warning(res["warnings"])
+    for attr, in_all in res["bound"]:
+        path = SsotPath(module, attr)
+        if path == canonical:
+            continue
+        roles = []
+        # SPEC 4: an assignment offers the object under that name; an import (``as``
+        # included) beside code of the module's own is its own use: "renamed alias"
+        # then describes the name but does not list the module. Without source to
+        # read, a binding under another name is taken for an alias.
+        assigned = res.get("assigned")
+        by_assignment = assigned is not None and attr in assigned
+        offered = by_assignment or (attr != name and assigned is None)
+        if attr != name:
+            roles.append("renamed alias")
+        elif by_assignment:
+            roles.append("alias (an assignment)")
+        if in_all:
+            roles.append("in __all__")
+        if module == found.defined_in and attr == name:
+            if in_all:  # where the object lives: sanctioned, never legacy
+                home_allow.append(Found(path, ["defined here, exported in __all__"]))
+            continue
+        if own:
+            roles.append("deprecation shim")
+        if res["package"]:
+            roles.append("package re-export")
+        if res["defines_code"] is False:
+            roles.append("no code of its own")
+        if offered or in_all or own or res["package"] or res["defines_code"] is False:
+            listed[path] = Found(path, roles, warning)
+        else:
+            users[path] = Found(path, roles, warning)
+    for attr, in_all, access in res["lazy"]:
+        path = SsotPath(module, attr)
+        roles = ["lazy (__getattr__)"]
+        if attr != name:
+            roles.append("renamed alias")
+        if in_all:
+            roles.append("in __all__")
+        listed[path] = Found(path, roles, _warning(access) or warning)
+    if res["second_implementation"]:
+        path = SsotPath(module, name)
+        found.second.append(Found(path, [f"a different {found.kind} named {name}"],
+                                  warning))
 
 
 def _count_references(found: Discovery, settings: SsotConfig, root: Path,
@@ -383,7 +388,7 @@ def render_table(d: Discovery, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _as_mapping(table: str) -> dict[str, Any]:
+def table_mapping(table: str) -> dict[str, Any]:
     return loads(table)["tool"]["pytest-ssot"]["contracts"][0]
 
 
@@ -397,7 +402,7 @@ def write_contract(pyproject: Path, table: str) -> str:
 
     from ..atomic import ChangedSinceRead, WouldNotKeep, write_atomic
 
-    new = _as_mapping(table)
+    new = table_mapping(table)
     target = pyproject.resolve() if pyproject.is_symlink() else pyproject
     if target.exists() and not target.is_file():
         raise DiscoverError(f"{pyproject}: not a regular file")
@@ -467,64 +472,3 @@ def _plain(text: str) -> Any:
         return json.loads(json.dumps(loads(text), default=str))
     except ValueError:  # tomllib.TOMLDecodeError
         return None
-
-
-# --------------------------------------------------------------------------- command
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("canonical", metavar="MODULE:NAME",
-                        help="the canonical path of the class or function")
-    parser.add_argument("--write", action="store_true",
-                        help="add the contract to pyproject.toml (comments and layout kept)")
-    parser.add_argument("--name", metavar="NAME",
-                        help="the contract's name (default: from NAME, e.g. "
-                             "WebSocketManager -> web-socket-manager)")
-    parser.add_argument("--rootdir", metavar="DIR",
-                        help="the project root (default: the nearest folder upwards with a "
-                             "pyproject.toml, else the working directory)")
-
-
-def _rootdir(arg: str | None) -> Path:
-    if arg:
-        return Path(arg).resolve()
-    cwd = Path.cwd().resolve()
-    return next((d for d in (cwd, *cwd.parents) if (d / "pyproject.toml").is_file()), cwd)
-
-
-def run(args: argparse.Namespace) -> int:
-    """``pytest-ssot discover``: 0 on success, 2 on a usage or configuration error."""
-    try:
-        canonical = parse_path(args.canonical)
-    except PathSyntaxError as exc:
-        print(f"pytest-ssot discover: {exc}", file=sys.stderr)
-        return 2
-    root = _rootdir(args.rootdir)
-    if not root.is_dir():
-        print(f"pytest-ssot discover: --rootdir {root}: no such folder", file=sys.stderr)
-        return 2
-    name = args.name or contract_name(canonical)
-    try:
-        settings = load_config(root, with_entry_points=False)
-        contract_from_mapping({"name": name, "canonical": str(canonical)}, "--name", "discover")
-        found = discover(canonical, root, sys_path=project_sys_path(root, lenient=True),
-                         settings=settings)
-        table = render_table(found, name)
-        contract_from_mapping(_as_mapping(table), "discover", "contract")  # always valid
-    except (ConfigError, DiscoverError) as exc:
-        print(f"pytest-ssot discover: {exc}", file=sys.stderr)
-        return 2
-    for line in render_report(found):
-        print(line)
-    print("")
-    if not args.write:
-        print("# paste into pyproject.toml (or run again with --write):")
-    print(table, end="")
-    if args.write:
-        try:
-            write_contract(root / "pyproject.toml", table)
-        except DiscoverError as exc:
-            print(f"pytest-ssot discover: {exc}", file=sys.stderr)
-            return 2
-        print(f"\nadded contract '{name}' to {root / 'pyproject.toml'}")
-    return 0

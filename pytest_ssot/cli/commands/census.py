@@ -12,7 +12,24 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["add_arguments", "run"]
+from . import INTERRUPTED
+
+__all__ = ["NAME", "SUMMARY", "DESCRIPTION", "EPILOG", "add_arguments", "run"]
+
+NAME = "census"
+SUMMARY = "merge runtime census files: hits per legacy path and caller"
+DESCRIPTION = """\
+Merge census files written by pytest_ssot.census.install() in services (several
+services, several days) and print the runtime hits per legacy path and caller, with
+when each caller was last seen. pytest --ssot-census=FILE and scan --census FILE use the
+same files: a legacy path with runtime hits is not removable."""
+EPILOG = """\
+exit codes:
+  0 every file was merged
+  1 a file was skipped (truncated, damaged, from another project or a newer version:
+    its evidence is missing, never counted as zero hits)
+  2 a file does not exist, or a usage error
+""" + INTERRUPTED
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

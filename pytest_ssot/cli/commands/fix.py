@@ -14,12 +14,57 @@ from pathlib import Path
 
 from ...domain.contracts import SsotConfig
 from ...errors import ConfigError
+from . import INTERRUPTED
+from ..shared import jobs_option
 
-__all__ = ["run"]
+__all__ = ["NAME", "SUMMARY", "DESCRIPTION", "EPILOG", "add_arguments", "run"]
+
+NAME = "fix"
+SUMMARY = "rewrite references to legacy paths into the canonical path"
+DESCRIPTION = """\
+Rewrite references to legacy paths into the canonical path where the rewrite provably
+keeps the program's meaning (imports, aliases, attribute chains, mock.patch strings;
+calls of a factory with a declared replacement), keeping formatting and comments. A file
+is replaced only when it is unchanged since it was read. What cannot be rewritten safely
+is listed, untouched, with its reason."""
+EPILOG = """\
+exit codes:
+  0 done: every due change written (or, with --check/--diff, none due)
+  1 --check: a change is due; or a file could not be processed
+  2 configuration or usage error
+""" + INTERRUPTED
 
 
-def run(args: argparse.Namespace, root: Path, settings: SsotConfig, sys_path: list[str],
-        cache_path: Path) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATHS",
+                   help="files or folders to fix (default: the configured paths)")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 when a change is due")
+    p.add_argument("--diff", action="store_true",
+                   help="print a unified diff of the changes (implies nothing is written)")
+    p.add_argument("--explain", action="store_true",
+                   help="print, per rewritten file, the facts each rewrite rests on")
+    p.add_argument("--rootdir", metavar="DIR", help="the project root (default: found "
+                                                    "from the working directory)")
+    p.add_argument("--jobs", type=jobs_option, default=None, metavar="N",
+                   help="worker processes (default: one per core; never more than the "
+                        "cores or the files)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...config.syspath import project_sys_path
+    from ..shared import cache_path, project_settings
+
+    got = project_settings(args)
+    if isinstance(got, int):
+        return got
+    root, settings = got
+    # The identity probes import the project as the test session would.
+    return _fix(args, root, settings, project_sys_path(root), cache_path(root, settings))
+
+
+def _fix(args: argparse.Namespace, root: Path, settings: SsotConfig, sys_path: list[str],
+         cache_path: Path) -> int:
     from ...scan import scan
     from ...codemod.driver import FixError, effective_jobs, fix
 

@@ -1,7 +1,6 @@
 """``pytest-ssot history``: arguments, the terminal table, ``--json`` and ``--html``.
 
-``cli.py`` registers the subcommand and hands over the rootdir, the configuration and the
-cache path; everything else is here. Exit codes: 0, or 2 for anything the user must fix
+The registry in ``commands/__init__.py`` names it; everything else is here. Exit codes: 0, or 2 for anything the user must fix
 (not a git repository, a bad range or date, no commit, a missing optional dependency).
 """
 
@@ -16,9 +15,26 @@ from typing import TYPE_CHECKING
 
 from ...domain.contracts import SsotConfig
 from ...errors import ConfigError
+from . import INTERRUPTED
 
 if TYPE_CHECKING:
     from ...history.timeline import History
+
+__all__ = ["NAME", "SUMMARY", "DESCRIPTION", "EPILOG", "add_arguments", "run"]
+
+NAME = "history"
+SUMMARY = "the migration over time: violations and compliance of each commit"
+DESCRIPTION = """\
+The scan of each commit of a range (default: the first-parent history of HEAD, sampled
+evenly to at most 50 commits), read from git's objects without a checkout: date,
+violations per contract and area, canonical references, compliance. A file content is
+analysed once whatever the number of commits that hold it. --json and --html write the
+same as data and as a dashboard with a burndown chart."""
+EPILOG = """\
+exit codes:
+  0 the history was shown (and written)
+  2 not a git repository, a bad range or date, configuration or usage error
+""" + INTERRUPTED
 
 _RELATIVE_DATE = re.compile(r"^\d+ (second|minute|hour|day|week|month|year)s? ago$")
 
@@ -77,7 +93,17 @@ def _check_date(text: str) -> str | None:
         return None
 
 
-def run(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: Path) -> int:
+def run(args: argparse.Namespace) -> int:
+    from ..shared import cache_path, project_settings
+
+    got = project_settings(args)
+    if isinstance(got, int):
+        return got
+    root, settings = got
+    return _show(args, root, settings, cache_path(root, settings).parent)
+
+
+def _show(args: argparse.Namespace, root: Path, settings: SsotConfig, cache_dir: Path) -> int:
     from ...history.timeline import DEFAULT_MAX_COMMITS, GitError, history
 
     max_commits = DEFAULT_MAX_COMMITS if args.max_commits is None else args.max_commits
