@@ -27,6 +27,7 @@ FAMILY = {
     "pytest_ssot.isolation.runners.SpecError": (FAILED, Exception),
     "pytest_ssot.report.html.MissingDependency": (USAGE, Exception),
     "pytest_ssot.cli.OutputFailed": (FAILED, OSError),
+    "pytest_ssot.services.project.RewrittenThenFailed": (USAGE, Exception),
 }
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ssot.config import ConfigError, SsotConfig, load_config
+from pytest_ssot.config import load_config
+from pytest_ssot.domain.contracts import SsotConfig
+from pytest_ssot.errors import ConfigError
 from pytest_ssot.services.project import (Mode, Project, ScanCheck, check_baseline_path,
                                           check_paths, check_scan)
 
