@@ -66,7 +66,8 @@ def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
     assert module_level <= {"__future__", "pytest", "sys"}, module_level
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "checks.py", "schedules.py", "runners.py"])
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(PACKAGE / "isolation"))
+                                        for p in (PACKAGE / "isolation").rglob("*.py")))
 def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
     """conftest.py imports pytest_ssot.isolation: that must not import hypothesis."""
     tree = ast.parse((PACKAGE / "isolation" / name).read_text())
