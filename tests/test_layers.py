@@ -47,7 +47,7 @@ def test_production_census_is_standalone(path: Path) -> None:
     assert not ours, ours
 
 
-@pytest.mark.parametrize("script", ["_server.py", "_discover.py"])
+@pytest.mark.parametrize("script", ["_server.py", "_server_tasks.py", "_discover.py"])
 def test_probe_scripts_are_standalone(script: str) -> None:
     server = PACKAGE / "probe" / script
     relative = {m for m in _imports(server) if m.startswith(".") or m.startswith("pytest_ssot")}
