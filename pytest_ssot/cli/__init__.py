@@ -301,7 +301,7 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
                             "cores or the files)")
     p_discover = command("discover")
     p_shims = command("shims")
-    from ..codemod.shims import add_arguments as shims_arguments
+    from .commands.shims import add_arguments as shims_arguments
 
     shims_arguments(p_shims)
     p_history = command("history")
@@ -340,10 +340,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return census(args)
     if args.command == "shims":
-        from ..codemod.shims import run as shims
+        from .commands.shims import run as shims
 
-        got = project_settings(args)
-        return got if isinstance(got, int) else shims(args, *got)
+        return shims(args)
     return _fix(args)
 
 
