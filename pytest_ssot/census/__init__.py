@@ -5,7 +5,7 @@ Standard library only, importable without pytest: a service enables it at start-
     import pytest_ssot.census
     pytest_ssot.census.install(path="ssot-census.jsonl")
 
-and the test session uses the same recorder (``census_plugin.py``). What counts as a *hit*:
+and the test session uses the same recorder (``plugin/census.py``). What counts as a *hit*:
 
 - the import of a declared legacy or factory module (a meta-path finder placed first on
   ``sys.meta_path``: silent shims count too, not only the ones that warn);
