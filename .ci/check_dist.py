@@ -15,6 +15,7 @@ from pathlib import Path
 # Files a user of the wheel needs: type information, the licence, the probe scripts that
 # run as plain scripts (package data a wrong `packages` setting would drop).
 REQUIRED = ("pytest_ssot/py.typed", "pytest_ssot/probe/_server.py",
+            "pytest_ssot/probe/_server_tasks.py",
             "pytest_ssot/probe/_discover.py", "/licenses/LICENSE")
 
 

@@ -130,7 +130,7 @@ import pytest_ssot.census as census
 census.install(path=None, contracts=["benchpkg.shim", "benchpkg:Thing"], interval=0,
                project="bench")
 install_ms = (time.perf_counter() - t) * 1000
-finder = census._FINDER
+finder = census.recorder._FINDER
 names = [f"pkg{i}.mod" for i in range(200_000)]
 t = time.perf_counter()
 for n in names:

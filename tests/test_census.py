@@ -130,7 +130,7 @@ def test_uninstall_restores_modules(project) -> None:
     assert type(m) is not type(sys)
     census.uninstall()
     assert type(m) is type(sys)
-    assert census._FINDER not in sys.meta_path
+    assert census.recorder._FINDER not in sys.meta_path
 
 
 def test_threads_count_exactly(project) -> None:
@@ -175,11 +175,11 @@ def test_a_failing_census_never_raises_into_the_application(project, monkeypatch
     def boom(*a, **k):
         raise RuntimeError("census bug")
 
-    monkeypatch.setattr(census._SERVICE.rec, "hit", boom)
+    monkeypatch.setattr(census.service._SERVICE.rec, "hit", boom)
     assert use.touch(m) is not None
-    monkeypatch.setattr(census._SERVICE.rec, "take", boom)
+    monkeypatch.setattr(census.service._SERVICE.rec, "take", boom)
     census.flush()  # swallowed, counted as a failure
-    assert census._SERVICE.failures == 1
+    assert census.service._SERVICE.failures == 1
 
 
 def test_unwritable_sink_is_one_warning_and_the_service_runs_on(project) -> None:
@@ -195,7 +195,7 @@ def test_unwritable_sink_is_one_warning_and_the_service_runs_on(project) -> None
         census.flush()
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1 and "cannot write" in messages[0], messages
-    assert census._SERVICE.failures == 0
+    assert census.service._SERVICE.failures == 0
 
 
 def test_no_pyproject_no_contracts_warns(tmp_path, monkeypatch) -> None:
@@ -371,9 +371,9 @@ def test_a_flush_that_fails_keeps_its_hits_for_the_next_one(project, monkeypatch
             return real_write(fd, bytes(data)[:10])  # a short write, then a full disk
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(census.os, "write", full)
+    monkeypatch.setattr(census.service.os, "write", full)
     census.flush()
-    monkeypatch.setattr(census.os, "write", real_write)
+    monkeypatch.setattr(census.service.os, "write", real_write)
     use.touch(m)
     census.flush()
     merge = read_census([root / "c.jsonl"], project="svc")

@@ -24,7 +24,7 @@ FAMILY = {
     "pytest_ssot.services.discover.DiscoverError": (USAGE, Exception),
     "pytest_ssot.codemod.driver.FixError": (FAILED, Exception),
     "pytest_ssot.history.git.GitError": (USAGE, Exception),
-    "pytest_ssot.isolation.runners.SpecError": (FAILED, Exception),
+    "pytest_ssot.isolation.spec_calls.SpecError": (FAILED, Exception),
     "pytest_ssot.report.html.MissingDependency": (USAGE, Exception),
     "pytest_ssot.cli.OutputFailed": (FAILED, OSError),
     "pytest_ssot.services.project.RewrittenThenFailed": (USAGE, Exception),

@@ -39,15 +39,15 @@ def test_core_does_not_import_the_pytest_layer(path: Path) -> None:
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-def test_production_census_is_standalone() -> None:
+@pytest.mark.parametrize("path", _files("census"), ids=lambda p: p.name)
+def test_production_census_is_standalone(path: Path) -> None:
     """``pytest_ssot.census`` runs in services: the standard library only, nothing of ours
-    (it must import without the rest of pytest-ssot's dependencies)."""
-    census = PACKAGE / "census" / "__init__.py"
-    ours = {m for m in _imports(census) if m.startswith(".") or m.startswith("pytest_ssot")}
+    outside census/ (it must import without the rest of pytest-ssot's dependencies)."""
+    ours = {m for m in _imports(path) if m.startswith("..") or m.startswith("pytest_ssot")}
     assert not ours, ours
 
 
-@pytest.mark.parametrize("script", ["_server.py", "_discover.py"])
+@pytest.mark.parametrize("script", ["_server.py", "_server_tasks.py", "_discover.py"])
 def test_probe_scripts_are_standalone(script: str) -> None:
     server = PACKAGE / "probe" / script
     relative = {m for m in _imports(server) if m.startswith(".") or m.startswith("pytest_ssot")}
@@ -66,7 +66,8 @@ def test_plugin_entry_point_imports_stdlib_and_pytest_only() -> None:
     assert module_level <= {"__future__", "pytest", "sys"}, module_level
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "checks.py", "schedules.py", "runners.py"])
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(PACKAGE / "isolation"))
+                                        for p in (PACKAGE / "isolation").rglob("*.py")))
 def test_isolation_core_loads_without_pytest_or_hypothesis(name: str) -> None:
     """conftest.py imports pytest_ssot.isolation: that must not import hypothesis."""
     tree = ast.parse((PACKAGE / "isolation" / name).read_text())

@@ -171,3 +171,14 @@ def test_pydantic_moved_name_is_absent() -> None:
 def test_probes_never_touch_this_process(project: list[str]) -> None:
     probe_paths([parse_path("pkg.shim"), parse_path("pkg.canon")], sys_path=project, timeout=10)
     assert "pkg" not in sys.modules and "pkg.shim" not in sys.modules
+
+
+def test_a_project_module_named_like_a_probe_script_is_the_projects(
+        tmp_path, mode: str) -> None:
+    """The server's own parts (``_server.py``, ``_server_tasks.py``, loaded by file under a
+    name no import can spell) never stand in for project modules of the same names."""
+    for name in ("_server", "_server_tasks"):
+        (tmp_path / f"{name}.py").write_text("MARK = 'the project'\n")
+    paths = [parse_path("_server:MARK"), parse_path("_server_tasks:MARK")]
+    verdicts = probe_paths(paths, sys_path=[str(tmp_path), *sys.path], timeout=10)
+    assert [(v.verdict, v.reason) for v in verdicts] == [("resolves", None)] * 2

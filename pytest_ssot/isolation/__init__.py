@@ -32,8 +32,10 @@ In ``conftest.py``::
 pytest-ssot then collects items ``<file>::isolation-ws-manager::<check>``. Importing this
 module imports neither pytest nor hypothesis; the items import hypothesis when they run.
 
-This module is the spec API; what is generated lives in ``schedules``, how it is run in
-``runners``, the pure verdicts in ``checks`` and the pytest items in ``items``.
+This module is the spec API; what is generated lives in ``schedules`` (one module per
+schedule and the registry ``SCHEDULES``), how it is run in ``runners`` (with
+``spec_calls``, ``loops``, ``dry_run``), the pure verdicts in ``checks`` and the pytest
+items in ``plugin/isolation_items.py``.
 """
 
 from __future__ import annotations

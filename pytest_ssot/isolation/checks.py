@@ -271,24 +271,42 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
     addressed. ``exact_payload`` (the spec's ``payload(message)`` hook): each frame's
     payload must be exactly the one its producer sent.
     """
+    d = _Delivery(sent, received)
     findings: list[Finding] = []
-    owner = {s.event_id: s for s in sent}
-    by_user: dict[str, list[Sent]] = {}
-    for s in sent:
-        by_user.setdefault(s.user, []).append(s)
+    for user in sorted(set(d.by_user) | set(received)):
+        got = received.get(user, [])
+        findings += d.content(user, got, (contents or {}).get(user, []), exact_payload)
+        if nonce is not None:
+            got = d.stale(user, got, nonce, findings)
+        findings += d.membership(user, got)
+        findings += d.order(user, got, protocol)
+    return findings
 
-    by_payload = {s.payload: s for s in sent if s.payload}
 
-    def show(ids: Sequence[str]) -> str:
+class _Delivery:
+    """What was sent, indexed, and the checks of one user's received ids against it."""
+
+    def __init__(self, sent: Sequence[Sent], received: dict[str, list[str]]) -> None:
+        self.received = received
+        self.owner = {s.event_id: s for s in sent}
+        self.by_user: dict[str, list[Sent]] = {}
+        for s in sent:
+            self.by_user.setdefault(s.user, []).append(s)
+        self.by_payload = {s.payload: s for s in sent if s.payload}
+
+    def show(self, ids: Sequence[str]) -> str:
+        owner = self.owner
         more = f", ... {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
         return "[" + ", ".join(f"{short_id(i)} {owner[i].event_type}" if i in owner
                                else f"{short_id(i)} ?" for i in ids[:SHOWN_IDS]) + more + "]"
 
-    for user in sorted(set(by_user) | set(received)):
-        got = received.get(user, [])
+    def content(self, user: str, got: list[str], tokens_of: list[tuple[str, ...]],
+                exact_payload: bool) -> list[Finding]:
+        """Frames carrying another user's payload; payloads other than the one sent."""
+        owner, by_payload, findings = self.owner, self.by_payload, []
         content_leaks: list[tuple[str, Sent]] = []
         wrong_payload: list[str] = []
-        for i, tokens in zip(got, (contents or {}).get(user, [])):
+        for i, tokens in zip(got, tokens_of):
             if i in owner and owner[i].user != user:
                 continue  # the whole frame is another user's: a cross-delivery by id
             foreign = [by_payload[t] for t in tokens
@@ -307,20 +325,29 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                 [user, src.user]))
         if wrong_payload:
             findings.append(Finding(
-                "payload", f"user {user!r} received {show(wrong_payload)} with a payload "
-                "other than the one its producer sent (payload(message) differs)", [user]))
-        if nonce is not None:
-            stale = [i for i in got if i not in owner and (m := _HARNESS_ID.fullmatch(i))
-                     and m.group(1) != nonce]
-            if stale:
-                findings.append(Finding(
-                    "survives-reset", f"state survives reset: user {user!r} received "
-                    f"{len(stale)} event(s) from earlier examples, after reset(); reset() "
-                    "must clear what every manager and registry holds", [user]))
-                stale_set = set(stale)
-                got = [i for i in got if i not in stale_set]
-        mine = by_user.get(user, [])
-        mine_ids = [s.event_id for s in mine]
+                "payload", f"user {user!r} received {self.show(wrong_payload)} with a "
+                "payload other than the one its producer sent (payload(message) differs)",
+                [user]))
+        return findings
+
+    def stale(self, user: str, got: list[str], nonce: str, findings: list[Finding]
+              ) -> list[str]:
+        """``got`` without the ids of earlier executions (one finding for them)."""
+        stale = [i for i in got if i not in self.owner and (m := _HARNESS_ID.fullmatch(i))
+                 and m.group(1) != nonce]
+        if not stale:
+            return got
+        findings.append(Finding(
+            "survives-reset", f"state survives reset: user {user!r} received "
+            f"{len(stale)} event(s) from earlier examples, after reset(); reset() "
+            "must clear what every manager and registry holds", [user]))
+        stale_set = set(stale)
+        return [i for i in got if i not in stale_set]
+
+    def membership(self, user: str, got: list[str]) -> list[Finding]:
+        """Another user's events, events nobody sent, events lost, events twice."""
+        owner, show, findings = self.owner, self.show, []
+        mine_ids = [s.event_id for s in self.by_user.get(user, [])]
         foreign = [i for i in got if i in owner and owner[i].user != user]
         for i in foreign[:3]:
             findings.append(Finding(
@@ -328,7 +355,7 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                 f"user {user!r} received {short_id(i)} ({owner[i].event_type}) sent for user "
                 f"{owner[i].user!r}\n    {user!r} sent:     {show(mine_ids)}\n"
                 f"    {user!r} received: {show(got)}\n"
-                f"    {owner[i].user!r} received: {show(received.get(owner[i].user, []))}",
+                f"    {owner[i].user!r} received: {show(self.received.get(owner[i].user, []))}",
                 [user, owner[i].user]))
         unknown = [i for i in got if i not in owner]
         if unknown:
@@ -351,9 +378,15 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                 "duplicate", f"user {user!r} received {show(dups)} more than once\n"
                              f"    sent:     {show(mine_ids)}\n    received: {show(got)}",
                 [user]))
+        return findings
+
+    def order(self, user: str, got: list[str], protocol: Sequence[str] | None
+              ) -> list[Finding]:
+        """FIFO per producer; each run in the protocol's order."""
+        owner, show, findings = self.owner, self.show, []
         producers: dict[str, list[str]] = {}
         runs: dict[tuple[str, str], list[str]] = {}
-        for s in mine:
+        for s in self.by_user.get(user, []):
             producers.setdefault(s.producer, []).append(s.event_id)
             runs.setdefault((s.producer, s.run), []).append(s.event_id)
         arrived = list(dict.fromkeys(got))
@@ -374,4 +407,4 @@ def verify_delivery(sent: Sequence[Sent], received: dict[str, list[str]],
                     findings.append(Finding(
                         "protocol", f"user {user!r}, {producer}, {run}: events arrived "
                                     f"as {types_}, the protocol is {list(protocol)}", [user]))
-    return findings
+        return findings

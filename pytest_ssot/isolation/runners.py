@@ -1,39 +1,29 @@
 """How a schedule is run: against the spec, in asyncio tasks or in threads, with bounds.
 
-Every call into the spec goes through :class:`SpecCalls`, which turns a spec that breaks
-its own contract (``received`` returning something other than a list, ``make_user``
-returning ``None``, ``reset`` raising) into one :class:`SpecError` sentence. Every wait is
-bounded: sends that never finish, a loop that never settles and threads that never return
-become findings (``hang``, ``unsettled``) instead of a hung test run.
+Every call into the spec goes through :class:`SpecCalls` (``spec_calls``), which turns a
+spec that breaks its own contract into one :class:`SpecError` sentence. Every wait is
+bounded (``loops``): sends that never finish, a loop that never settles and threads that
+never return become findings (``hang``, ``unsettled``) instead of a hung test run. The dry
+run that comes first is ``dry_run``.
 
-Delivery may be late (a flush task, ``loop.call_later``, a queue consumer): ``received`` is
-read once the event loop is quiescent (no callback ready, no timer scheduled; tasks blocked
-for good, like a consumer waiting on an empty queue, are idle), or after the spec's own
-``drain()`` when it defines one.
-
-No pytest, no hypothesis: the items (``items.py``) drive these runners.
+No pytest, no hypothesis: the items (``plugin/isolation_items.py``) drive these runners.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import inspect
-import itertools
-import os
 import queue
-import re
-import reprlib
 import sys
 import threading
 import time
-import warnings
 from typing import Any, Callable, Sequence
 
-from ..errors import FAILED, SsotError
-from .checks import (Finding, Sent, payload_token, payload_tokens, shared_objects,
-                     short_id, verify_delivery)
-from .schedules import DEFAULT_PROTOCOL, Schedule, field_value
+from .checks import Finding, Sent, payload_token, shared_objects, short_id, verify_delivery
+from .dry_run import dry_run, infer_concurrency
+from .loops import _CANCEL_SECONDS, _run_loop, _settle
+from .schedules import Schedule
+from .spec_calls import (_NONCE, DRAIN_SECONDS, SpecCalls, SpecError, _calls,
+                         _describe_exc)
 
 __all__ = ["SpecError", "SpecCalls", "run_async", "run_threads", "distinct_and_policy",
            "shared_state", "dry_run", "infer_concurrency", "FATAL", "SEND_SECONDS",
@@ -43,268 +33,6 @@ __all__ = ["SpecError", "SpecCalls", "run_async", "run_threads", "distinct_and_p
 # check stops at once and reports the schedule as it is (no shrinking, no replays).
 FATAL = frozenset({"survives-reset", "unsettled", "hang"})
 SEND_SECONDS = 30.0  # all sends of one schedule execution (wall time: only a hang pays it)
-DRAIN_SECONDS = 2.0  # settling (or drain()) after the last send; spec attribute drain_timeout
-_CANCEL_SECONDS = 1.0  # tasks left at the end get this long to honour their cancellation
-_NONCE = itertools.count(1)
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-# The pytest items of the isolation checks live in the plugin package: ours too.
-_ITEMS = os.path.join(os.path.dirname(_PACKAGE), "plugin", "isolation_items.py")
-
-
-class SpecError(SsotError):
-    """The spec broke its own contract. ``str()`` is the whole explanation."""
-
-    exit_code = FAILED  # under pytest: the isolation item fails
-
-
-def _where(exc: BaseException) -> str:
-    """The innermost frame outside pytest-ssot: where the user's code raised."""
-    tb, last = exc.__traceback__, ""
-    while tb is not None:
-        path = tb.tb_frame.f_code.co_filename
-        where = os.path.abspath(path)
-        if not (where.startswith(_PACKAGE) or where == _ITEMS):
-            last = f"{os.path.basename(path)}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    return f" at {last}" if last else ""
-
-
-_EXC_CHARS = 2000  # an exception's whole text, unless it is a page long
-
-
-def _describe_exc(exc: BaseException) -> str:
-    text = str(exc)
-    if len(text) > _EXC_CHARS:
-        text = text[:_EXC_CHARS] + f"... ({len(text) - _EXC_CHARS} more characters)"
-    return f"{type(exc).__name__}{': ' + text if text else ''}{_where(exc)}"
-
-
-class SpecCalls:
-    """The spec instance, with every method's contract checked where it is called."""
-
-    def __init__(self, inst: Any) -> None:
-        self.inst = inst
-        self.cls = type(inst).__name__
-        self.has_drain = callable(getattr(inst, "drain", None))
-        timeout = getattr(inst, "drain_timeout", DRAIN_SECONDS)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise SpecError(f"{self.cls}.drain_timeout must be a number of seconds > 0, "
-                            f"got {timeout!r}")
-        self.drain_timeout = float(timeout)
-        self._message_id = getattr(inst, "message_id", None)
-        hook = getattr(inst, "payload", None)
-        self._payload = hook if callable(hook) else None
-        self.exact_payload = self._payload is not None
-
-    def _call(self, method: str, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            result = fn(*args)
-        except SpecError:
-            raise
-        except Exception as exc:
-            raise SpecError(f"{self.cls}.{method} raised {_describe_exc(exc)}") from None
-        if inspect.isawaitable(result) and method not in ("send(user, event)", "drain()"):
-            if inspect.iscoroutine(result):
-                result.close()  # no "never awaited" warning on top of the error
-            raise SpecError(f"{self.cls}.{method} returned an awaitable; it must be a plain "
-                            "(non-async) method")
-        return result
-
-    def reset(self) -> None:
-        self._call("reset()", self.inst.reset)
-
-    def make_user(self, user_id: str, fields: dict[str, str]) -> Any:
-        user = self._call("make_user(user_id, ...)",
-                          lambda: self.inst.make_user(user_id, **fields))
-        if user is None:
-            raise SpecError(f"{self.cls}.make_user({user_id!r}"
-                            + "".join(f", {k}={v!r}" for k, v in fields.items())
-                            + ") returned None; it must return the application's user "
-                            "object (a user context, a session, an id)")
-        return user
-
-    def make_users(self, schedule: Schedule) -> dict[str, Any]:
-        return {u.user_id: self.make_user(u.user_id, u.fields) for u in schedule.users}
-
-    def manager(self, user: Any) -> Any:
-        return self._call("manager(user)", self.inst.manager, user)
-
-    async def send(self, user: Any, event: dict[str, Any]) -> BaseException | None:
-        """An exception from ``send`` is the application's (a finding), not the spec's."""
-        try:
-            result = self.inst.send(user, event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            return exc
-        return None
-
-    async def drain(self) -> None:
-        result = self._call("drain()", self.inst.drain)
-        if inspect.isawaitable(result):
-            await result
-
-    def message_id(self, message: Any) -> str:
-        if self._message_id is None:
-            try:
-                value = message["id"]
-            except Exception:
-                raise SpecError(
-                    f"{self.cls}.received(user) returned {reprlib.repr(message)} as a "
-                    "message, which has no ['id']; define message_id(message) on the spec "
-                    "to say which sent event a message is (event['id'])") from None
-        else:
-            value = self._call("message_id(message)", self._message_id, message)
-        if value is None:
-            raise SpecError(f"{self.cls}.message_id(message) returned None for "
-                            f"{reprlib.repr(message)}; it must return event['id'] of the "
-                            "event the message delivers")
-        return str(value)
-
-    def payload_tokens(self, message: Any) -> tuple[str, ...]:
-        """The harness payloads a delivered frame carries: found anywhere in its content,
-        or in what the spec's ``payload(message)`` hook returns."""
-        if self._payload is not None:
-            message = self._call("payload(message)", self._payload, message)
-        return tuple(payload_tokens(message))
-
-    def frames(self, user: Any) -> tuple[list[str], list[tuple[str, ...]]]:
-        """What the user received: message ids, and the payloads each message carries."""
-        messages = self._messages(user)
-        return ([self.message_id(m) for m in messages],
-                [self.payload_tokens(m) for m in messages])
-
-    def received(self, user: Any) -> list[str]:
-        return [self.message_id(m) for m in self._messages(user)]
-
-    def _messages(self, user: Any) -> list[Any]:
-        messages = self._call("received(user)", self.inst.received, user)
-        if not isinstance(messages, (list, tuple, collections.deque)):
-            shown = ("None" if messages is None
-                     else f"{reprlib.repr(messages)} (a {type(messages).__name__})")
-            raise SpecError(f"{self.cls}.received(user) returned {shown}; it must return a "
-                            "list of the messages the user received, oldest first")
-        return list(messages)
-
-    def read(self, users: dict[str, Any]
-             ) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, ...]]]]:
-        ids, contents = {}, {}
-        for uid, user in users.items():
-            ids[uid], contents[uid] = self.frames(user)
-        return ids, contents
-
-
-def _calls(inst: Any) -> SpecCalls:
-    return inst if isinstance(inst, SpecCalls) else SpecCalls(inst)
-
-
-# --------------------------------------------------------------------------- event loops
-
-
-def _activity(loop: asyncio.AbstractEventLoop, me: Any
-              ) -> tuple[bool, list[asyncio.TimerHandle], list[asyncio.Task[Any]]]:
-    """(a callback is ready, timers scheduled, tasks not done) besides the caller.
-
-    ``_ready`` and ``_scheduled`` are BaseEventLoop internals (stable since 3.4); a loop
-    without them is never taken for idle, so the wait falls back to its bound.
-    """
-    ready = getattr(loop, "_ready", None)
-    scheduled = getattr(loop, "_scheduled", None)
-    tasks = [t for t in asyncio.all_tasks(loop) if t is not me and not t.done()]
-    if ready is None or scheduled is None:
-        return True, [], tasks
-    return (any(not h.cancelled() for h in ready),
-            [h for h in scheduled if not h.cancelled()], tasks)
-
-
-def _name_task(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
-    frame = getattr(coro, "cr_frame", None)
-    where = (f" at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
-             if frame is not None else "")
-    return f"{getattr(coro, '__qualname__', repr(coro))}(){where}"
-
-
-def _name_timer(handle: asyncio.TimerHandle, now: float) -> str:
-    callback = getattr(handle, "_callback", None)
-    name = getattr(callback, "__qualname__", None) or reprlib.repr(callback)
-    return f"{name} in {max(0.0, handle.when() - now):.3g} s"
-
-
-async def _settle(calls: SpecCalls) -> str | None:
-    """Wait until delivery is complete; the reason it is not, when the bound is reached."""
-    timeout = calls.drain_timeout
-    if calls.has_drain:
-        try:
-            await asyncio.wait_for(calls.drain(), timeout)
-        except asyncio.TimeoutError:
-            return f"{calls.cls}.drain() did not return within {timeout:g} s"
-        return None
-    loop = asyncio.get_running_loop()
-    me = asyncio.current_task()
-    # The bound counts the time asked of timers (a flush task that sleeps forever reaches
-    # it), not wall time: on a busy machine a consumer still working through its queue
-    # must not be taken for one that never ends. Wall time has a cap ten times larger.
-    waited = 0.0
-    cap = loop.time() + 10 * timeout
-    quiet = 0
-    while True:
-        ready, timers, tasks = _activity(loop, me)
-        if not ready and not timers:
-            if not tasks:
-                return None
-            # every task left waits for something no callback or timer will bring (a
-            # consumer on an empty queue); a few short sleeps let thread-safe callbacks in
-            quiet += 1
-            if quiet > 3:
-                return None
-            await asyncio.sleep(0.001)
-            continue
-        quiet = 0
-        if waited >= timeout or loop.time() >= cap:
-            now = loop.time()
-            shown = [_name_task(t) for t in tasks[:5]] + [_name_timer(h, now)
-                                                          for h in timers[:5]]
-            return (f"the event loop was still busy {timeout:g} s after the last send: "
-                    f"{len(tasks)} task(s) pending, {len(timers)} timer(s) scheduled: "
-                    f"{', '.join(shown)}. Delivery that never completes cannot be checked: "
-                    "if this is expected (a periodic flush, a long timer), define drain() on "
-                    "the spec to wait until every sent event is delivered (drain_timeout "
-                    "sets the bound)")
-        if ready or not timers:
-            await asyncio.sleep(0)
-        else:
-            delay = min(0.005, max(0.0, min(h.when() for h in timers) - loop.time()))
-            waited += max(delay, 0.0001)
-            await asyncio.sleep(delay)
-
-
-def _run_loop(main: Any) -> Any:
-    """``asyncio.run`` with a bounded teardown: a task that ignores its cancellation is
-    abandoned after ``_CANCEL_SECONDS`` instead of hanging the check."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(main)
-    finally:
-        try:
-            left = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for t in left:
-                t.cancel()
-            if left:
-                loop.run_until_complete(asyncio.wait(left, timeout=_CANCEL_SECONDS))
-            for t in left:
-                if not t.done():
-                    t._log_destroy_pending = False  # reported as unsettled or hang already
-                elif not t.cancelled():
-                    t.exception()  # retrieved: a crashed flush task shows as lost events
-            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(),
-                                                     _CANCEL_SECONDS))
-        except (Exception, asyncio.CancelledError):
-            pass
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
 
 
 # --------------------------------------------------------------------------- executions
@@ -446,6 +174,36 @@ def _in_threads(jobs: list[Callable[[], None]], workers: int, timeout: float
     return sorted(running.values()) if any(t.is_alive() for t in threads) else []
 
 
+def _first_access_race(calls: SpecCalls, users: dict[str, Any], same_user: str,
+                       workers: int) -> tuple[list[Finding], bool]:
+    """Several threads race on each user's first access to the registry: (the findings,
+    whether a ``manager(user)`` call hung; then the findings are that hang alone)."""
+    findings: list[Finding] = []
+    racers = min(4, max(2, workers))
+    for uid, user in list(users.items())[:8]:
+        barrier = threading.Barrier(racers)
+        got: list[Any] = []
+
+        def first(user: Any = user, barrier: threading.Barrier = barrier,
+                  got: list[Any] = got) -> None:
+            try:
+                barrier.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                pass
+            got.append(calls.manager(user))
+
+        if _in_threads([first] * racers, racers, SEND_SECONDS):
+            return [Finding("hang", f"manager(user) for user {uid!r} did not return "
+                                    f"within {SEND_SECONDS:g} s", [uid])], True
+        distinct = len({id(m) for m in got})
+        if same_user == "same" and distinct > 1:
+            findings.append(Finding(
+                "split-manager", f"user {uid!r}: {racers} threads asking for the "
+                f"manager at once got {distinct} different managers "
+                "(check-then-act race in the registry?)", [uid]))
+    return findings, False
+
+
 def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
                 same_user: str, workers: int, mixed: bool = False,
                 trace: dict[str, Any] | None = None) -> list[Finding]:
@@ -458,7 +216,6 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
     users = calls.make_users(schedule)
     nonce = next(_NONCE)
     plan, sent = _plan(schedule, nonce)
-    findings: list[Finding] = []
     errors: list[tuple[str, dict[str, Any], BaseException]] = []
     unsettled: list[str] = []
     order: list[str] = []
@@ -468,29 +225,9 @@ def run_threads(inst: Any, schedule: Schedule, protocol: Sequence[str] | None,
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
-        # several threads race on each user's first access to the registry
-        racers = min(4, max(2, workers))
-        for uid, user in list(users.items())[:8]:
-            barrier = threading.Barrier(racers)
-            got: list[Any] = []
-
-            def first(user: Any = user, barrier: threading.Barrier = barrier,
-                      got: list[Any] = got) -> None:
-                try:
-                    barrier.wait(timeout=5)
-                except threading.BrokenBarrierError:
-                    pass
-                got.append(calls.manager(user))
-
-            if _in_threads([first] * racers, racers, SEND_SECONDS):
-                return [Finding("hang", f"manager(user) for user {uid!r} did not return "
-                                        f"within {SEND_SECONDS:g} s", [uid])]
-            distinct = len({id(m) for m in got})
-            if same_user == "same" and distinct > 1:
-                findings.append(Finding(
-                    "split-manager", f"user {uid!r}: {racers} threads asking for the "
-                    f"manager at once got {distinct} different managers "
-                    "(check-then-act race in the registry?)", [uid]))
+        findings, hung = _first_access_race(calls, users, same_user, workers)
+        if hung:
+            return findings
 
         async def one(uid: str, items: list[Item]) -> None:
             for event, awaits in items:
@@ -578,108 +315,3 @@ def shared_state(inst: Any, collidable: Sequence[str], allow_shared: Sequence[An
                     f"managers:\n    user {user_ids[0]!r}: {pa}\n    user {user_ids[1]!r}: {pb}",
                     list(user_ids[:2]))
             for pa, pb, kind in shared[:5]]
-
-
-# --------------------------------------------------------------------------- the dry run
-
-DRY_RUN_USER = "dry-run-user"
-
-
-def dry_run(inst: Any, collidable: Sequence[str], same_user: str,
-            protocol: Sequence[str] | None) -> Any:
-    """Each spec method once, on one fresh user, before any schedule: what fails here is
-    the spec's mistake (a :class:`SpecError` naming the method), never the application's
-    isolation. Returns the user's manager (for :func:`infer_concurrency`)."""
-    calls = _calls(inst)
-    cls = calls.cls
-    calls.reset()
-    fields = {f: field_value(f, 0) for f in collidable}
-    user = calls.make_user(DRY_RUN_USER, fields)
-    first, again = calls.manager(user), calls.manager(user)
-    if same_user == "same" and first is not again:
-        raise SpecError(
-            f"{cls}.manager(user) returned two different objects ({type(first).__name__}, "
-            f"{type(again).__name__}) when asked twice for one user, one after the other, "
-            "and same_user='same': return the application's own manager object (the "
-            "registry's), not a new handle around it, or declare same_user='new'")
-    nonce = next(_NONCE)
-    types_ = list(protocol or DEFAULT_PROTOCOL)[:2]
-    events = [{"id": f"e{k}/{nonce}", "type": t, "user_id": DRY_RUN_USER,
-               "run": f"{DRY_RUN_USER}/p0/run0", "payload": payload_token(nonce, k), **fields}
-              for k, t in enumerate(types_, 1)]
-    problems: list[str] = []
-    messages: list[Any] = []
-    said = f" (the declared protocol {list(protocol)} starts so)" if protocol else ""
-
-    async def main() -> None:
-        for event in events:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                exc = await calls.send(user, event)
-            if exc is not None:
-                problems.append(
-                    f"{cls}.send(user, event) raised {_describe_exc(exc)} on a dry run (one "
-                    f"fresh user, sending {event['type']!r}{said}): fix send (a method or "
-                    "argument the application does not have?)"
-                    + (", or the protocol, which the application rejects" if protocol
-                       else ""))
-                return
-            lost = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)
-                    and "was never awaited" in str(w.message)]
-            if lost:
-                problems.append(f"{cls}.send(user, event) did not await a coroutine it "
-                                f"created ({lost[0]}): write `await` before the call (and "
-                                "make send `async def`)")
-                return
-        await _settle(calls)
-        messages.extend(calls._messages(user))
-
-    _run_loop(main())
-    if problems:
-        raise SpecError(problems[0])
-    sent = {e["id"]: e for e in events}
-    ids = [calls.message_id(m) for m in messages]
-    ours = [(i, m) for i, m in zip(ids, messages)
-            if not ((h := _HARNESS.fullmatch(i)) and h.group(1) != str(nonce))]
-    how = ("message_id(message)" if calls._message_id is not None
-           else "received(user): the messages' ['id']")
-    unknown = [i for i, _ in ours if i not in sent]
-    if unknown:
-        raise SpecError(
-            f"{cls}.{how} gave {unknown[0]!r} for a message of a dry run that sent only "
-            f"{[short_id(i) for i in sent]} ({', '.join(sent)}) to one user: it must "
-            "give event['id'] of the event the message delivers (send must pass it on)")
-    if len({i for i, _ in ours}) < len(ours):
-        raise SpecError(f"{cls}.{how} gave one id to two messages of a dry run that sent "
-                        f"{len(sent)} events to one user: ids must be unique per sent event "
-                        "(event['id'])")
-    if not ours and len(ids) == len(ours):
-        raise SpecError(
-            f"{cls}.received(user) returned no message after send(user, event) of "
-            f"{len(sent)} event(s) to one fresh user (a dry run): send must deliver through "
-            "the application's manager, and received must read what that manager delivered")
-    if calls.exact_payload:
-        for i, m in ours:
-            tokens = calls.payload_tokens(m)
-            if tokens != (sent[i]["payload"],):
-                raise SpecError(
-                    f"{cls}.payload(message) gave {reprlib.repr(calls._payload(m))} for "
-                    f"{short_id(i)} of a dry run, whose producer sent "
-                    f"{sent[i]['payload']!r}: it must return event['payload'] as delivered")
-    return first
-
-
-_HARNESS = re.compile(r"e\d+/(\d+)")
-
-
-def infer_concurrency(manager: Any) -> tuple[str, str]:
-    """("asyncio" | "both", why): a manager whose operations are coroutines lives on one
-    event loop; one of plain methods may be called from threads as well."""
-    for klass in type(manager).__mro__:
-        if klass is object:
-            continue
-        for name, fn in vars(klass).items():
-            if not name.startswith("_") and inspect.iscoroutinefunction(
-                    getattr(fn, "__func__", fn)):
-                return "asyncio", f"inferred: {type(manager).__name__}.{name} is a coroutine"
-    return "both", "inferred: the manager has no coroutine methods"

@@ -24,9 +24,10 @@ from ..isolation import IsolationSpec
 from ..isolation.checks import SHOWN_IDS, Finding, short_id
 from ..isolation.runners import (FATAL, SpecCalls, SpecError, distinct_and_policy, dry_run,
                       infer_concurrency, run_async, run_threads, shared_state)
-from ..isolation.schedules import Schedule, UserPlan, random_schedule, schedules
+from ..isolation.schedules import SCHEDULES, Schedule, ScheduleKind, UserPlan
 
-CHECKS = ("distinct-managers", "shared-state", "asyncio-schedules", "thread-schedules")
+# the structure checks, then one check per registered schedule
+CHECKS = ("distinct-managers", "shared-state", *SCHEDULES)
 SEARCH_SECONDS = 60.0  # generating examples (or thread trials) without a failure
 SHRINK_SECONDS = 30.0  # shrinking a failure found; then the smallest schedule so far
 REPLAYS, REPLAY_SECONDS = 20, 5.0  # re-runs of a failing thread schedule (its rate)
@@ -208,15 +209,11 @@ class IsolationItem(pytest.Item):
                           else infer_concurrency(manager))
             self.header = f"concurrency: {model} ({why})"
             self.add_report_section("call", "isolation", self.header)
-            if self.check == "thread-schedules" and model == "asyncio":
+            kind = SCHEDULES.get(self.check)
+            if kind is not None and model == kind.skipped_for:
                 raise pytest.skip.Exception(
-                    f"{node_name(spec.name)}: asyncio-only manager ({why}): thread "
-                    "schedules do not apply; declare concurrency='both' if threads use it "
-                    "too", _use_item_location=True)
-            if self.check == "asyncio-schedules" and model == "threads":
-                raise pytest.skip.Exception(
-                    f"{node_name(spec.name)}: a threads-only manager (declared): asyncio "
-                    "schedules do not apply", _use_item_location=True)
+                    kind.skip_reason.format(node=node_name(spec.name), why=why),
+                    _use_item_location=True)
             if self.check == "distinct-managers":
                 ids = [f"user-{random.Random(7).randrange(10**6)}-{i}" for i in range(4)]
                 findings = distinct_and_policy(calls, spec.collidable, spec.same_user, ids)
@@ -227,10 +224,12 @@ class IsolationItem(pytest.Item):
                                         ["alice", "bob"])
                 if findings:
                     raise IsolationFailed(_report("shared state", findings))
-            elif self.check == "asyncio-schedules":
-                self._hypothesis(calls, max_users)
+            elif kind is not None and kind.driver == "hypothesis":
+                self._hypothesis(calls, max_users, kind)
+            elif kind is not None and kind.driver == "seeded":
+                self._threads(calls, max_users, kind, mixed_ok=model == "both")
             else:
-                self._threads(calls, max_users, mixed_ok=model == "both")
+                raise AssertionError(f"no driver for the isolation check {self.check!r}")
         except SpecError as exc:
             raise IsolationFailed(self._spec_error(exc)) from None
 
@@ -298,7 +297,7 @@ class IsolationItem(pytest.Item):
             f"{mode} schedule", findings, schedule,
             f"  {verdict}; {where}\n{self._replay_command(seed)}", trace))
 
-    def _hypothesis(self, calls: SpecCalls, max_users: int) -> None:
+    def _hypothesis(self, calls: SpecCalls, max_users: int, kind: ScheduleKind) -> None:
         from hypothesis import HealthCheck, Phase, given, seed, settings
 
         examples = self._opt("ssot_isolation_examples", None)
@@ -321,7 +320,7 @@ class IsolationItem(pytest.Item):
 
         @seed(seed_value)
         @settings(**kw)
-        @given(schedules(max_users, protocol, self.spec.collidable, self.spec.user_ids))
+        @given(kind.generate(max_users, protocol, self.spec.collidable, self.spec.user_ids))
         def asyncio_schedules(schedule: Any) -> None:
             state["n"] += 1
             now = time.monotonic()
@@ -366,7 +365,8 @@ class IsolationItem(pytest.Item):
                              lambda s, trace: run_async(calls, s, protocol, trace),
                              state["findings"], seed_value, where)
 
-    def _threads(self, calls: SpecCalls, max_users: int, mixed_ok: bool = True) -> None:
+    def _threads(self, calls: SpecCalls, max_users: int, kind: ScheduleKind,
+                 mixed_ok: bool = True) -> None:
         trials = int(self._opt("ssot_isolation_thread_trials", 30))
         seed = self.config.getoption("hypothesis_seed", None)
         seed = int(seed) if seed is not None else 20261121
@@ -379,8 +379,8 @@ class IsolationItem(pytest.Item):
                                   f"budget of {SEARCH_SECONDS:g} s was spent without a failure")
                 return
             rng = random.Random(seed + trial)
-            schedule = random_schedule(rng, max_users, protocol, self.spec.collidable,
-                                       self.spec.user_ids)
+            schedule = kind.generate(rng, max_users, protocol, self.spec.collidable,
+                                     self.spec.user_ids)
             workers = max(2, min(8, len(schedule.users) - 1))
             # odd trials: threads that each run several async tasks
             mixed = mixed_ok and trial % 2 == 1

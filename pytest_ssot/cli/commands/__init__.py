@@ -23,8 +23,7 @@ REGISTRY: dict[str, str] = {
     "scan": "pytest_ssot.cli.commands.scan",
     "fix": "pytest_ssot.cli.commands.fix",
     "discover": "pytest_ssot.cli.commands.discover",
-    # -> "pytest_ssot.cli.commands.shims" once the shims command moves there (H4)
-    "shims": "pytest_ssot.cli.shims_command",
+    "shims": "pytest_ssot.cli.commands.shims",
     "history": "pytest_ssot.cli.commands.history",
     "census": "pytest_ssot.cli.commands.census",
 }
