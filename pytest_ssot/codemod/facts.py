@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..scan.rules import Entry, Matcher
-from ..scan.source import _resolve_relative
+from ..scan.analysis import resolve_relative
 
 __all__ = ["Binding", "Chain", "Facts", "Span", "read_facts"]
 
@@ -156,7 +156,7 @@ class _Reader(ast.NodeVisitor):
         self.facts.imports[node.lineno] = (span(node), id(node) in self.alone)
         self.facts.from_imports.append((node.lineno, node.level, node.module,
                                         [a.name for a in node.names]))
-        target = _resolve_relative(node.level, node.module, self.package)
+        target = resolve_relative(node.level, node.module, self.package)
         for alias in node.names:
             if alias.name == "*":
                 continue

@@ -16,7 +16,7 @@ from ..config import Contract
 from ..domain.paths import SsotPath
 from ..scan import Violation
 from ..scan.rules import Matcher
-from ..scan.source import _resolve_relative
+from ..scan.analysis import resolve_relative
 from .facts import Binding, Chain, Facts, read_facts
 from .identity import Identity, Question
 from .index import Readers
@@ -115,7 +115,7 @@ def _import_questions(plan: FilePlan) -> None:
     """Questions of the from-import and string rewrites."""
     contracts = plan.contracts
     for line, level, module, names in plan.facts.from_imports:
-        target = _resolve_relative(level, module, plan.package)
+        target = resolve_relative(level, module, plan.package)
         for v in plan.lines.get(line, ()):
             if v.role != "legacy" or not target:
                 continue

@@ -2,7 +2,7 @@
 
 ``scan()`` reads every file under the configured paths once. A byte-level pre-filter
 (``prefilter.Filter``) proves most files cannot reference any declared path, and only the
-rest are parsed (``source.analyze``). Results are cached (``cache``): a folder whose mtime
+rest are parsed (``analysis.analyze``). Results are cached (``cache``): a folder whose mtime
 is unchanged keeps its listing, a file whose size and mtime are unchanged is trusted,
 otherwise its content hash decides, so a cache restored into a fresh checkout (new mtimes)
 is still used. Large trees are shared by forked workers (``walk``).

@@ -1,7 +1,7 @@
 """The byte-level pre-filter: which files can reference a declared path at all.
 
 Pure: no pytest. ``Filter.needs_parse`` answering ``False`` is a proof; every other file goes
-to the parser (``source.analyze``), which also reports files that do not decode or parse.
+to the parser (``analysis.analyze``), which also reports files that do not decode or parse.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .fingerprint import rows
 from . import lexer
 from .lexer import PREFIX_BYTES
 from .rules import Matcher
-from .source import _IMPORT_LIKE, IDENT_ESCAPES, analyze
+from .analysis import IDENT_ESCAPES, IMPORT_LIKE, analyze
 
 __all__ = ["Filter"]
 
@@ -100,8 +100,8 @@ def _unescape(m: "re.Match[bytes]") -> bytes:
 
 
 _AS_PATTERNS: dict[bytes, "re.Pattern[bytes]"] = {}
-# calls whose first argument names a module (``source._IMPORT_LIKE``)
-_IMPORT_CALLS = frozenset(n.encode() for n in _IMPORT_LIKE)
+# calls whose first argument names a module (``analysis.IMPORT_LIKE``)
+_IMPORT_CALLS = frozenset(n.encode() for n in IMPORT_LIKE)
 # a backslash-newline with a path byte right after it (and, checked apart, right before)
 _CUT = re.compile(rb"\\(?:\r\n|\r|\n)(?=[A-Za-z0-9_.])")
 
@@ -550,7 +550,7 @@ class _FileWords:
     def _import_like(self, q: int) -> bool:
         """Does the string literal starting at ``q`` stand where SPEC 5 reads a module
         name (a single identifier counts only there): the first argument of a call named
-        as in ``source._IMPORT_LIKE``, a ``name=``/``target=`` keyword, a subscript of
+        as in ``analysis.IMPORT_LIKE``, a ``name=``/``target=`` keyword, a subscript of
         ``modules`` or the first argument of ``modules.get/pop/setdefault``? Grouping
         parentheses, spaces, line ends and comments before it are looked through; ``True``
         when unsure (a ``#`` that may be in a string)."""
