@@ -13,6 +13,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from ..domain.refkind import Role
 from ..scan.rules import Entry, Matcher
 from ..scan.analysis import resolve_relative
 
@@ -410,7 +411,7 @@ def _own(matcher: Matcher, qparts: list[str], base: int) -> tuple[Entry, int, bo
     if base < 1 or base >= len(qparts):
         return None
     for e in matcher.module_entries.get(".".join(qparts[:base]), ()):
-        if e.role == "legacy":
+        if e.role == Role.LEGACY:
             return (e, base, False)
     return None
 
@@ -464,7 +465,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
             q = [*_qualified(parts, b), name.value]
             base = len(q) - len(parts)  # parts of q that the binding stands for
             found = _entry(matcher, q, base + 1) or _own(matcher, q, base)
-            if found is None or found[0].role == "canonical":
+            if found is None or found[0].role == Role.CANONICAL:
                 continue
             entry, n, is_attr = found
             # the entry must end at the literal name or right before it; one inside the
@@ -520,7 +521,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
             if found is None:
                 continue
             entry, n, is_attr = found
-            if entry.role == "canonical":
+            if entry.role == Role.CANONICAL:
                 continue
             if is_attr:
                 cut, attr = n, q[n - 1]

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import libcst as cst
 
+from ..domain.refkind import RefKind, Role
 from .base import Base, alias_names, dotted, make_alias
 from .edits import Text
 from .identity import Identity
@@ -61,7 +62,7 @@ class ImportsRewrite(Base):
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
                          ) -> cst.ImportFrom | cst.RemovalSentinel:
-        hits = self.violations(original, "import")
+        hits = self.violations(original, RefKind.IMPORT)
         line = self.line_of(original)
         if not hits:
             if not self.plan.remove or isinstance(updated.names, cst.ImportStar):
@@ -90,7 +91,7 @@ class ImportsRewrite(Base):
                 movable[i] = moved
                 continue
             for v in hits:
-                if v.role != "legacy":
+                if v.role != Role.LEGACY:
                     continue
                 p = v.path
                 if ":" in p:  # an attribute entry: from P import A
@@ -124,11 +125,11 @@ class ImportsRewrite(Base):
         if movable:
             moved_paths = set()
             for v in hits:
-                if v.role == "factory" and any(
+                if v.role == Role.FACTORY and any(
                         (line, names[i][1]) in self.plan.factory_alias for i in movable):
                     moved_paths.add(v.path)
             for v in hits:
-                if v.role == "legacy" and (line, v.path) not in self.plan.reasons:
+                if v.role == Role.LEGACY and (line, v.path) not in self.plan.reasons:
                     self.plan.handled.add((line, v.path))
                 elif v.path in moved_paths:
                     self.plan.handled.add((line, v.path))
@@ -158,7 +159,7 @@ class ImportsRewrite(Base):
     def leave_Import(self, original: cst.Import, updated: cst.Import
                      ) -> cst.Import | cst.RemovalSentinel:
         line = self.line_of(original)
-        hits = self.violations(original, "import")
+        hits = self.violations(original, RefKind.IMPORT)
         new_names = list(updated.names)
         for i, alias in enumerate(original.names):
             name = dotted(alias.name)
@@ -250,7 +251,7 @@ def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[in
     time (a few lines to parse, not the file). ``(lines with inserts done, removals done)``.
     Raises ``RuntimeError`` for a statement that shares its line with another one."""
     touched = {line for line, _local in plan.remove} | set(plan.inserts)
-    touched |= {line for line, vs in plan.lines.items() if any(v.kind == "import" for v in vs)}
+    touched |= {line for line, vs in plan.lines.items() if any(v.kind == RefKind.IMPORT for v in vs)}
     inserted: set[int] = set()
     removed: set = set()
     for line in sorted(touched):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..config import Contract
 from ..domain.paths import SsotPath
+from ..domain.refkind import RefKind, Role
 from ..scan import Violation
 from ..scan.rules import Matcher
 from ..scan.analysis import resolve_relative
@@ -95,13 +96,13 @@ def prepare(rel: str, source: bytes, module: str | None, is_package: bool,
     plan = FilePlan(rel, module, package, lines, contracts, facts)
     _import_questions(plan)
     for c in facts.chains:
-        if c.entry.role == "legacy" and c.attr is not None:
+        if c.entry.role == Role.LEGACY and c.attr is not None:
             plan.questions.add((c.module, c.attr, contracts[c.entry.contract].canonical.module))
         if c.binding.scope == "module" and module:
             plan.wants.add((module, c.binding.local))
     for b in facts.bindings:
         for e in matcher.module_entries.get(b.plain or b.qualified, ()):
-            if e.role != "legacy":
+            if e.role != Role.LEGACY:
                 continue
             cmod = contracts[e.contract].canonical.module
             plan.questions.update((e.path.module, a, cmod)
@@ -117,7 +118,7 @@ def _import_questions(plan: FilePlan) -> None:
     for line, level, module, names in plan.facts.from_imports:
         target = resolve_relative(level, module, plan.package)
         for v in plan.lines.get(line, ()):
-            if v.role != "legacy" or not target:
+            if v.role != Role.LEGACY or not target:
                 continue
             cmod = contracts[v.contract].canonical.module
             mod, _, attr = v.path.partition(":")
@@ -128,7 +129,7 @@ def _import_questions(plan: FilePlan) -> None:
                 plan.questions.add((mod, attr, cmod))
     for (line, *_rest), value in plan.facts.strings:
         for v in plan.lines.get(line, ()):
-            if v.role != "legacy" or v.kind != "string":
+            if v.role != Role.LEGACY or v.kind != RefKind.STRING:
                 continue
             cmod = contracts[v.contract].canonical.module
             legacy = v.path.replace(":", ".")
@@ -147,7 +148,7 @@ def decide(plan: FilePlan, identity: Identity, readers: Readers, matcher: Matche
     for b in facts.bindings:
         legacy = b.plain or b.qualified
         for e in matcher.module_entries.get(legacy, ()):
-            if e.role == "legacy" and plan.has(b.line, legacy, ("import",)):
+            if e.role == Role.LEGACY and plan.has(b.line, legacy, (RefKind.IMPORT,)):
                 if _namespace(plan, b, e.contract, legacy, identity, readers):
                     accepted.add(id(b))
                 break
@@ -250,11 +251,11 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
         if b.plain is not None:
             continue
         module, _, name = b.qualified.rpartition(".")
-        entries = [e for e in matcher.attr_entries.get(b.qualified, ()) if e.role == "factory"]
-        entries += [e for e in matcher.module_entries.get(module, ()) if e.role == "factory"]
+        entries = [e for e in matcher.attr_entries.get(b.qualified, ()) if e.role == Role.FACTORY]
+        entries += [e for e in matcher.module_entries.get(module, ()) if e.role == Role.FACTORY]
         for e in entries:
             path = str(e.path)
-            if not plan.has(b.line, path, ("import",)):
+            if not plan.has(b.line, path, (RefKind.IMPORT,)):
                 continue
             target = _replacement(plan.contracts[e.contract], module, name)
             if target is None:
@@ -269,7 +270,7 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
             plan.handled.add((b.line, path))
             for line, vs in plan.lines.items():
                 for v in vs:
-                    if v.kind == "call" and v.path == path:
+                    if v.kind == RefKind.CALL and v.path == path:
                         plan.handled.add((line, path))
             break
 
@@ -300,8 +301,8 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
                 b.plain == path and id(b) in accepted and b.local == c.binding.local
                 and b.scope_id == c.binding.scope_id for b in facts.bindings):
             continue  # ``import a.legacy`` moved: its chains follow it
-        if not plan.has(c.line, path, ("attribute", "call")) and not plan.has(
-                c.binding.line, c.binding.plain or c.binding.qualified, ("import",)):
+        if not plan.has(c.line, path, (RefKind.ATTRIBUTE, RefKind.CALL)) and not plan.has(
+                c.binding.line, c.binding.plain or c.binding.qualified, (RefKind.IMPORT,)):
             # suppressed (or not a reference for the scan, nor through a listed import
             # of a legacy module): left alone
             continue
@@ -313,7 +314,7 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
             plan.refuse(c.line, path, Reason.PATCH_SPLIT,
                         f"`{c.module}.{c.attr}`: {plan.blocked[(c.module, c.attr)]}")
             continue
-        if c.entry.role == "factory":
+        if c.entry.role == Role.FACTORY:
             # a patch of the factory becomes a patch of its replacement: the calls this
             # fix rewrites call the replacement (the project vouches for it)
             repl = _replacement(contract, c.module, c.attr)
@@ -375,7 +376,7 @@ def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[st
     reads it reaches on the same object)."""
     out: dict[tuple[str, str], set[str]] = {}
     for c in plan.facts.chains:
-        if c.attr is None or c.entry.role == "canonical":
+        if c.attr is None or c.entry.role == Role.CANONICAL:
             continue
         kind = _late_kind(c)
         key = (c.line, c.text)
@@ -388,12 +389,12 @@ def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[st
         mod, _, name = value.rpartition(".")
         if not mod or not name.isidentifier():
             continue
-        legacy = any(e.role == "legacy" for e in matcher.module_entries.get(mod, ())) or any(
-            e.role == "legacy" for e in matcher.attr_entries.get(value, ()))
+        legacy = any(e.role == Role.LEGACY for e in matcher.module_entries.get(mod, ())) or any(
+            e.role == Role.LEGACY for e in matcher.attr_entries.get(value, ()))
         if not legacy:
             continue
         done = any((line, v.path) in plan.handled for v in plan.lines.get(line, ())
-                   if v.kind == "string")
+                   if v.kind == RefKind.STRING)
         out.setdefault((mod, name), set()).add("patch-new" if done else "patch-left")
     return out
 
@@ -416,7 +417,7 @@ def late_left(source: bytes, package: str | None, matcher: Matcher
     facts = read_facts(ast.parse(source), matcher, package, source)
     out: dict[tuple[str, str], set[str]] = {}
     for c in facts.chains:
-        if c.attr is None or c.entry.role == "canonical":
+        if c.attr is None or c.entry.role == Role.CANONICAL:
             continue
         out.setdefault((c.module, c.attr), set()).add(f"{_late_kind(c)}-left")
     return out

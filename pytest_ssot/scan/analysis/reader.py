@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from typing import Callable
 
+from ...domain.refkind import RefKind
 from ..rules import Hit, Matcher
 from .names import (DEFS, _CONTEXTS, _DECLARATIONS, IMPORT_LIKE,
                     _LITERAL_ANY, _LITERAL_BARE, _LOGGER_ARGUMENT, _LOGGER_METHOD_ARGUMENT,
@@ -74,7 +75,7 @@ class Reader:
             if found:
                 source = text.text(stmt)
                 for e in found:
-                    self.hits.append(Hit(e, "import", line, line, source))
+                    self.hits.append(Hit(e, RefKind.IMPORT, line, line, source))
             for name, value in self.import_values(stmt):  # type: ignore[arg-type]
                 if value is not None and self.matcher.binds(*value):
                     self.relevant.add(name)
@@ -84,7 +85,7 @@ class Reader:
             if defs:
                 for e in self.matcher.for_definition(stmt.name, self.module):  # type: ignore[attr-defined]
                     header = "class" if t is ast.ClassDef else "def"
-                    self.hits.append(Hit(e, "definition", line, first,
+                    self.hits.append(Hit(e, RefKind.DEFINITION, line, first,
                                          f"{header} {stmt.name}"))  # type: ignore[attr-defined]
             for d in stmt.decorator_list:  # type: ignore[attr-defined]
                 self.expr(d, first, False, text)
@@ -289,7 +290,7 @@ class Reader:
 
     def string(self, node: ast.Constant, line: int, import_like: bool, text: Text) -> None:
         for e in self.matcher.for_string(node.value, import_like):
-            self.hits.append(Hit(e, "string", text.line(node), line, text.text(node)))
+            self.hits.append(Hit(e, RefKind.STRING, text.line(node), line, text.text(node)))
 
     def annotation(self, node: ast.Constant, line: int, text: Text) -> None:
         """A string annotation, ``cast("...")`` or ``bound="..."``: the code inside."""

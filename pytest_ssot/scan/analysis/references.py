@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from typing import Callable
 
+from ...domain.refkind import RefKind
 from .. import lexer
 from ..rules import Entry, Hit, Matcher
 from .bindings import Bindings
@@ -140,7 +141,7 @@ def _resolve_chains(reader: Reader, seen: dict[int, set], matcher: Matcher) -> l
                     for e in found:
                         if (id(node), e) not in done:
                             done.add((id(node), e))
-                            hits.append(Hit(e, "attribute", text.line(node), line,
+                            hits.append(Hit(e, RefKind.ATTRIBUTE, text.line(node), line,
                                             text.text(node)))
                     break
     for func, call, line, text, _scopes in reader.calls:
@@ -150,7 +151,7 @@ def _resolve_chains(reader: Reader, seen: dict[int, set], matcher: Matcher) -> l
                 for e in matcher.calls(value[0]):
                     if e not in done_calls:
                         done_calls.add(e)
-                        hits.append(Hit(e, "call", text.line(call), line, text.text(call)))
+                        hits.append(Hit(e, RefKind.CALL, text.line(call), line, text.text(call)))
     return hits
 
 

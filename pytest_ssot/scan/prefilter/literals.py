@@ -1,6 +1,6 @@
 """The pre-filter's rules for string literals made of pieces: ``"chat.ws." "manager"`` is
 one literal (SPEC 5: an implicit concatenation is one string), and so is
-``"chat.ws.man\<newline>ager"``. A mixin of ``FileWords`` (its state lives there)."""
+``"chat.ws.man\\<newline>ager"``. A mixin of ``FileWords`` (its state lives there)."""
 
 from __future__ import annotations
 
