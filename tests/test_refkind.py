@@ -80,6 +80,10 @@ def test_every_kind_and_role_has_its_row() -> None:
         assert (info.prefilter is None) == (info.found_by is Found.TEXT), kind
         assert info.compliance in (None, *SOURCES), kind
     assert kinds_where(found_by=Found.TEXT) == (RefKind.DOC, RefKind.CONFIG)
+    # the pre-filter has a rule for every word the table asks of it
+    from pytest_ssot.scan.prefilter import WORDS_FOUND
+
+    assert {i.prefilter for i in KINDS_TABLE.values()} - {None} <= WORDS_FOUND
     assert kinds_where(fix=None) == (RefKind.DEFINITION,)
 
 

@@ -427,7 +427,6 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     reader.top = {id(stmt) for stmt in tree.body}
     reader.visit(tree)
     facts = reader.facts
-    module_scope = reader.module_scope
 
     facts.counts = reader.binding_count
     # names bound once in the whole file, by an import (safe to rename everywhere)
@@ -440,8 +439,22 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     stores = {id(n) for _s, n in reader.uses
               if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
     call_funcs = {id(n.func) for _s, n in reader.uses if isinstance(n, ast.Call)}
-    # the literal-name forms first: their object (``setattr(a.legacy, "X", v)``) is
-    # part of that reference, not a chain of its own
+    # the literal-name forms first (their object is part of their reference)
+    as_args, arg_names = _literal_name_chains(reader, matcher)
+    _name_uses(reader, arg_names)
+    _attribute_chains(reader, matcher, inner, stores, call_funcs, as_args)
+    facts.chains.sort(key=lambda c: (c.span, c.line))
+    return facts
+
+
+def _literal_name_chains(reader: _Reader, matcher: Matcher
+                         ) -> tuple[set[int], dict[int, tuple[str, str]]]:
+    """The literal-name forms (``getattr(x, "N")``, ``setattr``, ``patch.object``...) as
+    chains: ``(ids of their object nodes, {id of a bare name object: (it, literal)})``."""
+    facts = reader.facts
+    module_scope = reader.module_scope
+    # their object (``setattr(a.legacy, "X", v)``) is part of that reference, not a
+    # chain of its own
     as_args: set[int] = set()
     arg_names: dict[int, tuple[str, str]] = {}  # id of a bare name object -> (it, literal)
     for scope, node in reader.uses:
@@ -492,6 +505,13 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
             as_args.add(id(obj))
             if isinstance(obj, ast.Name):
                 arg_names[id(obj)] = (obj.id, name.value)
+    return as_args, arg_names
+
+
+def _name_uses(reader: _Reader, arg_names: dict[int, tuple[str, str]]) -> None:
+    """``facts.uses``: per local name, the attributes read through it (``None``: also
+    used bare)."""
+    facts = reader.facts
     # crude per-name uses (whole file, no scoping): what `import M as x` may keep
     attrs: dict[str, set[str]] = {}
     named: set[int] = set()
@@ -507,6 +527,12 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     for name in bare:
         facts.uses[name] = None
 
+
+def _attribute_chains(reader: _Reader, matcher: Matcher, inner: set[int], stores: set[int],
+                      call_funcs: set[int], as_args: set[int]) -> None:
+    """The outermost attribute chains that reach a declared non-canonical entry."""
+    facts = reader.facts
+    module_scope = reader.module_scope
     for scope, node in reader.uses:
         if isinstance(node, ast.Attribute):
             parts = _dotted_parts(node)
@@ -549,5 +575,3 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
                                       "chain", id(target) in stores, entry, module, attr, b,
                                       called=id(target) in call_funcs, span=where,
                                       embedded=embedded is not None))
-    facts.chains.sort(key=lambda c: (c.span, c.line))
-    return facts

@@ -13,6 +13,7 @@ from typing import Sequence
 import libcst as cst
 
 from ..domain.refkind import RefKind, Role
+from ..scan import Violation
 from .base import Base, alias_names, dotted, make_alias
 from .edits import Text
 from .identity import Identity
@@ -83,6 +84,15 @@ class ImportsRewrite(Base):
             for v in hits:
                 self.plan.refuse(line, v.path, Reason.STAR, f"from {target} import *")
             return updated
+        movable = self._movable(line, target, names, hits)
+        if movable:
+            self._handled(line, names, movable, hits)
+        return self._rebuilt(original, updated, line, movable)
+
+    def _movable(self, line: int, target: str, names: list[tuple[str, str]],
+                 hits: list[Violation]) -> dict[int, tuple[str, str, str]]:
+        """The aliases that move to another module: ``{alias index: (module, name,
+        local)}``; each refusal is recorded in the plan."""
         movable: dict[int, tuple[str, str, str]] = {}  # alias -> (module, name, local)
         for i, (name, local) in enumerate(names):
             full = f"{target}.{name}"
@@ -122,17 +132,27 @@ class ImportsRewrite(Base):
                 else:
                     self.plan.refuse(line, p, self.why(why), f"{name}: {why}")
                 break
-        if movable:
-            moved_paths = set()
-            for v in hits:
-                if v.role == Role.FACTORY and any(
-                        (line, names[i][1]) in self.plan.factory_alias for i in movable):
-                    moved_paths.add(v.path)
-            for v in hits:
-                if v.role == Role.LEGACY and (line, v.path) not in self.plan.reasons:
-                    self.plan.handled.add((line, v.path))
-                elif v.path in moved_paths:
-                    self.plan.handled.add((line, v.path))
+        return movable
+
+    def _handled(self, line: int, names: list[tuple[str, str]],
+                 movable: dict[int, tuple[str, str, str]], hits: list[Violation]) -> None:
+        """The references of the statement that moving these aliases handles."""
+        moved_paths = set()
+        for v in hits:
+            if v.role == Role.FACTORY and any(
+                    (line, names[i][1]) in self.plan.factory_alias for i in movable):
+                moved_paths.add(v.path)
+        for v in hits:
+            if v.role == Role.LEGACY and (line, v.path) not in self.plan.reasons:
+                self.plan.handled.add((line, v.path))
+            elif v.path in moved_paths:
+                self.plan.handled.add((line, v.path))
+
+    def _rebuilt(self, original: cst.ImportFrom, updated: cst.ImportFrom, line: int,
+                 movable: dict[int, tuple[str, str, str]]
+                 ) -> cst.ImportFrom | cst.RemovalSentinel:
+        """The statement without the moved and removed aliases; the moved ones become new
+        statements after it (the first one takes its place when nothing stays)."""
         moved: dict[str, list[cst.ImportAlias]] = {}
         for i, (cmod, cname, local) in movable.items():
             moved.setdefault(cmod, []).append(make_alias(cname, local))

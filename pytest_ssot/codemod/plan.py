@@ -293,44 +293,12 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
             if own[(c.line, c.text)]:
                 rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
             continue
-        if (c.line, path) in plan.handled:
+        if _chain_left_alone(plan, c, path, accepted):
             continue
-        if id(c.binding) in accepted and not c.binding.plain:
-            continue  # moved whole with its binding
-        if c.entry.path.attr is None and any(
-                b.plain == path and id(b) in accepted and b.local == c.binding.local
-                and b.scope_id == c.binding.scope_id for b in facts.bindings):
-            continue  # ``import a.legacy`` moved: its chains follow it
-        if not plan.has(c.line, path, (RefKind.ATTRIBUTE, RefKind.CALL)) and not plan.has(
-                c.binding.line, c.binding.plain or c.binding.qualified, (RefKind.IMPORT,)):
-            # suppressed (or not a reference for the scan, nor through a listed import
-            # of a legacy module): left alone
-            continue
-        contract = plan.contracts[c.entry.contract]
-        if c.attr is None:
-            plan.refuse(c.line, path, Reason.USED_BARE, f"`{c.text}`")
-            continue
-        if (c.module, c.attr) in plan.blocked:
-            plan.refuse(c.line, path, Reason.PATCH_SPLIT,
-                        f"`{c.module}.{c.attr}`: {plan.blocked[(c.module, c.attr)]}")
-            continue
-        if c.entry.role == Role.FACTORY:
-            # a patch of the factory becomes a patch of its replacement: the calls this
-            # fix rewrites call the replacement (the project vouches for it)
-            repl = _replacement(contract, c.module, c.attr)
-            if repl is None:
-                plan.refuse(c.line, path, Reason.FACTORY, f"`{c.text}`")
-                continue
-            target = (repl.module, repl.attr or "")
-            proof = f"the contract declares `{repl}` as the replacement of `{c.module}:{c.attr}`"
-        else:
-            cmod, cname = _canonical(contract)
-            got, why = identity.same(c.module, c.attr, cmod, prefer=[c.attr, cname])
-            if got is None:
-                plan.refuse(c.line, path, _why(why), why)
-                continue
-            target = (cmod, got)
-            proof = f"`{c.module}.{c.attr}` is `{cmod}.{got}` (probe)"
+        chosen = _chain_target(plan, identity, c, path)
+        if chosen is None:
+            continue  # refused (the reason is in the plan)
+        target, proof = chosen
         found = _module_expr(plan, identity, c, target[0], added, taken)
         if found is None:
             plan.refuse(c.line, path, Reason.CLASH, f"`{target[0].rpartition('.')[2]}`")
@@ -353,7 +321,58 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
         own[(c.line, c.text)] = away
         if away:
             rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
-    # an import whose every use was rewritten goes, unless another file reads it
+    _drop_emptied_imports(plan, readers, rewritten, bindings)
+
+
+def _chain_left_alone(plan: FilePlan, c: Chain, path: str, accepted: set[int]) -> bool:
+    """A chain handled already, moved with its import, or not listed by the scan."""
+    if (c.line, path) in plan.handled:
+        return True
+    if id(c.binding) in accepted and not c.binding.plain:
+        return True  # moved whole with its binding
+    if c.entry.path.attr is None and any(
+            b.plain == path and id(b) in accepted and b.local == c.binding.local
+            and b.scope_id == c.binding.scope_id for b in plan.facts.bindings):
+        return True  # ``import a.legacy`` moved: its chains follow it
+    # suppressed (or not a reference for the scan, nor through a listed import of a
+    # legacy module): left alone
+    return not plan.has(c.line, path, (RefKind.ATTRIBUTE, RefKind.CALL)) and not plan.has(
+        c.binding.line, c.binding.plain or c.binding.qualified, (RefKind.IMPORT,))
+
+
+def _chain_target(plan: FilePlan, identity: Identity, c: Chain, path: str
+                  ) -> tuple[tuple[str, str], str] | None:
+    """``((module, name), proof)`` a chain is rewritten to; ``None``: refused (the
+    reason recorded in the plan)."""
+    contract = plan.contracts[c.entry.contract]
+    if c.attr is None:
+        plan.refuse(c.line, path, Reason.USED_BARE, f"`{c.text}`")
+        return None
+    if (c.module, c.attr) in plan.blocked:
+        plan.refuse(c.line, path, Reason.PATCH_SPLIT,
+                    f"`{c.module}.{c.attr}`: {plan.blocked[(c.module, c.attr)]}")
+        return None
+    if c.entry.role == Role.FACTORY:
+        # a patch of the factory becomes a patch of its replacement: the calls this fix
+        # rewrites call the replacement (the project vouches for it)
+        repl = _replacement(contract, c.module, c.attr)
+        if repl is None:
+            plan.refuse(c.line, path, Reason.FACTORY, f"`{c.text}`")
+            return None
+        proof = f"the contract declares `{repl}` as the replacement of `{c.module}:{c.attr}`"
+        return (repl.module, repl.attr or ""), proof
+    cmod, cname = _canonical(contract)
+    got, why = identity.same(c.module, c.attr, cmod, prefer=[c.attr, cname])
+    if got is None:
+        plan.refuse(c.line, path, _why(why), why)
+        return None
+    return (cmod, got), f"`{c.module}.{c.attr}` is `{cmod}.{got}` (probe)"
+
+
+def _drop_emptied_imports(plan: FilePlan, readers: Readers, rewritten: dict[int, int],
+                          bindings: dict[int, Binding]) -> None:
+    """An import whose every use was rewritten goes, unless another file reads it."""
+    facts = plan.facts
     for key, n in rewritten.items():
         b = bindings[key]
         if facts.sole.get(b.local) is not b or facts.loads.get(b.local, 0) != n:

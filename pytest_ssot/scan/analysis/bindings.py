@@ -8,12 +8,15 @@ from typing import Any, Callable
 
 from .names import COMPREHENSIONS, DEFS, TRIES, import_bindings
 
-__all__ = ["Bindings", "Scope"]
+__all__ = ["Bindings", "Scope", "reaching"]
 
 _UNBOUND = "<unbound>"
 
 
 class Scope:
+    """One scope of the file: its local names (among the tracked ones), those it declares
+    ``global`` or ``nonlocal``, and every value each local name is ever bound to."""
+
     __slots__ = ("kind", "parent", "locals", "globals", "nonlocals", "every")
 
     def __init__(self, kind: str, parent: "Scope | None") -> None:
@@ -246,21 +249,7 @@ class Bindings:
                 self.bind(name, value, state, scope)
             return state
         if t in DEFS:
-            for d in stmt.decorator_list:  # type: ignore[attr-defined]
-                self.expr(d, state, scope)
-            if t is ast.ClassDef:
-                for b in stmt.bases:  # type: ignore[attr-defined]
-                    self.expr(b, state, scope)
-                for k in stmt.keywords:  # type: ignore[attr-defined]
-                    self.expr(k.value, state, scope)
-            else:
-                self.signature(stmt.args, state, scope)  # type: ignore[attr-defined]
-                if stmt.returns is not None:  # type: ignore[attr-defined]
-                    self.expr(stmt.returns, state, scope)  # type: ignore[attr-defined]
-            if self.needed is None or id(stmt) in self.needed:
-                self.pending.append((stmt, scope))
-            self.bind(stmt.name, None, state, scope)  # type: ignore[attr-defined]
-            return state
+            return self.definition(stmt, t, state, scope)
         if t is ast.Assign:
             self.expr(stmt.value, state, scope)  # type: ignore[attr-defined]
             for target in stmt.targets:  # type: ignore[attr-defined]
@@ -285,18 +274,7 @@ class Bindings:
             b = self.block(stmt.orelse, dict(state), scope)  # type: ignore[attr-defined]
             return self.join(a, b)
         if t is ast.For or t is ast.AsyncFor or t is ast.While:
-            if t is not ast.While:
-                self.expr(stmt.iter, state, scope)  # type: ignore[attr-defined]
-            head = state
-            for _pass in range(2):  # the second pass sees what the body binds for the next
-                if t is ast.While:
-                    self.expr(stmt.test, head, scope)  # type: ignore[attr-defined]
-                inner = dict(head)
-                if t is not ast.While:
-                    self.target(stmt.target, inner, scope)  # type: ignore[attr-defined]
-                end = self.block(stmt.body, inner, scope)  # type: ignore[attr-defined]
-                head = self.join(state, end)
-            return self.block(stmt.orelse, head, scope)  # type: ignore[attr-defined]
+            return self.loop(stmt, t, state, scope)
         if t is ast.With or t is ast.AsyncWith:
             for item in stmt.items:  # type: ignore[attr-defined]
                 self.expr(item.context_expr, state, scope)
@@ -304,44 +282,11 @@ class Bindings:
                     self.target(item.optional_vars, state, scope)
             return self.block(stmt.body, state, scope)  # type: ignore[attr-defined]
         if t in TRIES:
-            seen = dict(state)
-            current = dict(state)
-            for s in stmt.body:  # type: ignore[attr-defined]
-                current = self.stmt(s, current, scope)
-                seen = self.join(seen, current)
-            ends = [self.block(stmt.orelse, current, scope)]  # type: ignore[attr-defined]
-            for h in stmt.handlers:  # type: ignore[attr-defined]
-                hs = dict(seen)
-                if h.type is not None:
-                    self.expr(h.type, hs, scope)
-                if h.name:
-                    self.bind(h.name, None, hs, scope)
-                hs = self.block(h.body, hs, scope)
-                if h.name and h.name in self.tracked and self.owner(h.name, scope) is scope:
-                    hs[h.name] = {_UNBOUND}  # deleted at the handler's end
-                ends.append(hs)
-            after = self.join(*ends)
-            if stmt.finalbody:  # type: ignore[attr-defined]
-                after = self.block(stmt.finalbody, self.join(after, seen), scope)  # type: ignore[attr-defined]
-            return after
+            return self.attempt(stmt, state, scope)
         if t is ast.Match:
-            self.expr(stmt.subject, state, scope)  # type: ignore[attr-defined]
-            ends = [state]
-            for case in stmt.cases:  # type: ignore[attr-defined]
-                cs = dict(state)
-                self.pattern(case.pattern, cs, scope)
-                if case.guard is not None:
-                    self.expr(case.guard, cs, scope)
-                ends.append(self.block(case.body, cs, scope))
-            return self.join(*ends)
+            return self.match(stmt, state, scope)
         if t is ast.Delete:
-            for target in stmt.targets:  # type: ignore[attr-defined]
-                if type(target) is ast.Name:
-                    if target.id in self.tracked and self.owner(target.id, scope) is scope:
-                        state[target.id] = {_UNBOUND}
-                else:
-                    self.expr(target, state, scope)
-            return state
+            return self.delete(stmt, state, scope)
         if t is ast.Global or t is ast.Nonlocal:
             return state
         if getattr(ast, "TypeAlias", None) is t:
@@ -350,6 +295,84 @@ class Bindings:
             return state
         for child in ast.iter_child_nodes(stmt):
             self.expr(child, state, scope)
+        return state
+
+    def definition(self, stmt: ast.stmt, t: type, state: dict[str, set], scope: Scope
+                   ) -> dict[str, set]:
+        """A def or a class: its header is evaluated here, its body later (``pending``)."""
+        for d in stmt.decorator_list:  # type: ignore[attr-defined]
+            self.expr(d, state, scope)
+        if t is ast.ClassDef:
+            for b in stmt.bases:  # type: ignore[attr-defined]
+                self.expr(b, state, scope)
+            for k in stmt.keywords:  # type: ignore[attr-defined]
+                self.expr(k.value, state, scope)
+        else:
+            self.signature(stmt.args, state, scope)  # type: ignore[attr-defined]
+            if stmt.returns is not None:  # type: ignore[attr-defined]
+                self.expr(stmt.returns, state, scope)  # type: ignore[attr-defined]
+        if self.needed is None or id(stmt) in self.needed:
+            self.pending.append((stmt, scope))
+        self.bind(stmt.name, None, state, scope)  # type: ignore[attr-defined]
+        return state
+
+    def loop(self, stmt: ast.stmt, t: type, state: dict[str, set], scope: Scope
+             ) -> dict[str, set]:
+        """``for``, ``async for``, ``while``: the body twice, then the ``else``."""
+        if t is not ast.While:
+            self.expr(stmt.iter, state, scope)  # type: ignore[attr-defined]
+        head = state
+        for _pass in range(2):  # the second pass sees what the body binds for the next
+            if t is ast.While:
+                self.expr(stmt.test, head, scope)  # type: ignore[attr-defined]
+            inner = dict(head)
+            if t is not ast.While:
+                self.target(stmt.target, inner, scope)  # type: ignore[attr-defined]
+            end = self.block(stmt.body, inner, scope)  # type: ignore[attr-defined]
+            head = self.join(state, end)
+        return self.block(stmt.orelse, head, scope)  # type: ignore[attr-defined]
+
+    def attempt(self, stmt: ast.stmt, state: dict[str, set], scope: Scope) -> dict[str, set]:
+        """``try``: a handler may start after any statement of the body."""
+        seen = dict(state)
+        current = dict(state)
+        for s in stmt.body:  # type: ignore[attr-defined]
+            current = self.stmt(s, current, scope)
+            seen = self.join(seen, current)
+        ends = [self.block(stmt.orelse, current, scope)]  # type: ignore[attr-defined]
+        for h in stmt.handlers:  # type: ignore[attr-defined]
+            hs = dict(seen)
+            if h.type is not None:
+                self.expr(h.type, hs, scope)
+            if h.name:
+                self.bind(h.name, None, hs, scope)
+            hs = self.block(h.body, hs, scope)
+            if h.name and h.name in self.tracked and self.owner(h.name, scope) is scope:
+                hs[h.name] = {_UNBOUND}  # deleted at the handler's end
+            ends.append(hs)
+        after = self.join(*ends)
+        if stmt.finalbody:  # type: ignore[attr-defined]
+            after = self.block(stmt.finalbody, self.join(after, seen), scope)  # type: ignore[attr-defined]
+        return after
+
+    def match(self, stmt: ast.stmt, state: dict[str, set], scope: Scope) -> dict[str, set]:
+        self.expr(stmt.subject, state, scope)  # type: ignore[attr-defined]
+        ends = [state]
+        for case in stmt.cases:  # type: ignore[attr-defined]
+            cs = dict(state)
+            self.pattern(case.pattern, cs, scope)
+            if case.guard is not None:
+                self.expr(case.guard, cs, scope)
+            ends.append(self.block(case.body, cs, scope))
+        return self.join(*ends)
+
+    def delete(self, stmt: ast.stmt, state: dict[str, set], scope: Scope) -> dict[str, set]:
+        for target in stmt.targets:  # type: ignore[attr-defined]
+            if type(target) is ast.Name:
+                if target.id in self.tracked and self.owner(target.id, scope) is scope:
+                    state[target.id] = {_UNBOUND}
+            else:
+                self.expr(target, state, scope)
         return state
 
     def signature(self, args: ast.arguments, state: dict[str, set], scope: Scope) -> None:
@@ -417,3 +440,14 @@ class Bindings:
                 self.pending.append((n, scope))
                 continue
             stack.extend(ast.iter_child_nodes(n))
+
+
+def reaching(tree: ast.Module, names: set[str], package: str | None
+             ) -> dict[int, set]:
+    """The scope model's answer for a whole file: ``{id(Name load): values}`` for every
+    load of one of ``names``, each value ``(qualified name, from-import)`` for an import
+    binding that can be in effect there, ``None`` for any other binding. (String
+    annotations are not read here; the scan's ``Reader`` hands them over as ``inner``.)"""
+    bindings = Bindings(set(names), package, {}, None)
+    bindings.run(tree)
+    return bindings.seen

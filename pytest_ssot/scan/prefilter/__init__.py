@@ -4,11 +4,11 @@ Pure: no pytest. ``Filter.needs_parse`` answering ``False`` is a proof; every ot
 to the parser (``analysis.analyze``), which also reports files that do not decode or parse.
 """
 
-
 from __future__ import annotations
 
 import unicodedata
 
+from ...domain.refkind import KINDS_TABLE, PrefilterWord
 from ..files import module_name, read_source
 from ..fingerprint import rows
 from .. import lexer
@@ -17,7 +17,14 @@ from ..analysis import IDENT_ESCAPES, analyze
 from .file_words import FileWords
 from .words import _CUT, _IDENT_BYTES, _PATH_BYTES, Word, _unescape, anchors
 
-__all__ = ["Filter"]
+__all__ = ["Filter", "WORDS_FOUND"]
+
+# The words the pre-filter knows how to find; the table of kinds says which it must find
+# (a kind that needs another word needs its rule in ``FileWords.live`` first).
+WORDS_FOUND = frozenset({PrefilterWord.ENTRY_NAME, PrefilterWord.DEFINITION_NAME})
+_NEEDED = {info.prefilter for info in KINDS_TABLE.values() if info.prefilter is not None}
+_ENTRY_NAMES = PrefilterWord.ENTRY_NAME in _NEEDED  # an entry's last name
+_DEFINITION_NAMES = PrefilterWord.DEFINITION_NAME in _NEEDED  # ``class``/``def`` of it
 
 
 class Filter:
@@ -28,7 +35,7 @@ class Filter:
         self.src_layout = src_layout
         words: dict[bytes, Word] = {}
         for c in matcher.contracts:
-            for p in (*c.legacy, *c.factories, c.canonical):
+            for p in (*c.legacy, *c.factories, c.canonical) if _ENTRY_NAMES else ():
                 if p.attr is None:
                     parent, _, last = p.module.rpartition(".")
                 else:
@@ -38,7 +45,7 @@ class Filter:
                     w.parents.add(parent.rpartition(".")[2].encode())
                 else:
                     w.single = True
-            if c.canonical.attr is not None:
+            if _DEFINITION_NAMES and c.canonical.attr is not None:
                 word = c.canonical.attr.encode()
                 w = words.setdefault(word, Word(word))
                 w.definition = True
