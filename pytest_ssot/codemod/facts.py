@@ -5,6 +5,18 @@ names it uses. Plain data: the decisions (``plan``) and the rewrite (libcst) use
 Scoping is flow-insensitive and therefore stricter than SPEC 5: a name that has any other
 binding in its scope (an assignment, a parameter, a second import of something else) is
 not resolved, so a chain through it is never rewritten (the scan still lists it).
+
+Why a scope model of its own and not the scan's (``scan.analysis.Bindings``): the scan asks
+"which imports can reach this use" (flow-sensitive, a set of values, for listing
+references); the rewrite needs "the one import binding (its statement, its scope) this
+name always is" so that the import and every use can move together. The scan's answer is
+the wider one: where this model resolves a name to an import, the scan sees that import
+and no other value there (``tests/test_scope_models.py`` pins it on a table and on
+generated programs), and a chain is rewritten only where the scan lists it or its import.
+Known places where this model is not yet the stricter one (pinned there as expected
+failures): a walrus target in a comprehension, a class-body use before the class's own
+binding, a ``nonlocal`` rebinding seen from a nested scope, and a ``global`` declaration
+seen from a scope nested in its function.
 """
 
 from __future__ import annotations
