@@ -17,8 +17,8 @@ Everything else reads the table. Pure: stdlib only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 __all__ = ["Fix", "Found", "KINDS", "KINDS_TABLE", "KindInfo", "PrefilterWord", "ROLES_TABLE",
            "RefKind", "Role", "RoleInfo", "SOURCES", "kinds_where"]
@@ -82,8 +82,7 @@ class Fix(_StrEnum):
     TEXT = "text"  # codemod.text_fix: the spelling in the doc or configuration file
 
 
-@dataclass(frozen=True)
-class KindInfo:
+class KindInfo(NamedTuple):
     """What one kind means to the scan, the pre-filter, the codemod and the reports."""
 
     kind: RefKind
@@ -120,8 +119,7 @@ def kinds_where(**wanted: object) -> tuple[RefKind, ...]:
                  if all(getattr(info, f) == v for f, v in wanted.items()))
 
 
-@dataclass(frozen=True)
-class RoleInfo:
+class RoleInfo(NamedTuple):
     """What one role means to the reports: the SARIF rule of its violations (``None``:
     the role's references are no violations)."""
 
