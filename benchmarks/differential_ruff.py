@@ -347,7 +347,7 @@ def oracle(project: Path, shown: int) -> dict:
     from pytest_ssot.scan.files import module_name
     from pytest_ssot.scan.prefilter import Filter
     from pytest_ssot.scan.rules import Matcher
-    from pytest_ssot.scan.source import analyze
+    from pytest_ssot.scan.analysis import analyze
 
     settings = load_config(project, with_entry_points=False)
     assert settings is not None

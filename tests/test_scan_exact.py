@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.scan.prefilter import Filter
 from pytest_ssot.scan.rules import Matcher
-from pytest_ssot.scan.source import analyze
+from pytest_ssot.scan.analysis import analyze
 
 CONTRACT = contract_from_mapping({
     "name": "ws",

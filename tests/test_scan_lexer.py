@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.scan.lexer import fstring_closed, statement_starts
 from pytest_ssot.scan.rules import Matcher
-from pytest_ssot.scan.source import analyze
+from pytest_ssot.scan.analysis import analyze
 
 WS = contract_from_mapping({
     "name": "ws",
@@ -200,7 +200,7 @@ def test_class_body_starts_are_the_parsers(shapes: list[str], indent: str, heade
     from hypothesis import assume
 
     from pytest_ssot.scan.lexer import masked_code
-    from pytest_ssot.scan.source import _class_body
+    from pytest_ssot.scan.analysis.skipping import _class_body
 
     assume(any(not s.startswith("#") for s in shapes))  # a body holds a statement
     body = "\n".join(indent + line if line else line

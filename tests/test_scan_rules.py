@@ -17,7 +17,7 @@ from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.scan import ScanResult, Violation
 from pytest_ssot.scan.prefilter import Filter
 from pytest_ssot.scan.rules import Matcher
-from pytest_ssot.scan.source import analyze
+from pytest_ssot.scan.analysis import analyze
 
 WS = contract_from_mapping({
     "name": "ws",
@@ -471,7 +471,7 @@ def test_an_encoding_that_is_not_an_ascii_superset_is_read_as_python_reads_it(da
 def test_the_pre_filter_looks_back_past_long_lines_and_long_import_lists() -> None:
     """The backward searches look near first and fall back to the whole file: a word far
     from its line start or its ``import`` is judged as one near them."""
-    from pytest_ssot.scan.prefilter import _FileWords
+    from pytest_ssot.scan.prefilter.file_words import FileWords
 
     far_import = ("from chat.ws import (\n" + "".join(f"    name_{i},\n" for i in range(900))
                   + "    WebSocketManager,\n)\n").encode()
@@ -481,14 +481,14 @@ def test_the_pre_filter_looks_back_past_long_lines_and_long_import_lists() -> No
     long_comment = b"x = 1  # " + b"y" * 9000 + b" chat.ws.manager\n"
     assert not FILTER.needs_parse(long_comment, "app.mod")
     data = b"a" * 5000 + b"\r\n" + b"b" * 9000 + b"\r" + b"c" * 100 + b"\n" + b"d" * 6000
-    words = _FileWords(data)
+    words = FileWords(data)
     for pos in (0, 10, 4999, 5000, 5001, 5002, 9000, 14001, 14002, 14003, 14102, 14103,
                 len(data) - 1):
         naive = max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1
         assert words.line_start(pos) == naive, pos
     data = (b"x" * 300 + b"#" + b"y" * 300 + b"'" + b"z" * 300 + b"\n" + b"q" * 300 + b"'"
             + b"#" * 300 + b"\n" + b"w" * 500)
-    words = _FileWords(data)
+    words = FileWords(data)
     for pos in range(0, len(data), 7):
         head = data[max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1:pos]
         naive = b"#" in head and b'"' not in head and b"'" not in head

@@ -7,7 +7,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from ..scan import Violation
-from ..scan.source import _resolve_relative
+from ..scan.analysis import resolve_relative
 from .identity import Identity
 from .plan import FilePlan
 from .result import Reason
@@ -62,7 +62,7 @@ class Base(cst.CSTTransformer):
         return [v for v in self.plan.lines.get(self.line_of(node), []) if v.kind == kind]
 
     def resolve_relative(self, level: int, module: str | None) -> str | None:
-        return _resolve_relative(level, module, self.plan.package)
+        return resolve_relative(level, module, self.plan.package)
 
     def canonical(self, v: Violation) -> tuple[str, str]:
         c = self.plan.contracts[v.contract].canonical

@@ -26,7 +26,7 @@ from ..errors import FAILED, SsotError
 from ..scan import ScanResult, Violation, scan, walk
 from ..scan.files import module_name
 from ..scan.rules import Matcher
-from ..scan.source import _resolve_relative, pragmas
+from ..scan.analysis import pragmas, resolve_relative
 from .identity import Identity, Question
 from .index import Readers, merge_readers, readers_part  # noqa: F401
 from .plan import FilePlan, decide, late_left, late_state, prepare
@@ -95,7 +95,7 @@ def _new_lines(rel: str, old: bytes, new: bytes, plan: FilePlan,
     """``(old line, path) -> line after the rewrite`` of the references left: the scan's
     own reading of the new source, matched in order per path (a rewrite never reorders);
     a text diff where the counts disagree."""
-    from ..scan.source import analyze
+    from ..scan.analysis import analyze
 
     hits, _error = analyze(new, matcher, plan.module, rel.endswith("__init__.py"))
     now: dict[str, list[int]] = {}
@@ -451,7 +451,7 @@ def _imported(ctx: _Context, rels: set[str]) -> set[str]:
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
-                target = _resolve_relative(node.level, node.module, package)
+                target = resolve_relative(node.level, node.module, package)
                 if target:
                     names = [target, *(f"{target}.{a.name}" for a in node.names)]
             for name in names:
@@ -519,7 +519,7 @@ def _keep_meaning(ctx: _Context, results: list[tuple], identity: Identity,
     previous round changed (their new text, scanned again in memory), so that one run
     reaches the fixed point. Returns the final tuples (source: the file's text as read;
     new bytes: the last round's)."""
-    from ..scan.source import analyze
+    from ..scan.analysis import analyze
 
     results = [_pad(r) for r in results]
     by_rel = {r[0]: r for r in results}

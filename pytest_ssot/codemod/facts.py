@@ -5,6 +5,18 @@ names it uses. Plain data: the decisions (``plan``) and the rewrite (libcst) use
 Scoping is flow-insensitive and therefore stricter than SPEC 5: a name that has any other
 binding in its scope (an assignment, a parameter, a second import of something else) is
 not resolved, so a chain through it is never rewritten (the scan still lists it).
+
+Why a scope model of its own and not the scan's (``scan.analysis.Bindings``): the scan asks
+"which imports can reach this use" (flow-sensitive, a set of values, for listing
+references); the rewrite needs "the one import binding (its statement, its scope) this
+name always is" so that the import and every use can move together. The scan's answer is
+the wider one: where this model resolves a name to an import, the scan sees that import
+and no other value there (``tests/test_scope_models.py`` pins it on a table and on
+generated programs), and a chain is rewritten only where the scan lists it or its import.
+Known places where this model is not yet the stricter one (pinned there as expected
+failures): a walrus target in a comprehension, a class-body use before the class's own
+binding, a ``nonlocal`` rebinding seen from a nested scope, and a ``global`` declaration
+seen from a scope nested in its function.
 """
 
 from __future__ import annotations
@@ -13,8 +25,9 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from ..domain.refkind import Role
 from ..scan.rules import Entry, Matcher
-from ..scan.source import _resolve_relative
+from ..scan.analysis import resolve_relative
 
 __all__ = ["Binding", "Chain", "Facts", "Span", "read_facts"]
 
@@ -156,7 +169,7 @@ class _Reader(ast.NodeVisitor):
         self.facts.imports[node.lineno] = (span(node), id(node) in self.alone)
         self.facts.from_imports.append((node.lineno, node.level, node.module,
                                         [a.name for a in node.names]))
-        target = _resolve_relative(node.level, node.module, self.package)
+        target = resolve_relative(node.level, node.module, self.package)
         for alias in node.names:
             if alias.name == "*":
                 continue
@@ -410,7 +423,7 @@ def _own(matcher: Matcher, qparts: list[str], base: int) -> tuple[Entry, int, bo
     if base < 1 or base >= len(qparts):
         return None
     for e in matcher.module_entries.get(".".join(qparts[:base]), ()):
-        if e.role == "legacy":
+        if e.role == Role.LEGACY:
             return (e, base, False)
     return None
 
@@ -426,7 +439,6 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     reader.top = {id(stmt) for stmt in tree.body}
     reader.visit(tree)
     facts = reader.facts
-    module_scope = reader.module_scope
 
     facts.counts = reader.binding_count
     # names bound once in the whole file, by an import (safe to rename everywhere)
@@ -439,8 +451,22 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     stores = {id(n) for _s, n in reader.uses
               if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
     call_funcs = {id(n.func) for _s, n in reader.uses if isinstance(n, ast.Call)}
-    # the literal-name forms first: their object (``setattr(a.legacy, "X", v)``) is
-    # part of that reference, not a chain of its own
+    # the literal-name forms first (their object is part of their reference)
+    as_args, arg_names = _literal_name_chains(reader, matcher)
+    _name_uses(reader, arg_names)
+    _attribute_chains(reader, matcher, inner, stores, call_funcs, as_args)
+    facts.chains.sort(key=lambda c: (c.span, c.line))
+    return facts
+
+
+def _literal_name_chains(reader: _Reader, matcher: Matcher
+                         ) -> tuple[set[int], dict[int, tuple[str, str]]]:
+    """The literal-name forms (``getattr(x, "N")``, ``setattr``, ``patch.object``...) as
+    chains: ``(ids of their object nodes, {id of a bare name object: (it, literal)})``."""
+    facts = reader.facts
+    module_scope = reader.module_scope
+    # their object (``setattr(a.legacy, "X", v)``) is part of that reference, not a
+    # chain of its own
     as_args: set[int] = set()
     arg_names: dict[int, tuple[str, str]] = {}  # id of a bare name object -> (it, literal)
     for scope, node in reader.uses:
@@ -464,7 +490,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
             q = [*_qualified(parts, b), name.value]
             base = len(q) - len(parts)  # parts of q that the binding stands for
             found = _entry(matcher, q, base + 1) or _own(matcher, q, base)
-            if found is None or found[0].role == "canonical":
+            if found is None or found[0].role == Role.CANONICAL:
                 continue
             entry, n, is_attr = found
             # the entry must end at the literal name or right before it; one inside the
@@ -491,6 +517,13 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
             as_args.add(id(obj))
             if isinstance(obj, ast.Name):
                 arg_names[id(obj)] = (obj.id, name.value)
+    return as_args, arg_names
+
+
+def _name_uses(reader: _Reader, arg_names: dict[int, tuple[str, str]]) -> None:
+    """``facts.uses``: per local name, the attributes read through it (``None``: also
+    used bare)."""
+    facts = reader.facts
     # crude per-name uses (whole file, no scoping): what `import M as x` may keep
     attrs: dict[str, set[str]] = {}
     named: set[int] = set()
@@ -506,6 +539,12 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
     for name in bare:
         facts.uses[name] = None
 
+
+def _attribute_chains(reader: _Reader, matcher: Matcher, inner: set[int], stores: set[int],
+                      call_funcs: set[int], as_args: set[int]) -> None:
+    """The outermost attribute chains that reach a declared non-canonical entry."""
+    facts = reader.facts
+    module_scope = reader.module_scope
     for scope, node in reader.uses:
         if isinstance(node, ast.Attribute):
             parts = _dotted_parts(node)
@@ -520,7 +559,7 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
             if found is None:
                 continue
             entry, n, is_attr = found
-            if entry.role == "canonical":
+            if entry.role == Role.CANONICAL:
                 continue
             if is_attr:
                 cut, attr = n, q[n - 1]
@@ -548,5 +587,3 @@ def read_facts(tree: ast.Module, matcher: Matcher, package: str | None,
                                       "chain", id(target) in stores, entry, module, attr, b,
                                       called=id(target) in call_funcs, span=where,
                                       embedded=embedded is not None))
-    facts.chains.sort(key=lambda c: (c.span, c.line))
-    return facts

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import libcst as cst
 
+from ..domain.refkind import RefKind, Role
+from ..scan import Violation
 from .base import Base, alias_names, dotted, make_alias
 from .edits import Text
 from .identity import Identity
@@ -61,7 +63,7 @@ class ImportsRewrite(Base):
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
                          ) -> cst.ImportFrom | cst.RemovalSentinel:
-        hits = self.violations(original, "import")
+        hits = self.violations(original, RefKind.IMPORT)
         line = self.line_of(original)
         if not hits:
             if not self.plan.remove or isinstance(updated.names, cst.ImportStar):
@@ -82,6 +84,15 @@ class ImportsRewrite(Base):
             for v in hits:
                 self.plan.refuse(line, v.path, Reason.STAR, f"from {target} import *")
             return updated
+        movable = self._movable(line, target, names, hits)
+        if movable:
+            self._handled(line, names, movable, hits)
+        return self._rebuilt(original, updated, line, movable)
+
+    def _movable(self, line: int, target: str, names: list[tuple[str, str]],
+                 hits: list[Violation]) -> dict[int, tuple[str, str, str]]:
+        """The aliases that move to another module: ``{alias index: (module, name,
+        local)}``; each refusal is recorded in the plan."""
         movable: dict[int, tuple[str, str, str]] = {}  # alias -> (module, name, local)
         for i, (name, local) in enumerate(names):
             full = f"{target}.{name}"
@@ -90,7 +101,7 @@ class ImportsRewrite(Base):
                 movable[i] = moved
                 continue
             for v in hits:
-                if v.role != "legacy":
+                if v.role != Role.LEGACY:
                     continue
                 p = v.path
                 if ":" in p:  # an attribute entry: from P import A
@@ -121,17 +132,27 @@ class ImportsRewrite(Base):
                 else:
                     self.plan.refuse(line, p, self.why(why), f"{name}: {why}")
                 break
-        if movable:
-            moved_paths = set()
-            for v in hits:
-                if v.role == "factory" and any(
-                        (line, names[i][1]) in self.plan.factory_alias for i in movable):
-                    moved_paths.add(v.path)
-            for v in hits:
-                if v.role == "legacy" and (line, v.path) not in self.plan.reasons:
-                    self.plan.handled.add((line, v.path))
-                elif v.path in moved_paths:
-                    self.plan.handled.add((line, v.path))
+        return movable
+
+    def _handled(self, line: int, names: list[tuple[str, str]],
+                 movable: dict[int, tuple[str, str, str]], hits: list[Violation]) -> None:
+        """The references of the statement that moving these aliases handles."""
+        moved_paths = set()
+        for v in hits:
+            if v.role == Role.FACTORY and any(
+                    (line, names[i][1]) in self.plan.factory_alias for i in movable):
+                moved_paths.add(v.path)
+        for v in hits:
+            if v.role == Role.LEGACY and (line, v.path) not in self.plan.reasons:
+                self.plan.handled.add((line, v.path))
+            elif v.path in moved_paths:
+                self.plan.handled.add((line, v.path))
+
+    def _rebuilt(self, original: cst.ImportFrom, updated: cst.ImportFrom, line: int,
+                 movable: dict[int, tuple[str, str, str]]
+                 ) -> cst.ImportFrom | cst.RemovalSentinel:
+        """The statement without the moved and removed aliases; the moved ones become new
+        statements after it (the first one takes its place when nothing stays)."""
         moved: dict[str, list[cst.ImportAlias]] = {}
         for i, (cmod, cname, local) in movable.items():
             moved.setdefault(cmod, []).append(make_alias(cname, local))
@@ -158,7 +179,7 @@ class ImportsRewrite(Base):
     def leave_Import(self, original: cst.Import, updated: cst.Import
                      ) -> cst.Import | cst.RemovalSentinel:
         line = self.line_of(original)
-        hits = self.violations(original, "import")
+        hits = self.violations(original, RefKind.IMPORT)
         new_names = list(updated.names)
         for i, alias in enumerate(original.names):
             name = dotted(alias.name)
@@ -250,7 +271,7 @@ def import_edits(text: Text, plan: FilePlan, identity: Identity) -> tuple[set[in
     time (a few lines to parse, not the file). ``(lines with inserts done, removals done)``.
     Raises ``RuntimeError`` for a statement that shares its line with another one."""
     touched = {line for line, _local in plan.remove} | set(plan.inserts)
-    touched |= {line for line, vs in plan.lines.items() if any(v.kind == "import" for v in vs)}
+    touched |= {line for line, vs in plan.lines.items() if any(v.kind == RefKind.IMPORT for v in vs)}
     inserted: set[int] = set()
     removed: set = set()
     for line in sorted(touched):

@@ -19,7 +19,7 @@ from typing import Iterable
 
 from ..domain.contracts import SsotConfig
 from ..scan.files import Excluder, module_name, roots
-from ..scan.source import _resolve_relative
+from ..scan.analysis import resolve_relative
 
 __all__ = ["Readers", "find_readers", "merge_readers", "readers_part"]
 
@@ -175,7 +175,7 @@ def _reads(tree: ast.AST, package: str | None, by_module: dict[str, set[str]]
     attrs: set[str] = set()  # attribute names and string constants (getattr(y, "n"))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            target = _resolve_relative(node.level, node.module, package)
+            target = resolve_relative(node.level, node.module, package)
             if target is None:
                 continue
             for alias in node.names:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from ..domain.contracts import Contract
 from ..domain.paths import SsotPath
+from ..domain.refkind import RefKind, Role
 from ..scan import Violation
 from ..scan.rules import Matcher
-from ..scan.source import _resolve_relative
+from ..scan.analysis import resolve_relative
 from .facts import Binding, Chain, Facts, read_facts
 from .identity import Identity, Question
 from .index import Readers
@@ -95,13 +96,13 @@ def prepare(rel: str, source: bytes, module: str | None, is_package: bool,
     plan = FilePlan(rel, module, package, lines, contracts, facts)
     _import_questions(plan)
     for c in facts.chains:
-        if c.entry.role == "legacy" and c.attr is not None:
+        if c.entry.role == Role.LEGACY and c.attr is not None:
             plan.questions.add((c.module, c.attr, contracts[c.entry.contract].canonical.module))
         if c.binding.scope == "module" and module:
             plan.wants.add((module, c.binding.local))
     for b in facts.bindings:
         for e in matcher.module_entries.get(b.plain or b.qualified, ()):
-            if e.role != "legacy":
+            if e.role != Role.LEGACY:
                 continue
             cmod = contracts[e.contract].canonical.module
             plan.questions.update((e.path.module, a, cmod)
@@ -115,9 +116,9 @@ def _import_questions(plan: FilePlan) -> None:
     """Questions of the from-import and string rewrites."""
     contracts = plan.contracts
     for line, level, module, names in plan.facts.from_imports:
-        target = _resolve_relative(level, module, plan.package)
+        target = resolve_relative(level, module, plan.package)
         for v in plan.lines.get(line, ()):
-            if v.role != "legacy" or not target:
+            if v.role != Role.LEGACY or not target:
                 continue
             cmod = contracts[v.contract].canonical.module
             mod, _, attr = v.path.partition(":")
@@ -128,7 +129,7 @@ def _import_questions(plan: FilePlan) -> None:
                 plan.questions.add((mod, attr, cmod))
     for (line, *_rest), value in plan.facts.strings:
         for v in plan.lines.get(line, ()):
-            if v.role != "legacy" or v.kind != "string":
+            if v.role != Role.LEGACY or v.kind != RefKind.STRING:
                 continue
             cmod = contracts[v.contract].canonical.module
             legacy = v.path.replace(":", ".")
@@ -147,7 +148,7 @@ def decide(plan: FilePlan, identity: Identity, readers: Readers, matcher: Matche
     for b in facts.bindings:
         legacy = b.plain or b.qualified
         for e in matcher.module_entries.get(legacy, ()):
-            if e.role == "legacy" and plan.has(b.line, legacy, ("import",)):
+            if e.role == Role.LEGACY and plan.has(b.line, legacy, (RefKind.IMPORT,)):
                 if _namespace(plan, b, e.contract, legacy, identity, readers):
                     accepted.add(id(b))
                 break
@@ -250,11 +251,11 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
         if b.plain is not None:
             continue
         module, _, name = b.qualified.rpartition(".")
-        entries = [e for e in matcher.attr_entries.get(b.qualified, ()) if e.role == "factory"]
-        entries += [e for e in matcher.module_entries.get(module, ()) if e.role == "factory"]
+        entries = [e for e in matcher.attr_entries.get(b.qualified, ()) if e.role == Role.FACTORY]
+        entries += [e for e in matcher.module_entries.get(module, ()) if e.role == Role.FACTORY]
         for e in entries:
             path = str(e.path)
-            if not plan.has(b.line, path, ("import",)):
+            if not plan.has(b.line, path, (RefKind.IMPORT,)):
                 continue
             target = _replacement(plan.contracts[e.contract], module, name)
             if target is None:
@@ -269,7 +270,7 @@ def _factory_imports(plan: FilePlan, matcher: Matcher) -> None:
             plan.handled.add((b.line, path))
             for line, vs in plan.lines.items():
                 for v in vs:
-                    if v.kind == "call" and v.path == path:
+                    if v.kind == RefKind.CALL and v.path == path:
                         plan.handled.add((line, path))
             break
 
@@ -292,44 +293,12 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
             if own[(c.line, c.text)]:
                 rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
             continue
-        if (c.line, path) in plan.handled:
+        if _chain_left_alone(plan, c, path, accepted):
             continue
-        if id(c.binding) in accepted and not c.binding.plain:
-            continue  # moved whole with its binding
-        if c.entry.path.attr is None and any(
-                b.plain == path and id(b) in accepted and b.local == c.binding.local
-                and b.scope_id == c.binding.scope_id for b in facts.bindings):
-            continue  # ``import a.legacy`` moved: its chains follow it
-        if not plan.has(c.line, path, ("attribute", "call")) and not plan.has(
-                c.binding.line, c.binding.plain or c.binding.qualified, ("import",)):
-            # suppressed (or not a reference for the scan, nor through a listed import
-            # of a legacy module): left alone
-            continue
-        contract = plan.contracts[c.entry.contract]
-        if c.attr is None:
-            plan.refuse(c.line, path, Reason.USED_BARE, f"`{c.text}`")
-            continue
-        if (c.module, c.attr) in plan.blocked:
-            plan.refuse(c.line, path, Reason.PATCH_SPLIT,
-                        f"`{c.module}.{c.attr}`: {plan.blocked[(c.module, c.attr)]}")
-            continue
-        if c.entry.role == "factory":
-            # a patch of the factory becomes a patch of its replacement: the calls this
-            # fix rewrites call the replacement (the project vouches for it)
-            repl = _replacement(contract, c.module, c.attr)
-            if repl is None:
-                plan.refuse(c.line, path, Reason.FACTORY, f"`{c.text}`")
-                continue
-            target = (repl.module, repl.attr or "")
-            proof = f"the contract declares `{repl}` as the replacement of `{c.module}:{c.attr}`"
-        else:
-            cmod, cname = _canonical(contract)
-            got, why = identity.same(c.module, c.attr, cmod, prefer=[c.attr, cname])
-            if got is None:
-                plan.refuse(c.line, path, _why(why), why)
-                continue
-            target = (cmod, got)
-            proof = f"`{c.module}.{c.attr}` is `{cmod}.{got}` (probe)"
+        chosen = _chain_target(plan, identity, c, path)
+        if chosen is None:
+            continue  # refused (the reason is in the plan)
+        target, proof = chosen
         found = _module_expr(plan, identity, c, target[0], added, taken)
         if found is None:
             plan.refuse(c.line, path, Reason.CLASH, f"`{target[0].rpartition('.')[2]}`")
@@ -352,7 +321,58 @@ def _chains(plan: FilePlan, identity: Identity, readers: Readers, accepted: set[
         own[(c.line, c.text)] = away
         if away:
             rewritten[id(c.binding)] = rewritten.get(id(c.binding), 0) + 1
-    # an import whose every use was rewritten goes, unless another file reads it
+    _drop_emptied_imports(plan, readers, rewritten, bindings)
+
+
+def _chain_left_alone(plan: FilePlan, c: Chain, path: str, accepted: set[int]) -> bool:
+    """A chain handled already, moved with its import, or not listed by the scan."""
+    if (c.line, path) in plan.handled:
+        return True
+    if id(c.binding) in accepted and not c.binding.plain:
+        return True  # moved whole with its binding
+    if c.entry.path.attr is None and any(
+            b.plain == path and id(b) in accepted and b.local == c.binding.local
+            and b.scope_id == c.binding.scope_id for b in plan.facts.bindings):
+        return True  # ``import a.legacy`` moved: its chains follow it
+    # suppressed (or not a reference for the scan, nor through a listed import of a
+    # legacy module): left alone
+    return not plan.has(c.line, path, (RefKind.ATTRIBUTE, RefKind.CALL)) and not plan.has(
+        c.binding.line, c.binding.plain or c.binding.qualified, (RefKind.IMPORT,))
+
+
+def _chain_target(plan: FilePlan, identity: Identity, c: Chain, path: str
+                  ) -> tuple[tuple[str, str], str] | None:
+    """``((module, name), proof)`` a chain is rewritten to; ``None``: refused (the
+    reason recorded in the plan)."""
+    contract = plan.contracts[c.entry.contract]
+    if c.attr is None:
+        plan.refuse(c.line, path, Reason.USED_BARE, f"`{c.text}`")
+        return None
+    if (c.module, c.attr) in plan.blocked:
+        plan.refuse(c.line, path, Reason.PATCH_SPLIT,
+                    f"`{c.module}.{c.attr}`: {plan.blocked[(c.module, c.attr)]}")
+        return None
+    if c.entry.role == Role.FACTORY:
+        # a patch of the factory becomes a patch of its replacement: the calls this fix
+        # rewrites call the replacement (the project vouches for it)
+        repl = _replacement(contract, c.module, c.attr)
+        if repl is None:
+            plan.refuse(c.line, path, Reason.FACTORY, f"`{c.text}`")
+            return None
+        proof = f"the contract declares `{repl}` as the replacement of `{c.module}:{c.attr}`"
+        return (repl.module, repl.attr or ""), proof
+    cmod, cname = _canonical(contract)
+    got, why = identity.same(c.module, c.attr, cmod, prefer=[c.attr, cname])
+    if got is None:
+        plan.refuse(c.line, path, _why(why), why)
+        return None
+    return (cmod, got), f"`{c.module}.{c.attr}` is `{cmod}.{got}` (probe)"
+
+
+def _drop_emptied_imports(plan: FilePlan, readers: Readers, rewritten: dict[int, int],
+                          bindings: dict[int, Binding]) -> None:
+    """An import whose every use was rewritten goes, unless another file reads it."""
+    facts = plan.facts
     for key, n in rewritten.items():
         b = bindings[key]
         if facts.sole.get(b.local) is not b or facts.loads.get(b.local, 0) != n:
@@ -375,7 +395,7 @@ def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[st
     reads it reaches on the same object)."""
     out: dict[tuple[str, str], set[str]] = {}
     for c in plan.facts.chains:
-        if c.attr is None or c.entry.role == "canonical":
+        if c.attr is None or c.entry.role == Role.CANONICAL:
             continue
         kind = _late_kind(c)
         key = (c.line, c.text)
@@ -388,12 +408,12 @@ def late_state(plan: FilePlan, matcher: Matcher) -> dict[tuple[str, str], set[st
         mod, _, name = value.rpartition(".")
         if not mod or not name.isidentifier():
             continue
-        legacy = any(e.role == "legacy" for e in matcher.module_entries.get(mod, ())) or any(
-            e.role == "legacy" for e in matcher.attr_entries.get(value, ()))
+        legacy = any(e.role == Role.LEGACY for e in matcher.module_entries.get(mod, ())) or any(
+            e.role == Role.LEGACY for e in matcher.attr_entries.get(value, ()))
         if not legacy:
             continue
         done = any((line, v.path) in plan.handled for v in plan.lines.get(line, ())
-                   if v.kind == "string")
+                   if v.kind == RefKind.STRING)
         out.setdefault((mod, name), set()).add("patch-new" if done else "patch-left")
     return out
 
@@ -416,7 +436,7 @@ def late_left(source: bytes, package: str | None, matcher: Matcher
     facts = read_facts(ast.parse(source), matcher, package, source)
     out: dict[tuple[str, str], set[str]] = {}
     for c in facts.chains:
-        if c.attr is None or c.entry.role == "canonical":
+        if c.attr is None or c.entry.role == Role.CANONICAL:
             continue
         out.setdefault((c.module, c.attr), set()).add(f"{_late_kind(c)}-left")
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ..domain.paths import SsotPath
+from ..domain.refkind import RefKind, Role
 from .edits import Text
 from .identity import Identity
 from .plan import FilePlan
@@ -21,11 +22,11 @@ _PLAIN = re.compile(r"([rRuU]?)('''|\"\"\"|'|\")(.*)\2\Z", re.S)
 def string_edits(text: Text, plan: FilePlan, identity: Identity) -> None:
     for s, value in plan.facts.strings:
         line = s[0]
-        hits = [v for v in plan.lines.get(line, ()) if v.kind == "string"]
+        hits = [v for v in plan.lines.get(line, ()) if v.kind == RefKind.STRING]
         for v in hits:
             if (line, v.path) in plan.handled:
                 continue
-            if v.role == "factory":
+            if v.role == Role.FACTORY:
                 plan.refuse(line, v.path, Reason.STRING_FACTORY, repr(value))
                 continue
             legacy = SsotPath(*v.path.split(":")) if ":" in v.path else SsotPath(v.path)

@@ -23,6 +23,7 @@ from typing import Sequence
 from ..atomic import ChangedSinceRead, write_atomic
 from ..domain.contracts import SsotConfig
 from ..domain.paths import parse_path
+from ..domain.refkind import Fix, Role, kinds_where
 from ..scan import Violation
 from ..scan.files import read_source
 from ..scan.text import TEXT_MAX_BYTES, TextScanner, Token
@@ -30,6 +31,8 @@ from .result import FixResult, Listing, Reason
 
 __all__ = ["fix_text", "TEXT_REASONS"]
 
+# the kinds fixed here, as text (doc, config: the table of kinds says so)
+TEXT_FIX_KINDS = kinds_where(fix=Fix.TEXT)
 _NEXT_NAME = re.compile(r"[.:]([^\W\d]\w*)")
 
 
@@ -42,8 +45,8 @@ class TEXT_REASONS:  # noqa: N801 - a namespace of strings, as ``Reason``
 
 def _replacement(tok: Token, text: str) -> tuple[str | None, str, str]:
     """``(new token or None, reason, detail)`` for one legacy token."""
-    wrong = [e for e in tok.entries if e[1] != "canonical"]
-    if any(role == "factory" for _c, role, _p, _f in wrong):
+    wrong = [e for e in tok.entries if e[1] != Role.CANONICAL]
+    if any(role == Role.FACTORY for _c, role, _p, _f in wrong):
         return None, TEXT_REASONS.FACTORY, tok.spelled
     news = set()
     for _contract, _role, path, fix in wrong:
@@ -87,10 +90,10 @@ def fix_text(settings: SsotConfig, root: Path, by_file: dict[str, list[Violation
         edits: list[tuple[int, int, str]] = []
         left: list[Listing] = []
         for tok in tokens:
-            if all(e[1] == "canonical" for e in tok.entries):
+            if all(e[1] == Role.CANONICAL for e in tok.entries):
                 continue
             new, reason, detail = _replacement(tok, text)
-            path = next(e[2] for e in tok.entries if e[1] != "canonical")
+            path = next(e[2] for e in tok.entries if e[1] != Role.CANONICAL)
             if new is None:
                 left.append(Listing(rel, tok.line, reason, detail, path))
             elif new != tok.spelled:
@@ -124,7 +127,7 @@ def fix_text(settings: SsotConfig, root: Path, by_file: dict[str, list[Violation
         out.unsafe.extend(left)
 
 
-def split_text(by_file: dict[str, list[Violation]], kinds: Sequence[str] = ("doc", "config")
+def split_text(by_file: dict[str, list[Violation]], kinds: Sequence[str] = TEXT_FIX_KINDS
                ) -> dict[str, list[Violation]]:
     """Take the text files' violations out of ``by_file`` (they are fixed here)."""
     text = {rel: vs for rel, vs in by_file.items() if vs and vs[0].kind in kinds}

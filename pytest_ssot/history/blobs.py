@@ -1,7 +1,7 @@
 """One file content (git blob) -> its references, analysed once and cached by blob id.
 
 Pure: no pytest. The analysis is the scan's own (``scan.walk.Job`` for what is skipped and
-the pre-filter, ``scan.source.analyze`` for the references); ``analyze_blob`` is the one
+the pre-filter, ``scan.analysis.analyze`` for the references); ``analyze_blob`` is the one
 place that calls it, so a change of the scan's per-file signature is a one-line change here.
 """
 
@@ -15,7 +15,7 @@ from ..atomic import write_atomic
 from ..scan import CACHE_VERSION
 from ..scan.rules import Matcher
 from ..scan.fingerprint import rows
-from ..scan.source import analyze
+from ..scan.analysis import analyze
 from ..scan import walk
 from ..scan.walk import Job
 

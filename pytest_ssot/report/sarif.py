@@ -14,17 +14,13 @@ from urllib.parse import quote
 
 from .. import __version__ as _version
 from ..domain.contracts import Contract
+from ..domain.refkind import ROLES_TABLE, Role
 
 __all__ = ["RULES", "FINGERPRINT_KEY", "build_sarif", "artifact_uri"]
 
-RULES = {
-    "legacy": ("SSOT001", "legacy-import-path",
-               "A reference to a legacy import path of an SSOT contract."),
-    "factory": ("SSOT002", "deprecated-factory",
-                "A reference to a deprecated factory of an SSOT contract."),
-    "definition": ("SSOT003", "second-implementation",
-                   "A second module-level definition of a canonical SSOT name."),
-}
+# role -> (rule id, rule name, description), for the roles whose references are violations
+RULES = {role: (info.sarif_id, info.sarif_name, info.sarif_description)
+         for role, info in ROLES_TABLE.items() if info.sarif_id is not None}
 FINGERPRINT_KEY = "pytestSsot/v1"
 _INFO = "https://pypi.org/project/pytest-ssot/"
 
@@ -46,22 +42,20 @@ def _rule(base: str, name: str, role: str, contract: Contract | None,
         canonical = None
     else:
         canonical = str(contract.canonical)
-        declared = {"legacy": contract.legacy, "factory": contract.factories}.get(role, ())
+        declared = {Role.LEGACY: contract.legacy, Role.FACTORY: contract.factories}.get(role, ())
         listed = ", ".join(str(p) for p in declared)
-        if role == "definition":
+        if role == Role.DEFINITION:
             full = (f"Contract {contract_name}: {canonical} is the single definition; a "
                     "module-level class or function of the same name elsewhere is a second "
                     "implementation.")
             help_text = f"Delete the second definition and import {canonical}."
         else:
-            what = "legacy import paths" if role == "legacy" else "deprecated factories"
+            what = "legacy import paths" if role == Role.LEGACY else "deprecated factories"
             full = (f"Contract {contract_name}: the canonical path is {canonical}; its "
                     f"{what} ({listed}) are to be removed.")
             help_text = (f"Import {canonical} instead (`pytest-ssot fix` rewrites what it can "
                          "prove equivalent).")
-    short = {"legacy": f"A reference to a legacy import path of {contract_name}.",
-             "factory": f"A reference to a deprecated factory of {contract_name}.",
-             "definition": f"A second definition of {contract_name}'s canonical name."}[role]
+    short = ROLES_TABLE[role].sarif_short.format(contract=contract_name)  # type: ignore[index,union-attr]
     return {"id": rid, "name": name, "shortDescription": {"text": short},
             "fullDescription": {"text": full}, "help": {"text": help_text},
             "helpUri": _INFO, "defaultConfiguration": {"level": "error"},
@@ -77,8 +71,9 @@ def build_sarif(violations: list[dict[str, Any]], errors: list[dict[str, str]],
     by_name = {c.name: c for c in contracts}
     wanted: list[tuple[str, str]] = []
     for c in contracts:
-        roles = [r for r, present in (("legacy", c.legacy), ("factory", c.factories),
-                                      ("definition", c.canonical.attr is not None)) if present]
+        roles = [r for r, present in ((Role.LEGACY, c.legacy), (Role.FACTORY, c.factories),
+                                      (Role.DEFINITION, c.canonical.attr is not None))
+                 if present]
         wanted.extend((c.name, r) for r in roles)
     for v in violations:
         if (v["contract"], v["role"]) not in wanted:
@@ -88,7 +83,8 @@ def build_sarif(violations: list[dict[str, Any]], errors: list[dict[str, str]],
     index = {key: i for i, key in enumerate(wanted)}
     results = []
     for v in violations:
-        what = ("defines a second " + v["path"].rpartition(":")[2] if v["role"] == "definition"
+        what = ("defines a second " + v["path"].rpartition(":")[2]
+                if v["role"] == Role.DEFINITION
                 else f"references {v['path']}")
         state = v.get("baseline")
         result: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
 ``scan()`` reads every file under the configured paths once. A byte-level pre-filter
 (``prefilter.Filter``) proves most files cannot reference any declared path, and only the
-rest are parsed (``source.analyze``). Results are cached (``cache``): a folder whose mtime
+rest are parsed (``analysis.analyze``). Results are cached (``cache``): a folder whose mtime
 is unchanged keeps its listing, a file whose size and mtime are unchanged is trusted,
 otherwise its content hash decides, so a cache restored into a fresh checkout (new mtimes)
 is still used. Large trees are shared by forked workers (``walk``).
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from ..domain.contracts import SsotConfig
+from ..domain.refkind import KINDS, SOURCES
 from .defining import defining_modules
 from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
@@ -29,11 +30,8 @@ __all__ = ["Violation", "ScanResult", "scan", "plan", "Walk", "CACHE_VERSION", "
 
 _PARALLEL_MIN_FILES = 3000
 CACHE_MODES = ("use", "verify", "cold")
-KINDS = ("import", "attribute", "call", "string", "definition", "doc", "config")
-COMPLIANCE_KINDS = frozenset({"import", "attribute", "string"})
-# where a reference stands -> the kinds whose ratio is that source's compliance (SPEC 13)
-SOURCES = {"code": COMPLIANCE_KINDS, "docs": frozenset({"doc"}),
-           "config": frozenset({"config"})}
+# (from the one table of reference kinds, ``domain.refkind``)
+COMPLIANCE_KINDS = SOURCES["code"]
 
 
 class Violation(NamedTuple):

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from ..domain.contracts import Contract
 from .files import read_source
-from .source import import_bindings
+from .analysis import import_bindings
 
 __all__ = ["defining_modules", "module_file"]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..domain.refkind import Role
+
 __all__ = ["fingerprint", "collapse", "number", "rows"]
 
 _FP_LEN = 16  # hex digits: 64 bits, no collision among the violations of one file
@@ -45,9 +47,10 @@ def rows(hits: "Iterable") -> list[list]:
     role, path, fix, kind, line, text]``, and the fingerprint for a violation."""
     from .rules import hint
 
-    out = [[h.entry.contract, h.entry.role, str(h.entry.path), hint(h.entry, h.kind, h.text),
-            h.kind, h.line, h.text] for h in hits]
-    wrong = [r for r in out if r[1] != "canonical"]
+    # (role and kind as their plain ``str`` values: marshal takes no ``str`` subclass)
+    out = [[h.entry.contract, str(h.entry.role), str(h.entry.path),
+            hint(h.entry, h.kind, h.text), str(h.kind), h.line, h.text] for h in hits]
+    wrong = [r for r in out if r[1] != Role.CANONICAL]
     for r, fp in zip(wrong, number((r[0], r[4], r[1], r[2], r[6]) for r in wrong)):
         r.append(fp)
     return out

@@ -20,7 +20,7 @@ from ..domain.contracts import Contract
 from .files import module_name
 from .fingerprint import rows
 from .rules import Matcher
-from .source import analyze
+from .analysis import analyze
 
 __all__ = ["statements"]
 

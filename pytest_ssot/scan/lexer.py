@@ -3,7 +3,7 @@
 Pure: no pytest. Two users: the pre-filter asks whether a word sits in a comment or a
 plain string; the analysis asks where the statements of a file start (at the top level,
 and in a top-level class's body), so that it parses only those that can matter
-(``source.analyze``). Neither trusts this lexer
+(``analysis.analyze``). Neither trusts this lexer
 blindly: where it can be wrong (Python 3.12's f-strings may hold their own quote) it says
 so, and the callers fall back to the parser.
 """

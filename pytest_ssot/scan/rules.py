@@ -12,6 +12,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..domain.contracts import Contract
 from ..domain.paths import SsotPath
+from ..domain.refkind import RefKind, Role
 
 __all__ = ["Entry", "Hit", "Matcher", "hint"]
 
@@ -21,7 +22,7 @@ class Entry:
     """One declared path of one contract, as the scan sees it."""
 
     contract: str
-    role: str  # legacy | factory | canonical
+    role: Role  # legacy | factory | canonical | definition (``Role``)
     path: SsotPath
     fix: str  # the canonical path to use instead
 
@@ -31,7 +32,7 @@ class Hit:
     """One reference found in a file (before pragmas, areas and reporting)."""
 
     entry: Entry
-    kind: str  # import | attribute | call | string | definition
+    kind: RefKind  # import | attribute | call | string | definition (``RefKind``)
     line: int  # where the statement or string starts (what the report shows)
     stmt_line: int  # where the statement starts (where `# ssot: ignore` must be)
     # The reference's source, runs of whitespace collapsed to one space: the import
@@ -49,7 +50,7 @@ def hint(entry: Entry, kind: str, text: str) -> str:
     imports (``from pandas.util.testing import assert_series_equal`` ->
     ``pandas.testing:assert_series_equal``, not the contract's own symbol), and an
     import of the module itself names the canonical module."""
-    if entry.role != "legacy" or entry.path.attr is not None or kind != "import":
+    if entry.role != Role.LEGACY or entry.path.attr is not None or kind != RefKind.IMPORT:
         return entry.fix
     module = entry.fix.partition(":")[0]
     m = _FROM.match(text.strip())
@@ -97,30 +98,31 @@ class Matcher:
     def __post_init__(self) -> None:
         for c in self.contracts:
             fix = str(c.canonical)
-            declared = [("legacy", p) for p in c.legacy] + [("factory", p) for p in c.factories]
-            declared.append(("canonical", c.canonical))
+            declared = ([(Role.LEGACY, p) for p in c.legacy]
+                        + [(Role.FACTORY, p) for p in c.factories])
+            declared.append((Role.CANONICAL, c.canonical))
             replaced = {str(f): str(t) for f, t in c.replacements}
             for role, p in declared:
                 # a factory's hint is its declared replacement (what ``fix`` writes)
                 entry = Entry(c.name, role, p,
-                              replaced.get(str(p), fix) if role == "factory" else fix)
+                              replaced.get(str(p), fix) if role == Role.FACTORY else fix)
                 dotted = p.module if p.attr is None else f"{p.module}.{p.attr}"
                 self.prefixes.update(_prefixes(dotted))
                 self.tokens.update(dotted.split("."))
                 if p.attr is None:
                     self.module_entries.setdefault(p.module, []).append(entry)
-                    if role != "canonical":
+                    if role != Role.CANONICAL:
                         self.shim_modules.add(p.module)
-                    if role == "factory":
+                    if role == Role.FACTORY:
                         self.factory_modules.setdefault(p.module, []).append(entry)
                     self.words.add(p.module.rpartition(".")[2])
                 else:
                     self.attr_entries.setdefault(dotted, []).append(entry)
-                    if role == "factory":
+                    if role == Role.FACTORY:
                         self.factory_attrs.setdefault(dotted, []).append(entry)
                     self.words.add(p.attr)
             if c.canonical.attr is not None:
-                entry = Entry(c.name, "definition", c.canonical, fix)
+                entry = Entry(c.name, Role.DEFINITION, c.canonical, fix)
                 self.definitions.setdefault(c.canonical.attr, []).append(entry)
                 exempt = frozenset({c.canonical.module, *self.defining.get(c.name, ())})
                 self._def_scope[c.name] = (c.canonical.module.partition(".")[0], exempt)

@@ -27,12 +27,13 @@ import re
 from typing import Iterator, NamedTuple, Sequence
 
 from ..domain.contracts import Contract
+from ..domain.refkind import Found, RefKind, Role, kinds_where
 from .files import _glob_regex, read_source
 from .fingerprint import number
 
 __all__ = ["TEXT_KINDS", "TextFiles", "TextScanner", "Token"]
 
-TEXT_KINDS = ("doc", "config")
+TEXT_KINDS = kinds_where(found_by=Found.TEXT)  # (doc, config)
 _IGNORE = re.compile(r"ssot:\s*ignore(?:\[([^\]]*)\])?")
 # Files that name declared paths on purpose are not references to them: our own
 # declaration (``[tool.pytest-ssot]``), the ban lists of the tools users pair us with (ruff's
@@ -193,8 +194,8 @@ class TextFiles:
 
     def __init__(self, doc_files: Sequence[str], config_files: Sequence[str]) -> None:
         self.key = ("doc_files", *doc_files, "config_files", *config_files)
-        self._rules: list[tuple[str, object, str]] = []
-        for globs, kind in ((doc_files, "doc"), (config_files, "config")):
+        self._rules: list[tuple[str, object, RefKind]] = []
+        for globs, kind in ((doc_files, RefKind.DOC), (config_files, RefKind.CONFIG)):
             for g in globs:
                 g = g.strip("/")
                 if "/" in g:
@@ -209,7 +210,7 @@ class TextFiles:
     def __bool__(self) -> bool:
         return bool(self._rules)
 
-    def kind(self, rel: str, name: str) -> str | None:
+    def kind(self, rel: str, name: str) -> RefKind | None:
         """``"doc"``, ``"config"``, or ``None``: not a text file we read. ``*.py`` is code.
         A glob does not take a changelog or a lock file (only a rule naming it does)."""
         if name.endswith(".py"):
@@ -259,8 +260,9 @@ class TextScanner:
         self.entries: dict[str, list[tuple[str, str, str, str]]] = {}
         for c in contracts:
             fix = str(c.canonical)
-            declared = ([("legacy", p) for p in c.legacy] + [("factory", p) for p in c.factories]
-                        + [("canonical", c.canonical)])
+            declared = ([(Role.LEGACY, p) for p in c.legacy]
+                        + [(Role.FACTORY, p) for p in c.factories]
+                        + [(Role.CANONICAL, c.canonical)])
             for role, p in declared:
                 self.entries.setdefault(p.dotted, []).append((c.name, role, str(p), fix))
         spellings: list[str] = []
@@ -349,10 +351,11 @@ class TextScanner:
     def analyze(self, data: bytes, kind: str, name: str = "") -> list[list]:
         """One file's references as the scan cache stores them (``fingerprint.rows``)."""
         out = []
+        kind = str(kind)  # (plain ``str`` values, role's too: marshal takes no subclass)
         for tok in self.tokens_of(data, name)[1]:
             for contract, role, path, fix in tok.entries:
-                out.append([contract, role, path, fix, kind, tok.line, tok.spelled])
-        wrong = [r for r in out if r[1] != "canonical"]
+                out.append([contract, str(role), path, fix, kind, tok.line, tok.spelled])
+        wrong = [r for r in out if r[1] != Role.CANONICAL]
         for r, fp in zip(wrong, number((r[0], r[4], r[1], r[2], r[6]) for r in wrong)):
             r.append(fp)
         return out
