@@ -16,7 +16,6 @@ from pytest_ssot.config import contract_from_mapping
 from pytest_ssot.domain.refkind import (KINDS, KINDS_TABLE, ROLES_TABLE, SOURCES, Fix, Found,
                                         PrefilterWord, RefKind, Role, kinds_where)
 from pytest_ssot.scan import COMPLIANCE_KINDS
-from pytest_ssot.scan import KINDS as SCAN_KINDS
 from pytest_ssot.scan.analysis import analyze
 from pytest_ssot.scan.fingerprint import rows
 from pytest_ssot.scan.prefilter import Filter
@@ -46,7 +45,6 @@ SAMPLES: dict[RefKind, tuple[str, str]] = {
 
 def test_the_kinds_and_sources_are_the_strings_they_always_were() -> None:
     assert KINDS == ("import", "attribute", "call", "string", "definition", "doc", "config")
-    assert SCAN_KINDS == KINDS
     assert COMPLIANCE_KINDS == {"import", "attribute", "string"}
     assert SOURCES == {"code": {"import", "attribute", "string"}, "docs": {"doc"},
                        "config": {"config"}}

@@ -167,7 +167,8 @@ def scan_part(scan: "ScanResult", held: "Held | None" = None,
     by_area: dict[str, int] = {}
     for v in scan.violations:
         by_area[v.area] = by_area.get(v.area, 0) + 1
-    from ..scan import COMPLIANCE_KINDS, SOURCES
+    from ..domain.refkind import SOURCES
+    from ..scan import COMPLIANCE_KINDS
 
     canonical_total = sum(scan.canonical.values())
     ref_total = sum(1 for v in scan.violations if v.kind in COMPLIANCE_KINDS)

@@ -25,8 +25,8 @@ from .rules import Matcher
 from . import walk
 from .walk import Job, Outcome, run_parallel, units_of_work
 
-__all__ = ["Violation", "ScanResult", "scan", "plan", "Walk", "CACHE_VERSION", "CACHE_MODES", "KINDS",
-           "COMPLIANCE_KINDS", "SOURCES"]
+__all__ = ["Violation", "ScanResult", "scan", "plan", "Walk", "CACHE_VERSION", "CACHE_MODES",
+           "COMPLIANCE_KINDS"]
 
 _PARALLEL_MIN_FILES = 3000
 CACHE_MODES = ("use", "verify", "cold")
