@@ -104,7 +104,7 @@ def fork_anyway(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Let the scan, history and fix fork workers although this process runs other
     threads (an xdist worker runs execnet's): the tests of the parallel paths need them;
     a user's ``pytest -n`` keeps the walk in one process (``walk.can_fork``)."""
-    import pytest_ssot.scan.walk as walk
+    import pytest_ssot.parallel as walk
 
     monkeypatch.setattr(walk, "can_fork", lambda: hasattr(os, "fork"))
 

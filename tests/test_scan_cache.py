@@ -129,7 +129,7 @@ def test_cached_scan_equals_uncached_scan(first: list, edits: list, jobs: int) -
 
     # With two jobs the warm scans walk in parallel too (and build the cached answer
     # while the workers check the files), as they do on trees of 3,000 files and more.
-    import pytest_ssot.scan.walk as walk
+    import pytest_ssot.parallel as walk
 
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(
             scan_module, "_PARALLEL_MIN_FILES", 0 if jobs == 2 else 3000), mock.patch.object(
@@ -276,7 +276,7 @@ def _three_folders(root: Path) -> None:
 
 def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
                                                                  monkeypatch) -> None:
-    import pytest_ssot.scan.walk as walk_module
+    import pytest_ssot.parallel as walk_module
 
     _three_folders(tmp_path)
     forks = count_forks(monkeypatch)
@@ -294,7 +294,7 @@ def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -
     the walk stays in this process, with the same answer."""
     import threading
 
-    import pytest_ssot.scan.walk as walk_module
+    import pytest_ssot.parallel as walk_module
 
     _three_folders(tmp_path)
     forks = count_forks(monkeypatch)

@@ -20,9 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .. import parallel
 from ..atomic import ChangedSinceRead, not_writable_by_us, write_atomic
 from ..config import SsotConfig
-from ..scan import ScanResult, Violation, scan, walk
+from ..scan import ScanResult, Violation, scan
 from ..scan.files import module_name
 from ..scan.rules import Matcher
 from ..scan.source import _resolve_relative, pragmas
@@ -637,7 +638,7 @@ def fix(settings: SsotConfig, root: Path, *, only: Sequence[Path] = (), write: b
         todo.append(rel)
 
     n_jobs = effective_jobs(jobs, len(todo))
-    if n_jobs < 2 or len(todo) < _PARALLEL_MIN or not walk.can_fork():
+    if n_jobs < 2 or len(todo) < _PARALLEL_MIN or not parallel.can_fork():
         n_jobs = 1
     # Interleaved: neighbouring files are alike (a package of tests, of models), so every
     # share gets some of each kind.

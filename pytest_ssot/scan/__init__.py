@@ -21,7 +21,7 @@ from .defining import defining_modules
 from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
 from .rules import Matcher
-from . import walk
+from .. import parallel as _parallel
 from .walk import Job, Outcome, run_parallel, units_of_work
 
 __all__ = ["Violation", "ScanResult", "scan", "CACHE_VERSION", "CACHE_MODES", "KINDS",
@@ -213,7 +213,7 @@ def scan(settings: SsotConfig, root: Path, *, cache_path: Path | None = None,
     n_jobs = min(jobs, cores) if jobs is not None else cores
     # (--verify reads every file, as a cold scan does)
     parallel = n_jobs > 1 and (known >= _PARALLEL_MIN_FILES or not known
-                               or cache_mode == "verify") and walk.can_fork()
+                               or cache_mode == "verify") and _parallel.can_fork()
     units = units_of_work(job, top, want=8 * n_jobs if parallel else 0)
     n_jobs = min(n_jobs, len(units))
     areas = settings.areas
