@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ssot.cli import main
+from pytest_ssot import parallel
 from pytest_ssot.codemod import driver
 from test_codemod import PROJECT
 from helpers import write_tree, fork_anyway
@@ -96,7 +97,7 @@ def test_too_many_open_files_is_one_clear_error(project: Path, capsys,
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
-    monkeypatch.setattr(driver, "_channel", no_fds)  # a worker's pipe cannot be made
+    monkeypatch.setattr(parallel, "pipe", no_fds)  # a worker's pipe cannot be made
     code, out, err = run(capsys)
     assert code == 1
     assert "too many open files starting 2 workers" in err and "--jobs" in err
@@ -270,3 +271,54 @@ def test_a_file_of_another_user_is_not_called_read_only(project: Path, capsys,
     assert a.read_text() == LEGACY and code == 1
     assert "chat/app/a.py:1: error: not writable: not writable by this user (owner " in out
     assert "read-only" not in out, out
+
+
+def test_a_stop_signal_right_after_a_workers_fork_leaves_no_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing between a fix worker's fork and the parent's note of it (a window of
+    a few bytecodes, hit now and then under load): held back until the worker is known,
+    then raised, and the way out kills and reaps that worker too."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    from pytest_ssot.codemod import fix
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan import scan
+    from test_codemod import _many_files
+
+    _many_files(tmp_path)
+    settings = load_config(tmp_path, with_entry_points=False)
+    scanned = scan(settings, tmp_path, jobs=1)
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    real_fork, forked = os.fork, []
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:  # the parent, before it can note the worker: Ctrl-C, to this thread
+            forked.append(pid)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path], result=scanned,
+                jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert forked, "no fix worker was forked: the window was never there"
+    left = []
+    for pid in forked:
+        try:
+            os.waitpid(pid, os.WNOHANG)  # still ours to reap: fix left it behind
+        except ChildProcessError:
+            continue  # reaped by fix on its way out
+        left.append(pid)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert left == []

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import errno
 import os
+import pickle
 import re
-import signal
 import stat
 import sys
 from pathlib import Path
@@ -218,13 +218,6 @@ class _Share:
                 late_state(plan, ctx.matcher), plan.explain)
 
 
-def _channel() -> tuple[Any, Any]:
-    """The two ends of a worker's connection."""
-    import multiprocessing
-
-    return multiprocessing.Pipe(duplex=True)
-
-
 class _WorkerTraceback(Exception):
     """Where a fix worker raised: its traceback, as text (shown above the error)."""
 
@@ -233,63 +226,43 @@ class _WorkerTraceback(Exception):
 
 
 class _Workers:
-    """``len(shares) - 1`` forked workers, each serving one share through three rounds
-    (facts, readers, rewrite); this process serves the last share itself. A worker that
-    dies (the OOM killer, a stray signal) costs only time: its share is done here. A bug
-    in a worker is raised here, as in one process."""
+    """``len(shares) - 1`` forked workers (``parallel.Pool``), each serving one share
+    through three rounds (facts, readers, rewrite); this process serves the last share
+    itself. A worker that dies (the OOM killer, a stray signal) costs only time: its
+    share is done here. A bug in a worker is raised here, as in one process."""
 
     def __init__(self, shares: list[_Share]) -> None:
         self.shares = shares
-        self.conns: dict[int, Any] = {}  # share index -> connection of a live worker
-        self.pids: dict[int, int] = {}
+        self.pool = parallel.Pool()
+        self.pids = self.pool.pids  # share index -> pid of a live worker
 
     def start(self) -> None:
         for i, share in enumerate(self.shares[:-1]):
             try:
-                parent_end, child_end = _channel()
+                started = self.pool.fork(i, lambda link, share=share: _serve(share, link),
+                                         commands=True)
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
                     raise FixError(f"too many open files starting {len(self.shares)} "
                                    f"workers ({exc.strerror}): run with a smaller --jobs or "
                                    "raise the limit (ulimit -n)") from None
                 raise
-            try:
-                pid = os.fork()
-            except OSError:
+            if not started:
                 # No more processes (EAGAIN) or memory: the shares without a worker are
                 # done here, as a dead worker's are.
-                parent_end.close()
-                child_end.close()
                 break
-            if pid == 0:  # worker
-                parent_end.close()
-                for other in self.conns.values():  # the earlier workers' ends
-                    other.close()
-                _serve(share, child_end)  # never returns
-            child_end.close()
-            self.conns[i] = parent_end
-            self.pids[i] = pid
 
     def send(self, i: int, command: tuple) -> None:
         """Send ``command`` to worker ``i`` (nothing when it is gone)."""
-        conn = self.conns.get(i)
-        if conn is None:
-            return
-        try:
-            conn.send(command)
-        except OSError:
-            self._bury(i)
+        self.pool.send(i, pickle.dumps(command, pickle.HIGHEST_PROTOCOL))
 
     def recv(self, i: int) -> Any:
         """Worker ``i``'s answer to the current round; ``_DIED`` when it is gone."""
-        conn = self.conns.get(i)
-        if conn is None:
+        got = self.pool.recv(i)
+        if got is None:
             return _DIED
         try:
-            status, value = conn.recv()
-        except (EOFError, OSError):
-            self._bury(i)
-            return _DIED
+            status, value = pickle.loads(got)
         except Exception as exc:  # noqa: BLE001 - an answer that does not unpickle: our bug
             raise RuntimeError(f"a fix worker's answer could not be read: {exc!r}") from None
         if status == "bug":
@@ -298,62 +271,46 @@ class _Workers:
             raise error from _WorkerTraceback(where)
         return value
 
-    def _bury(self, i: int) -> None:
-        conn = self.conns.pop(i, None)
-        if conn is not None:
-            conn.close()
-        pid = self.pids.pop(i, None)
-        if pid is not None:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-
     def stop(self) -> None:
         """End every worker (also on Ctrl-C or an error here: none outlives this run)."""
-        for i in list(self.conns):
-            self._bury(i)
+        self.pool.stop()
 
 
 _DIED = object()
 
 
-def _serve(share: _Share, conn: Any) -> None:
+def _serve(share: _Share, link: parallel.Link) -> None:
     """A worker's life: its share's facts, then its part of the readers search, then the
-    rewrite of its files, each answered to the parent; then ``os._exit``."""
-    code = 0
-    try:
-        try:
-            conn.send(("ok", share.prepare()))
-            while True:
-                command, args = conn.recv()
-                if command == "readers":
-                    conn.send(("ok", share.readers(*args)))
-                elif command == "rewrite":
-                    answers, readers = args
-                    identity = Identity(share.ctx.identity.sys_path,
-                                        share.ctx.identity.timeout)
-                    identity.answers = answers
-                    conn.send(("ok", share.rewrite(identity, readers)))
-                else:
-                    break
-        except Exception as exc:  # noqa: BLE001 - our bug: raised in the parent, as in one process
-            import traceback
+    rewrite of its files, each answered to the parent, until the parent is done."""
 
-            code = 70
-            tb = traceback.format_exc()
-            try:
-                conn.send(("bug", (exc, tb)))
-            except Exception:  # noqa: BLE001 - not picklable: its traceback then
-                conn.send(("bug", (RuntimeError("a fix worker failed"), tb)))
-    except BaseException:  # noqa: BLE001 - Ctrl-C, a broken pipe: the parent decides
-        code = 70
-    finally:
-        os._exit(code)
+    def answer(status: str, value: object) -> None:
+        link.send(pickle.dumps((status, value), pickle.HIGHEST_PROTOCOL))
+
+    try:
+        answer("ok", share.prepare())
+        while True:
+            got = link.recv()
+            if got is None:
+                break
+            command, args = pickle.loads(got)
+            if command == "readers":
+                answer("ok", share.readers(*args))
+            elif command == "rewrite":
+                answers, readers = args
+                identity = Identity(share.ctx.identity.sys_path, share.ctx.identity.timeout)
+                identity.answers = answers
+                answer("ok", share.rewrite(identity, readers))
+            else:
+                break
+    except Exception as exc:  # noqa: BLE001 - our bug: raised in the parent, as in one process
+        import traceback
+
+        tb = traceback.format_exc()
+        try:
+            answer("bug", (exc, tb))
+        except Exception:  # noqa: BLE001 - not picklable: its traceback then
+            answer("bug", (RuntimeError("a fix worker failed"), tb))
+        raise
 
 
 _ROUNDS = 6  # a chain needs at most a few (the import it goes through moves first)
