@@ -12,7 +12,7 @@ import os
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..parallel import Link, Pool, TaskQueue
 from .cache import decode
@@ -244,7 +244,7 @@ class Job:
             out.results[rel] = (digest, hits, error)  # (an empty one deletes the cached one)
         return digest is None and bool(error)
 
-    def run(self, units: list, tick: Callable[[int], None] | None = None) -> tuple:
+    def run(self, units: Iterable[tuple], tick: Callable[[int], None] | None = None) -> tuple:
         """Walk ``units`` (``(abspath, rel, recurse)``; ``recurse=None``: a loose file)."""
         out = Outcome()
         pending = 0
