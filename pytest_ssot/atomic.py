@@ -138,6 +138,38 @@ def not_writable_by_us(st: os.stat_result) -> str:
             f"{stat.S_IMODE(st.st_mode):04o}); left untouched")
 
 
+def _refuse_unless_kept(path: Path, target: Path, st: os.stat_result, users: bool) -> None:
+    """Raise why the existing ``target`` is not replaced: not a regular file; and for a
+    user's file (``users``: a compare-and-swap), what a new file would lose."""
+    if not stat.S_ISREG(st.st_mode):
+        raise NotWritableTarget(f"{path} is {_kind(st.st_mode)}, not a regular file")
+    if not users:
+        return
+    if st.st_nlink > 1:
+        raise WouldNotKeep(f"hard-linked ({st.st_nlink} links): a new file would "
+                           "split it from its other names; left untouched")
+    if not st.st_mode & 0o222:
+        raise WouldNotKeep(f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}): "
+                           "make it writable to rewrite it")
+    if not os.access(target, os.W_OK):
+        raise WouldNotKeep(not_writable_by_us(st))
+
+
+def _keep_owner(fd: int, st: os.stat_result, users: bool) -> None:
+    """The new file (``fd``) gets the old one's owner and group where this process may
+    give them (root); a user's file that would change hands is not replaced."""
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) != (st.st_uid, st.st_gid):
+        try:
+            os.fchown(fd, st.st_uid, st.st_gid)
+        except OSError:
+            if users:
+                raise WouldNotKeep(
+                    f"owned by {_owner(st.st_uid, st.st_gid)}: a new file would "
+                    f"belong to {_owner(mine.st_uid, mine.st_gid)}; left "
+                    "untouched") from None
+
+
 def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
                  expect: bytes | None = None, within: Path | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``'s target, then rename it over.
@@ -174,19 +206,9 @@ def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
     if st is None and expect is not None:
         raise ChangedSinceRead(f"{path} was removed")
     if st is not None:
-        if not stat.S_ISREG(st.st_mode):
-            raise NotWritableTarget(f"{path} is {_kind(st.st_mode)}, not a regular file")
+        _refuse_unless_kept(path, target, st, expect is not None)
         if keep_mode:
             mode = st.st_mode & 0o7777
-        if expect is not None:
-            if st.st_nlink > 1:
-                raise WouldNotKeep(f"hard-linked ({st.st_nlink} links): a new file would "
-                                   "split it from its other names; left untouched")
-            if not st.st_mode & 0o222:
-                raise WouldNotKeep(f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}): "
-                                   "make it writable to rewrite it")
-            if not os.access(target, os.W_OK):
-                raise WouldNotKeep(not_writable_by_us(st))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(target.parent, target.name)
     try:
@@ -194,16 +216,7 @@ def write_atomic(path: Path, data: bytes, *, keep_mode: bool = True,
             fh.write(data)
             fh.flush()
             if st is not None:
-                mine = os.fstat(fh.fileno())
-                if (mine.st_uid, mine.st_gid) != (st.st_uid, st.st_gid):
-                    try:
-                        os.fchown(fh.fileno(), st.st_uid, st.st_gid)
-                    except OSError:
-                        if expect is not None:
-                            raise WouldNotKeep(
-                                f"owned by {_owner(st.st_uid, st.st_gid)}: a new file would "
-                                f"belong to {_owner(mine.st_uid, mine.st_gid)}; left "
-                                "untouched") from None
+                _keep_owner(fh.fileno(), st, expect is not None)
         if mode is not None:
             os.chmod(tmp, mode)  # after the owner: chown clears set-id bits
         if expect is not None and st is not None:

@@ -103,10 +103,10 @@ def device_node(folder: Path) -> Path:
 def fork_anyway(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Let the scan, history and fix fork workers although this process runs other
     threads (an xdist worker runs execnet's): the tests of the parallel paths need them;
-    a user's ``pytest -n`` keeps the walk in one process (``walk.can_fork``)."""
-    import pytest_ssot.scan.walk as walk
+    a user's ``pytest -n`` keeps the walk in one process (``parallel.can_fork``)."""
+    import pytest_ssot.parallel as parallel
 
-    monkeypatch.setattr(walk, "can_fork", lambda: hasattr(os, "fork"))
+    monkeypatch.setattr(parallel, "can_fork", lambda: hasattr(os, "fork"))
 
 
 def count_forks(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]

@@ -532,7 +532,7 @@ def _outcome(root: Path, result) -> tuple:
 
 def test_workers_rewrite_exactly_what_one_process_does(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_ssot.codemod import driver
+    from pytest_ssot.codemod import driver, workers
 
     one, many = tmp_path / "one", tmp_path / "many"
     _many_files(one)
@@ -543,13 +543,13 @@ def test_workers_rewrite_exactly_what_one_process_does(
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
     started = []
-    real_start = driver._Workers.start
+    real_start = workers.Workers.start
 
     def start(self) -> None:
         real_start(self)
         started.extend(self.pids.values())
 
-    monkeypatch.setattr(driver._Workers, "start", start)
+    monkeypatch.setattr(workers.Workers, "start", start)
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=2)
     assert started, "no fix worker was forked: this compared one process with itself"

@@ -22,7 +22,7 @@ FAMILY = {
     "pytest_ssot.domain.deadlines.DeadlineError": (USAGE, ValueError),
     "pytest_ssot.probe.ProbeError": (FAILED, RuntimeError),
     "pytest_ssot.services.discover.DiscoverError": (USAGE, Exception),
-    "pytest_ssot.codemod.driver.FixError": (FAILED, Exception),
+    "pytest_ssot.codemod.faults.FixError": (FAILED, Exception),
     "pytest_ssot.history.git.GitError": (USAGE, Exception),
     "pytest_ssot.isolation.spec_calls.SpecError": (FAILED, Exception),
     "pytest_ssot.report.html.MissingDependency": (USAGE, Exception),

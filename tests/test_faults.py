@@ -462,7 +462,9 @@ def test_a_scan_worker_that_dies_midway_has_its_units_walked_again(
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(walk.Job, "files", files)
-    monkeypatch.setattr(walk, "_feed", _slow_feed(walk._feed))
+    import pytest_ssot.parallel as parallel
+
+    monkeypatch.setattr(parallel, "_feed", _slow_feed(parallel._feed))
     result = _scan(tmp_path, jobs=2)
     assert len(result.violations) == 25 and result.errors == []
 
@@ -827,6 +829,7 @@ _SLOW_WORKERS = """
 import os, sys, time
 import pytest_ssot.scan as scan_module
 import pytest_ssot.scan.walk as walk
+import pytest_ssot.parallel as parallel
 parent = os.getpid()
 real_run = walk.Job.run
 def run(self, units, tick=None):
@@ -835,7 +838,7 @@ def run(self, units, tick=None):
         time.sleep(100)  # busy when the signal comes
     return real_run(self, units, tick)
 walk.Job.run = run
-walk.can_fork = lambda: True
+parallel.can_fork = lambda: True
 scan_module._PARALLEL_MIN_FILES = 0
 os.cpu_count = lambda: 4
 from pytest_ssot.cli import console

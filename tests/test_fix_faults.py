@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_ssot.cli import main
-from pytest_ssot.codemod import driver
+from pytest_ssot import parallel
+from pytest_ssot.codemod import driver, shares, workers, writing
 from test_codemod import PROJECT
 from helpers import write_tree, fork_anyway
 
@@ -50,14 +51,14 @@ def test_read_only_file_is_listed_not_rewritten(project: Path, capsys) -> None:
 
 def test_folder_that_cannot_be_written_is_one_line_per_file(
         project: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = driver.write_atomic
+    real = writing.write_atomic
 
     def refuse(path: Path, data: bytes, **kw: object) -> None:
         if path.name == "a.py":  # as root a chmod'ed folder is still writable: simulate
             raise PermissionError(errno.EACCES, "Permission denied", str(path.parent))
         real(path, data, **kw)
 
-    monkeypatch.setattr(driver, "write_atomic", refuse)
+    monkeypatch.setattr(writing, "write_atomic", refuse)
     code, out, err = run(capsys)
     assert code == 1
     assert "chat/app/a.py:1: error: not writable: cannot write: Permission denied" in out
@@ -96,7 +97,7 @@ def test_too_many_open_files_is_one_clear_error(project: Path, capsys,
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
-    monkeypatch.setattr(driver, "_channel", no_fds)  # a worker's pipe cannot be made
+    monkeypatch.setattr(parallel, "pipe", no_fds)  # a worker's pipe cannot be made
     code, out, err = run(capsys)
     assert code == 1
     assert "too many open files starting 2 workers" in err and "--jobs" in err
@@ -135,7 +136,7 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, monkeypatch: pytest.
     alone = fix(load_config(one, with_entry_points=False), one,
                 sys_path=[str(one), *sys.path], jobs=1)
     parent = os.getpid()
-    real = getattr(driver._Share, stage)
+    real = getattr(shares.Share, stage)
 
     def dies(self, *args):
         if os.getpid() != parent:
@@ -143,7 +144,7 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, monkeypatch: pytest.
             os._exit(9)
         return real(self, *args)
 
-    monkeypatch.setattr(driver._Share, stage, dies)
+    monkeypatch.setattr(shares.Share, stage, dies)
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
@@ -158,14 +159,14 @@ def test_a_bug_in_a_worker_is_raised_as_in_one_process(
     import os
 
     parent = os.getpid()
-    real = driver._Share.rewrite
+    real = shares.Share.rewrite
 
     def deep_in_the_worker(self, *args):
         if os.getpid() != parent:
             raise ZeroDivisionError("our bug")
         return real(self, *args)
 
-    monkeypatch.setattr(driver._Share, "rewrite", deep_in_the_worker)
+    monkeypatch.setattr(shares.Share, "rewrite", deep_in_the_worker)
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
@@ -179,7 +180,7 @@ def test_a_bug_in_a_worker_is_raised_as_in_one_process(
 def test_ctrl_c_while_writing_says_how_far_it_got(project: Path, monkeypatch) -> None:
     """Ctrl-C between two rewritten files: each file is whole (old or new text), and the
     user learns how many were written, not only a KeyboardInterrupt."""
-    real = driver.write_atomic
+    real = writing.write_atomic
     written: list[str] = []
 
     def then_ctrl_c(path: Path, data: bytes, **kw: object) -> None:
@@ -188,7 +189,7 @@ def test_ctrl_c_while_writing_says_how_far_it_got(project: Path, monkeypatch) ->
         real(path, data, **kw)
         written.append(path.name)
 
-    monkeypatch.setattr(driver, "write_atomic", then_ctrl_c)
+    monkeypatch.setattr(writing, "write_atomic", then_ctrl_c)
     with pytest.raises(driver.Interrupted) as stopped:
         main(["fix"])
     assert (stopped.value.written, stopped.value.due) == (1, 2)
@@ -216,7 +217,7 @@ def test_fix_that_cannot_fork_does_the_work_itself(tmp_path: Path,
     monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
     fork_anyway(monkeypatch)
     monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 3)
-    real_fork, real_start = os.fork, driver._Workers.start
+    real_fork, real_start = os.fork, workers.Workers.start
     starting = [0]  # fix's forks so far, while it starts its workers (the scan's pass)
 
     def start(self) -> None:
@@ -233,7 +234,7 @@ def test_fix_that_cannot_fork_does_the_work_itself(tmp_path: Path,
                 raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
         return real_fork()
 
-    monkeypatch.setattr(driver._Workers, "start", start)
+    monkeypatch.setattr(workers.Workers, "start", start)
     monkeypatch.setattr(os, "fork", fork)
     shared = fix(load_config(many, with_entry_points=False), many,
                  sys_path=[str(many), *sys.path], jobs=3)
@@ -263,10 +264,61 @@ def test_a_file_of_another_user_is_not_called_read_only(project: Path, capsys,
     """A 0644 file this user may not write (another owner) says so, with its owner and
     mode, instead of 'read-only file (mode 0644)' (found running fix as nobody)."""
     a = project / "chat" / "app" / "a.py"
-    real_access = driver.os.access
-    monkeypatch.setattr(driver.os, "access", lambda p, mode, **k: False if Path(p) == a
+    real_access = writing.os.access
+    monkeypatch.setattr(writing.os, "access", lambda p, mode, **k: False if Path(p) == a
                         else real_access(p, mode, **k))
     code, out, err = run(capsys)
     assert a.read_text() == LEGACY and code == 1
     assert "chat/app/a.py:1: error: not writable: not writable by this user (owner " in out
     assert "read-only" not in out, out
+
+
+def test_a_stop_signal_right_after_a_workers_fork_leaves_no_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing between a fix worker's fork and the parent's note of it (a window of
+    a few bytecodes, hit now and then under load): held back until the worker is known,
+    then raised, and the way out kills and reaps that worker too."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    from pytest_ssot.codemod import fix
+    from pytest_ssot.config import load_config
+    from pytest_ssot.scan import scan
+    from test_codemod import _many_files
+
+    _many_files(tmp_path)
+    settings = load_config(tmp_path, with_entry_points=False)
+    scanned = scan(settings, tmp_path, jobs=1)
+    monkeypatch.setattr(driver, "_PARALLEL_MIN", 1)
+    fork_anyway(monkeypatch)
+    monkeypatch.setattr(driver, "effective_jobs", lambda jobs, files: 2)
+    real_fork, forked = os.fork, []
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:  # the parent, before it can note the worker: Ctrl-C, to this thread
+            forked.append(pid)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path], result=scanned,
+                jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert forked, "no fix worker was forked: the window was never there"
+    left = []
+    for pid in forked:
+        try:
+            os.waitpid(pid, os.WNOHANG)  # still ours to reap: fix left it behind
+        except ChildProcessError:
+            continue  # reaped by fix on its way out
+        left.append(pid)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert left == []

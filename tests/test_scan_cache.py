@@ -129,11 +129,11 @@ def test_cached_scan_equals_uncached_scan(first: list, edits: list, jobs: int) -
 
     # With two jobs the warm scans walk in parallel too (and build the cached answer
     # while the workers check the files), as they do on trees of 3,000 files and more.
-    import pytest_ssot.scan.walk as walk
+    import pytest_ssot.parallel as parallel
 
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(
             scan_module, "_PARALLEL_MIN_FILES", 0 if jobs == 2 else 3000), mock.patch.object(
-            walk, "can_fork", lambda: True):
+            parallel, "can_fork", lambda: True):
         root = Path(tmp)
         (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
         tree = Tree(root)
@@ -276,11 +276,11 @@ def _three_folders(root: Path) -> None:
 
 def test_jobs_beyond_the_cores_and_the_work_fork_no_more_workers(tmp_path: Path,
                                                                  monkeypatch) -> None:
-    import pytest_ssot.scan.walk as walk_module
+    import pytest_ssot.parallel as parallel
 
     _three_folders(tmp_path)
     forks = count_forks(monkeypatch)
-    monkeypatch.setattr(walk_module, "can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)  # the same on a one-core machine
     cfg = load_config(tmp_path, with_entry_points=False)
     result = scan(cfg, tmp_path, jobs=200)
@@ -294,7 +294,7 @@ def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -
     the walk stays in this process, with the same answer."""
     import threading
 
-    import pytest_ssot.scan.walk as walk_module
+    import pytest_ssot.parallel as parallel
 
     _three_folders(tmp_path)
     forks = count_forks(monkeypatch)
@@ -303,7 +303,7 @@ def test_no_worker_is_forked_beside_other_threads(tmp_path: Path, monkeypatch) -
     other = threading.Thread(target=stop.wait, daemon=True)
     other.start()
     try:
-        assert not walk_module.can_fork()
+        assert not parallel.can_fork()
         result = scan(cfg, tmp_path, jobs=2)
     finally:
         stop.set()

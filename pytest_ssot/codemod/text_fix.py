@@ -67,7 +67,7 @@ def _replacement(tok: Token, text: str) -> tuple[str | None, str, str]:
 
 
 def _not_writable(path: Path) -> str | None:
-    from .driver import _not_writable as check
+    from .writing import _not_writable as check
 
     return check(path)
 

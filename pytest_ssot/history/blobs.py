@@ -11,12 +11,12 @@ import marshal
 import sys
 from pathlib import Path
 
+from .. import parallel
 from ..atomic import write_atomic
 from ..scan import CACHE_VERSION
 from ..scan.rules import Matcher
 from ..scan.fingerprint import rows
 from ..scan.analysis import analyze
-from ..scan import walk
 from ..scan.walk import Job
 
 __all__ = ["analyze_blob", "analyse_all", "BlobCache", "job_for", "TEXT_MARK", "text_may_hold"]
@@ -81,54 +81,19 @@ def _run(items: Work, matchers: dict[str, Matcher]) -> dict:
 
 def analyse_all(items: Work, matchers: dict[str, Matcher], jobs: int) -> dict:
     """``{blob id: {key: (hits, error)}}`` for the contents that need the parser, shared
-    by ``jobs`` processes (forked: the matchers and contents are inherited, results come
-    back as marshal data), as the scan shares a cold walk."""
-    import os
-
-    if jobs <= 1 or len(items) < 4 * jobs or not walk.can_fork():
+    by ``jobs`` processes (``parallel.share_out``: forked, the matchers and contents are
+    inherited, results come back as marshal data), as the scan shares a cold walk."""
+    if jobs <= 1 or len(items) < 4 * jobs or not parallel.can_fork():
         return _run(items, matchers)
     # the biggest contents first, dealt round-robin: shares of similar cost
     items = sorted(items, key=lambda it: -len(it[1]))
     shares = [items[k::jobs] for k in range(jobs)]
-    own = shares.pop()
-    import signal
-
-    live: dict[int, tuple[int, Work]] = {}  # pid -> (read end, its share)
-    try:
-        for part in shares:
-            try:
-                walk.fork_worker(lambda _w, part=part: marshal.dumps(_run(part, matchers)),
-                                 lambda pid, r, part=part: live.__setitem__(pid, (r, part)))
-            except OSError:  # no more processes (EAGAIN), no memory: done here
-                own = own + part
-                continue
-        out = _run(own, matchers)
-        for pid in list(live):
-            r, part = live[pid]
-            chunks = []
-            while True:
-                chunk = os.read(r, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            os.close(r)
-            _, status = os.waitpid(pid, 0)
-            del live[pid]
-            if status != 0:  # killed (the OOM killer, a stray signal): its share, here
-                out.update(_run(part, matchers))  # (a bug of ours is raised here, then)
-                continue
-            out.update(marshal.loads(b"".join(chunks)))
-        return out
-    except BaseException:
-        # Ctrl-C (or any failure) here: no worker outlives this process.
-        for pid, (r, _part) in live.items():
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                os.close(r)
-            except OSError:
-                pass
-        raise
+    parts = parallel.share_out(jobs, lambda k: _run(shares[k], matchers), marshal.dumps,
+                               marshal.loads)
+    out = parts[-1]  # this process's own share first, then the workers', in order
+    for part in parts[:-1]:
+        out.update(part)
+    return out
 
 
 class BlobCache:

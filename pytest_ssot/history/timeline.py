@@ -362,16 +362,7 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
         listed = trees.files(picked)
         t_trees = time.perf_counter()
 
-        # Where each commit defines the canonical objects decides which definitions are
-        # second ones: one matcher per distinct answer (most histories have one or two).
-        defkeys: list[str] = []
-        matchers: dict[str, Matcher] = {}
-        for tree, (src_layout, _files) in zip(trees.rootdirs, listed):
-            defining = trees.defining(tree, src_layout, list(settings.contracts))
-            key = json.dumps(defining, sort_keys=True)
-            if key not in matchers:
-                matchers[key] = Matcher(settings.contracts, defining=defining)
-            defkeys.append(key)
+        defkeys, matchers = _matchers(trees, listed, settings)
 
         # Every distinct (layout, defining, path, content) once, however many commits hold it.
         pairs: dict[tuple[bool, str], set[tuple[str, bytes]]] = {}
@@ -389,26 +380,7 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                 modkey = (*_file_key(trees.text, rel, src_layout), key)
                 if entry is False or modkey not in entry:
                     wanted.setdefault(sha, set()).add(modkey)
-        job = trees.jobs[False]  # the pre-filter and the rules do not depend on the layout
-        order = sorted(wanted)
-        work = []
-        for i, (hex_sha, _kind, data) in enumerate(repo.read_spread([s.hex() for s in order])):
-            sha = bytes.fromhex(hex_sha)
-            entry = entries.get(sha, False)
-            code = entry is not False or needs_parse(job, data)
-            if not code and not (trees.text and text_may_hold(matcher, data)):
-                entries[sha] = None
-            else:
-                keys = sorted(wanted[sha], key=repr)
-                if not code:  # only as a docs/config file can it hold a reference
-                    entries[sha] = {k: ([], None) for k in keys
-                                    if not (k[0] or "").startswith(TEXT_MARK)}
-                    keys = [k for k in keys if (k[0] or "").startswith(TEXT_MARK)]
-                if keys:
-                    work.append((sha, data, keys))
-            cache.changed = True
-            if progress:
-                progress("reading file versions", i + 1, len(wanted))
+        work = _read_wanted(repo, trees, matcher, cache, wanted, progress)
         parsed = sum(len(keys) for _sha, _data, keys in work)
         for sha, found in analyse_all(work, matchers, jobs or os.cpu_count() or 1).items():
             entries[sha] = {**(entries.get(sha) or {}), **found}
@@ -428,6 +400,51 @@ def history(settings: SsotConfig, root: Path, *, rev_range: str | None = None,
                    analysed=len(wanted), parsed=parsed, seconds=t_end - t0,
                    stats={"trees": t_trees - t0, "blobs": t_blobs - t_trees,
                           "results": t_end - t_blobs})
+
+
+def _matchers(trees: _Trees, listed: list, settings: SsotConfig
+              ) -> tuple[list[str], dict[str, Matcher]]:
+    """Where each commit defines the canonical objects decides which definitions are
+    second ones: one matcher per distinct answer (most histories have one or two).
+    Returns each commit's key, and the matcher of each key."""
+    defkeys: list[str] = []
+    matchers: dict[str, Matcher] = {}
+    for tree, (src_layout, _files) in zip(trees.rootdirs, listed):
+        defining = trees.defining(tree, src_layout, list(settings.contracts))
+        key = json.dumps(defining, sort_keys=True)
+        if key not in matchers:
+            matchers[key] = Matcher(settings.contracts, defining=defining)
+        defkeys.append(key)
+    return defkeys, matchers
+
+
+def _read_wanted(repo: Repo, trees: _Trees, matcher: Matcher, cache: BlobCache,
+                 wanted: dict[bytes, set[tuple[str | None, bool, str]]],
+                 progress: Callable[[str, int, int], None] | None) -> list:
+    """Read the contents not in the cache: those the pre-filter clears are cached as
+    such now; the others are the work for the parser, ``[(blob id, content, keys)]``."""
+    entries = cache.entries
+    job = trees.jobs[False]  # the pre-filter and the rules do not depend on the layout
+    order = sorted(wanted)
+    work = []
+    for i, (hex_sha, _kind, data) in enumerate(repo.read_spread([s.hex() for s in order])):
+        sha = bytes.fromhex(hex_sha)
+        entry = entries.get(sha, False)
+        code = entry is not False or needs_parse(job, data)
+        if not code and not (trees.text and text_may_hold(matcher, data)):
+            entries[sha] = None
+        else:
+            keys = sorted(wanted[sha], key=repr)
+            if not code:  # only as a docs/config file can it hold a reference
+                entries[sha] = {k: ([], None) for k in keys
+                                if not (k[0] or "").startswith(TEXT_MARK)}
+                keys = [k for k in keys if (k[0] or "").startswith(TEXT_MARK)]
+            if keys:
+                work.append((sha, data, keys))
+        cache.changed = True
+        if progress:
+            progress("reading file versions", i + 1, len(wanted))
+    return work
 
 
 def _file_key(text: TextFiles | None, rel: str, src_layout: bool) -> tuple[str | None, bool]:

@@ -22,7 +22,7 @@ from .defining import defining_modules
 from .cache import CACHE_VERSION, cache_key, load_cache, reconcile
 from .files import Excluder, area_of, roots
 from .rules import Matcher
-from . import walk
+from .. import parallel as _parallel
 from .walk import Job, Outcome, run_parallel, units_of_work
 
 __all__ = ["Violation", "ScanResult", "scan", "plan", "Walk", "CACHE_VERSION", "CACHE_MODES",
@@ -216,7 +216,7 @@ class Walk:
         n_jobs = min(jobs, cores) if jobs is not None else cores
         # (--verify reads every file, as a cold scan does)
         self._parallel = n_jobs > 1 and (self._known >= _PARALLEL_MIN_FILES or not self._known
-                                         or cache_mode == "verify") and walk.can_fork()
+                                         or cache_mode == "verify") and _parallel.can_fork()
         self._units = units_of_work(self._job, self._top,
                                     want=8 * n_jobs if self._parallel else 0)
         self._n_jobs = min(n_jobs, len(self._units))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import marshal
 import os
-import signal
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from ..parallel import Link, Pool, TaskQueue
 from .cache import decode
 from .files import MAYBE, Excluder, listing, packages_kept
 from .prefilter import Filter
@@ -24,70 +24,7 @@ if TYPE_CHECKING:
     from .text import TextFiles, TextScanner
 
 
-def can_fork() -> bool:
-    """May this process fork workers? Only where ``fork`` exists and no other thread runs:
-    a thread may hold a lock the child then waits for forever (CPython 3.12 warns of it).
-    ``pytest -n`` runs the scan in its controller, beside execnet's threads: there the walk
-    stays in one process."""
-    if not hasattr(os, "fork"):
-        return False
-    try:
-        return len(os.listdir("/proc/self/task")) == 1  # every thread, C ones too
-    except OSError:
-        import threading
-
-        return threading.active_count() == 1
-
-
 _DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
-
-
-# The signals that stop a run (Ctrl-C; SIGTERM and SIGHUP end the command as Ctrl-C does).
-_STOPS = frozenset(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
-                   if hasattr(signal, n))
-
-
-def fork_worker(body: Callable[[int], bytes],
-                started: Callable[[int, int], None] | None = None) -> tuple[int, int]:
-    """Fork a worker that runs ``body(fd)`` and sends the bytes it returns down a pipe
-    (``fd`` is the pipe's write end, for messages before the result). Returns the child's
-    pid and the read end. The child never returns: status 70 if ``body`` raised, for the
-    parent to report (a child's traceback would interleave with the parent's output).
-
-    ``started(pid, read end)``: the caller's note of the worker, made while the stop
-    signals are held back. A Ctrl-C or SIGTERM landing between the fork and that note
-    would otherwise unwind past a worker nobody knows of, left running (seen under load);
-    held, it is raised right after, when the way out kills the worker."""
-    r, w = os.pipe()
-    mask = hasattr(signal, "pthread_sigmask")
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS) if mask else None
-    try:
-        try:
-            pid = os.fork()
-        except OSError:  # no process left to the user (EAGAIN), no memory: the caller decides
-            os.close(r)
-            os.close(w)
-            raise
-        if pid == 0:  # worker
-            code = 0
-            try:
-                if mask:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, old)  # type: ignore[arg-type]
-                os.close(r)
-                view = memoryview(body(w))
-                while view:
-                    view = view[os.write(w, view):]
-            except BaseException:  # noqa: BLE001 - the parent reports a worker's death
-                code = 70
-            finally:
-                os._exit(code)
-        os.close(w)
-        if started is not None:
-            started(pid, r)
-    finally:
-        if mask:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)  # type: ignore[arg-type]
-    return pid, r
 
 
 def _open_folder(path: str) -> int:
@@ -307,7 +244,7 @@ class Job:
             out.results[rel] = (digest, hits, error)  # (an empty one deletes the cached one)
         return digest is None and bool(error)
 
-    def run(self, units: list, tick: Callable[[int], None] | None = None) -> tuple:
+    def run(self, units: Iterable[tuple], tick: Callable[[int], None] | None = None) -> tuple:
         """Walk ``units`` (``(abspath, rel, recurse)``; ``recurse=None``: a loose file)."""
         out = Outcome()
         pending = 0
@@ -408,87 +345,43 @@ def units_of_work(job: Job, top: list[tuple[str, str]], want: int) -> list[tuple
 def run_parallel(job: Job, units: list, n_jobs: int,
                  progress: Callable[[int, int], None] | None, expected: int,
                  meanwhile: Callable[[], None] | None = None) -> Outcome:
-    """``n_jobs - 1`` forked workers and this process take units from one queue (a pipe
-    holding their indexes): whoever is free takes the next, so that no process waits for
-    another's heavier share (a fixed split left one process 45 % longer at work)."""
-    import threading
-
-    queue_r, queue_w = os.pipe()
-    workers = []
-    feeder = None
+    """``n_jobs - 1`` forked workers and this process take units from one queue
+    (``parallel.TaskQueue``): whoever is free takes the next. The units a worker that dies
+    took are walked again here."""
+    queue = TaskQueue(len(units))
     try:
-        def worker(w: int) -> bytes:
-            os.close(queue_w)  # or the queue would never end
+        with Pool() as pool:
+            def worker(link: Link) -> None:
+                queue.in_worker()
 
-            def tick(n: int) -> None:
-                os.write(w, b"P" + struct.pack("<I", n))
+                def tick(n: int) -> None:
+                    link.send(b"P" + struct.pack("<I", n))
 
-            taken: list[int] = []
-            packed = job.run(_claims(queue_r, units, taken), tick if progress else None)
-            return b"R" + marshal.dumps((packed, taken))
+                taken: list[int] = []
+                packed = job.run(queue.take(units, taken), tick if progress else None)
+                link.send(b"R" + marshal.dumps((packed, taken)))
 
-        for _ in range(n_jobs - 1):
-            try:
-                fork_worker(worker, lambda pid, r: workers.append((pid, r)))
-            except OSError:
-                break  # no more processes (or descriptors): fewer workers, same answer
-        # Fed from a thread: a pipe holds 64 KiB (16,384 indexes) before a write blocks.
-        feeder = threading.Thread(target=_feed, args=(queue_w, len(units)), daemon=True)
-        feeder.start()
-        # While the workers take the first units: what this process needs only after the
-        # walk (the cached results; the caller's own preparations).
-        job.results  # noqa: B018 - decoded now
-        if meanwhile is not None:
-            meanwhile()
-        return _collect(job, units, queue_r, workers, progress, expected)
-    except BaseException:
-        # Ctrl-C (or any failure) in this process: the workers must not outlive it.
-        for pid, _r in workers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-        raise
+            for index in range(n_jobs - 1):
+                try:
+                    if not pool.fork(index, worker):
+                        break
+                except OSError:
+                    break  # no more processes (or descriptors): fewer workers, same answer
+            queue.start()
+            # While the workers take the first units: what this process needs only after
+            # the walk (the cached results; the caller's own preparations).
+            job.results  # noqa: B018 - decoded now
+            if meanwhile is not None:
+                meanwhile()
+            return _collect(job, units, queue, pool, progress, expected)
     finally:
-        os.close(queue_r)
-        if feeder is not None:
-            # Done (every index was read) or failing on its closed pipe: gone before any
-            # later fork of this process (a fork beside a live thread can deadlock).
-            feeder.join()
+        queue.close()
 
 
-def _feed(fd: int, count: int) -> None:
-    """Write the indexes ``0 .. count - 1`` to the queue, then close it (its end)."""
-    try:
-        view = memoryview(array("I", range(count)).tobytes())
-        while view:
-            view = view[os.write(fd, view):]
-    except OSError:
-        pass  # every reader is gone (Ctrl-C): nothing left to hand out
-    finally:
-        os.close(fd)
-
-
-def _claims(fd: int, units: list, taken: list[int]):  # type: ignore[no-untyped-def]
-    """The units this process takes from the queue, one at a time, until it is empty.
-    A read of 4 bytes from a pipe is atomic: no two processes get the same index."""
-    size = array("I").itemsize
-    while True:
-        got = os.read(fd, size)
-        if len(got) < size:
-            return
-        index = array("I", got)[0]
-        taken.append(index)
-        yield units[index]
-
-
-def _collect(job: Job, units: list, queue: int, workers: list[tuple[int, int]],
+def _collect(job: Job, units: list, queue: TaskQueue, pool: Pool,
              progress: Callable[[int, int], None] | None, expected: int) -> Outcome:
     """Walk units from the queue here too, then merge what each worker sends. The units
     a dead worker took are walked again here."""
-    import selectors
-
     done = 0
 
     def own_tick(n: int) -> None:
@@ -499,37 +392,22 @@ def _collect(job: Job, units: list, queue: int, workers: list[tuple[int, int]],
 
     total = Outcome()
     covered: list[int] = []
-    total.merge(job.run(_claims(queue, units, covered), own_tick if progress else None))
-    sel = selectors.DefaultSelector()
-    bufs: dict[int, bytearray] = {}
-    for _pid, r in workers:
-        sel.register(r, selectors.EVENT_READ)
-        bufs[r] = bytearray()
-    remaining = len(workers)
-    while remaining:
-        for key, _ in sel.select():
-            chunk = os.read(key.fd, 1 << 20)
-            if not chunk:
-                sel.unregister(key.fd)
-                remaining -= 1
-                continue
-            buf = bufs[key.fd]
-            buf += chunk
-            while buf[:1] == b"P" and len(buf) >= 5:
-                done += struct.unpack("<I", buf[1:5])[0]
-                del buf[:5]
-                if progress:
-                    progress(done, max(expected, done))
-    sel.close()
+    total.merge(job.run(queue.take(units, covered), own_tick if progress else None))
+    forked = sorted(pool.pids)
+    answers: dict[int, bytes] = {}
+    for index, frame in pool.frames():
+        if frame[:1] == b"P":
+            done += struct.unpack("<I", frame[1:5])[0]
+            if progress:
+                progress(done, max(expected, done))
+        else:
+            answers[index] = frame
     lost = False
-    for pid, r in workers:
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
-        buf = bufs[r]
-        if status != 0 or buf[:1] != b"R":
+    for index in forked:
+        if index not in answers:
             lost = True  # killed (the OOM killer, a stray signal): its units are redone
             continue
-        packed, taken = marshal.loads(bytes(buf[1:]))
+        packed, taken = marshal.loads(answers[index][1:])
         total.merge(packed)
         covered += taken
     if lost:
