@@ -37,5 +37,7 @@ from .service import flush, install, uninstall
 from .watches import (OVERFLOW, SCHEMA, SCHEMA_NAME, SCHEMA_VERSION, Watch, find_pyproject,
                       project_identity, watches_from_contracts)
 
-__all__ = ["SCHEMA", "install", "uninstall", "flush", "Recorder", "Watch", "read_census",
-           "CensusMerge", "project_identity", "find_pyproject", "watches_from_contracts"]
+__all__ = ["SCHEMA", "SCHEMA_NAME", "SCHEMA_VERSION", "OVERFLOW", "install", "uninstall", "flush",
+           "Recorder", "Watch", "ImportWatch", "activate", "deactivate", "read_census",
+           "census_lines", "not_a_census_file", "CensusMerge", "project_identity",
+           "find_pyproject", "watches_from_contracts"]

@@ -29,7 +29,7 @@ from pathlib import Path
 from ..domain.contracts import Contract, SsotConfig
 from ..domain.deadlines import Deadline
 from ..domain.paths import SsotPath
-from .shim_merge import _merge, companion, companion_text
+from .shim_merge import _merge
 from .shim_source import (BEGIN, END, HEADER_PREFIX, _absolute, _due, _generated,
                           _generated_moved, _in_style_of, _is_type_checking, _message,
                           _typing_block, module_file)

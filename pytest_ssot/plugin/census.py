@@ -19,8 +19,8 @@ from ..report.census import SESSION, TestCensus, add_runtime_blockers, census_se
 
 if TYPE_CHECKING:
     from ..census import CensusMerge
+    from ..domain.contracts import SsotConfig
     from ..scan import ScanResult
-    from .session import SsotSessionPlugin
 
 _WORKEROUTPUT_KEY = "ssot_census"
 
@@ -28,11 +28,10 @@ _WORKEROUTPUT_KEY = "ssot_census"
 class CensusPlugin:
     """Records, per running test (or collecting module), the callers of legacy paths."""
 
-    def __init__(self, config: pytest.Config, session: "SsotSessionPlugin") -> None:
+    def __init__(self, config: pytest.Config, settings: "SsotConfig") -> None:
         self.config = config
-        self.session = session
         self.is_worker = hasattr(config, "workerinput")
-        watches = watches_from_contracts(session.settings.contracts)
+        watches = watches_from_contracts(settings.contracts)
         self.project = project_identity(config.rootpath / "pyproject.toml")
         # No cap worth the name at test time: every caller is evidence.
         self.rec = Recorder(watches, root=config.rootpath, max_callers=100_000,
@@ -44,8 +43,8 @@ class CensusPlugin:
         self.lost: list[str] = []  # xdist workers whose records never arrived
 
     @classmethod
-    def install(cls, config: pytest.Config, session: "SsotSessionPlugin") -> "CensusPlugin":
-        plugin = cls(config, session)
+    def install(cls, config: pytest.Config, settings: "SsotConfig") -> "CensusPlugin":
+        plugin = cls(config, settings)
         for f in config.getoption("ssot_census", None) or ():
             why = not_a_census_file(config.invocation_params.dir / f)
             if why is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -10,7 +10,13 @@ from ..domain.checks import Check
 
 if TYPE_CHECKING:
     from ..domain.contracts import Contract
-    from .session import SsotSessionPlugin
+
+
+class Decides(Protocol):
+    """What an item asks of the session plugin (``session.SsotSessionPlugin``, which
+    imports this module: a protocol here keeps the import one-way)."""
+
+    def decide(self, contract: "Contract | None", kind: str, target: str | None) -> Check: ...
 
 
 class SsotCheckFailed(Exception):
@@ -46,7 +52,7 @@ class ContractCheckItem(pytest.Item):
     """
 
     def __init__(self, *, contract: "Contract | None", kind: str, target: str | None,
-                 plugin: "SsotSessionPlugin", **kwargs: Any) -> None:
+                 plugin: "Decides", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.contract = contract
         self.kind = kind

@@ -111,10 +111,10 @@ class SsotSessionPlugin:
                 raise pytest.UsageError(f"--ssot-html: {exc}") from None
         plugin = cls(config, settings, mode)
         config.pluginmanager.register(plugin, "ssot-session")
-        if settings.contracts:  # the runtime census (SPEC 14): census_plugin.py
+        if settings.contracts:  # the runtime census (SPEC 14): plugin/census.py
             from .census import CensusPlugin
 
-            CensusPlugin.install(config, plugin)
+            CensusPlugin.install(config, plugin.settings)
         elif config.getoption("ssot_census", None):
             raise pytest.UsageError("--ssot-census: no contracts in [tool.pytest-ssot] of "
                                     f"{root / 'pyproject.toml'}: nothing to count hits for")

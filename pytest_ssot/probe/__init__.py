@@ -10,16 +10,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..domain.paths import SsotPath
 from ..domain.verdicts import Verdict
 from ..errors import FAILED, SsotError
 
 __all__ = ["ProbeError", "SsotProber", "run_tasks", "probe_paths", "probe_task",
-           "verdict_from_answer", "death_note"]
+           "verdict_from_answer", "death_note", "run_script", "SERVER", "DISCOVER"]
 
 SERVER = Path(__file__).with_name("_server.py")
+# the discovery probe (``services.discover``): the canonical's package, module by module
+DISCOVER = Path(__file__).with_name("_discover.py")
 
 
 class ProbeError(RuntimeError, SsotError):
@@ -58,21 +60,32 @@ def run_tasks(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: float,
 
 def _ask_server(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: float,
                 parallel: int | None, cwd: str | None) -> tuple[list[dict] | None, str]:
-    """One probe server run: ``(answers, "")``, or ``(None, how it died)``.
+    """One probe server run: ``(answers, "")``, or ``(None, how it died)``."""
+    request = {"tasks": list(tasks), "sys_path": list(sys_path), "timeout": timeout,
+               "parallel": parallel or min(8, os.cpu_count() or 1)}
+    return run_script(SERVER, request,
+                      lambda answers: isinstance(answers, list) and len(answers) == len(tasks),
+                      cwd=cwd, env=dict(os.environ))
 
-    The server runs in a session of its own, so that a probe killing its process group
-    cannot kill pytest, and so that the whole group (server, zygotes, forked probes and
-    whatever they started) is killed when pytest is interrupted or the batch is done:
+
+def run_script(script: Path, request: dict, valid: Callable[[Any], bool], *,
+               cwd: str | None = None, env: dict[str, str] | None = None
+               ) -> tuple[Any, str]:
+    """Run one of the probe scripts (``SERVER``, ``DISCOVER``) on ``request`` (JSON on its
+    standard input): ``(answer, "")`` when it printed a JSON answer that is ``valid``,
+    else ``(None, how it died)``.
+
+    The script runs in a session of its own, so that a probe killing its process group
+    cannot kill us, and so that the whole group (the script, its zygotes, forked probes
+    and whatever they started) is killed when we are interrupted or the answer is in:
     no process of ours outlives the call (SPEC 12).
     """
     import signal
     import subprocess  # only when probing: the scan-only command never needs it
 
-    request = {"tasks": list(tasks), "sys_path": list(sys_path), "timeout": timeout,
-               "parallel": parallel or min(8, os.cpu_count() or 1)}
-    proc = subprocess.Popen([sys.executable, str(SERVER)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-                            env=dict(os.environ), start_new_session=True)
+                            env=env, start_new_session=True)
     try:
         out, err = proc.communicate(json.dumps(request).encode())
     except BaseException:  # KeyboardInterrupt (Ctrl-C), SystemExit, SIGTERM handlers
@@ -82,12 +95,12 @@ def _ask_server(tasks: Sequence[dict], *, sys_path: Sequence[str], timeout: floa
         raise
     _kill_group(proc.pid, signal.SIGKILL)  # stragglers: daemons a probed module started
     try:
-        answers = json.loads(out)
-        if not isinstance(answers, list) or len(answers) != len(tasks):
-            raise ValueError("wrong number of answers")
+        answer = json.loads(out)
+        if not valid(answer):
+            raise ValueError("not the answer asked for")
     except ValueError:
         return None, death_note(proc.returncode, err)
-    return answers, ""
+    return answer, ""
 
 
 def death_note(code: int | None, err: bytes) -> str:

@@ -8,7 +8,6 @@ since they delimit the properties.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..domain.contracts import Contract

@@ -150,14 +150,6 @@ def _read_regular(path: Path) -> bytes:
         os.close(fd)
 
 
-def decode(blob: bytes) -> dict:
-    try:
-        data = marshal.loads(blob)
-    except (ValueError, EOFError, TypeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _clock_skew(cache_path: Path) -> int:
     """How far our clock is ahead of the file system's, as the cache's directory sees it."""
     try:

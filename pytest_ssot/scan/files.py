@@ -11,16 +11,20 @@ import fnmatch
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from ..config import DEFAULT_EXCLUDES
 from ..errors import ConfigError
 
-if TYPE_CHECKING:
-    from .text import TextFiles
-
 __all__ = ["roots", "listing", "packages_kept", "module_name", "area_of", "Excluder",
            "read_source", "MAX_FILE_BYTES"]
+
+class TextKinds(Protocol):
+    """What the listing asks of the text-file selection (``scan.text.TextFiles``, which
+    imports this module: a protocol here keeps the import one-way)."""
+
+    def kind(self, rel: str, name: str) -> "str | None": ...
+
 
 # No source file is read past this size (SPEC 12: memory stays bounded). Parsing costs
 # about 90 bytes of memory per byte of source, so 4 MiB keeps one worker under ~400 MB;
@@ -182,7 +186,7 @@ def packages_kept(dirpath: str, subdirs: list[str]) -> list[str]:
 
 
 def listing(dirpath: str, dir_rel: str, excluder: Excluder, skip_files: frozenset[str],
-            text: "TextFiles | None" = None) -> tuple[list[str], list[str]]:
+            text: "TextKinds | None" = None) -> tuple[list[str], list[str]]:
     """``(subdirectory names, *.py file names)`` of one directory, sorted, minus exclusions;
     with ``text``, also the names of the text files it selects (``scan.text``).
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..parallel import Link, Pool, TaskQueue
-from .cache import decode
 from .files import MAYBE, Excluder, listing, packages_kept
 from .prefilter import Filter
 from .rules import Matcher
@@ -25,6 +24,16 @@ if TYPE_CHECKING:
 
 
 _DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+def decode(blob: bytes) -> dict:
+    """A blob of the scan cache (marshal), as the process that first needs it reads it;
+    ``{}`` for anything that is not a marshalled dict."""
+    try:
+        data = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _open_folder(path: str) -> int:

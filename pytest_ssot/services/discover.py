@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -50,7 +49,6 @@ from ..domain.paths import SsotPath, parse_path
 __all__ = ["DiscoverError", "Discovery", "Found", "discover", "render_report",
            "render_table", "write_contract", "contract_name", "add_arguments", "run"]
 
-PROBE = Path(__file__).parent.parent / "probe" / "_discover.py"
 TABLE_HEADER = "[[tool.pytest-ssot.contracts]]"
 
 
@@ -132,32 +130,10 @@ def _probe_modules(request: dict, modules: list[str]) -> dict[str, Any]:
 
 def _run_probe(request: dict) -> tuple[dict | None, str]:
     """One run of the discovery probe: ``(answer, "")`` or ``(None, how it died)``."""
-    import signal
-    import subprocess  # only here: the other commands start faster without it
+    from ..probe import DISCOVER, run_script
 
-    from ..probe import _kill_group, death_note
-
-    # A session of its own, as the probe server's: a module that kills its process group
-    # kills only the probe, and the group - with whatever the imports started - is killed
-    # when the answer is in, or on Ctrl-C: nothing outlives the command.
-    proc = subprocess.Popen([sys.executable, str(PROBE)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(json.dumps(request).encode())
-    except BaseException:
-        _kill_group(proc.pid, signal.SIGKILL)
-        proc.kill()
-        proc.wait()
-        raise
-    _kill_group(proc.pid, signal.SIGKILL)
-    try:
-        answer = json.loads(out)
-        if not isinstance(answer, dict) or "scope" not in answer:
-            raise ValueError("no answer")
-    except ValueError:
-        return None, death_note(proc.returncode, err)
-    return answer, ""
+    return run_script(DISCOVER, request,
+                      lambda answer: isinstance(answer, dict) and "scope" in answer)
 
 
 def _warning(pairs: Sequence[Sequence[str]]) -> str | None:
@@ -183,7 +159,6 @@ def discover(canonical: SsotPath, root: Path, *, sys_path: Sequence[str],
     if scope["kind"] not in ("class", "function"):
         raise DiscoverError(f"{canonical} is a {scope['kind']}, not a class or function: "
                             "identity tells nothing about where it comes from")
-    name = canonical.attr
     found = Discovery(canonical, scope["kind"], scope.get("defined_in"),
                       modules=len(answer["modules"]))
     for err in scope.get("errors", []):

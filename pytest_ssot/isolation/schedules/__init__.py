@@ -25,7 +25,7 @@ from .model import DEFAULT_PROTOCOL, ID_SHAPES, Schedule, UserPlan, field_value,
 from .thread_schedules import random_schedule
 
 __all__ = ["DEFAULT_PROTOCOL", "UserPlan", "Schedule", "schedules", "random_schedule",
-           "ID_SHAPES", "user_id", "field_value", "ScheduleKind", "SCHEDULES"]
+           "ID_SHAPES", "user_id", "id_key", "field_value", "ScheduleKind", "SCHEDULES", "DRIVERS"]
 
 # how an item runs a schedule's generator (the item knows each driver)
 DRIVERS = ("hypothesis", "seeded")

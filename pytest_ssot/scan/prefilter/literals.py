@@ -64,7 +64,6 @@ class Literals:
         k = bisect.bisect_right(starts, pos) - 1
         if k < 0 or pos >= spans[k][1] or spans[k][2] == b"#":
             return []
-        data = self.data
         lo = hi = k
         j = k - 1
         while j >= 0 and self._joins(j):
