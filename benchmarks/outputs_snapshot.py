@@ -501,8 +501,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the interpreter of the environment under test (default: this one)")
     ap.add_argument("--only", default="", help="run only the cases whose name contains this")
     args = ap.parse_args(argv)
-    py = args.python
-    pybin = Path(py).absolute().parent
+    py = shutil.which(args.python) or args.python   # "python3" from PATH, or a path
+    py = str(Path(py).absolute())                      # not resolved: a venv's bin/python
+    pybin = Path(py).parent
     if not (pybin / "pytest-ssot").exists():
         ap.error(f"no pytest-ssot beside {py}")
     if args.outdir.exists() and any(args.outdir.iterdir()):
