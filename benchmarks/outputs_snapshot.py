@@ -11,12 +11,13 @@ stderr, and every file the command wrote (new files in full, changed files as a 
 diff, deleted files by name). ``PY`` is the interpreter of the environment under test
 (default: this one); ``pytest-ssot`` is taken from the same ``bin`` folder.
 
-Only what must vary between two runs is normalised; the rules are ``NORMALISE`` below and
-nothing else. What could vary otherwise is fixed instead: a minimal environment (TZ=UTC,
-COLUMNS=100, NO_COLOR, PYTHONHASHSEED=0, SSOT_TODAY, no CI variables), git commits with a
-fixed author and date, every file's mtime set to a fixed time before a case (so the scan
-cache's "racy timestamp" rule does not depend on how fast the copy ran), hypothesis with a
-fixed seed, pytest's cache provider off. Cases run one after another; a case's own
+Only what must vary between two runs is normalised: the rules numbered 1 to 8 below
+(``NORMALISE``, ``OPAQUE_PREFIX``, ``Case.compare_stdout``) and nothing else. What could
+vary otherwise is fixed instead: a minimal environment (TZ=UTC, COLUMNS=100, NO_COLOR,
+PYTHONHASHSEED=0, SSOT_TODAY, no CI variables), git commits with a fixed author and date,
+every file's mtime set to a fixed time before a case and a wait after a case's setup step
+(so the scan cache's 2 s "racy timestamp" rule does not depend on the machine's speed),
+hypothesis with a fixed seed, pytest's cache provider and pytest-benchmark off. Cases run one after another; a case's own
 commands use at most 2 processes (``--jobs`` defaults to the cores; ``-n 2``).
 
 Standard library only.
@@ -336,13 +337,28 @@ def _census_files(folder: Path) -> None:
         encoding="utf-8")
 
 
+def _copy_example(dest: Path) -> None:
+    """The example's committed files only: a report or cache left by running the README's
+    quick start there must not enter the snapshot."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=EXAMPLE,
+                            capture_output=True)
+    names = [n for n in listed.stdout.decode().split("\0") if n] if listed.returncode == 0 else []
+    if not names:   # not a git checkout (an sdist): the folder without caches
+        shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(
+            "__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks", "ssot-report.*"))
+        return
+    for name in names:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(EXAMPLE / name, target)
+
+
 def prepare_masters(root: Path, py: str, pybin: Path) -> dict[str, Path]:
     """The trees every case copies from; built once."""
     env = _env(root / "x", pybin, {})
     masters: dict[str, Path] = {}
     ex = root / "example" / "chat_backend"
-    shutil.copytree(EXAMPLE, ex, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache",
-                                                               ".hypothesis", ".benchmarks"))
+    _copy_example(ex)
     _git_history(ex, env, "chat/app/routes/legacy_extra.py",
                  "from chat.app.websocket_core.unified_manager import WebSocketManager\n")
     masters["example"] = ex
