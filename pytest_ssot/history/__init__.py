@@ -2,5 +2,5 @@
 
 Kept empty so that building the command line parser imports nothing heavy:
 ``timeline`` scans commits, ``git`` reads objects, ``blobs`` analyses and caches file
-contents, ``command`` is the subcommand.
+contents; the subcommand is ``cli/commands/history.py``.
 """
