@@ -387,3 +387,31 @@ def test_a_file_with_only_pragmas_and_no_late_read_blocks_nothing(tmp_path: Path
     assert listed == [], listed
     assert "notify.dispatch" not in (tmp_path / "tests/test_write.py").read_text()
     assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
+
+
+def test_a_logger_name_beside_a_patch_string_is_never_rewritten(tmp_path: Path) -> None:
+    """A logger's name is no reference (the scan does not count it); on a line that also
+    holds a patch string naming the same path, only the patch string moves. (Before, the
+    first string on the line that matched, the logger's name, was rewritten, and the
+    project's own test failed after `fix`.)"""
+    test = (
+        "import logging\n"
+        "from unittest import mock\n\n"
+        "def test_case():\n"
+        '    log = logging.getLogger("notify.dispatch.Dispatcher"); p = mock.patch('
+        '"notify.dispatch.Dispatcher", dict)\n'
+        "    with p:\n"
+        "        import notify.dispatch\n"
+        "        assert notify.dispatch.Dispatcher is dict\n"
+        '    assert log.name.endswith(".dispatch.Dispatcher")\n'
+        '    logging.config.dictConfig({"version": 1, "loggers": {"notify.dispatch": {}}})\n')
+    write_tree(tmp_path, {**PROJECT, "tests/test_logger.py": test})
+    (tmp_path / "tests/test_logger.py").write_text("import logging.config\n" + test)
+    assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
+    settings = load_config(tmp_path, with_entry_points=False)
+    fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path])
+    after = (tmp_path / "tests/test_logger.py").read_text()
+    assert 'getLogger("notify.dispatch.Dispatcher")' in after
+    assert '"loggers": {"notify.dispatch": {}}' in after
+    assert 'mock.patch("notify.dispatcher.Dispatcher", dict)' in after
+    assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]

@@ -8,7 +8,8 @@ contract's declared ``replacements`` for factories. Everything else the scan rep
 listed, untouched, with the reason, at the line it has after the rewrite.
 
 Laid out as LibCST's codemods are: one module per rewrite (``imports``, ``chains``,
-``calls``, ``strings``), the facts and decisions apart (``facts``, ``plan``, ``index``),
+``calls``, ``strings``), the facts and decisions apart (``facts`` reads ``file_facts``;
+``plan``, ``index``),
 the proof questions apart (``identity``), and a small ``driver`` whose steps have a
 module each: one process's files (``shares``), the forked workers' rounds (``workers``),
 keeping the meaning across files (``meaning``), writing and listing (``writing``).

@@ -14,7 +14,7 @@ import io
 import re
 import tokenize
 
-from .facts import Span
+from .file_facts import Span
 
 __all__ = ["Text"]
 

@@ -18,7 +18,8 @@ from ..domain.refkind import RefKind, Role
 from ..scan import Violation
 from ..scan.rules import Matcher
 from ..scan.analysis import resolve_relative
-from .facts import Binding, Chain, Facts, read_facts
+from .facts import read_facts
+from .file_facts import Binding, Chain, Facts
 from .identity import Identity, Question
 from .index import Readers
 from .result import Reason

@@ -10,9 +10,9 @@ the syntax and text facts they share.
 from __future__ import annotations
 
 from .bindings import Bindings, Scope, reaching
-from .names import IMPORT_LIKE, import_bindings, resolve_relative
+from .names import IMPORT_LIKE, import_bindings, logger_names, logger_tables, resolve_relative
 from .references import analyze
 from .segments import IDENT_ESCAPES, pragmas
 
 __all__ = ["Bindings", "IDENT_ESCAPES", "IMPORT_LIKE", "Scope", "analyze", "import_bindings",
-           "pragmas", "reaching", "resolve_relative"]
+           "logger_names", "logger_tables", "pragmas", "reaching", "resolve_relative"]

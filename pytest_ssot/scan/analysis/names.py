@@ -65,6 +65,32 @@ def _is_str(node: ast.AST | None) -> bool:
     return type(node) is ast.Constant and type(node.value) is str  # type: ignore[union-attr]
 
 
+def logger_names(call: ast.Call) -> list[ast.expr]:
+    """The arguments of ``call`` that are a logger's name: a plain string where the call
+    takes one (``getLogger("pkg.mod")``). Whatever module it spells, it is no reference:
+    the scan does not count it and the codemod does not rewrite it (one rule for both).
+    Not applied inside annotations, where strings are code."""
+    name = _func_name(call.func)
+    if name is None:
+        return []
+    at, kw = _LOGGER_ARGUMENT.get(name) or (
+        _LOGGER_METHOD_ARGUMENT.get(name, (-1, None)) if type(call.func) is ast.Attribute
+        else (-1, None))
+    out = [a for i, a in enumerate(call.args) if i == at and _is_str(a)]
+    return out + [k.value for k in call.keywords
+                  if k.arg is not None and k.arg == kw and _is_str(k.value)]
+
+
+def logger_tables(node: ast.Dict | ast.Call) -> list[ast.Dict]:
+    """The ``"loggers"`` tables of a ``logging.config`` dictionary (``{"loggers": {...}}``)
+    or of a call (``dict(loggers={...})``): their string keys are logger names."""
+    if type(node) is ast.Call:
+        return [k.value for k in node.keywords  # type: ignore[misc]
+                if k.arg == "loggers" and type(k.value) is ast.Dict]
+    return [v for k, v in zip(node.keys, node.values)  # type: ignore[misc]
+            if type(v) is ast.Dict and _is_str(k) and k.value == "loggers"]  # type: ignore[union-attr]
+
+
 _DECLARATIONS = (ast.Global, ast.Nonlocal)
 _MODULE_LEVEL_BLOCKS = (ast.If, ast.Try) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 

@@ -8,10 +8,10 @@ from typing import Callable
 
 from ...domain.refkind import RefKind
 from ..rules import Hit, Matcher
-from .names import (DEFS, _CONTEXTS, _DECLARATIONS, IMPORT_LIKE,
-                    _LITERAL_ANY, _LITERAL_BARE, _LOGGER_ARGUMENT, _LOGGER_METHOD_ARGUMENT,
+from .names import (DEFS, _CONTEXTS, _DECLARATIONS, IMPORT_LIKE, _LITERAL_ANY, _LITERAL_BARE,
                     _MODULE_LEVEL_BLOCKS, _SYS_MODULES_METHODS, _func_name, _is_literal,
-                    _is_str, _is_sys_modules, import_bindings, resolve_relative)
+                    _is_str, _is_sys_modules, import_bindings, logger_names, logger_tables,
+                    resolve_relative)
 from .segments import Segments, Text
 
 __all__ = ["Reader"]
@@ -187,11 +187,11 @@ class Reader:
             self.call(node, line, ann, text)  # type: ignore[arg-type]
             return
         if t is ast.Dict and not ann:
+            tables = {id(d) for d in logger_tables(node)}  # type: ignore[arg-type]
             for k, v in zip(node.keys, node.values):  # type: ignore[attr-defined]
                 if k is not None:
                     self.expr(k, line, ann, text)
-                if (type(v) is ast.Dict and _is_str(k)
-                        and k.value == "loggers"):  # type: ignore[union-attr]
+                if id(v) in tables:
                     self.logger_keys(v, line, text)  # type: ignore[arg-type]
                 else:
                     self.expr(v, line, ann, text)
@@ -258,22 +258,18 @@ class Reader:
                 for k in keywords:
                     self.expr(k.value, line, ann or k.arg == "bound", text)
                 return
-        logger_at, logger_kw = -1, None
-        if not ann and name is not None:
-            logger_at, logger_kw = _LOGGER_ARGUMENT.get(name) or (
-                _LOGGER_METHOD_ARGUMENT.get(name, (-1, None)) if type(func) is ast.Attribute
-                else (-1, None))
+        loggers = set() if ann else {id(n) for n in logger_names(node)}
         self.expr(func, line, ann, text)
         for i, a in enumerate(args):
             if i == 0 and skip_first:
                 continue
-            if i == logger_at and _is_str(a):
+            if id(a) in loggers:
                 continue  # a logger's name
             self.expr(a, line, ann, text)
         for k in keywords:
             if k.arg in ("name", "target") and name in IMPORT_LIKE and _is_str(k.value):
                 continue
-            if k.arg is not None and k.arg == logger_kw and _is_str(k.value):
+            if id(k.value) in loggers:
                 continue
             if k.arg == "loggers" and type(k.value) is ast.Dict and not ann:
                 self.logger_keys(k.value, line, text)  # dict(loggers={...})
