@@ -427,3 +427,50 @@ def test_a_git_that_refuses_the_repository_says_nothing(tmp_path: Path,
         assert existence.never_existed("pkg.gone", tmp_path, []) == ["pkg.old"]
     finally:
         existence._git_paths.cache_clear()
+
+
+def test_the_scan_alone_says_a_misspelled_legacy_path_too(pytester: pytest.Pytester) -> None:
+    """A CI job that runs only `pytest-ssot scan` (no probes) got a green for a misspelled
+    legacy path: 0 references to a path nobody uses, while the real one stayed unchecked.
+    A path next to a real name that never existed (working tree, git history) is now a
+    configuration error there too; a removed path, another distribution's path, a module
+    its package serves without a file of its own, and a far name are not."""
+    root = project(pytester, files={
+        "pkg/gone.py": "X = 1\n",
+        # served without a file: sys.modules, by the package itself
+        "pkg/__init__.py": "import sys, types\nsys.modules[__name__ + '.olde'] = "
+                           "types.ModuleType(__name__ + '.olde')\n"})
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=root, check=True)
+    (root / "pkg" / "gone.py").unlink()
+    text = (root / "pyproject.toml").read_text()
+
+    def scan_with(legacy: str) -> subprocess.CompletedProcess:
+        (root / "pyproject.toml").write_text(text.replace('"pkg.old"', legacy))
+        return command(root, "scan")
+
+    typo = scan_with('"pkg.old", "pkg.odl"')
+    assert typo.returncode == 2, typo.stdout + typo.stderr
+    assert "legacy path pkg.odl never existed" in typo.stderr, typo.stderr
+    assert "did you mean pkg.old" in typo.stderr, typo.stderr
+    no_traceback_of_ours(typo)
+    factory = scan_with('"pkg.old"]\nfactories = ["pkg.canno"')
+    assert factory.returncode == 2 and "factory pkg.canno never existed" in factory.stderr
+    for fine in ('"pkg.old", "pkg.gone"', '"pkg.old", "six.moves"', '"pkg.old", "pkg.olde"',
+                 '"pkg.old", "pkg.something.far.away"', '"pkg.old", "pkg.canon.Canno"'):
+        ok = scan_with(fine)
+        assert ok.returncode == 0, (fine, ok.stdout + ok.stderr)
+
+
+def test_the_scan_takes_a_legacy_path_next_to_its_canonical_for_a_migration(
+        tmp_path: Path) -> None:
+    """``lib.v1`` (removed, no git history to say so) next to its canonical ``lib.v2`` is
+    how a migration looks, not a typo: the scan says nothing."""
+    write_tree(tmp_path, {
+        "pyproject.toml": '[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = "c"\n'
+                          'canonical = "lib.v2"\nlegacy = ["lib.v1"]\n',
+        "lib/__init__.py": "", "lib/v2.py": "X = 1\n", "app.py": "import lib.v2\n"})
+    done = command(tmp_path, "scan")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["never_existed", "attribute_never_existed"]
+__all__ = ["never_existed", "attribute_never_existed", "misspelled"]
 
 _GIT_TIMEOUT = 15.0
 _GIT_LIMIT = 64 * 1024 * 1024  # bytes of `git log` output read at most
@@ -155,6 +155,47 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     # typo whose real path stays) is an error; a path deleted in a project without git
     # history is absent, as the adoption walkthrough's last step expects.
     return close if history is not None or close else None
+
+
+def misspelled(module: str, root: Path, sys_path: Iterable[str]) -> list[str] | None:
+    """For the static scan, which probes nothing: the real names a declared module path is
+    a near typo of, when it never existed; ``None`` when nothing can be said safely.
+
+    Stricter than ``never_existed`` (asked only once a probe found the path absent):
+    only a path next to a real name counts (git history is read only then), and never one
+    that passes through a module file (``pkg.mod.func``: an attribute, not a module) or
+    whose name its package's ``__init__.py`` spells (a module served by ``sys.modules`` or
+    a package ``__getattr__``, with no file of its own)."""
+    parts = module.split(".")
+    roots = _source_roots(root, sys_path)
+    if _in_tree(parts, roots) is not False:
+        return None
+    for r in roots:
+        for k in range(1, len(parts)):
+            if r.joinpath(*parts[:k]).with_suffix(".py").is_file():
+                return None
+    close = difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    if not close or _spelled_by_package(parts, roots):
+        return None
+    history = _git_paths(root)
+    if history is False or history and _in_history(parts, roots, root, history):
+        return None
+    return close
+
+
+def _spelled_by_package(parts: list[str], roots: list[Path]) -> bool:
+    import re
+
+    word = re.compile(rf"\b{re.escape(parts[-1])}\b")
+    for r in roots:
+        init = r.joinpath(*parts[:-1], "__init__.py")
+        try:
+            with init.open("rb") as fh:
+                if word.search(fh.read(4 * 1024 * 1024).decode("utf-8", "replace")):
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def _git_text(root: Path, rel: str) -> str | None:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from ..scan import ScanResult
     from ..scan.baseline import Baseline, Held
 
-__all__ = ["Mode", "ScanCheck", "RewrittenThenFailed", "Project", "check_paths", "check_baseline_path",
-           "check_scan"]
+__all__ = ["Mode", "ScanCheck", "RewrittenThenFailed", "Project", "check_paths", "check_spelling",
+           "check_baseline_path", "check_scan"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,32 @@ def check_paths(settings: SsotConfig, root: Path) -> None:
             raise ConfigError(f"{where} is outside the rootdir")
         if not start.exists():
             raise ConfigError(f"{where} does not exist (paths are relative to the rootdir)")
+
+
+def check_spelling(settings: SsotConfig, root: Path) -> None:
+    """A declared legacy or factory module path that never existed, next to a real one, is
+    a configuration error for the scan too: the pytest run says it through its runtime
+    check (``domain.checks``), but a CI job that runs only the scan would pass while the
+    real path stays unchecked (``config.existence.misspelled`` says when it is safe)."""
+    from ..config.existence import misspelled
+    from ..config.syspath import project_sys_path
+
+    sys_path = project_sys_path(root, lenient=True)
+    for c in settings.contracts:
+        canonical = c.canonical.module
+        for what, entries in (("legacy path", c.legacy), ("factory", c.factories)):
+            for p in entries:
+                # A legacy path next to its own canonical (``lib.v1`` and ``lib.v2``) is
+                # the usual shape of a migration, not a typo of it.
+                close = [n for n in misspelled(p.module, root, sys_path) or ()
+                         if n != canonical and not canonical.startswith(n + ".")
+                         and not n.startswith(canonical + ".")]
+                if close:
+                    raise ConfigError(
+                        f"pyproject.toml: contract {c.name!r}: {what} {p} never existed in "
+                        "this project (not in the working tree, not in git history): a "
+                        "misspelled path checks nothing while the real one stays; did you "
+                        f"mean {' or '.join(close)}?")
 
 
 def check_baseline_path(path: Path, root: Path, *, updating: bool,
@@ -316,6 +342,7 @@ def check_scan(settings: SsotConfig, root: Path, mode: Mode, *,
     from ..scan import plan
     from ..scan.baseline import check_scan_errors, hold, load, update
 
+    check_spelling(settings, root)  # (the pytest run says it through its runtime checks)
     baseline_path = root / settings.baseline
     ahead: dict = {}
     walk = plan(settings, root, cache_path=cache_path, jobs=jobs, cache_mode=cache_mode)
