@@ -157,7 +157,8 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     return close if history is not None or close else None
 
 
-def misspelled(module: str, root: Path, sys_path: Iterable[str]) -> list[str] | None:
+def misspelled(module: str, root: Path, sys_path: Iterable[str],
+               expected: Iterable[str] = ()) -> list[str] | None:
     """For the static scan, which probes nothing: the real names a declared module path is
     a near typo of, when it never existed; ``None`` when nothing can be said safely.
 
@@ -165,7 +166,9 @@ def misspelled(module: str, root: Path, sys_path: Iterable[str]) -> list[str] | 
     only a path next to a real name counts (git history is read only then), and never one
     that passes through a module file (``pkg.mod.func``: an attribute, not a module) or
     whose name its package's ``__init__.py`` spells (a module served by ``sys.modules`` or
-    a package ``__getattr__``, with no file of its own)."""
+    a package ``__getattr__``, with no file of its own). A close name that is one of
+    ``expected`` (the contract's canonical module: ``lib.v1`` beside ``lib.v2`` is how a
+    migration looks), or its package or submodule, is no evidence of a typo."""
     parts = module.split(".")
     roots = _source_roots(root, sys_path)
     if _in_tree(parts, roots) is not False:
@@ -174,7 +177,10 @@ def misspelled(module: str, root: Path, sys_path: Iterable[str]) -> list[str] | 
         for k in range(1, len(parts)):
             if r.joinpath(*parts[:k]).with_suffix(".py").is_file():
                 return None
-    close = difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    close = [n for n in difflib.get_close_matches(module, _neighbours(parts, roots), n=3,
+                                                   cutoff=0.6)
+             if not any(n == e or e.startswith(n + ".") or n.startswith(e + ".")
+                        for e in expected)]
     if not close or _spelled_by_package(parts, roots):
         return None
     history = _git_paths(root)

@@ -67,15 +67,10 @@ def check_spelling(settings: SsotConfig, root: Path) -> None:
 
     sys_path = project_sys_path(root, lenient=True)
     for c in settings.contracts:
-        canonical = c.canonical.module
         for what, entries in (("legacy path", c.legacy), ("factory", c.factories)):
             for p in entries:
-                # A legacy path next to its own canonical (``lib.v1`` and ``lib.v2``) is
-                # the usual shape of a migration, not a typo of it.
-                close = [n for n in misspelled(p.module, root, sys_path) or ()
-                         if n != canonical and not canonical.startswith(n + ".")
-                         and not n.startswith(canonical + ".")]
-                if close:
+                close = misspelled(p.module, root, sys_path, expected=[c.canonical.module])
+                if close is not None:
                     raise ConfigError(
                         f"pyproject.toml: contract {c.name!r}: {what} {p} never existed in "
                         "this project (not in the working tree, not in git history): a "
