@@ -474,3 +474,17 @@ def test_the_scan_takes_a_legacy_path_next_to_its_canonical_for_a_migration(
         "lib/__init__.py": "", "lib/v2.py": "X = 1\n", "app.py": "import lib.v2\n"})
     done = command(tmp_path, "scan")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_without_git_a_removed_path_next_to_its_canonical_is_absent(
+        pytester: pytest.Pytester) -> None:
+    """``lib.v1`` deleted in a folder without git, beside its canonical ``lib.v2``: the
+    migration's usual shape, not a typo (before: "never existed ... did you mean lib.v2?",
+    a configuration error for a correct contract)."""
+    pytester.makepyprojecttoml(
+        '[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = "c"\n'
+        'canonical = "lib.v2:X"\nlegacy = ["lib.v1"]\n'
+        '\n[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    write_tree(pytester.path, {"lib/__init__.py": "", "lib/v2.py": "X = 1\n"})
+    result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)

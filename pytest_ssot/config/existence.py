@@ -137,11 +137,23 @@ def _neighbours(parts: list[str], roots: list[Path]) -> list[str]:
     return sorted(names)
 
 
-def never_existed(module: str, root: Path, sys_path: Iterable[str]
-                  ) -> list[str] | None:
+def _close(module: str, names: list[str], expected: Iterable[str]) -> list[str]:
+    """The real names ``module`` is a near typo of, but for those ``expected`` there (a
+    path inside an expected module, ``pkg.canon.make_canno``, keeps it: that is no
+    sibling of the canonical but a name written as a module)."""
+    expected = [e for e in expected if not module.startswith(e + ".")]
+    return [n for n in difflib.get_close_matches(module, names, n=3, cutoff=0.6)
+            if not any(n == e or e.startswith(n + ".") or n.startswith(e + ".")
+                       for e in expected)]
+
+
+def never_existed(module: str, root: Path, sys_path: Iterable[str],
+                  expected: Iterable[str] = ()) -> list[str] | None:
     """``None`` when ``module`` exists or existed (or nothing can be said: a module of
     another distribution, or no git history and no near real name); else the closest
-    real names (possibly none when git history says it never existed)."""
+    real names (possibly none when git history says it never existed). A name in
+    ``expected`` (the contract's canonical module), its package or a submodule, is never
+    offered as the real one: ``lib.v1`` beside ``lib.v2`` is a migration, not a typo."""
     parts = module.split(".")
     roots = _source_roots(root, sys_path)
     found = _in_tree(parts, roots)
@@ -150,7 +162,7 @@ def never_existed(module: str, root: Path, sys_path: Iterable[str]
     history = _git_paths(root)
     if history is False or history and _in_history(parts, roots, root, history):
         return None
-    close = difflib.get_close_matches(module, _neighbours(parts, roots), n=3, cutoff=0.6)
+    close = _close(module, _neighbours(parts, roots), expected)
     # Without git nothing tells a removed path from a typo: only a near real name (the
     # typo whose real path stays) is an error; a path deleted in a project without git
     # history is absent, as the adoption walkthrough's last step expects.
@@ -177,10 +189,7 @@ def misspelled(module: str, root: Path, sys_path: Iterable[str],
         for k in range(1, len(parts)):
             if r.joinpath(*parts[:k]).with_suffix(".py").is_file():
                 return None
-    close = [n for n in difflib.get_close_matches(module, _neighbours(parts, roots), n=3,
-                                                   cutoff=0.6)
-             if not any(n == e or e.startswith(n + ".") or n.startswith(e + ".")
-                        for e in expected)]
+    close = _close(module, _neighbours(parts, roots), expected)
     if not close or _spelled_by_package(parts, roots):
         return None
     history = _git_paths(root)

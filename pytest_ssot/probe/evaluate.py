@@ -76,7 +76,7 @@ def evaluate(contracts: Sequence[Contract], *, sys_path: Sequence[str], timeout:
                              searched=_alias_scope(c, strict))
         results[c.name] = rt
         if project_root is not None:
-            _never_existed(rt, project_root, sys_path)
+            _never_existed(rt, project_root, sys_path, c.canonical)
         enum = answers[start + 1 + n_legacy + n_fact]
         if "died" in enum:
             rt.alias_skipped = f"listing the alias scope failed: {enum['died']}"
@@ -123,7 +123,8 @@ def _alias_scope(c: Contract, strict: bool) -> list[str]:
     return list(c.effective_alias_scope)
 
 
-def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -> None:
+def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str],
+                   canonical: SsotPath) -> None:
     from ..config.existence import attribute_never_existed, never_existed
 
     for v in (*rt.legacy, *rt.factories):
@@ -132,7 +133,8 @@ def _never_existed(rt: ContractRuntime, root: "Path", sys_path: Sequence[str]) -
         path = parse_path(v.path)
         close = None
         if (v.reason or "").startswith("no module named"):
-            close = never_existed(path.module, root, sys_path)
+            close = never_existed(path.module, root, sys_path,
+                                  expected=[canonical.module])
         elif path.attr is not None and " has no attribute " in (v.reason or ""):
             close = attribute_never_existed(path.module, path.attr, root, sys_path)
         if close is not None:
