@@ -415,3 +415,24 @@ def test_a_logger_name_beside_a_patch_string_is_never_rewritten(tmp_path: Path) 
     assert '"loggers": {"notify.dispatch": {}}' in after
     assert 'mock.patch("notify.dispatcher.Dispatcher", dict)' in after
     assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
+
+
+def test_a_walrus_in_a_comprehension_rebinds_the_modules_name(tmp_path: Path) -> None:
+    """``[(nd := 1) for ...]`` binds ``nd`` in the module (PEP 572), so a later ``nd.X``
+    reads the int, not the legacy module: it is no reference to rewrite. (Before, the
+    codemod bound the walrus in the comprehension and rewrote ``nd.Dispatcher`` to the
+    canonical, turning the project's AttributeError into a class.)"""
+    test = (
+        "from notify import dispatch as nd\n"
+        "ys = [(nd := 1) for _ in range(2)]\n\n"
+        "def test_case():\n"
+        "    try:\n"
+        "        nd.Dispatcher\n"
+        "    except AttributeError:\n"
+        "        return\n"
+        "    raise AssertionError('nd is a module again')\n")
+    write_tree(tmp_path, {**PROJECT, "tests/test_walrus.py": test})
+    assert _pytest(tmp_path)[0] == 0, _pytest(tmp_path)[1]
+    settings = load_config(tmp_path, with_entry_points=False)
+    fix(settings, tmp_path, sys_path=[str(tmp_path), *sys.path])
+    assert _pytest(tmp_path)[0] == 0, (tmp_path / "tests/test_walrus.py").read_text()

@@ -108,12 +108,9 @@ def test_the_codemod_resolves_only_what_the_scan_sees(case: str) -> None:
     assert agree(answers)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known divergence (reported, not fixed in the layout change): the codemod binds a "
-    "walrus target inside a comprehension in the comprehension's scope, Python (and the "
-    "scan) in the enclosing one; `pytest-ssot fix` then rewrites `m.X` after "
-    "`[(m := 1) for _ in y]`"))
 def test_a_walrus_in_a_comprehension_binds_in_the_enclosing_scope() -> None:
+    """(Was a known divergence: the codemod bound the walrus target in the comprehension
+    and `pytest-ssot fix` rewrote `m.X` after `[(m := 1) for _ in y]`.)"""
     assert agree(both("import a.b as m\n[(m := 1) for _ in y]\nm.X\n"))
 
 

@@ -254,6 +254,15 @@ class _Reader(ast.NodeVisitor):
     def visit_DictComp(self, node: ast.DictComp) -> None:
         self._comprehension(node, [node.key, node.value])
 
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        """PEP 572: a walrus target binds in the nearest scope that is no comprehension."""
+        self.visit(node.value)
+        scope = self.scope
+        while scope.kind == "comprehension" and scope.parent is not None:
+            scope = scope.parent
+        self.names.append((id(node.target), node.target.id))
+        self._bind(node.target.id, None, scope)
+
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name:
             self._bind(node.name, None)
