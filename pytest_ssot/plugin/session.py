@@ -252,14 +252,10 @@ class SsotSessionPlugin:
         if self.settings.contracts:
             self.held()  # (a broken baseline: a usage error, as before any report)
         doc = self.project.sarif() if str(target).endswith(".sarif") else self._report_doc()
-        try:
-            write_json(path, doc)
-        except OSError as exc:  # checked before the run; the disk can still fill up
-            self.written.report_error = f"ssot report NOT written to {path}: {exc}"
-            if session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            return
-        self.written.report_path = path
+        self.written.report_error = _write(session, "report", path,
+                                           lambda: write_json(path, doc))
+        if self.written.report_error is None:
+            self.written.report_path = path
 
     def _report_doc(self) -> dict:
         """The JSON report's document (SPEC 6): what ``--ssot-report`` writes and the
@@ -287,14 +283,10 @@ class SsotSessionPlugin:
             if not isinstance(history, dict) or not isinstance(history.get("commits"), list):
                 history = None
         path = self.config.invocation_params.dir / self.config.getoption("ssot_html")
-        try:
-            write_page(path, session_page_data(doc, history))
-        except OSError as exc:  # checked before the run; the disk can still fill up
-            self.written.html_error = f"ssot html NOT written to {path}: {exc}"
-            if session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            return
-        self.written.html_path = path
+        self.written.html_error = _write(session, "html", path,
+                                         lambda: write_page(path, session_page_data(doc, history)))
+        if self.written.html_error is None:
+            self.written.html_path = path
 
     def _github_step_summary(self) -> None:
         import os
@@ -362,6 +354,18 @@ class SsotSessionPlugin:
 
             lines += census_terminal_lines(census.section(scan))
         return lines
+
+
+def _write(session: pytest.Session, what: str, path: Path, write: Any) -> str | None:
+    """Write one report: ``None``, or the line said at the end (the run then fails). The
+    target was checked before the run; the disk can still fill up."""
+    try:
+        write()
+    except OSError as exc:
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return f"ssot {what} NOT written to {path}: {exc}"
+    return None
 
 
 class _XdistController:
