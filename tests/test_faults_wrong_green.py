@@ -488,3 +488,22 @@ def test_without_git_a_removed_path_next_to_its_canonical_is_absent(
     write_tree(pytester.path, {"lib/__init__.py": "", "lib/v2.py": "X = 1\n"})
     result = pytester.runpytest_subprocess("-k", "legacy", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_the_scan_says_nothing_of_a_path_in_a_package_another_distribution_may_fill(
+        tmp_path: Path) -> None:
+    """``google.cloud`` is a namespace package: the project's ``google/cloud/mylib`` and an
+    installed distribution's ``google.cloud.storage_v1`` share it, so a legacy path there
+    that the project's tree lacks proves nothing (before: "did you mean
+    google.cloud.mylib?", a configuration error for a correct contract). The same for a
+    regular package that extends its ``__path__``."""
+    write_tree(tmp_path, {
+        "pyproject.toml": '[tool.pytest-ssot]\n[[tool.pytest-ssot.contracts]]\nname = "c"\n'
+                          'canonical = "google.cloud.mylib.api:Client"\n'
+                          'legacy = ["google.cloud.storage_v1", "ext.mylip"]\n',
+        "google/cloud/mylib/__init__.py": "", "google/cloud/mylib/api.py": "class Client: ...\n",
+        "ext/__init__.py": "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n",
+        "ext/mylib.py": "", "app.py": "import google.cloud.mylib.api\n"})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    done = command(tmp_path, "scan")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -174,23 +174,24 @@ def misspelled(module: str, root: Path, sys_path: Iterable[str],
     """For the static scan, which probes nothing: the real names a declared module path is
     a near typo of, when it never existed; ``None`` when nothing can be said safely.
 
-    Stricter than ``never_existed`` (asked only once a probe found the path absent):
-    only a path next to a real name counts (git history is read only then), and never one
-    that passes through a module file (``pkg.mod.func``: an attribute, not a module) or
-    whose name its package's ``__init__.py`` spells (a module served by ``sys.modules`` or
-    a package ``__getattr__``, with no file of its own). A close name that is one of
-    ``expected`` (the contract's canonical module: ``lib.v1`` beside ``lib.v2`` is how a
-    migration looks), or its package or submodule, is no evidence of a typo."""
+    Stricter than ``never_existed`` (asked only once a probe found the path absent): only
+    a module whose package is a regular package of the project (an ``__init__.py`` that
+    does not touch ``__path__``: no other distribution can add modules to it; a namespace
+    package can be shared with one), whose name that ``__init__.py`` does not spell (a
+    module served by ``sys.modules`` or a package ``__getattr__``, with no file of its
+    own), and which is next to a real name (git history is read only then). A close name
+    that is one of ``expected`` (the contract's canonical module: ``lib.v1`` beside
+    ``lib.v2`` is how a migration looks), or its package or submodule, is no evidence."""
     parts = module.split(".")
     roots = _source_roots(root, sys_path)
-    if _in_tree(parts, roots) is not False:
+    if len(parts) < 2 or _in_tree(parts, roots) is not False:
         return None
-    for r in roots:
-        for k in range(1, len(parts)):
-            if r.joinpath(*parts[:k]).with_suffix(".py").is_file():
-                return None
+    inits = [r.joinpath(*parts[:-1], "__init__.py") for r in roots]
+    inits = [i for i in inits if i.is_file()]
+    if not inits or any(_package_may_serve(i, parts[-1]) for i in inits):
+        return None
     close = _close(module, _neighbours(parts, roots), expected)
-    if not close or _spelled_by_package(parts, roots):
+    if not close:
         return None
     history = _git_paths(root)
     if history is False or history and _in_history(parts, roots, root, history):
@@ -198,19 +199,17 @@ def misspelled(module: str, root: Path, sys_path: Iterable[str],
     return close
 
 
-def _spelled_by_package(parts: list[str], roots: list[Path]) -> bool:
+def _package_may_serve(init: Path, name: str) -> bool:
+    """Can the package serve ``name`` without a file of its own: it spells the name, or
+    extends its ``__path__`` (``pkgutil.extend_path``); an unreadable one may too."""
     import re
 
-    word = re.compile(rf"\b{re.escape(parts[-1])}\b")
-    for r in roots:
-        init = r.joinpath(*parts[:-1], "__init__.py")
-        try:
-            with init.open("rb") as fh:
-                if word.search(fh.read(4 * 1024 * 1024).decode("utf-8", "replace")):
-                    return True
-        except OSError:
-            continue
-    return False
+    try:
+        with init.open("rb") as fh:
+            text = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return True
+    return "__path__" in text or re.search(rf"\b{re.escape(name)}\b", text) is not None
 
 
 def _git_text(root: Path, rel: str) -> str | None:
